@@ -1,1 +1,2 @@
-export {};
+export * from "./graph/builder.js";
+export * from "./graph/session.js";

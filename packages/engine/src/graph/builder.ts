@@ -1,0 +1,220 @@
+// A small typed builder over the ONNX protobuf. Nodes are kept as plain records so that later passes
+// (reverse-mode differentiation, the training-step assembler) can read and extend the graph before it is
+// serialized. Large tensors never go through the protobuf: `save` writes them as external data.
+import { closeSync, openSync, writeSync } from "node:fs";
+import { basename } from "node:path";
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
+
+export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "bool" | "float64";
+export type Dim = number | string;
+export type AttrValue = number | string | number[] | string[] | Tensor | { float: number } | { floats: number[] };
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
+
+/** A constant tensor (initializer or attribute value). */
+export interface Tensor {
+  type: ElemType;
+  dims: number[];
+  data: TensorData;
+}
+
+export interface Node {
+  opType: string;
+  domain: string;
+  inputs: string[];
+  outputs: string[];
+  attrs: Record<string, AttrValue>;
+  name: string;
+}
+
+export interface ValueInfo {
+  name: string;
+  type: ElemType;
+  shape: Dim[];
+}
+
+const ELEM: Record<ElemType, number> = {
+  float32: 1, // TensorProto.FLOAT
+  int32: 6,
+  int64: 7,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+  bfloat16: 16,
+};
+
+/** Tensors at least this large are written as external data rather than inside the protobuf. */
+const EXTERNAL_THRESHOLD_BYTES = 1024;
+
+export class GraphBuilder {
+  readonly nodes: Node[] = [];
+  readonly inputs: ValueInfo[] = [];
+  readonly outputs: ValueInfo[] = [];
+  readonly initializers = new Map<string, Tensor>();
+  /** Opset of the default domain; com.microsoft ops are imported at version 1 when used. */
+  readonly opset: number;
+  private counter = 0;
+
+  constructor(opts: { opset?: number } = {}) {
+    this.opset = opts.opset ?? 18;
+  }
+
+  /** A fresh value name with a readable prefix. */
+  fresh(prefix: string): string {
+    return `${prefix}_${this.counter++}`;
+  }
+
+  input(name: string, type: ElemType, shape: Dim[]): string {
+    this.inputs.push({ name, type, shape });
+    return name;
+  }
+
+  output(name: string, type: ElemType, shape: Dim[]): string {
+    this.outputs.push({ name, type, shape });
+    return name;
+  }
+
+  initializer(name: string, tensor: Tensor): string {
+    if (this.initializers.has(name)) throw new Error(`initializer ${name} defined twice`);
+    this.initializers.set(name, tensor);
+    return name;
+  }
+
+  /** A small constant, stored as an initializer with a generated name. */
+  constant(type: ElemType, dims: number[], values: number[] | bigint[]): string {
+    const data = makeData(type, values);
+    return this.initializer(this.fresh("const"), { type, dims, data });
+  }
+
+  scalar(value: number, type: ElemType = "float32"): string {
+    return this.constant(type, [], [value]);
+  }
+
+  int64s(values: number[]): string {
+    return this.constant("int64", [values.length], values.map((v) => BigInt(v)));
+  }
+
+  /** Appends a node and returns its output names. */
+  nodeN(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ""): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push({ opType, domain, inputs, outputs: outs, attrs, name: this.fresh(`n_${opType}`) });
+    return outs;
+  }
+
+  /** Appends a single-output node and returns its output name. */
+  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, domain = ""): string {
+    return this.nodeN(opType, inputs, attrs, 1, domain)[0]!;
+  }
+
+  /** Renames the value produced by the last node that wrote `from` (used to give outputs stable names). */
+  rename(from: string, to: string): string {
+    for (const n of this.nodes) {
+      n.inputs = n.inputs.map((x) => (x === from ? to : x));
+      n.outputs = n.outputs.map((x) => (x === from ? to : x));
+    }
+    return to;
+  }
+
+  /** Serializes to ONNX bytes. With `externalDataFile`, large initializers are written to that file
+   *  (64-byte aligned) and referenced by location relative to the model file. */
+  toBytes(externalDataFile?: string): Uint8Array {
+    let fd: number | undefined;
+    let offset = 0;
+    const initializer: onnxProto.onnx.ITensorProto[] = [];
+    try {
+      if (externalDataFile) fd = openSync(externalDataFile, "w");
+      for (const [name, t] of this.initializers) {
+        const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        if (fd !== undefined && bytes.byteLength >= EXTERNAL_THRESHOLD_BYTES) {
+          const pad = (64 - (offset % 64)) % 64;
+          if (pad) writeSync(fd, new Uint8Array(pad));
+          offset += pad;
+          writeSync(fd, bytes);
+          initializer.push({
+            name,
+            dataType: ELEM[t.type],
+            dims: t.dims,
+            dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+            externalData: [
+              { key: "location", value: basename(externalDataFile) },
+              { key: "offset", value: String(offset) },
+              { key: "length", value: String(bytes.byteLength) },
+            ],
+          });
+          offset += bytes.byteLength;
+        } else {
+          initializer.push({ name, dataType: ELEM[t.type], dims: t.dims, rawData: bytes });
+        }
+      }
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+    const domains = new Set(this.nodes.map((n) => n.domain).filter((d) => d !== ""));
+    const model: onnxProto.onnx.IModelProto = {
+      irVersion: 8,
+      producerName: "shortened",
+      opsetImport: [{ domain: "", version: this.opset }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
+      graph: {
+        name: "graph",
+        node: this.nodes.map((n) => ({
+          opType: n.opType,
+          domain: n.domain,
+          input: n.inputs,
+          output: n.outputs,
+          name: n.name,
+          attribute: Object.entries(n.attrs).map(([k, v]) => encodeAttr(k, v)),
+        })),
+        initializer,
+        input: this.inputs.map(encodeValueInfo),
+        output: this.outputs.map(encodeValueInfo),
+      },
+    };
+    return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  }
+}
+
+function makeData(type: ElemType, values: number[] | bigint[]): TensorData {
+  switch (type) {
+    case "float32":
+      return Float32Array.from(values as number[]);
+    case "float64":
+      return Float64Array.from(values as number[]);
+    case "int64":
+      return BigInt64Array.from((values as (number | bigint)[]).map((v) => BigInt(v)));
+    case "int32":
+      return Int32Array.from(values as number[]);
+    case "bool":
+      return Uint8Array.from(values as number[]);
+    default:
+      throw new Error(`constant of type ${type} is not supported`);
+  }
+}
+
+function encodeValueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: ELEM[v.type],
+        shape: { dim: v.shape.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function encodeAttr(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
+  const A = onnx.AttributeProto.AttributeType;
+  if (typeof v === "number")
+    return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
+  if (typeof v === "string") return { name, type: A.STRING, s: new TextEncoder().encode(v) };
+  if (Array.isArray(v)) {
+    if (v.every((x) => typeof x === "number")) return { name, type: A.INTS, ints: v as number[] };
+    return { name, type: A.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
+  }
+  if ("float" in v) return { name, type: A.FLOAT, f: v.float };
+  if ("floats" in v) return { name, type: A.FLOATS, floats: v.floats };
+  const t = v as Tensor;
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, type: A.TENSOR, t: { dataType: ELEM[t.type], dims: t.dims, rawData: bytes } };
+}

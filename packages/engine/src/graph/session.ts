@@ -1,0 +1,50 @@
+// Session helpers: one place that knows how to turn a GraphBuilder into an onnxruntime-node session,
+// which execution provider to use, and how many threads.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UserError } from "@shortened/contracts";
+import ort from "onnxruntime-node";
+import type { GraphBuilder } from "./builder.js";
+
+export type Device = "cpu" | "cuda";
+
+export interface SessionOptions {
+  device?: Device;
+  /** Intra-op threads; 0 or undefined lets ONNX Runtime choose (all cores). */
+  threads?: number;
+}
+
+/** Models at least this large are loaded from a file with external data instead of from a buffer. */
+const INLINE_LIMIT_BYTES = 256 * 1024 * 1024;
+
+export async function createSession(graph: GraphBuilder, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: [opts.device ?? "cpu"],
+    graphOptimizationLevel: "all",
+    ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
+  };
+  let weightBytes = 0;
+  for (const t of graph.initializers.values()) weightBytes += t.data.byteLength;
+  try {
+    if (weightBytes < INLINE_LIMIT_BYTES) return await ort.InferenceSession.create(graph.toBytes(), sessionOptions);
+    // ORT reads external data by path and maps it; the folder can go once the session holds the weights.
+    const dir = mkdtempSync(join(tmpdir(), "shortened-graph-"));
+    try {
+      const modelPath = join(dir, "model.onnx");
+      writeFileSync(modelPath, graph.toBytes(join(dir, "model.onnx.data")));
+      return await ort.InferenceSession.create(modelPath, sessionOptions);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch (e) {
+    if (opts.device === "cuda" && /cuda|shared library|provider/i.test(String(e)))
+      throw new UserError(
+        "bad_request",
+        "the CUDA execution provider is not installed for onnxruntime-node (see README: GPU workers)",
+      );
+    throw e;
+  }
+}
+
+export { ort };
