@@ -121,6 +121,7 @@ export class GraphBuilder {
   toBytes(externalDataFile?: string): Uint8Array {
     let fd: number | undefined;
     let offset = 0;
+    const location = externalDataFile ? basename(externalDataFile) : "";
     const initializer: onnxProto.onnx.ITensorProto[] = [];
     try {
       if (externalDataFile) fd = openSync(externalDataFile, "w");
@@ -137,7 +138,7 @@ export class GraphBuilder {
             dims: t.dims,
             dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
             externalData: [
-              { key: "location", value: basename(externalDataFile) },
+              { key: "location", value: location },
               { key: "offset", value: String(offset) },
               { key: "length", value: String(bytes.byteLength) },
             ],
