@@ -1,0 +1,182 @@
+// A Hugging Face checkpoint folder: config.json plus model.safetensors or a sharded
+// model.safetensors.index.json. Opening validates every header; tensor data is read on demand with
+// positioned reads, so a multi-GB checkpoint is never held in memory.
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { UserError } from "@shortened/contracts";
+import { type ModelConfig, readConfig } from "./config.js";
+import { bytesToFloat32, isFloatDtype } from "./dtypes.js";
+import { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
+
+export const SINGLE_FILE = "model.safetensors";
+export const INDEX_FILE = "model.safetensors.index.json";
+
+/** HF name of a block weight: layerWeight(3, "self_attn.q_proj.weight") = "model.layers.3.self_attn.q_proj.weight" */
+export function layerWeight(layer: number, suffix: string): string {
+  return `model.layers.${layer}.${suffix}`;
+}
+
+const LAYER_NAME = /^model\.layers\.(\d+)\.(.+)$/;
+
+/** The block index and the rest of a block tensor's name, or null for embed/norm/lm_head and the like. */
+export function parseLayerName(name: string): { layer: number; suffix: string } | null {
+  const m = LAYER_NAME.exec(name);
+  return m ? { layer: Number(m[1]), suffix: m[2] } : null;
+}
+
+export interface ShardIndex {
+  metadata: Record<string, unknown>;
+  weightMap: Record<string, string>;
+}
+
+export class Checkpoint {
+  private constructor(
+    readonly dir: string,
+    readonly config: ModelConfig,
+    readonly sharded: boolean,
+    /** one per safetensors file, in file-name order */
+    readonly files: SafetensorsHeader[],
+    readonly index: ShardIndex | null,
+    readonly tensors: Map<string, TensorEntry>,
+  ) {}
+
+  static open(dir: string): Checkpoint {
+    const abs = resolve(dir);
+    if (!existsSync(abs)) throw new UserError("not_found", `model folder ${dir} does not exist`);
+    const config = readConfig(abs);
+    let files: SafetensorsHeader[];
+    let index: ShardIndex | null = null;
+    if (existsSync(join(abs, SINGLE_FILE))) {
+      files = [readSafetensorsHeader(join(abs, SINGLE_FILE))];
+    } else if (existsSync(join(abs, INDEX_FILE))) {
+      index = readShardIndex(abs);
+      const shardNames = [...new Set(Object.values(index.weightMap))].sort();
+      for (const shard of shardNames) {
+        if (!existsSync(join(abs, shard))) {
+          throw new UserError(
+            "invalid_checkpoint",
+            `missing shard ${shard} (listed in ${INDEX_FILE}) in ${dir}`,
+          );
+        }
+      }
+      files = shardNames.map((s) => readSafetensorsHeader(join(abs, s)));
+    } else {
+      throw new UserError("invalid_checkpoint", `no ${SINGLE_FILE} or ${INDEX_FILE} in ${dir}`);
+    }
+    const tensors = new Map<string, TensorEntry>();
+    for (const f of files) {
+      for (const t of f.tensors) {
+        const other = tensors.get(t.name);
+        if (other) {
+          throw new UserError(
+            "invalid_checkpoint",
+            `tensor ${t.name} is stored twice (${basename(other.file)}, ${basename(t.file)})`,
+          );
+        }
+        tensors.set(t.name, t);
+      }
+    }
+    if (index) {
+      for (const [name, shard] of Object.entries(index.weightMap)) {
+        if (basename(tensors.get(name)?.file ?? "") !== shard) {
+          throw new UserError(
+            "invalid_checkpoint",
+            `${INDEX_FILE} puts ${name} in ${shard}, but that shard does not hold it`,
+          );
+        }
+      }
+    }
+    checkLayerIndices(tensors, config.numHiddenLayers);
+    return new Checkpoint(abs, config, index !== null, files, index, tensors);
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  entry(name: string): TensorEntry {
+    const t = this.tensors.get(name);
+    if (!t) throw new UserError("invalid_checkpoint", `tensor ${name} is not in ${this.dir}`);
+    return t;
+  }
+
+  /** Stored bytes, unchanged (one positioned read). */
+  readBytes(name: string): Buffer {
+    const t = this.entry(name);
+    const out = Buffer.allocUnsafe(t.byteLength);
+    const fd = openSync(t.file, "r");
+    try {
+      // readSync moves at most 2 GiB per call.
+      for (let done = 0; done < t.byteLength; ) {
+        const n = readSync(fd, out, done, Math.min(t.byteLength - done, 1 << 30), t.dataOffset + done);
+        if (n === 0)
+          throw new UserError("invalid_checkpoint", `${basename(t.file)} ended inside tensor ${name}`);
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return out;
+  }
+
+  /** Values as float32 (F16/BF16 widened exactly, F64 rounded). */
+  readFloat32(name: string): Float32Array {
+    const t = this.entry(name);
+    if (!isFloatDtype(t.dtype))
+      throw new UserError("invalid_checkpoint", `tensor ${name} is ${t.dtype}, not a float`);
+    return bytesToFloat32(this.readBytes(name), t.dtype);
+  }
+
+  /** Parameter count as transformers reports it: a tied lm_head copy is not counted twice. */
+  parameterCount(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) {
+      if (this.config.tieWordEmbeddings && t.name === "lm_head.weight") continue;
+      n += t.shape.reduce((a, b) => a * b, 1);
+    }
+    return n;
+  }
+}
+
+function readShardIndex(dir: string): ShardIndex {
+  const path = join(dir, INDEX_FILE);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UserError(
+      "invalid_checkpoint",
+      `${INDEX_FILE} in ${dir} is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  const o = json as Record<string, unknown> | null;
+  const wm = o?.["weight_map"];
+  if (typeof wm !== "object" || wm === null || Array.isArray(wm)) {
+    throw new UserError("invalid_checkpoint", `${INDEX_FILE} in ${dir} has no weight_map object`);
+  }
+  for (const [name, shard] of Object.entries(wm)) {
+    if (typeof shard !== "string" || shard !== basename(shard) || !shard.endsWith(".safetensors")) {
+      throw new UserError(
+        "invalid_checkpoint",
+        `${INDEX_FILE}: bad shard file name ${JSON.stringify(shard)} for ${name}`,
+      );
+    }
+  }
+  const meta = o?.["metadata"];
+  return {
+    metadata: typeof meta === "object" && meta !== null ? (meta as Record<string, unknown>) : {},
+    weightMap: wm as Record<string, string>,
+  };
+}
+
+function checkLayerIndices(tensors: Map<string, TensorEntry>, numLayers: number): void {
+  for (const name of tensors.keys()) {
+    const p = parseLayerName(name);
+    if (p && p.layer >= numLayers) {
+      throw new UserError(
+        "invalid_checkpoint",
+        `tensor ${name} belongs to block ${p.layer}, but config.json says num_hidden_layers is ${numLayers}`,
+      );
+    }
+  }
+}
