@@ -1,0 +1,73 @@
+// 20 LoRA steps against the float64 oracle (fixtures/train): every step's loss within 1e-4 relative, the
+// merged weights within 1e-5, from the same --init adapter.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Checkpoint } from "@shortened/hf";
+import { trainLora } from "./lora.js";
+
+const root = fileURLToPath(new URL("../../../..", import.meta.url));
+const fixtures = fileURLToPath(new URL("../fixtures/train/", import.meta.url));
+const fixture = (name: string) => JSON.parse(readFileSync(join(fixtures, `${name}.json`), "utf8"));
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+
+for (const name of ["llama", "mistral", "qwen2", "gemma", "llama-bias", "demo"]) {
+  test(`LoRA on the ${name} fixture: 20 losses within 1e-4 relative, merged weights within 1e-5`, async () => {
+    const f = fixture(name);
+    const o = f.lora.options;
+    const tmp = mkdtempSync(join(tmpdir(), "lora-oracle-"));
+    try {
+      const r = await trainLora({
+        model: join(root, f.model),
+        rows: { ids: f.train.batch, labels: f.train.labels ?? f.train.batch, source: "fixture" },
+        out: join(tmp, "out"),
+        r: o.r,
+        alpha: o.alpha,
+        targets: o.targets,
+        initAdapter: join(fixtures, f.lora.init_adapter),
+        steps: o.steps,
+        batch: o.batch,
+        gradAccum: o.grad_accum,
+        lr: o.lr,
+        warmup: o.warmup,
+        schedule: o.schedule,
+        maxGradNorm: o.max_grad_norm,
+        weightDecay: o.weight_decay,
+        merge: true,
+        threads: 1,
+      });
+      assert.equal(r.losses.length, f.lora.losses.length);
+      r.losses.forEach((l, s) => {
+        assert.ok(rel(l, f.lora.losses[s]) < 1e-4, `step ${s}: loss ${l} vs ${f.lora.losses[s]}`);
+      });
+      r.lrs.forEach((l, s) => {
+        assert.ok(Math.abs(l - f.lora.lrs[s]) < 1e-12, `step ${s}: lr ${l} vs ${f.lora.lrs[s]}`);
+      });
+      r.gradNorms.forEach((g, s) => {
+        assert.ok(
+          rel(g, f.lora.grad_norms[s]) < 1e-3,
+          `step ${s}: grad norm ${g} vs ${f.lora.grad_norms[s]}`,
+        );
+      });
+      const merged = Checkpoint.open(r.merged!);
+      for (const [k, want] of Object.entries(f.lora.merged as Record<string, number[]>)) {
+        const got = merged.readFloat32(k);
+        want.forEach((v, i) => {
+          assert.ok(Math.abs(got[i]! - v) < 1e-5, `${k}[${i}]: ${got[i]} vs ${v}`);
+        });
+      }
+      for (const [k, [sum]] of Object.entries(f.lora.merged_stats as Record<string, [number, number]>)) {
+        const got = merged.readFloat32(k).reduce((a, b) => a + b, 0);
+        assert.ok(
+          Math.abs(got - sum) < 1e-5 * Math.max(1, merged.readFloat32(k).length / 100),
+          `${k} sum ${got} vs ${sum}`,
+        );
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}

@@ -1,0 +1,162 @@
+// LoRA retraining of a (pruned) checkpoint: adapters y = W x + b + (alpha/r)·B(A x) on the target modules,
+// frozen base weights, AdamW on A and B (weight decay on all of them, as the authors' PEFT/Trainer setup).
+// Output: the adapter in PEFT layout, the training curve, and with `merge` a merged HF checkpoint.
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Checkpoint, checkOutputTarget, writeFolderAtomically } from "@shortened/hf";
+import { openCheckpoint } from "../models/forward-session.js";
+import { linear } from "../models/layers.js";
+import { checkpointWeights } from "../models/weights.js";
+import type { TrainRows } from "../train/data.js";
+import { writeHfCheckpoint } from "../train/hf-writer.js";
+import {
+  initAdapter,
+  type LoraSpec,
+  loraA,
+  loraB,
+  loraSpec,
+  readAdapter,
+  writeAdapter,
+} from "../train/lora-adapter.js";
+import type { NamedTensor } from "../train/tensor-file.js";
+import { clearState, runTraining, type TrainCurve, type TrainOptions } from "../train/trainer.js";
+import { mergedTensor } from "./merge.js";
+import { checkTrainOptions, rowsHash, writeCurve } from "./train-common.js";
+
+export interface LoraTrainOptions extends TrainOptions {
+  model: string | Checkpoint;
+  rows: TrainRows;
+  out: string;
+  force?: boolean;
+  r?: number;
+  alpha?: number;
+  targets?: string[];
+  /** PEFT folder or adapter_model.safetensors to start from (else A seeded, B = 0) */
+  initAdapter?: string;
+  seed?: number;
+  /** also write the merged checkpoint to <out>/merged */
+  merge?: boolean;
+}
+
+export interface LoraTrainResult extends TrainCurve {
+  out: string;
+  adapter: string;
+  merged?: string;
+  resumedFrom: number;
+  r: number;
+  alpha: number;
+  modules: number;
+}
+
+/** Checks everything (options, r, targets, adapter fit) before compute; returns what training needs. */
+export function prepareLora(o: LoraTrainOptions): {
+  ckpt: Checkpoint;
+  spec: LoraSpec;
+  init: Map<string, NamedTensor>;
+  out: string;
+} {
+  const ckpt = openCheckpoint(o.model);
+  checkTrainOptions(o);
+  const spec = loraSpec(
+    ckpt.config,
+    o.r ?? 8,
+    o.alpha ?? 16,
+    o.targets ?? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+  );
+  const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
+  const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
+  return { ckpt, spec, init, out };
+}
+
+export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
+  const { ckpt, spec, init, out } = prepareLora(o);
+  const scale = spec.alpha / spec.r;
+  const targeted = new Set(spec.modules.map((m) => m.prefix));
+  const tensors = spec.modules.flatMap((m) => [
+    { name: loraA(m.prefix), dims: [spec.r, m.in], decay: true, init: init.get(loraA(m.prefix))!.data },
+    { name: loraB(m.prefix), dims: [m.out, spec.r], decay: true, init: init.get(loraB(m.prefix))!.data },
+  ]);
+  const fingerprint = createHash("sha256")
+    .update(
+      JSON.stringify({
+        kind: "lora",
+        model: resolve(ckpt.dir),
+        rows: rowsHash(o.rows),
+        opts: trainKey(o),
+        r: spec.r,
+        alpha: spec.alpha,
+        targets: spec.targets,
+      }),
+    )
+    .update(
+      Buffer.concat(tensors.map((t) => Buffer.from(t.init.buffer, t.init.byteOffset, t.init.byteLength))),
+    )
+    .digest("hex");
+  const stateDir = o.stateDir ?? `${out}.train-state`;
+  const run = await runTraining(
+    {
+      grad: {
+        ckpt,
+        trainable: tensors.map(({ name, dims }) => ({ name, dims })),
+        hooks: (g, input) => ({
+          weight: checkpointWeights(g, ckpt),
+          linear: (x, prefix, base) => {
+            if (!targeted.has(prefix)) return base(x);
+            const down = linear(g, x, input(loraA(prefix)));
+            const up = linear(g, down, input(loraB(prefix)));
+            return g.node("Add", [base(x), g.node("Mul", [up, g.scalar(scale)])]);
+          },
+        }),
+      },
+      tensors,
+      rows: o.rows,
+      padId: ckpt.config.padTokenId ?? 0,
+      fingerprint,
+    },
+    { ...o, stateDir },
+  );
+  const trained = new Map<string, NamedTensor>();
+  for (const t of tensors) trained.set(t.name, { dims: t.dims, data: run.params.get(t.name)! });
+  await writeFolderAtomically(out, async (dir) => {
+    writeAdapter(dir, spec, trained, resolve(ckpt.dir));
+    writeCurve(dir, run);
+    if (o.merge) {
+      const mergedDir = join(dir, "merged");
+      mkdirSync(mergedDir);
+      await writeHfCheckpoint(
+        mergedDir,
+        ckpt,
+        (name) => mergedTensor(spec, trained, name, () => ckpt.readFloat32(name)) ?? ckpt.readFloat32(name),
+      );
+    }
+  });
+  clearState(stateDir);
+  return {
+    losses: run.losses,
+    lrs: run.lrs,
+    gradNorms: run.gradNorms,
+    tokens: run.tokens,
+    out,
+    adapter: `${out}/adapter_model.safetensors`,
+    merged: o.merge ? `${out}/merged` : undefined,
+    resumedFrom: run.resumedFrom,
+    r: spec.r,
+    alpha: spec.alpha,
+    modules: spec.modules.length,
+  };
+}
+
+/** The options that change the numbers (not threads, progress or paths). */
+export function trainKey(o: TrainOptions): Record<string, unknown> {
+  return {
+    steps: o.steps,
+    batch: o.batch,
+    gradAccum: o.gradAccum,
+    lr: o.lr,
+    warmup: o.warmup,
+    schedule: o.schedule,
+    maxGradNorm: o.maxGradNorm,
+    weightDecay: o.weightDecay,
+  };
+}

@@ -1,0 +1,44 @@
+// Taylor+ importance against the float64 oracle (fixtures/train, from scripts/fixtures/train.sh).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { taylorImportance } from "./taylor.js";
+
+const root = fileURLToPath(new URL("../../../..", import.meta.url));
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../fixtures/train/${name}.json`, import.meta.url), "utf8"));
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+
+for (const name of ["llama", "mistral", "qwen2", "gemma", "llama-bias", "demo"]) {
+  test(`Taylor+ scores of the ${name} fixture match the oracle within 1e-3 relative, same order`, async () => {
+    const f = fixture(name);
+    const rows = f.calib as number[][];
+    const r = await taylorImportance(
+      `${root}/${f.model}`,
+      { flat: rows.flat(), rows: rows.length, seqLen: rows[0]!.length },
+      {
+        batchSize: f.taylor.batch_size,
+        threads: 1,
+      },
+    );
+    const want = f.taylor;
+    assert.deepEqual(
+      r.weightScores.map(([k]) => k),
+      want.weight_scores.map(([k]: [string, number]) => k),
+    );
+    r.weightScores.forEach(([k, v], i) => {
+      assert.ok(rel(v, want.weight_scores[i][1]) < 1e-3, `${k}: ${v} vs ${want.weight_scores[i][1]}`);
+    });
+    r.blockScores.forEach((v, i) => {
+      assert.ok(rel(v, want.block_scores[i]) < 1e-3, `block ${i}: ${v} vs ${want.block_scores[i]}`);
+    });
+    for (const [k, v] of Object.entries(want.block_score_all))
+      assert.ok(rel(r.blockScoreAll[k]!, v as number) < 1e-3, k);
+    assert.deepEqual(r.blockOrder, want.block_order);
+    assert.deepEqual(r.blockOrderPlus, want.block_order_plus);
+    r.batchLosses.forEach((v, i) => {
+      assert.ok(rel(v, want.batch_losses[i]) < 1e-5, `batch ${i} loss ${v} vs ${want.batch_losses[i]}`);
+    });
+  });
+}

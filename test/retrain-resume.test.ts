@@ -1,0 +1,80 @@
+// Resume: a `shortened retrain` run SIGKILLed after its first saved state, then restarted with the same
+// command, ends with exactly the bytes of an uninterrupted run (CPU, one thread).
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { jsonOf, runCli } from "./helpers/cli.js";
+
+const fixtures = fileURLToPath(new URL("../packages/engine/src/fixtures/train/", import.meta.url));
+const cliMain = fileURLToPath(new URL("../apps/cli/src/main.ts", import.meta.url));
+
+function killAfterFirstState(args: string[], stateDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", cliMain, ...args], {
+      stdio: "ignore",
+    });
+    const timer = setInterval(() => {
+      if (existsSync(join(stateDir, "state.json"))) {
+        clearInterval(timer);
+        child.kill("SIGKILL");
+      }
+    }, 2);
+    child.on("exit", (_code, signal) => {
+      clearInterval(timer);
+      if (signal === "SIGKILL") resolve();
+      else reject(new Error("the run finished before it could be killed"));
+    });
+  });
+}
+
+for (const method of ["cpt", "lora"] as const) {
+  test(`retrain ${method}: SIGKILL mid-run, restart, same final bytes as an uninterrupted run`, async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "resume-"));
+    try {
+      const f = JSON.parse(readFileSync(join(fixtures, "llama.json"), "utf8"));
+      const ids = join(tmp, "train.json");
+      writeFileSync(ids, JSON.stringify(f.train));
+      const base = ["retrain", method, "--model", join(fixtures, "llama"), "--ids", ids];
+      const opts = [
+        "--steps",
+        "16",
+        "--batch",
+        "2",
+        "--grad-accum",
+        "2",
+        "--lr",
+        "1e-3",
+        "--warmup",
+        "2",
+        "--r",
+        "4",
+        "--threads",
+        "1",
+        "--json",
+      ];
+      const straight = jsonOf(runCli([...base, "--out", join(tmp, "a"), ...opts]));
+      const killedOut = join(tmp, "b");
+      const resumeArgs = [...base, "--out", killedOut, ...opts, "--checkpoint-every", "2"];
+      await killAfterFirstState(resumeArgs, `${killedOut}.train-state`);
+      assert.ok(!existsSync(killedOut), "the killed run must not have written its output");
+      const resumed = jsonOf(runCli(resumeArgs));
+      assert.ok(
+        resumed.resumedFrom > 0 && resumed.resumedFrom < 16,
+        `resumed from step ${resumed.resumedFrom}`,
+      );
+      assert.deepEqual(resumed.losses, straight.losses);
+      const file = method === "cpt" ? "model.safetensors" : "adapter_model.safetensors";
+      assert.ok(
+        readFileSync(join(killedOut, file)).equals(readFileSync(join(tmp, "a", file))),
+        `${file} differs`,
+      );
+      assert.ok(!existsSync(`${killedOut}.train-state`), "the state folder is removed after a finished run");
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}
