@@ -1,1 +1,4 @@
-export {};
+export * from "./app.js";
+export * from "./openapi.js";
+export * from "./serialize.js";
+export * from "./server.js";

@@ -1,1 +1,5 @@
-export {};
+export * from "./config.js";
+export * from "./main.js";
+export * from "./semaphore.js";
+export * from "./worker.js";
+export * from "./metrics.js";

@@ -14,7 +14,10 @@ export type UserErrorCode =
   | "unauthorized"
   | "forbidden"
   | "payload_too_large"
-  | "cancelled";
+  | "cancelled"
+  | "rate_limited"
+  | "promotion_refused"
+  | "incomparable";
 
 export class UserError extends Error {
   readonly code: UserErrorCode;

@@ -1,1 +1,16 @@
-export {};
+export * from "./checkpoints.js";
+export * from "./compare.js";
+export * from "./embedded.js";
+export * from "./handlers/index.js";
+export * from "./importance-reuse.js";
+export * from "./keys.js";
+export * from "./metric-protocols.js";
+export * from "./model-card.js";
+export * from "./models.js";
+export * from "./pipeline-plan.js";
+export * from "./progress.js";
+export * from "./promotion.js";
+export * from "./queue-dispatcher.js";
+export * from "./runner.js";
+export * from "./submit.js";
+export * from "./tar.js";

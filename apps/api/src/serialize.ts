@@ -1,0 +1,99 @@
+// Database rows -> API JSON: ISO dates, numbers instead of BigInt, no internal columns.
+type Row = Record<string, unknown>;
+
+const iso = (d: unknown) =>
+  d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d);
+
+export function jobJson(j: Row & { outputVersion?: { id: string } | null }) {
+  return {
+    id: j.id,
+    kind: j.kind,
+    state: j.state,
+    spec: j.spec,
+    inputVersionId: j.inputVersionId ?? null,
+    outputVersionId: j.outputVersion?.id ?? null,
+    parentJobId: j.parentJobId ?? null,
+    reason: j.reason ?? null,
+    errorCode: j.errorCode ?? null,
+    progress: j.progress,
+    attempts: j.attempts,
+    result: j.result ?? null,
+    cancelRequested: j.cancelRequestedAt != null,
+    createdAt: iso(j.createdAt),
+    updatedAt: iso(j.updatedAt),
+    startedAt: iso(j.startedAt),
+    finishedAt: iso(j.finishedAt),
+  };
+}
+
+export function versionJson(v: Row) {
+  return {
+    id: v.id,
+    modelId: v.modelId,
+    number: v.number,
+    kind: v.kind,
+    parentId: v.parentId ?? null,
+    storagePrefix: v.storagePrefix,
+    recipe: v.recipe ?? {},
+    config: v.config ?? null,
+    producedByJobId: v.producedByJobId ?? null,
+    createdAt: iso(v.createdAt),
+  };
+}
+
+export function modelJson(m: Row & { versions?: Row[] }) {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description ?? null,
+    sourceUri: m.sourceUri ?? null,
+    license: m.license ?? null,
+    config: m.config ?? null,
+    createdAt: iso(m.createdAt),
+    updatedAt: iso(m.updatedAt),
+    ...(m.versions ? { latestVersion: m.versions[0] ? versionJson(m.versions[0]) : null } : {}),
+  };
+}
+
+export function artifactJson(a: Row) {
+  return {
+    id: a.id,
+    name: a.name,
+    key: a.key,
+    size: Number(a.size),
+    sha256: a.sha256,
+    contentType: a.contentType,
+    jobId: a.jobId ?? null,
+    versionId: a.versionId ?? null,
+    createdAt: iso(a.createdAt),
+  };
+}
+
+export function metricJson(m: Row) {
+  return {
+    id: m.id,
+    versionId: m.versionId,
+    jobId: m.jobId ?? null,
+    name: m.name,
+    value: m.value,
+    protocol: m.protocol,
+    protocolHash: m.protocolHash,
+    createdAt: iso(m.createdAt),
+  };
+}
+
+export function eventJson(e: Row) {
+  return { seq: String(e.seq), type: e.type, data: e.data, createdAt: iso(e.createdAt) };
+}
+
+export function keyJson(k: Row) {
+  return {
+    id: k.id,
+    name: k.name,
+    prefix: k.prefix,
+    role: k.role,
+    createdAt: iso(k.createdAt),
+    lastUsedAt: iso(k.lastUsedAt),
+    revokedAt: iso(k.revokedAt),
+  };
+}

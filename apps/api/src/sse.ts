@@ -1,0 +1,92 @@
+// Job events as Server-Sent Events: GET /v1/jobs/:id/stream sends every event after Last-Event-ID (the
+// header a reconnecting EventSource sends, or ?lastEventId=) once and in order, each with `id: <seq>`,
+// then `event: end` once the job has finished and its final state event was sent.
+import { getJob, listEvents } from "@shortened/adapters";
+import { finishedStates, UserError } from "@shortened/contracts";
+import type { FastifyInstance } from "fastify";
+import { teamOf } from "./auth.js";
+import type { ApiDeps } from "./routes/context.js";
+import { eventJson } from "./serialize.js";
+
+export interface SseOptions {
+  /** How often the database is polled for new events. */
+  pollMs: number;
+  /** Comment lines that keep proxies from closing an idle stream. */
+  heartbeatMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void {
+  const open = new Set<() => void>();
+  app.addHook("preClose", async () => {
+    for (const close of open) close();
+  });
+
+  app.get<{ Params: { id: string }; Querystring: { lastEventId?: string } }>(
+    "/v1/jobs/:id/stream",
+    async (req, reply) => {
+      const team = teamOf(req);
+      const job = await getJob(d.db, team, req.params.id);
+      const last = req.headers["last-event-id"] ?? req.query.lastEventId;
+      if (last !== undefined && (typeof last !== "string" || !/^\d{1,19}$/.test(last)))
+        throw new UserError("bad_request", "Last-Event-ID must be an event seq (digits)");
+      let cursor = last as string | undefined;
+      let closed = false;
+      const res = reply.raw;
+      const close = () => {
+        closed = true;
+        res.end();
+      };
+      open.add(close);
+      req.raw.on("close", () => {
+        closed = true;
+      });
+      reply.hijack();
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      res.write("retry: 2000\n\n");
+      let lastBeat = Date.now();
+      let finalSeen = false;
+      let finishedAt = 0;
+      try {
+        while (!closed) {
+          // The state is read before the events, so a job that finished meanwhile has its events read after.
+          const state = (await d.db.job.findUnique({ where: { id: job.id }, select: { state: true } }))
+            ?.state;
+          const page = await listEvents(d.db, team, job.id, cursor, 500);
+          for (const e of page.items) {
+            const j = eventJson(e);
+            res.write(`id: ${j.seq}\nevent: ${j.type}\ndata: ${JSON.stringify(j)}\n\n`);
+            cursor = j.seq;
+            const s = (e.data as { state?: string }).state;
+            finalSeen = e.type === "state" && s !== undefined && finishedStates.includes(s as never);
+          }
+          if (page.items.length === 500) continue;
+          const finished = state !== undefined && finishedStates.includes(state);
+          if (finished) finishedAt ||= Date.now();
+          else finishedAt = 0;
+          // The final state event follows the state change (endJob writes it just after); wait for it briefly.
+          if (finished && (finalSeen || Date.now() - finishedAt > 5000)) {
+            res.write(`event: end\ndata: ${JSON.stringify({ state })}\n\n`);
+            break;
+          }
+          if (Date.now() - lastBeat >= o.heartbeatMs) {
+            res.write(": keep-alive\n\n");
+            lastBeat = Date.now();
+          }
+          await sleep(o.pollMs);
+        }
+      } catch (e) {
+        req.log.error({ err: e, jobId: job.id }, "event stream failed");
+      } finally {
+        open.delete(close);
+        res.end();
+      }
+    },
+  );
+}

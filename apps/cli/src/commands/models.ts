@@ -1,0 +1,91 @@
+// `shortened models ...`: the registry, embedded (default) or on a service (--server/--key).
+
+import { UserError } from "@shortened/contracts";
+import type { Command } from "commander";
+import { runCommand } from "../output.js";
+import { addClientOptions, type ClientOptions, openClient, type ServiceClient } from "./service-client.js";
+
+type Opts = ClientOptions & { json?: boolean };
+
+async function withClient<T>(o: Opts, work: (c: ServiceClient) => Promise<T>): Promise<T> {
+  const c = await openClient(o);
+  try {
+    return await work(c);
+  } finally {
+    await c.close();
+  }
+}
+
+function action(
+  cmd: Command,
+  run: (o: Opts, ...args: string[]) => Promise<Record<string, unknown>>,
+  human: (r: Record<string, unknown>) => string,
+) {
+  addClientOptions(cmd).option("--json", "print one JSON object");
+  cmd.action(async (...args: unknown[]) => {
+    const o = args[args.length - 2] as Opts;
+    await runCommand(o, () => run(o, ...(args.slice(0, -2) as string[])), human);
+    process.exit(0);
+  });
+}
+
+const versionLine = (v: Record<string, unknown>) =>
+  `v${v.number} ${String(v.kind).padEnd(9)} ${v.id}${v.parentId ? `  parent ${v.parentId}` : ""}`;
+
+export function register(program: Command): void {
+  const models = program.command("models").description("register and browse models, versions and lineage");
+
+  action(
+    models
+      .command("register <name>")
+      .description(
+        "register a base checkpoint from a folder (--path) or, with --server, an s3:// URI (--uri)",
+      )
+      .option("--path <dir>", "HF checkpoint folder")
+      .option("--uri <s3uri>", "s3://bucket/prefix holding the checkpoint"),
+    (o, name) =>
+      withClient(o, (c) => {
+        const x = o as Opts & { path?: string; uri?: string };
+        if (Boolean(x.path) === Boolean(x.uri))
+          throw new UserError("bad_request", "give exactly one of --path or --uri");
+        return x.path ? c.registerFolder(name, x.path) : c.registerUri(name, x.uri!);
+      }),
+    (r) => `model ${r.name} (${r.id}) ${versionLine(r.latestVersion as Record<string, unknown>)}`,
+  );
+  action(
+    models
+      .command("list")
+      .description("models, newest first")
+      .option("--q <text>", "search in names and descriptions"),
+    (o) =>
+      withClient(o, (c) => c.models((o as Opts & { q?: string }).q ? { q: (o as { q: string }).q } : {})),
+    (r) => (r.items as Record<string, unknown>[]).map((m) => `${m.id}  ${m.name}`).join("\n") || "no models",
+  );
+  action(
+    models.command("get <idOrName>").description("a model and its versions"),
+    (o, id) => withClient(o, (c) => c.model(id)),
+    (r) =>
+      [
+        `${r.name} (${r.id})`,
+        ...((r.versions as Record<string, unknown>[] | undefined) ?? []).map(versionLine),
+      ].join("\n"),
+  );
+  action(
+    models.command("lineage <versionId>").description("ancestors and children of a version"),
+    (o, id) => withClient(o, (c) => c.lineage(id)),
+    (r) =>
+      [
+        `version ${versionLine(r.version as Record<string, unknown>)}`,
+        ...(r.ancestors as Record<string, unknown>[]).map((v) => `  ancestor ${versionLine(v)}`),
+        ...(r.children as Record<string, unknown>[]).map((v) => `  child    ${versionLine(v)}`),
+      ].join("\n"),
+  );
+  action(
+    models.command("metrics <versionId>").description("metrics of a version with their protocols"),
+    (o, id) => withClient(o, (c) => c.metrics(id)),
+    (r) =>
+      (r.items as { name: string; value: number; protocol: Record<string, unknown> }[])
+        .map((m) => `${m.name.padEnd(16)} ${m.value.toFixed(4)}  ${JSON.stringify(m.protocol)}`)
+        .join("\n"),
+  );
+}

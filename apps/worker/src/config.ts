@@ -1,0 +1,43 @@
+// Worker configuration from the environment (the automation contract plus worker tuning).
+
+import {
+  type LockTimings,
+  lockTimingsFromEnv,
+  type QueueConfig,
+  queueConfigFromEnv,
+} from "@shortened/adapters";
+import { type JobKind, jobKinds, UserError } from "@shortened/contracts";
+import { availableKinds } from "@shortened/jobs";
+
+export interface WorkerConfig {
+  databaseUrl: string;
+  queue: QueueConfig;
+  lock: LockTimings;
+  /** Jobs run at once by this process (one GPU job per worker by default). */
+  concurrency: number;
+  kinds: JobKind[];
+  cacheDir: string;
+  /** On SIGTERM: how long to let the running job finish before aborting it (it is then retried). */
+  shutdownGraceMs: number;
+}
+
+export function workerConfigFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  over: Partial<WorkerConfig> = {},
+): WorkerConfig {
+  if (!env.DATABASE_URL && !over.databaseUrl) throw new UserError("bad_request", "DATABASE_URL is not set");
+  const kinds =
+    over.kinds ?? (env.WORKER_KINDS ? (env.WORKER_KINDS.split(",") as JobKind[]) : availableKinds());
+  for (const k of kinds)
+    if (!(jobKinds as readonly string[]).includes(k))
+      throw new UserError("bad_request", `unknown job kind ${k} in WORKER_KINDS`);
+  return {
+    databaseUrl: over.databaseUrl ?? env.DATABASE_URL!,
+    queue: over.queue ?? queueConfigFromEnv(env),
+    lock: over.lock ?? lockTimingsFromEnv(env),
+    concurrency: over.concurrency ?? Number(env.WORKER_CONCURRENCY ?? 1),
+    kinds: kinds.filter((k) => availableKinds().includes(k)),
+    cacheDir: over.cacheDir ?? env.WORKER_CACHE_DIR ?? "/tmp/shortened-worker",
+    shutdownGraceMs: over.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 30_000),
+  };
+}

@@ -1,0 +1,148 @@
+// The BullMQ worker process: one BullMQ Worker per job-kind queue, all sharing a process-wide limit on
+// jobs running at once. Bad input fails at once; other errors are retried with backoff; a cancel
+// request stops the handler through its AbortSignal; SIGTERM lets the running job finish (or aborts it
+// after a grace period, and it is retried elsewhere).
+
+import {
+  type BullJob,
+  endJob,
+  failJob,
+  type OpenedDb,
+  queueName,
+  redisConnection,
+  requeueAfterError,
+  UnrecoverableError,
+  Worker,
+} from "@shortened/adapters";
+import { type ArtifactStore, isUserError, type JobKind, UserError } from "@shortened/contracts";
+import { JobCancelled, runJob } from "@shortened/jobs";
+import type { WorkerConfig } from "./config.js";
+import { Semaphore } from "./semaphore.js";
+
+export interface RunningWorker {
+  close(): Promise<void>;
+}
+
+export interface WorkerLog {
+  info(msg: string, extra?: Record<string, unknown>): void;
+  error(msg: string, extra?: Record<string, unknown>): void;
+}
+
+export async function startWorker(
+  cfg: WorkerConfig,
+  db: OpenedDb,
+  store: ArtifactStore,
+  log: WorkerLog,
+): Promise<RunningWorker> {
+  const slots = new Semaphore(cfg.concurrency);
+  const shutdown = new AbortController();
+  const connection = redisConnection(cfg.queue.redisUrl);
+  const keepTimings = await claimLockTimings(connection, cfg);
+
+  const process = async (bull: BullJob<{ jobId: string }>, _token?: string, signal?: AbortSignal) => {
+    const jobId = bull.data.jobId;
+    const release = await slots.acquire();
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(shutdown.signal.reason ?? signal?.reason);
+    shutdown.signal.addEventListener("abort", onAbort);
+    signal?.addEventListener("abort", onAbort);
+    const attempt = bull.attemptsMade + 1;
+    log.info("job started", { jobId, kind: bull.name, attempt });
+    try {
+      const out = await runJob({ db: db.prisma, store, cacheDir: cfg.cacheDir, signal: abort.signal }, jobId);
+      log.info("job finished", { jobId, status: out.status });
+      return out;
+    } catch (e) {
+      const msg = (e as Error)?.message ?? String(e);
+      if (e instanceof JobCancelled) {
+        await endJob(db.prisma, jobId, "cancelled", "cancelled by request", "cancelled");
+        log.info("job cancelled", { jobId });
+        throw new UnrecoverableError("cancelled by request");
+      }
+      if (shutdown.signal.aborted) {
+        // Not the job's fault: put it back; another worker (or this one, restarted) takes it.
+        await requeueAfterError(db.prisma, jobId, "worker shut down", attempt);
+        throw new Error("worker shut down during the job");
+      }
+      if (isUserError(e)) {
+        await failJob(db.prisma, jobId, msg, (e as { code: string }).code);
+        log.info("job failed (bad input)", { jobId, reason: msg });
+        throw new UnrecoverableError(msg);
+      }
+      const last = attempt >= (bull.opts.attempts ?? 1);
+      if (last) await failJob(db.prisma, jobId, msg, "internal");
+      else await requeueAfterError(db.prisma, jobId, msg, attempt);
+      log.error("job attempt failed", { jobId, attempt, last, error: msg });
+      throw e;
+    } finally {
+      shutdown.signal.removeEventListener("abort", onAbort);
+      signal?.removeEventListener("abort", onAbort);
+      release();
+    }
+  };
+
+  const workers = cfg.kinds.map((kind: JobKind) => {
+    const w = new Worker(queueName(kind), process, {
+      connection,
+      prefix: cfg.queue.prefix,
+      concurrency: cfg.concurrency,
+      lockDuration: cfg.lock.lockDuration,
+      stalledInterval: cfg.lock.stalledInterval,
+      maxStalledCount: cfg.lock.maxStalledCount,
+    });
+    // Failures our processor did not see (e.g. stalled too many times) still end the job in the database.
+    w.on("failed", (bull, err) => {
+      if (
+        bull?.data?.jobId &&
+        (bull.attemptsMade >= (bull.opts.attempts ?? 1) || err instanceof UnrecoverableError)
+      )
+        void failJob(db.prisma, bull.data.jobId, err.message, "internal").catch(() => {});
+    });
+    w.on("error", (err) => log.error("worker error", { kind, error: err.message }));
+    return w;
+  });
+  log.info("worker ready", {
+    kinds: cfg.kinds,
+    concurrency: cfg.concurrency,
+    prefix: cfg.queue.prefix,
+    lock: cfg.lock,
+  });
+
+  return {
+    async close() {
+      const grace = setTimeout(() => shutdown.abort(new Error("worker shutting down")), cfg.shutdownGraceMs);
+      try {
+        await Promise.all(workers.map((w) => w.close()));
+      } finally {
+        clearTimeout(grace);
+        clearInterval(keepTimings);
+        connection.disconnect();
+      }
+    },
+  };
+}
+
+/**
+ * Every worker of a queue must use the same lock timings (BullMQ throttles the stalled-job check per
+ * queue with the interval of whichever worker checked last). The first worker records its timings in
+ * Redis; a worker started with different ones refuses to start. The record expires when no worker
+ * has refreshed it for a while, so a new deployment can change them.
+ */
+async function claimLockTimings(connection: ReturnType<typeof redisConnection>, cfg: WorkerConfig) {
+  const key = `${cfg.queue.prefix}:worker-lock-timings`;
+  const wanted = JSON.stringify(cfg.lock);
+  const ttl = Math.ceil((2 * cfg.lock.stalledInterval + cfg.lock.lockDuration) / 1000) + 60;
+  const set = await connection.set(key, wanted, "EX", ttl, "NX");
+  const have = set ? wanted : await connection.get(key);
+  if (have && have !== wanted)
+    throw new UserError(
+      "conflict",
+      `this worker's lock timings ${wanted} differ from those of the running workers of queue prefix "${cfg.queue.prefix}" (${have}); give every worker the same WORKER_LOCK_MS / WORKER_STALLED_INTERVAL_MS / WORKER_MAX_STALLED`,
+    );
+  const refresh = setInterval(
+    () => void connection.set(key, wanted, "EX", ttl).catch(() => {}),
+    (ttl * 1000) / 3,
+  );
+  refresh.unref();
+  return refresh;
+}

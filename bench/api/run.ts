@@ -1,0 +1,100 @@
+// API benchmark on loopback with autocannon: job submission (POST /v1/jobs: validation, a job row, its
+// event, a BullMQ add) and status polling (GET /v1/jobs/:id). A fresh database, a unique queue prefix
+// and s3rver, as in the end-to-end tests; no worker runs, so jobs stay queued.
+// Usage: node --conditions=development --import tsx bench/api/run.ts [seconds] [connections]
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { createTeam, JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
+import { startApiServer } from "@shortened/api";
+import autocannon from "autocannon";
+import { createTestDatabase, REDIS_URL, repoRoot, runId, startS3 } from "../../test/helpers/service.js";
+
+const seconds = Number(process.argv[2] ?? 10);
+const connections = Number(process.argv[3] ?? 10);
+
+const database = await createTestDatabase();
+const s3 = await startS3();
+const prefix = `bench-${runId()}`;
+const env = {
+  DATABASE_URL: database.url,
+  REDIS_URL,
+  S3_ENDPOINT: s3.endpoint,
+  S3_BUCKET: "bench",
+  AWS_ACCESS_KEY_ID: "S3RVER",
+  AWS_SECRET_ACCESS_KEY: "S3RVER",
+  PORT: "0",
+  QUEUE_PREFIX: prefix,
+  LOG_LEVEL: "silent",
+};
+const api = await startApiServer(env, { host: "127.0.0.1", logger: false });
+const db = await openPostgres(database.url, { migrate: "skip" });
+try {
+  const { apiKey } = await createTeam(db.prisma, "bench");
+  const src = new S3Store({
+    bucket: "bench",
+    endpoint: s3.endpoint,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+  });
+  const demo = join(repoRoot, "models", "tinystories-llama-8L");
+  for (const f of readdirSync(demo))
+    await src.client.send(
+      new PutObjectCommand({ Bucket: "bench", Key: `src/tiny/${f}`, Body: readFileSync(join(demo, f)) }),
+    );
+  const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+  const reg = await fetch(`${api.url}/v1/models`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ name: "tiny", uri: "s3://bench/src/tiny" }),
+  });
+  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
+  const spec = JSON.stringify({ kind: "evaluate", model: "tiny", dataset: "wikitext2", maxTokens: 4096 });
+  const first = (await (
+    await fetch(`${api.url}/v1/jobs`, { method: "POST", headers, body: spec })
+  ).json()) as { id: string };
+
+  const run = (title: string, path: string, opts: Record<string, unknown>) =>
+    new Promise<autocannon.Result>((resolve, reject) =>
+      autocannon(
+        { url: api.url + path, connections, duration: seconds, headers, ...opts, title },
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
+    );
+  const summary = (r: autocannon.Result) => ({
+    requestsPerSec: Math.round(r.requests.average),
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    total: r.requests.total,
+    non2xx: r.non2xx,
+    statusCodes: Object.fromEntries(
+      Object.entries(
+        (r as unknown as { statusCodeStats: Record<string, { count: number }> }).statusCodeStats ?? {},
+      ).map(([k, v]) => [k, v.count]),
+    ),
+    errors: r.errors,
+  });
+  const submit = summary(await run("submit", "/v1/jobs", { method: "POST", body: spec }));
+  const poll = summary(await run("poll", `/v1/jobs/${first.id}`, { method: "GET" }));
+  const jobs = await db.prisma.job.count();
+  const result = {
+    date: new Date().toISOString(),
+    machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, node ${process.version}, PostgreSQL + Redis on loopback`,
+    seconds,
+    connections,
+    submit,
+    poll,
+    jobsCreated: jobs,
+  };
+  console.log(JSON.stringify(result, null, 2));
+  writeFileSync(join(repoRoot, "bench", "api", "results.json"), `${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  const queues = new JobQueues({ ...queueConfigFromEnv(env), redisUrl: REDIS_URL, prefix });
+  await queues.queue("evaluate").obliterate({ force: true });
+  await queues.close();
+  await api.close();
+  await db.close();
+  await s3.close();
+  await database.drop();
+  process.exit(0);
+}

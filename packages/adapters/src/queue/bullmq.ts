@@ -1,0 +1,125 @@
+// BullMQ on Redis: a queue per job kind; a pipeline is a flow whose steps run one after another
+// (each step is a child of the next; the pipeline job is the root and runs last). Queue payloads carry
+// only the job id: the database holds the truth, so a redelivered job re-reads its state.
+
+import type { JobKind } from "@shortened/contracts";
+import { type FlowJob, FlowProducer, type JobsOptions, Queue } from "bullmq";
+import { Redis } from "ioredis";
+
+export interface QueueConfig {
+  redisUrl: string;
+  /** Namespaces every key (tests use one per run). */
+  prefix: string;
+  /** Attempts for transient errors (bad input fails at once). */
+  attempts: number;
+  backoffMs: number;
+}
+
+/** Lock timings must be the same on every worker of a queue (BullMQ throttles stalled checks per queue). */
+export interface LockTimings {
+  lockDuration: number;
+  stalledInterval: number;
+  maxStalledCount: number;
+}
+
+export function queueConfigFromEnv(env: NodeJS.ProcessEnv = process.env): QueueConfig {
+  return {
+    redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    prefix: env.QUEUE_PREFIX ?? "shortened",
+    attempts: Number(env.JOB_ATTEMPTS ?? 3),
+    backoffMs: Number(env.JOB_BACKOFF_MS ?? 5000),
+  };
+}
+
+export function lockTimingsFromEnv(env: NodeJS.ProcessEnv = process.env): LockTimings {
+  return {
+    lockDuration: Number(env.WORKER_LOCK_MS ?? 30_000),
+    stalledInterval: Number(env.WORKER_STALLED_INTERVAL_MS ?? 30_000),
+    maxStalledCount: Number(env.WORKER_MAX_STALLED ?? 2),
+  };
+}
+
+export const queueName = (kind: JobKind) => `jobs-${kind}`;
+
+export function redisConnection(url: string): Redis {
+  // BullMQ workers need maxRetriesPerRequest: null (blocking commands must not time out).
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+}
+
+export interface QueuedJob {
+  id: string;
+  kind: JobKind;
+  parentJobId: string | null;
+}
+
+export class JobQueues {
+  private readonly connection: Redis;
+  private readonly queues = new Map<JobKind, Queue>();
+  private readonly flows: FlowProducer;
+
+  constructor(readonly config: QueueConfig) {
+    this.connection = redisConnection(config.redisUrl);
+    this.flows = new FlowProducer({ connection: this.connection, prefix: config.prefix });
+  }
+
+  queue(kind: JobKind): Queue {
+    let q = this.queues.get(kind);
+    if (!q) {
+      q = new Queue(queueName(kind), { connection: this.connection, prefix: this.config.prefix });
+      this.queues.set(kind, q);
+    }
+    return q;
+  }
+
+  private options(id: string, retry: boolean): JobsOptions {
+    return {
+      jobId: retry ? `${id}-r${Date.now()}` : id,
+      attempts: this.config.attempts,
+      backoff: { type: "exponential", delay: this.config.backoffMs },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+  }
+
+  /**
+   * Queues jobs. A single job goes to its kind's queue; pipeline steps (given in order, the pipeline
+   * job last) become a flow so each step starts only after the one before succeeded.
+   */
+  async add(jobs: QueuedJob[], retry = false): Promise<void> {
+    if (jobs.length === 1) {
+      const j = jobs[0];
+      await this.queue(j.kind).add(j.kind, { jobId: j.id }, this.options(j.id, retry));
+      return;
+    }
+    let node: FlowJob | undefined;
+    for (const j of jobs) {
+      const next: FlowJob = {
+        name: j.kind,
+        queueName: queueName(j.kind),
+        data: { jobId: j.id },
+        opts: { ...this.options(j.id, retry), failParentOnFailure: true },
+        children: node ? [node] : undefined,
+      };
+      node = next;
+    }
+    await this.flows.add(node!);
+  }
+
+  /** Counts per state, for /readyz and operators. */
+  async counts(kind: JobKind) {
+    return this.queue(kind).getJobCounts("waiting", "active", "delayed", "failed", "completed");
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await this.flows.close();
+    this.connection.disconnect();
+  }
+}
+
+// The worker app uses BullMQ through this package (one place that pins it).
+export { type Job as BullJob, UnrecoverableError, Worker } from "bullmq";

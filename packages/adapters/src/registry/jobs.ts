@@ -1,0 +1,257 @@
+// Job rows: submission (idempotent per team and Idempotency-Key), state changes guarded by the current
+// state (so a cancel and a finishing worker cannot both win), listing with filters and cursor pages.
+import { type JobKind, type JobState, UserError } from "@shortened/contracts";
+import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
+import { isUuid } from "../ids.js";
+import { isUniqueViolation } from "./errors.js";
+
+export interface NewJob {
+  id: string;
+  kind: JobKind;
+  spec: Record<string, unknown>;
+  inputVersionId: string | null;
+  parentJobId: string | null;
+}
+
+export type JobRow = Prisma.JobGetPayload<{ include: { outputVersion: { select: { id: true } } } }>;
+const withOutput = { outputVersion: { select: { id: true } } } as const;
+
+/**
+ * Creates a job (and, for a pipeline, its steps) in one transaction. With an idempotency key, a repeat
+ * returns the first job instead (created: false), also when two requests race.
+ */
+export async function submitJobs(
+  db: PrismaClient,
+  teamId: string,
+  jobs: NewJob[],
+  idempotencyKey?: string,
+): Promise<{ job: JobRow; created: boolean }> {
+  if (idempotencyKey) {
+    const existing = await db.job.findUnique({
+      where: { teamId_idempotencyKey: { teamId, idempotencyKey } },
+      include: withOutput,
+    });
+    if (existing) return { job: existing, created: false };
+  }
+  try {
+    await db.$transaction(async (tx) => {
+      for (const [i, j] of jobs.entries()) {
+        await tx.job.create({
+          data: {
+            id: j.id,
+            teamId,
+            kind: j.kind,
+            spec: j.spec as Prisma.InputJsonValue,
+            inputVersionId: j.inputVersionId,
+            parentJobId: j.parentJobId,
+            idempotencyKey: i === 0 ? idempotencyKey : null,
+          },
+        });
+        await tx.jobEvent.create({ data: { jobId: j.id, type: "state", data: { state: "queued" } } });
+      }
+    });
+  } catch (e) {
+    if (idempotencyKey && isUniqueViolation(e)) {
+      const existing = await db.job.findUnique({
+        where: { teamId_idempotencyKey: { teamId, idempotencyKey } },
+        include: withOutput,
+      });
+      if (existing) return { job: existing, created: false };
+    }
+    throw e;
+  }
+  return {
+    job: await db.job.findUniqueOrThrow({ where: { id: jobs[0].id }, include: withOutput }),
+    created: true,
+  };
+}
+
+export async function getJob(db: PrismaClient, teamId: string, id: string): Promise<JobRow> {
+  const job = isUuid(id) ? await db.job.findFirst({ where: { teamId, id }, include: withOutput }) : null;
+  if (!job) throw new UserError("not_found", `no job "${id}"`, 404);
+  return job;
+}
+
+export async function listJobs(
+  db: PrismaClient,
+  teamId: string,
+  q: {
+    state?: JobState;
+    kind?: JobKind;
+    model?: string;
+    updatedSince?: string;
+    parentJobId?: string;
+    cursor?: string;
+    limit: number;
+  },
+) {
+  const where: Prisma.JobWhereInput = { teamId };
+  if (q.state) where.state = q.state;
+  if (q.kind) where.kind = q.kind;
+  if (q.model) where.inputVersion = { modelId: q.model };
+  if (q.updatedSince) where.updatedAt = { gte: new Date(q.updatedSince) };
+  if (q.parentJobId) where.parentJobId = q.parentJobId;
+  if (q.cursor) where.id = { lt: q.cursor };
+  const rows = await db.job.findMany({
+    where,
+    orderBy: { id: "desc" },
+    take: q.limit + 1,
+    include: withOutput,
+  });
+  const items = rows.slice(0, q.limit);
+  return { items, nextCursor: rows.length > q.limit ? items[items.length - 1].id : null };
+}
+
+export function pipelineSteps(db: PrismaClient, pipelineId: string) {
+  return db.job.findMany({ where: { parentJobId: pipelineId }, orderBy: { id: "asc" }, include: withOutput });
+}
+
+/** A worker starts (or restarts) a job: null when it is already finished or cancelled. */
+export async function startAttempt(db: PrismaClient, id: string): Promise<JobRow | null> {
+  const now = new Date();
+  const before = await db.job.findUnique({ where: { id }, select: { state: true, attempts: true } });
+  const n = await db.job.updateMany({
+    where: { id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
+    data: { state: "running", attempts: { increment: 1 } },
+  });
+  if (n.count === 0) return null;
+  await db.job.updateMany({ where: { id, startedAt: null }, data: { startedAt: now } });
+  if (before?.state === "queued") await appendEvents(db, id, [{ type: "state", data: { state: "running" } }]);
+  else if (before && before.attempts > 0)
+    await appendEvents(db, id, [
+      { type: "log", data: { line: `attempt ${before.attempts + 1} started (the previous one stopped)` } },
+    ]);
+  const job = await db.job.findUniqueOrThrow({ where: { id }, include: withOutput });
+  // A pipeline is running as soon as its first step is.
+  if (job.parentJobId) {
+    const p = await db.job.updateMany({
+      where: { id: job.parentJobId, state: "queued", cancelRequestedAt: null },
+      data: { state: "running", startedAt: now },
+    });
+    if (p.count) await appendEvents(db, job.parentJobId, [{ type: "state", data: { state: "running" } }]);
+  }
+  return job;
+}
+
+export async function setInputVersion(db: PrismaClient, id: string, versionId: string) {
+  await db.job.update({ where: { id }, data: { inputVersionId: versionId } });
+}
+
+/**
+ * Ends a job as failed or cancelled (only if it has not finished already). Returns false when it had.
+ * Queued or running steps of a pipeline end with it.
+ */
+export async function endJob(
+  db: PrismaClient,
+  id: string,
+  state: "failed" | "cancelled",
+  reason: string,
+  code: string,
+): Promise<boolean> {
+  const now = new Date();
+  const n = await db.job.updateMany({
+    where: { id, state: { in: ["queued", "running"] } },
+    data: { state, reason: reason.slice(0, 2000), errorCode: code, finishedAt: now },
+  });
+  if (n.count === 0) return false;
+  await appendEvents(db, id, [{ type: "state", data: { state, reason, code } }]);
+  const open = await db.job.findMany({ where: { parentJobId: id, state: { in: ["queued", "running"] } } });
+  for (const s of open) await endJob(db, s.id, "cancelled", `pipeline ${state}: ${reason}`, "cancelled");
+  return true;
+}
+
+/** Fails a job and, for a pipeline step, its pipeline (whose other open steps are then cancelled). */
+export async function failJob(db: PrismaClient, id: string, reason: string, code: string): Promise<void> {
+  await endJob(db, id, "failed", reason, code);
+  const row = await db.job.findUnique({ where: { id } });
+  if (row?.parentJobId)
+    await endJob(db, row.parentJobId, "failed", `step ${row.kind} failed: ${reason}`, code);
+}
+
+/** A transient failure that will be retried: back to queued, with the reason as a log event. */
+export async function requeueAfterError(db: PrismaClient, id: string, message: string, attempt: number) {
+  const n = await db.job.updateMany({ where: { id, state: "running" }, data: { state: "queued" } });
+  if (n.count)
+    await appendEvents(db, id, [
+      { type: "log", data: { line: `attempt ${attempt} failed: ${message}; retrying` } },
+      { type: "state", data: { state: "queued", retry: true } },
+    ]);
+}
+
+/** Asks for cancellation: a queued job ends at once; a running one when its worker sees the request. */
+export async function requestCancel(db: PrismaClient, teamId: string, id: string): Promise<JobRow> {
+  const job = await getJob(db, teamId, id);
+  if (job.state === "succeeded" || job.state === "failed" || job.state === "cancelled")
+    throw new UserError("conflict", `job ${id} is already ${job.state}`, 409);
+  await db.job.updateMany({
+    where: { id, cancelRequestedAt: null },
+    data: { cancelRequestedAt: new Date() },
+  });
+  await db.job.updateMany({
+    where: { parentJobId: id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
+    data: { cancelRequestedAt: new Date() },
+  });
+  if (job.state === "queued") await endJob(db, id, "cancelled", "cancelled by request", "cancelled");
+  const queuedSteps = await db.job.findMany({ where: { parentJobId: id, state: "queued" } });
+  for (const s of queuedSteps) await endJob(db, s.id, "cancelled", "cancelled by request", "cancelled");
+  return getJob(db, teamId, id);
+}
+
+/** Puts a failed or cancelled job (and its unfinished pipeline steps) back in the queue. */
+export async function resetForRetry(db: PrismaClient, teamId: string, id: string): Promise<JobRow[]> {
+  const job = await getJob(db, teamId, id);
+  if (job.state !== "failed" && job.state !== "cancelled")
+    throw new UserError(
+      "conflict",
+      `only failed or cancelled jobs can be retried; job ${id} is ${job.state}`,
+      409,
+    );
+  const reset = {
+    state: "queued" as const,
+    reason: null,
+    errorCode: null,
+    cancelRequestedAt: null,
+    finishedAt: null,
+  };
+  await db.job.update({ where: { id }, data: reset });
+  await db.job.updateMany({
+    where: { parentJobId: id, state: { in: ["failed", "cancelled"] } },
+    data: reset,
+  });
+  const rows = [await getJob(db, teamId, id), ...(await pipelineSteps(db, id))];
+  for (const r of rows)
+    if (r.state === "queued")
+      await appendEvents(db, r.id, [{ type: "state", data: { state: "queued", retry: true } }]);
+  return rows;
+}
+
+export async function setProgress(db: PrismaClient, id: string, progress: number) {
+  await db.job.updateMany({ where: { id, state: "running" }, data: { progress } });
+}
+
+export async function appendEvents(
+  db: PrismaClient | Prisma.TransactionClient,
+  jobId: string,
+  events: { type: string; data: unknown }[],
+) {
+  if (events.length === 0) return;
+  await db.jobEvent.createMany({
+    data: events.map((e) => ({ jobId, type: e.type, data: e.data as Prisma.InputJsonValue })),
+  });
+}
+
+export async function listEvents(
+  db: PrismaClient,
+  teamId: string,
+  jobId: string,
+  after: string | undefined,
+  limit: number,
+) {
+  await getJob(db, teamId, jobId);
+  const rows = await db.jobEvent.findMany({
+    where: { jobId, ...(after ? { seq: { gt: BigInt(after) } } : {}) },
+    orderBy: { seq: "asc" },
+    take: limit,
+  });
+  return { items: rows, nextCursor: rows.length ? rows[rows.length - 1].seq.toString() : (after ?? null) };
+}

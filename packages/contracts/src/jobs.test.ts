@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { z } from "zod";
+import { JobSpec, PipelineSpec, PruneSpec } from "./jobs.js";
+
+test("a job spec is completed with its defaults", () => {
+  const s = JobSpec.parse({ kind: "evaluate", model: "m" });
+  assert.deepEqual(s, {
+    kind: "evaluate",
+    model: "m",
+    task: "ppl",
+    dataset: "wikitext2",
+    seqLen: 128,
+    bos: "first",
+    batchSize: 8,
+    device: "cpu",
+  });
+});
+
+test("prune needs exactly one of blocks or count", () => {
+  assert.equal(PruneSpec.safeParse({ kind: "prune", model: "m" }).success, false);
+  assert.equal(PruneSpec.safeParse({ kind: "prune", model: "m", blocks: [1], count: 1 }).success, false);
+  assert.deepEqual(PruneSpec.parse({ kind: "prune", model: "m", blocks: [5, 6] }).blocks, [5, 6]);
+});
+
+test("unknown fields and kinds are refused", () => {
+  assert.equal(JobSpec.safeParse({ kind: "evaluate", model: "m", sequence: 3 }).success, false);
+  assert.equal(JobSpec.safeParse({ kind: "explode", model: "m" }).success, false);
+  assert.equal(JobSpec.safeParse({ kind: "evaluate", model: "m", seqLen: 4 }).success, false);
+});
+
+test("a pipeline's steps carry no model of their own", () => {
+  const p = PipelineSpec.parse({
+    kind: "pipeline",
+    model: "m",
+    prune: { count: 2 },
+    evaluate: [{ dataset: "ptb" }],
+  });
+  assert.equal(p.evaluate[0].dataset, "ptb");
+  assert.equal(
+    PipelineSpec.safeParse({ kind: "pipeline", model: "m", prune: { count: 2 }, evaluate: [{ model: "x" }] })
+      .success,
+    false,
+  );
+});
+
+test("every spec converts to JSON Schema for the OpenAPI document", () => {
+  const schema = z.toJSONSchema(JobSpec, { target: "draft-2020-12", io: "input" }) as { oneOf: unknown[] };
+  assert.equal(schema.oneOf.length, 6);
+});

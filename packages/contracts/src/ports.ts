@@ -1,0 +1,142 @@
+// The few things a job handler may touch. Service mode and embedded mode implement the same ports with
+// different adapters (S3 or a local folder, PostgreSQL or PGlite, BullMQ or an in-process runner).
+
+/** An object written to the artifact store and verified there (size and sha256). */
+export interface StoredObject {
+  key: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface ArtifactStore {
+  readonly kind: "s3" | "local";
+  /** Uploads a file (multipart when large), then verifies the stored size before returning. */
+  putFile(key: string, path: string, contentType?: string, signal?: AbortSignal): Promise<StoredObject>;
+  putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<StoredObject>;
+  getToFile(key: string, path: string, signal?: AbortSignal): Promise<void>;
+  getBytes(key: string): Promise<Buffer>;
+  /** Objects under a prefix (a key prefix, or an s3:// URI for S3). */
+  list(prefix: string): Promise<{ key: string; size: number }[]>;
+  delete(keys: string[]): Promise<void>;
+  deletePrefix(prefix: string): Promise<number>;
+  /** A URL that downloads the object without credentials (S3: presigned; local: file://). */
+  downloadUrl(key: string, expiresSeconds: number): Promise<string>;
+  /** Throws when the store cannot be reached (readiness). */
+  check(): Promise<void>;
+}
+
+export type VersionKind = "base" | "pruned" | "retrained" | "merged";
+
+export interface VersionInfo {
+  id: string;
+  teamId: string;
+  modelId: string;
+  modelName: string;
+  number: number;
+  kind: VersionKind;
+  storagePrefix: string;
+  recipe: Record<string, unknown>;
+}
+
+/** Progress, log lines and interim metrics as they happen (written as job events). */
+export interface ProgressSink {
+  /** fraction in [0, 1] of this job; implementations throttle. */
+  progress(fraction: number, message?: string): void;
+  log(line: string): void;
+}
+
+/** Reading the registry from a handler (writes happen when the runner records the result). */
+export interface RegistryReader {
+  resolveVersion(teamId: string, ref: string): Promise<VersionInfo>;
+  /** The stored result of an earlier job of the team (e.g. an importance order). */
+  jobResult(teamId: string, jobId: string): Promise<Record<string, unknown> | null>;
+  /** The steps of a pipeline job, in order, with their states and results. */
+  pipelineSteps(teamId: string, jobId: string): Promise<StepInfo[]>;
+}
+
+export interface StepInfo {
+  id: string;
+  kind: string;
+  state: string;
+  reason: string | null;
+  result: Record<string, unknown> | null;
+  outputVersionId: string | null;
+}
+
+/** Local copies of checkpoints, and resumable state for long jobs (kept in the artifact store). */
+export interface CheckpointStore {
+  /** A local folder holding the version's files (downloaded once, then cached). */
+  materialize(version: VersionInfo, signal?: AbortSignal): Promise<string>;
+  /** Saves a folder of resumable state for a job (replacing the previous one). */
+  saveState(jobId: string, dir: string): Promise<void>;
+  /** Restores the last saved state into dir; false when there is none. */
+  loadState(jobId: string, dir: string): Promise<boolean>;
+}
+
+export interface JobContext {
+  jobId: string;
+  teamId: string;
+  /** Scratch folder for this attempt; removed afterwards. */
+  workDir: string;
+  /** The model version the job reads (resolved from spec.model before the handler runs). */
+  input: VersionInfo;
+  /** How many times this job has started (1 on the first attempt). */
+  attempt: number;
+}
+
+export interface Ports {
+  artifacts: ArtifactStore;
+  registry: RegistryReader;
+  checkpoints: CheckpointStore;
+  progress: ProgressSink;
+  signal: AbortSignal;
+  context: JobContext;
+  /** Stored importance results (absent: always compute). */
+  importance?: ImportanceStore;
+}
+
+/** Block importance kept per (model version, criterion, calibration hash), reused by later jobs. */
+export interface ImportanceStore {
+  find(versionId: string, criterion: string, calibrationHash: string): Promise<Record<string, unknown> | null>;
+  store(
+    versionId: string,
+    criterion: string,
+    calibrationHash: string,
+    calibration: Record<string, unknown>,
+    result: Record<string, unknown>,
+  ): Promise<void>;
+}
+
+/** A metric with the protocol that produced it (dataset, split, seqLen, BOS policy, dtype, ...). */
+export interface MetricOutput {
+  name: string;
+  value: number;
+  protocol: Record<string, unknown>;
+  /** The version measured; defaults to the job's input (or output when the job made one). */
+  versionId?: string;
+}
+
+/** A file the handler made; the runner uploads, verifies, then records it. */
+export interface ArtifactOutput {
+  name: string;
+  path: string;
+  contentType?: string;
+}
+
+/** A new model version: a folder holding an HF checkpoint, a child of the job's input. */
+export interface VersionOutput {
+  dir: string;
+  kind: VersionKind;
+  parentId: string;
+  recipe: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+export interface HandlerResult {
+  artifacts: ArtifactOutput[];
+  metrics: MetricOutput[];
+  version?: VersionOutput;
+  /** Small JSON summary stored on the job (e.g. removed blocks, importance order). */
+  summary: Record<string, unknown>;
+}

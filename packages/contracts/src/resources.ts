@@ -1,0 +1,165 @@
+// What the REST API returns and accepts besides job specs: one zod schema per resource, used for
+// request validation and for the OpenAPI document (z.toJSONSchema), and as TypeScript types by clients.
+import { z } from "zod";
+import { JobKind, JobState } from "./jobs.js";
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().describe("stable machine-readable code, e.g. bad_request, not_found, unauthorized"),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .describe("every error response has this shape");
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const Team = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
+export const CreatedTeam = z.object({
+  teamId: z.string(),
+  apiKey: z.string().describe("shown once; stored hashed"),
+});
+export const ApiKeyInfo = z.object({
+  id: z.string(),
+  name: z.string(),
+  prefix: z.string(),
+  role: z.enum(["admin", "member"]),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+export const CreateApiKeyBody = z.object({ name: z.string().min(1).max(100).default("default") }).strict();
+export const CreatedApiKey = ApiKeyInfo.extend({ apiKey: z.string().describe("shown once; stored hashed") });
+
+export const ModelName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/,
+    "letters, digits, '.', '_' and '-' (at most 100), starting alnum",
+  );
+
+export const RegisterModelBody = z
+  .object({
+    name: ModelName,
+    uri: z
+      .string()
+      .regex(/^s3:\/\/[^/]+\/.*/, "an s3://bucket/prefix URI")
+      .describe("folder holding an HF checkpoint"),
+    description: z.string().max(2000).optional(),
+    license: z.string().max(200).optional(),
+  })
+  .strict();
+export type RegisterModelBody = z.infer<typeof RegisterModelBody>;
+
+export const ModelVersion = z.object({
+  id: z.string(),
+  modelId: z.string(),
+  number: z.int(),
+  kind: z.enum(["base", "pruned", "retrained", "merged"]),
+  parentId: z.string().nullable(),
+  storagePrefix: z.string(),
+  recipe: z.record(z.string(), z.unknown()),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  producedByJobId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ModelVersion = z.infer<typeof ModelVersion>;
+
+export const Model = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  sourceUri: z.string().nullable(),
+  license: z.string().nullable(),
+  config: z.record(z.string(), z.unknown()).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  latestVersion: ModelVersion.nullable().optional(),
+});
+export type Model = z.infer<typeof Model>;
+
+export const Job = z.object({
+  id: z.string(),
+  kind: JobKind,
+  state: JobState,
+  spec: z.record(z.string(), z.unknown()),
+  inputVersionId: z.string().nullable(),
+  outputVersionId: z.string().nullable(),
+  parentJobId: z.string().nullable(),
+  reason: z.string().nullable().describe("why it failed or was cancelled"),
+  errorCode: z.string().nullable(),
+  progress: z.number(),
+  attempts: z.int(),
+  result: z.unknown().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const JobEvent = z.object({
+  seq: z.string().describe("cursor: pass as ?after= to get later events"),
+  type: z.enum(["state", "progress", "log", "metric", "artifact"]),
+  data: z.unknown(),
+  createdAt: z.string(),
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const Artifact = z.object({
+  id: z.string(),
+  name: z.string(),
+  key: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+  contentType: z.string(),
+  jobId: z.string().nullable(),
+  versionId: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type Artifact = z.infer<typeof Artifact>;
+
+export const Metric = z.object({
+  id: z.string(),
+  versionId: z.string(),
+  jobId: z.string().nullable(),
+  name: z.string(),
+  value: z.number(),
+  protocol: z.record(z.string(), z.unknown()),
+  protocolHash: z.string(),
+  createdAt: z.string(),
+});
+export type Metric = z.infer<typeof Metric>;
+
+const limit = z.coerce.number().int().min(1).max(200).default(50);
+const iso = z.iso.datetime({ offset: true });
+
+export const ListJobsQuery = z
+  .object({
+    state: JobState.optional(),
+    kind: JobKind.optional(),
+    model: z.string().optional().describe("model id: jobs whose input is a version of it"),
+    updatedSince: iso.optional(),
+    parentJobId: z.string().optional(),
+    cursor: z.string().optional().describe("nextCursor of the previous page"),
+    limit,
+  })
+  .strict();
+export const ListModelsQuery = z
+  .object({
+    q: z.string().max(200).optional().describe("substring of the name or description"),
+    architecture: z.string().optional(),
+    updatedSince: iso.optional(),
+    cursor: z.string().optional(),
+    limit,
+  })
+  .strict();
+export const ListEventsQuery = z
+  .object({
+    after: z.string().regex(/^\d+$/).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .strict();
+
+export const page = <T extends z.ZodType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -1,0 +1,102 @@
+// Request schemas of the service for teams: key rotation, registry aliases and their promotion rules,
+// webhooks, comparisons, the audit trail and the shared-model catalogue. Used for API validation and the
+// OpenAPI document, like resources.ts.
+import { z } from "zod";
+import { JobState } from "./jobs.js";
+
+export const AliasName = z
+  .string()
+  .regex(/^@?[a-z][a-z0-9-]{0,39}$/, "an alias is lowercase letters, digits and '-', like @prod")
+  .transform((s) => s.replace(/^@/, ""));
+
+const against = z
+  .enum(["parent", "base"])
+  .default("parent")
+  .describe("compare with the version's parent, or with the base version of its lineage");
+
+/**
+ * A promotion rule: a version moves to the alias only if it passes every rule of the alias, on metrics
+ * measured with the same protocol for the version and the version it is compared with.
+ */
+export const PromotionRule = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("max_metric_increase"),
+      metric: z.string().min(1).max(100).describe("e.g. ppl_wikitext2"),
+      max: z.number().min(0).describe("largest allowed increase (absolute, or a fraction when relative)"),
+      relative: z.boolean().default(false),
+      against,
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("min_speedup"),
+      batch: z.int().min(1).default(1).describe("benchmark batch size whose latency is compared"),
+      min: z.number().positive().describe("smallest allowed reference latency / version latency"),
+      against,
+    })
+    .strict(),
+]);
+export type PromotionRule = z.infer<typeof PromotionRule>;
+
+export const SetAliasRulesBody = z.object({ rules: z.array(PromotionRule).max(20) }).strict();
+export const MoveAliasBody = z
+  .object({
+    version: z
+      .union([z.string().min(1).max(200), z.int().min(1)])
+      .describe("a version id of this model, or its version number"),
+  })
+  .strict();
+
+export const RotateKeyBody = z
+  .object({
+    graceSeconds: z
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(0)
+      .describe("keep the old key working this long (0: revoke it now)"),
+  })
+  .strict();
+
+export const CreateWebhookBody = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .describe("receives POSTs signed with HMAC-SHA256"),
+    states: z.array(JobState).max(5).default([]).describe("job states to send (empty: every change)"),
+  })
+  .strict();
+
+export const CompareQuery = z
+  .object({
+    versions: z
+      .string()
+      .min(1)
+      .describe("comma-separated version references (ids, name@N, name@alias)")
+      .transform((s) =>
+        s
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string()).min(2, "give at least two versions").max(20)),
+    metric: z.string().max(100).optional().describe("only this metric (refused if not comparable)"),
+  })
+  .strict();
+
+export const ListAuditQuery = z
+  .object({
+    action: z.string().max(100).optional(),
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+export const ListSharedQuery = z
+  .object({
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();

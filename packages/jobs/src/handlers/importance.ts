@@ -1,0 +1,68 @@
+// importance: one score per block under a criterion, the removal order and the "+" order.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type ImportanceSpec, type Ports, UserError } from "@shortened/contracts";
+import { blockImportance, FORWARD_CRITERIA, isForwardCriterion } from "@shortened/engine";
+import { importancePlotSvg } from "../importance-plot.js";
+import { reuseOrCompute } from "../importance-reuse.js";
+import { calibrationOptions, calibrationSource } from "./calibration.js";
+import { type Handler, progressTo } from "./types.js";
+
+export async function computeImportance(
+  spec: Pick<ImportanceSpec, "criterion" | "calibration" | "keepFirst" | "keepLast" | "device" | "threads">,
+  modelDir: string,
+  ports: Ports,
+  progress = { from: 0, to: 1 },
+) {
+  if (!isForwardCriterion(spec.criterion))
+    throw new UserError(
+      "bad_request",
+      `criterion ${spec.criterion} is not available yet (available: ${FORWARD_CRITERIA.join(", ")})`,
+    );
+  const calib = await calibrationOptions(spec.calibration, ports.context.workDir);
+  ports.progress.log(
+    `importance: criterion ${spec.criterion}, calibration ${calibrationSource(spec.calibration)} n=${calib.n} seqLen=${calib.seqLen}`,
+  );
+  return reuseOrCompute(spec, ports, () =>
+    blockImportance({
+      model: modelDir,
+      criterion: spec.criterion,
+      ...calib,
+      keepFirst: spec.keepFirst,
+      keepLast: spec.keepLast,
+      device: spec.device,
+      threads: spec.threads,
+      signal: ports.signal,
+      onProgress: progressTo(ports, progress.from, progress.to, "importance"),
+    }),
+  );
+}
+
+export const importance: Handler<"importance"> = async (spec, ports) => {
+  const dir = await ports.checkpoints.materialize(ports.context.input, ports.signal);
+  const r = await computeImportance(spec, dir, ports);
+  const file = join(ports.context.workDir, "importance.json");
+  const record = { ...r, calibrationSource: calibrationSource(spec.calibration) };
+  await writeFile(file, JSON.stringify(record, null, 2));
+  const plot = join(ports.context.workDir, "importance.svg");
+  await writeFile(plot, await importancePlotSvg({ scores: r.scores, criterion: r.criterion }));
+  ports.progress.log(`importance: order ${r.order.join(",")}; + order ${r.orderPlus.join(",")}`);
+  const metrics =
+    r.basePpl !== undefined && r.calibration
+      ? [{ name: "calibration_ppl", value: r.basePpl, protocol: { ...r.calibration, ...r.protocol } }]
+      : [];
+  return {
+    artifacts: [
+      { name: "importance.json", path: file, contentType: "application/json" },
+      { name: "importance.svg", path: plot, contentType: "image/svg+xml" },
+    ],
+    metrics,
+    summary: {
+      criterion: r.criterion,
+      scores: r.scores,
+      order: r.order,
+      orderPlus: r.orderPlus,
+      basePpl: r.basePpl ?? null,
+    },
+  };
+};

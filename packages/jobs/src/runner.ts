@@ -1,0 +1,163 @@
+// Runs one job attempt, the same way in a BullMQ worker and in the CLI's embedded mode:
+// claim it, resolve its input, run the handler with the ports, upload and verify every output, then
+// record all of it in one transaction. A failure anywhere deletes what this attempt uploaded.
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  importanceStore,
+  type NamedObject,
+  type PrismaClient,
+  recordSuccess,
+  registryReader,
+  setInputVersion,
+  setProgress,
+  startAttempt,
+} from "@shortened/adapters";
+import {
+  type ArtifactStore,
+  type HandlerResult,
+  type JobKind,
+  jobSpecByKind,
+  type Ports,
+  type ProgressSink,
+  UserError,
+} from "@shortened/contracts";
+import { listFiles, StoreCheckpoints } from "./checkpoints.js";
+import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
+import { checkpointPrefix, jobOutputPrefix } from "./keys.js";
+import { DbProgressSink } from "./progress.js";
+
+export interface RunnerDeps {
+  db: PrismaClient;
+  store: ArtifactStore;
+  /** Where downloaded checkpoints are cached and attempts get their scratch folders. */
+  cacheDir: string;
+  handlers?: HandlerTable;
+  /** Aborts the attempt (worker shutdown, BullMQ cancel, Ctrl-C). */
+  signal?: AbortSignal;
+  /** Also report progress here (the CLI's progress bar). */
+  progress?: ProgressSink;
+  /** How often to look for a cancel request in the database. */
+  cancelPollMs?: number;
+}
+
+export type RunOutcome =
+  | { status: "succeeded"; result: Record<string, unknown> }
+  | { status: "already-finished"; state: string };
+
+/** Thrown when a job stops because someone asked it to (not a failure; no retry). */
+export class JobCancelled extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} was cancelled`);
+    this.name = "JobCancelled";
+  }
+}
+
+export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcome> {
+  const { db, store } = deps;
+  const job = await startAttempt(db, jobId);
+  if (!job) {
+    const row = await db.job.findUnique({ where: { id: jobId } });
+    if (row?.cancelRequestedAt && row.state === "running") throw new JobCancelled(jobId);
+    return { status: "already-finished", state: row?.state ?? "missing" };
+  }
+  const kind = job.kind as JobKind;
+  const handler = (deps.handlers ?? defaultHandlers)[kind] as
+    | ((spec: unknown, ports: Ports) => Promise<HandlerResult>)
+    | undefined;
+  if (!handler) throw new UserError("bad_request", `job kind ${kind} is not available on this worker`);
+  const spec = jobSpecByKind[kind].parse(job.spec) as { model: string };
+  const registry = registryReader(db);
+  const input = await registry.resolveVersion(job.teamId, spec.model);
+  if (job.inputVersionId !== input.id) await setInputVersion(db, job.id, input.id);
+
+  // What an earlier, dead attempt uploaded is not referenced by any row: remove it before starting.
+  await store.deletePrefix(jobOutputPrefix(job.teamId, job.id));
+
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(deps.signal?.reason);
+  deps.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const poll = setInterval(async () => {
+    try {
+      const row = await db.job.findUnique({ where: { id: jobId }, select: { cancelRequestedAt: true } });
+      if (row?.cancelRequestedAt) controller.abort(new JobCancelled(jobId));
+    } catch {
+      // A missed poll only delays cancellation.
+    }
+  }, deps.cancelPollMs ?? 1000);
+  // Scratch folders of earlier attempts of this job on this machine (a killed worker leaves them).
+  const workRoot = join(deps.cacheDir, "work");
+  for (const old of await readdir(workRoot).catch(() => [] as string[]))
+    if (old.startsWith(`${job.id}-`)) await rm(join(workRoot, old), { recursive: true, force: true });
+  const workDir = join(workRoot, `${job.id}-${job.attempts}`);
+  await mkdir(workDir, { recursive: true });
+  const sink = new DbProgressSink(db, job.id, 500, deps.progress);
+  const ports: Ports = {
+    artifacts: store,
+    registry,
+    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId),
+    progress: sink,
+    signal: controller.signal,
+    context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt: job.attempts },
+    importance: importanceStore(db, job.teamId, job.id),
+  };
+  const uploaded: string[] = [];
+  try {
+    const result = await handler(spec, ports);
+    controller.signal.throwIfAborted();
+    const success = await publish(store, job.teamId, job.id, input.id, result, uploaded, controller.signal);
+    await sink.flush();
+    const versionId = await recordSuccess(db, success);
+    if (job.parentJobId) await pipelineProgress(db, job.parentJobId).catch(() => {});
+    return {
+      status: "succeeded",
+      result: { ...result.summary, ...(versionId ? { outputVersionId: versionId } : {}) },
+    };
+  } catch (e) {
+    await sink.flush();
+    if (uploaded.length) await store.delete(uploaded).catch(() => {});
+    if (controller.signal.aborted && controller.signal.reason instanceof JobCancelled)
+      throw controller.signal.reason;
+    throw e;
+  } finally {
+    clearInterval(poll);
+    deps.signal?.removeEventListener("abort", onOuterAbort);
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Uploads (and verifies) a handler's outputs; records every key in `uploaded` as it goes. */
+async function publish(
+  store: ArtifactStore,
+  teamId: string,
+  jobId: string,
+  inputVersionId: string,
+  r: HandlerResult,
+  uploaded: string[],
+  signal: AbortSignal,
+) {
+  const put = async (key: string, path: string, name: string, type?: string): Promise<NamedObject> => {
+    signal.throwIfAborted();
+    uploaded.push(key);
+    return { ...(await store.putFile(key, path, type, signal)), name };
+  };
+  let version: Parameters<typeof recordSuccess>[1]["version"];
+  if (r.version) {
+    const prefix = checkpointPrefix(teamId, jobId);
+    const files: NamedObject[] = [];
+    for (const f of await listFiles(r.version.dir))
+      files.push(await put(prefix + f, join(r.version.dir, f), f));
+    version = { ...r.version, storagePrefix: prefix, files };
+  }
+  const artifacts: NamedObject[] = [];
+  for (const a of r.artifacts)
+    artifacts.push(await put(jobOutputPrefix(teamId, jobId) + a.name, a.path, a.name, a.contentType));
+  return { jobId, teamId, inputVersionId, version, artifacts, metrics: r.metrics, summary: r.summary };
+}
+
+/** A pipeline's progress: the share of its steps that have succeeded (its own run is the last share). */
+async function pipelineProgress(db: PrismaClient, pipelineId: string): Promise<void> {
+  const steps = await db.job.findMany({ where: { parentJobId: pipelineId }, select: { state: true } });
+  const done = steps.filter((s) => s.state === "succeeded").length;
+  await setProgress(db, pipelineId, Math.round((done / (steps.length + 1)) * 1e4) / 1e4);
+}

@@ -1,0 +1,133 @@
+// Submitting, cancelling and retrying jobs: the same code behind the REST API and the CLI. Specs are
+// validated by the contracts' schemas, the input model is resolved to a version id (so a job always
+// reads the version that was current when it was submitted), pipelines are expanded into their steps,
+// and the rows are handed to a dispatcher (BullMQ in service mode, in-process in embedded mode).
+
+import {
+  endJob,
+  type JobRow,
+  type NewJob,
+  type PrismaClient,
+  requestCancel,
+  resetForRetry,
+  resolveVersion,
+  submitJobs,
+  uuidv7,
+} from "@shortened/adapters";
+import { type JobKind, JobSpec, UserError } from "@shortened/contracts";
+import { availableKinds } from "./handlers/index.js";
+import { planPipeline } from "./pipeline-plan.js";
+
+export interface DispatchJob {
+  id: string;
+  kind: JobKind;
+  parentJobId: string | null;
+}
+
+export interface Dispatcher {
+  /** Queues jobs; pipeline steps come in order, before their pipeline job. */
+  dispatch(jobs: DispatchJob[], retry?: boolean): Promise<void>;
+  /** Drops a job that has not started yet; running jobs see the cancel request in the database. */
+  cancel(jobId: string, kind: JobKind): Promise<void>;
+}
+
+/** One line for the first schema issue, and all of them as details. */
+export function specError(issues: { path: PropertyKey[]; message: string }[]): UserError {
+  const first = issues[0];
+  const where = first.path.length ? `${first.path.map(String).join(".")}: ` : "";
+  const e = new UserError("bad_request", `invalid job spec: ${where}${first.message}`, 400);
+  (e as UserError & { details?: unknown }).details = issues.map((i) => ({
+    path: i.path.map(String),
+    message: i.message,
+  }));
+  return e;
+}
+
+export async function submitJob(
+  db: PrismaClient,
+  dispatcher: Dispatcher,
+  teamId: string,
+  body: unknown,
+  opts: { idempotencyKey?: string; kinds?: JobKind[] } = {},
+): Promise<{ job: JobRow; created: boolean }> {
+  const parsed = JobSpec.safeParse(body);
+  if (!parsed.success) throw specError(parsed.error.issues);
+  const spec = parsed.data;
+  const kinds = opts.kinds ?? availableKinds();
+  const input = await resolveVersion(db, teamId, spec.model);
+  const rootId = uuidv7();
+  const rows: NewJob[] = [];
+  const root: NewJob = {
+    id: rootId,
+    kind: spec.kind,
+    spec: { ...spec, model: input.id },
+    inputVersionId: input.id,
+    parentJobId: null,
+  };
+  rows.push(root);
+  if (spec.kind === "pipeline") {
+    for (const s of planPipeline({ ...spec, model: input.id }, rootId, uuidv7))
+      rows.push({
+        id: s.id,
+        kind: s.spec.kind,
+        spec: s.spec as Record<string, unknown>,
+        inputVersionId: s.spec.model === input.id ? input.id : null,
+        parentJobId: rootId,
+      });
+  }
+  for (const r of rows)
+    if (!kinds.includes(r.kind))
+      throw new UserError(
+        "bad_request",
+        `job kind ${r.kind} is not available on this server yet (available: ${kinds.join(", ")})`,
+        422,
+      );
+  const out = await submitJobs(db, teamId, rows, opts.idempotencyKey);
+  if (out.created) await dispatchOrFail(db, dispatcher, [...rows.slice(1), root]);
+  return out;
+}
+
+async function dispatchOrFail(db: PrismaClient, dispatcher: Dispatcher, jobs: DispatchJob[], retry = false) {
+  try {
+    await dispatcher.dispatch(jobs, retry);
+  } catch (e) {
+    const root = jobs[jobs.length - 1];
+    await endJob(
+      db,
+      root.id,
+      "failed",
+      `could not queue the job: ${(e as Error).message}`,
+      "queue_unavailable",
+    );
+    throw e;
+  }
+}
+
+export async function cancelJob(
+  db: PrismaClient,
+  dispatcher: Dispatcher,
+  teamId: string,
+  id: string,
+): Promise<JobRow> {
+  const job = await requestCancel(db, teamId, id);
+  await dispatcher.cancel(job.id, job.kind as JobKind).catch(() => {});
+  return job;
+}
+
+export async function retryJob(
+  db: PrismaClient,
+  dispatcher: Dispatcher,
+  teamId: string,
+  id: string,
+): Promise<JobRow> {
+  const rows = await resetForRetry(db, teamId, id);
+  const [root, ...steps] = rows;
+  const queued = steps.filter((s) => s.state === "queued");
+  await dispatchOrFail(
+    db,
+    dispatcher,
+    [...queued, root].map((r) => ({ id: r.id, kind: r.kind as JobKind, parentJobId: r.parentJobId })),
+    true,
+  );
+  return rows[0];
+}

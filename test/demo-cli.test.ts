@@ -1,0 +1,32 @@
+// The README's one command, `shortened demo`, in embedded mode (PGlite + a local folder), kept quick
+// with --max-tokens.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { jsonOf, runCli } from "./helpers/cli.js";
+
+test("shortened demo prunes 2 blocks and reports perplexity before and after", { timeout: 180_000 }, () => {
+  const state = mkdtempSync(join(tmpdir(), "shortened-demo-"));
+  try {
+    const r = jsonOf(runCli(["demo", "--json", "--quiet", "--max-tokens", "2048", "--state-dir", state]));
+    assert.equal(r.model.layers, 8);
+    assert.equal(r.pruned.removed.length, 2);
+    assert.equal(r.pruned.layers, 6);
+    assert.deepEqual(r.importance.orderPlus.slice(0, 2).sort(), [...r.pruned.removed].sort());
+    const config = JSON.parse(readFileSync(join(r.pruned.folder, "config.json"), "utf8"));
+    assert.equal(config.num_hidden_layers, 6);
+    assert.ok(existsSync(join(r.pruned.folder, "model.safetensors")));
+    for (const side of ["base", "pruned"])
+      for (const name of ["ppl_wikitext2", "ppl_ptb"]) {
+        const m = r.perplexity[side][name];
+        assert.ok(Number.isFinite(m.value) && m.value > 1, `${side} ${name}`);
+        assert.equal(m.protocol.maxTokens, 2048);
+        assert.equal(m.protocol.seqLen, 128);
+      }
+    assert.ok(r.jobs.steps.every((s: { state: string }) => s.state === "succeeded"));
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,198 @@
+// Service-mode test rig: a fresh PostgreSQL database per run (on the machine's server, database `test`
+// as the maintenance connection), a unique BullMQ prefix on the local Redis, s3rver on a loopback port,
+// the API in-process and workers as child processes (so a test can kill -9 one). s3rver accepts only
+// the access key S3RVER / S3RVER.
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import S3rver from "s3rver";
+
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://root@127.0.0.1:5432/test";
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const cliMain = fileURLToPath(new URL("../../apps/cli/src/main.ts", import.meta.url));
+export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+export const runId = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `shortened_e2e_${runId()}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startS3(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const directory = mkdtempSync(join(tmpdir(), "s3rver-"));
+  const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    async close() {
+      await server.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Every JSON log line so far. */
+  lines: Record<string, unknown>[];
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** A `shortened worker` child process; resolves `ready` on its "worker ready" log line. */
+export function startWorkerProcess(env: NodeJS.ProcessEnv): WorkerProcess {
+  const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", cliMain, "worker"], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let stderr = "";
+  let onReady: () => void;
+  let onFail: (e: Error) => void;
+  const ready = new Promise<void>((res, rej) => {
+    onReady = res;
+    onFail = rej;
+  });
+  let buf = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let i = buf.indexOf("\n");
+    while (i >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        const j = JSON.parse(line);
+        lines.push(j);
+        if (j.msg === "worker ready") onReady();
+      } catch {
+        // not a log line
+      }
+      i = buf.indexOf("\n");
+    }
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((res) =>
+    child.on("exit", (code) => {
+      onFail(new Error(`worker exited ${code}: ${stderr.slice(-2000)}`));
+      res(code);
+    }),
+  );
+  return { child, lines, ready, exited };
+}
+
+export async function stopWorker(w: WorkerProcess): Promise<void> {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return;
+  w.child.kill("SIGTERM");
+  const t = setTimeout(() => w.child.kill("SIGKILL"), 10_000);
+  await w.exited;
+  clearTimeout(t);
+}
+
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined | null | false>,
+  timeoutMs = 60_000,
+  everyMs = 250,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Removes every Redis key of a test run's queue prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const { redisConnection } = await import("@shortened/adapters");
+  const r = redisConnection(REDIS_URL);
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await r.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A private redis-server (append-only file in a temp folder) that a test may stop and start again. */
+export async function startPrivateRedis(): Promise<{
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}> {
+  const dir = mkdtempSync(join(tmpdir(), "redis-"));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    child = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir],
+      {
+        stdio: "ignore",
+      },
+    );
+    const { redisConnection } = await import("@shortened/adapters");
+    await until(
+      "redis to answer",
+      async () => {
+        const r = redisConnection(`redis://127.0.0.1:${port}`);
+        r.on("error", () => {});
+        try {
+          return (await r.ping()) === "PONG";
+        } catch {
+          return false;
+        } finally {
+          r.disconnect();
+        }
+      },
+      10_000,
+      100,
+    );
+  };
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    await new Promise<void>((res) => {
+      c.once("exit", () => res());
+      c.kill("SIGTERM");
+    });
+  };
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    stop,
+    async close() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
