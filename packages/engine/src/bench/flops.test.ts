@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { ModelConfig } from "@shortened/hf";
+import { blockLinearParams, generationFlops, modelAndCacheBytes, parameterCount } from "./flops.js";
+import { spread } from "./stats.js";
+
+const config = (layers: number) =>
+  ({
+    hiddenSize: 4,
+    intermediateSize: 6,
+    numAttentionHeads: 2,
+    numKeyValueHeads: 1,
+    headDim: 2,
+    vocabSize: 10,
+    numHiddenLayers: layers,
+  }) as ModelConfig;
+
+test("generation FLOPs: hand count on a tiny config, linear in batch, 25% of blocks removed", () => {
+  // q 4x4, k and v 4x2 each, o 4x4, gate/up/down 3·4·6
+  assert.equal(blockLinearParams(config(1)), 16 + 8 + 8 + 16 + 72);
+  // prefill T=2: 2·120 + 2·4·2·2 = 272, head 40; one decode step at 3 keys: 120 + 2·4·3 = 144, head 40
+  assert.equal(generationFlops(config(1), 1, 2, 2), 2 * (272 + 40 + 144 + 40));
+  assert.equal(generationFlops(config(3), 5, 7, 9), 5 * generationFlops(config(3), 1, 7, 9));
+  const ratio = generationFlops(config(9), 1, 128, 128) / generationFlops(config(12), 1, 128, 128);
+  assert.ok(ratio > 0.75 && ratio < 0.8, `${ratio}`); // the head is not pruned
+});
+
+test("spread: median and quartiles as numpy's linear interpolation", () => {
+  assert.deepEqual(spread([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4, q1: 1.75, q3: 3.25, n: 4 });
+  assert.equal(spread([7]).median, 7);
+});
+
+test("parameter count and memory of weights + KV cache", async () => {
+  const { readConfig } = await import("@shortened/hf");
+  const { fileURLToPath } = await import("node:url");
+  const c = readConfig(fileURLToPath(new URL("../../../../models/tinystories-llama-8L", import.meta.url)));
+  assert.equal(parameterCount(c), 396_352); // models/README: 396,352 parameters (tied head)
+  const m = modelAndCacheBytes(c, 2, 10);
+  assert.equal(m.weights, 4 * 396_352);
+  assert.equal(m.kvCache, 4 * 2 * 8 * 2 * 4 * 10 * 8);
+});

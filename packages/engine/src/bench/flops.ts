@@ -1,0 +1,43 @@
+// Multiply-add count (×2 = FLOPs) of a generation with the KV-cache graphs: a prefill over the prompt, then
+// one decode step per further token. Counts the matrix products (projections, attention scores and mixing,
+// the LM head on the last position); norms, RoPE, activations and softmax are left out (a few percent at most).
+import type { ModelConfig } from "@shortened/hf";
+
+/** Weights of one block's linear layers (the multiply-adds per token). */
+export function blockLinearParams(c: ModelConfig): number {
+  const q = c.numAttentionHeads * c.headDim;
+  const kv = c.numKeyValueHeads * c.headDim;
+  return c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize;
+}
+
+/** FLOPs of generating `outputLen` tokens after `inputLen` prompt tokens, for `batch` rows. */
+export function generationFlops(c: ModelConfig, batch: number, inputLen: number, outputLen: number): number {
+  const lin = blockLinearParams(c);
+  const attnWidth = c.numAttentionHeads * c.headDim;
+  const head = c.hiddenSize * c.vocabSize;
+  const L = c.numHiddenLayers;
+  // prefill: T tokens through every block; scores and mixing over the full T×T (the mask is applied after)
+  let macs = L * (inputLen * lin + 2 * attnWidth * inputLen * inputLen) + head;
+  // decode step s reads the token at position inputLen + s − 1 against inputLen + s cached keys
+  for (let s = 1; s < outputLen; s++) macs += L * (lin + 2 * attnWidth * (inputLen + s)) + head;
+  return 2 * batch * macs;
+}
+
+/** Parameters the session holds (float32): blocks, embedding, final norm, and the head when untied. */
+export function parameterCount(c: ModelConfig): number {
+  const block = blockLinearParams(c) + 2 * c.hiddenSize;
+  const embed = c.vocabSize * c.hiddenSize;
+  return c.numHiddenLayers * block + embed + c.hiddenSize + (c.tieWordEmbeddings ? 0 : embed);
+}
+
+/** Bytes of float32 weights plus the KV cache at the end of a generation (the device-independent part of memory). */
+export function modelAndCacheBytes(
+  c: ModelConfig,
+  batch: number,
+  seqLen: number,
+): { weights: number; kvCache: number } {
+  return {
+    weights: 4 * parameterCount(c),
+    kvCache: 4 * 2 * c.numHiddenLayers * batch * c.numKeyValueHeads * seqLen * c.headDim,
+  };
+}

@@ -1,0 +1,11 @@
+export {
+  type BenchmarkModel,
+  type BenchmarkOptions,
+  type BenchmarkResult,
+  type BenchmarkRow,
+  benchmarkGeneration,
+} from "./benchmark.js";
+export { blockLinearParams, generationFlops, modelAndCacheBytes, parameterCount } from "./flops.js";
+export { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
+export { type Spread, spread } from "./stats.js";
+export { type WidthPruneOptions, type WidthPruneResult, widthPrune } from "./width-prune.js";

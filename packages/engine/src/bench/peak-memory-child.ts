@@ -1,0 +1,48 @@
+// Child process of measurePeakMemory: opens one model, runs one generation, and reports its own memory.
+// Run alone so that the process's resident set belongs to that model only.
+import { KvGenerator } from "../generate/generator.js";
+import { randomPrompts } from "./prompts.js";
+
+const args = JSON.parse(process.argv[2]!) as {
+  model: string;
+  batch: number;
+  inputLen: number;
+  outputLen: number;
+  device?: "cpu" | "cuda";
+  threads?: number;
+};
+const mb = (bytes: number) => bytes / 2 ** 20;
+// Sampled, not getrusage's maxrss: Linux keeps ru_maxrss across fork + exec, so a child would report its
+// parent's resident set whenever that was larger.
+let peakRss = 0;
+const sample = () => {
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  return rss;
+};
+const sampler = setInterval(sample, 2);
+const startRss = sample();
+const gen = await KvGenerator.open(args.model, { device: args.device, threads: args.threads });
+sample();
+// Free the graph-building copies before measuring what generation itself holds (run with --expose-gc).
+(globalThis as { gc?: () => void }).gc?.();
+const openRss = sample();
+let generationRss = openRss;
+await gen.generate(randomPrompts(gen.config.vocabSize, args.batch, args.inputLen, 1), {
+  doSample: false,
+  maxNewTokens: args.outputLen,
+  ignoreEos: true,
+  onToken: () => {
+    generationRss = Math.max(generationRss, sample());
+  },
+});
+await gen.release();
+clearInterval(sampler);
+process.stdout.write(
+  JSON.stringify({
+    startRssMb: mb(startRss),
+    afterOpenRssMb: mb(openRss),
+    generationRssMb: mb(generationRss),
+    peakRssMb: mb(peakRss),
+  }),
+);

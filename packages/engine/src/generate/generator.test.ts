@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { isUserError } from "@shortened/contracts";
+import { loadTokenizer } from "@shortened/hf";
+import { ForwardSession } from "../models/forward-session.js";
+import { KvGenerator } from "./generator.js";
+import { argmaxRow } from "./sampling.js";
+
+const root = fileURLToPath(new URL("../../../../", import.meta.url));
+const randomModel = `${root}packages/engine/src/fixtures/zeroshot/random-llama`;
+const demoModel = `${root}models/tinystories-llama-8L`;
+
+/** Greedy decoding by re-running the full forward graph on the whole prefix at every step (no cache). */
+async function greedyByRecomputation(
+  model: string,
+  prompt: number[],
+  n: number,
+): Promise<{ tokens: number[]; firstLogits: Float32Array }> {
+  const fwd = await ForwardSession.open(model, { nll: false, logits: true, threads: 1 });
+  const V = fwd.config.vocabSize;
+  const seq = [...prompt];
+  let firstLogits = new Float32Array(0);
+  try {
+    for (let s = 0; s < n; s++) {
+      const { logits } = await fwd.run({ batch: 1, seqLen: seq.length, ids: seq }, { logits: true });
+      const off = (seq.length - 1) * V;
+      if (s === 0) firstLogits = logits!.slice(off, off + V);
+      seq.push(argmaxRow(logits!, off, V));
+    }
+  } finally {
+    await fwd.release();
+  }
+  return { tokens: seq.slice(prompt.length), firstLogits };
+}
+
+async function checkCacheEqualsRecompute(model: string, prompt: number[], n: number): Promise<number[]> {
+  const want = await greedyByRecomputation(model, prompt, n);
+  const gen = await KvGenerator.open(model, { threads: 1 });
+  try {
+    const first = await gen.step([prompt], null);
+    const maxDiff = Math.max(...Array.from(first.logits, (v, i) => Math.abs(v - want.firstLogits[i]!)));
+    assert.ok(maxDiff < 1e-4, `prefill logits differ from the forward graph by ${maxDiff}`);
+    const got = await gen.generate([prompt, prompt], { doSample: false, maxNewTokens: n, ignoreEos: true });
+    assert.deepEqual(got.tokens[0], want.tokens);
+    assert.deepEqual(got.tokens[1], want.tokens, "every row of a batch decodes the same");
+    return got.tokens[0]!;
+  } finally {
+    await gen.release();
+  }
+}
+
+test("greedy with the KV cache equals greedy by full recomputation (random GQA llama, 40 tokens)", async () => {
+  await checkCacheEqualsRecompute(randomModel, [5, 200, 17, 99, 3, 3, 42], 40);
+});
+
+test("greedy with the KV cache equals full recomputation on the demo model, and reads as TinyStories", async () => {
+  const tok = loadTokenizer(demoModel);
+  const prompt = tok.encode("Once upon a time", { addSpecialTokens: true });
+  const tokens = await checkCacheEqualsRecompute(demoModel, prompt, 30);
+  assert.match(tok.decode(tokens), /^, there was a little/);
+});
+
+test("EOS ends a row; seeded sampling is reproducible; top-k 1 is greedy; bad requests are UserErrors", async () => {
+  const gen = await KvGenerator.open(randomModel, { threads: 1 });
+  try {
+    const prompt = [[1, 2, 3]];
+    const greedy = await gen.generate(prompt, { doSample: false, maxNewTokens: 12, ignoreEos: true });
+    const stopAt = greedy.tokens[0]![4]!;
+    const stopped = await gen.generate(prompt, { doSample: false, maxNewTokens: 12, eosIds: [stopAt] });
+    assert.deepEqual(stopped.tokens[0], greedy.tokens[0]!.slice(0, greedy.tokens[0]!.indexOf(stopAt) + 1));
+    assert.deepEqual(stopped.finish, ["eos"]);
+    const sample = (seed: number) =>
+      gen.generate(prompt, {
+        doSample: true,
+        temperature: 1.5,
+        topP: 0.95,
+        maxNewTokens: 20,
+        seed,
+        ignoreEos: true,
+      });
+    const [a, b, c] = [await sample(7), await sample(7), await sample(8)];
+    assert.deepEqual(a.tokens, b.tokens);
+    assert.notDeepEqual(a.tokens, c.tokens);
+    const topK1 = await gen.generate(prompt, {
+      doSample: true,
+      topK: 1,
+      maxNewTokens: 12,
+      seed: 3,
+      ignoreEos: true,
+    });
+    assert.deepEqual(topK1.tokens, greedy.tokens);
+    const bad = (p: Promise<unknown>, re: RegExp) =>
+      assert.rejects(p, (e) => isUserError(e) && re.test((e as Error).message));
+    await bad(gen.generate([[]], { doSample: false, maxNewTokens: 3 }), /prompt is empty/);
+    await bad(gen.generate(prompt, { doSample: false, maxNewTokens: 500 }), /exceed/);
+    await bad(gen.generate(prompt, { doSample: true, temperature: 0, maxNewTokens: 3 }), /temperature/);
+  } finally {
+    await gen.release();
+  }
+});
+
+test("KV cache equals recomputation for every architecture (Gemma, Qwen2 biases, Mistral with a sliding window that bites)", async () => {
+  const fixtures = `${root}packages/hf/src/fixtures/prune/`;
+  for (const name of ["gemma-f32-untied", "qwen2-f32-tied", "llama-f16-tied-gqa"]) {
+    await checkCacheEqualsRecompute(`${fixtures}${name}/model`, [3, 1, 4, 1, 5], 10);
+  }
+  // Mistral: a 4-token window, so keys fall out of the window during decoding.
+  const dir = mkdtempSync(join(tmpdir(), "kv-mistral-"));
+  cpSync(`${fixtures}mistral-f32-untied/model`, dir, { recursive: true });
+  const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, sliding_window: 4 }));
+  await checkCacheEqualsRecompute(dir, [3, 1, 4, 1, 5, 9], 12);
+});

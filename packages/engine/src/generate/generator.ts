@@ -1,0 +1,131 @@
+// Text generation with a KV cache: one prefill run over the prompt, then one decode run per new token that
+// feeds back the cache (past K/V in, present K/V out). Rows of a batch share one prompt length (no padding).
+import { UserError } from "@shortened/contracts";
+import type { Checkpoint, ModelConfig } from "@shortened/hf";
+import { GraphBuilder } from "../graph/builder.js";
+import { createSession, type Device, ort } from "../graph/session.js";
+import { openCheckpoint } from "../models/forward-session.js";
+import { checkpointWeights } from "../models/weights.js";
+import { buildKvGraph, type KvGraph } from "./kv-graph.js";
+import { checkSampling, chooseToken, type SamplingOptions, uniformStream } from "./sampling.js";
+
+export interface GenerateOptions extends SamplingOptions {
+  maxNewTokens: number;
+  /** Token ids that end a row (default: the config's eos_token_id). */
+  eosIds?: number[];
+  /** Keep going past EOS to exactly maxNewTokens (the benchmark's forced output length). */
+  ignoreEos?: boolean;
+  /** Called after each step with the tokens chosen for every row. */
+  onToken?: (step: number, tokens: number[]) => void;
+}
+
+export interface GenerateResult {
+  /** New tokens per row, up to and including its EOS. */
+  tokens: number[][];
+  /** Why each row ended. */
+  finish: ("eos" | "length")[];
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export class KvGenerator {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly graph: KvGraph,
+    readonly session: ort.InferenceSession,
+    readonly maxSeqLen: number,
+  ) {}
+
+  static async open(
+    model: string | Checkpoint,
+    opts: { device?: Device; threads?: number; maxSeqLen?: number } = {},
+  ): Promise<KvGenerator> {
+    const ckpt = openCheckpoint(model);
+    const maxSeqLen = Math.min(
+      opts.maxSeqLen ?? ckpt.config.maxPositionEmbeddings,
+      ckpt.config.maxPositionEmbeddings,
+    );
+    const g = new GraphBuilder();
+    const kg = buildKvGraph(ckpt.config, checkpointWeights(g, ckpt), maxSeqLen, g);
+    const session = await createSession(g, { device: opts.device, threads: opts.threads });
+    g.initializers.clear();
+    return new KvGenerator(ckpt.config, kg, session, maxSeqLen);
+  }
+
+  defaultEosIds(): number[] {
+    const e = this.config.eosTokenId;
+    return e === undefined ? [] : Array.isArray(e) ? e : [e];
+  }
+
+  /** One run of the cached graph: `ids` [B, T] after the cache `past` (null = empty). */
+  async step(
+    ids: number[][],
+    past: ort.Tensor[] | null,
+  ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
+    const c = this.config;
+    const B = ids.length;
+    const T = ids[0]!.length;
+    const flat = new BigInt64Array(B * T);
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) flat[b * T + t] = BigInt(ids[b]![t]!);
+    const feeds: Record<string, ort.Tensor> = {
+      [this.graph.inputIds]: new ort.Tensor("int64", flat, [B, T]),
+    };
+    const empty = () => new ort.Tensor("float32", new Float32Array(0), [B, c.numKeyValueHeads, 0, c.headDim]);
+    for (let i = 0; i < c.numHiddenLayers; i++) {
+      feeds[this.graph.pastKeys[i]!] = past ? past[2 * i]! : empty();
+      feeds[this.graph.pastValues[i]!] = past ? past[2 * i + 1]! : empty();
+    }
+    const out = await this.session.run(feeds);
+    const present: ort.Tensor[] = [];
+    for (let i = 0; i < c.numHiddenLayers; i++)
+      present.push(out[this.graph.presentKeys[i]!]!, out[this.graph.presentValues[i]!]!);
+    return { logits: out[this.graph.logits!]!.data as Float32Array, present };
+  }
+
+  async generate(prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
+    checkSampling(opts);
+    if (prompts.length === 0) throw new UserError("bad_request", "no prompt to generate from");
+    const T = prompts[0]!.length;
+    if (T === 0) throw new UserError("bad_request", "the prompt is empty");
+    if (prompts.some((p) => p.length !== T))
+      throw new UserError("bad_request", "all prompts of a batch must have the same number of tokens");
+    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens > 0))
+      throw new UserError("bad_request", "max new tokens must be a positive integer");
+    if (T + opts.maxNewTokens > this.maxSeqLen)
+      throw new UserError(
+        "bad_request",
+        `prompt (${T}) + new tokens (${opts.maxNewTokens}) exceed the model's ${this.maxSeqLen} positions`,
+      );
+    const V = this.config.vocabSize;
+    const eos = new Set(opts.ignoreEos ? [] : (opts.eosIds ?? this.defaultEosIds()));
+    const rand = uniformStream(opts.seed ?? 0);
+    const B = prompts.length;
+    const tokens: number[][] = prompts.map(() => []);
+    const done = new Array<boolean>(B).fill(false);
+    let t0 = performance.now();
+    let { logits, present } = await this.step(prompts, null);
+    const prefillMs = performance.now() - t0;
+    t0 = performance.now();
+    for (let s = 0; s < opts.maxNewTokens; s++) {
+      const chosen = prompts.map((_, b) => chooseToken(logits, b * V, V, opts, rand));
+      chosen.forEach((id, b) => {
+        if (done[b]) return;
+        tokens[b]!.push(id);
+        if (eos.has(id)) done[b] = true;
+      });
+      opts.onToken?.(s, chosen);
+      if (done.every(Boolean) || s === opts.maxNewTokens - 1) break;
+      // Finished rows keep decoding their own token; their outputs are not used.
+      ({ logits, present } = await this.step(
+        chosen.map((id) => [id]),
+        present,
+      ));
+    }
+    const decodeMs = performance.now() - t0;
+    return { tokens, finish: done.map((d) => (d ? "eos" : "length")), prefillMs, decodeMs };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,3 @@
+export { type GenerateOptions, type GenerateResult, KvGenerator } from "./generator.js";
+export { buildKvGraph, type KvGraph } from "./kv-graph.js";
+export { checkSampling, type SamplingOptions, uniformStream, warpedDistribution } from "./sampling.js";

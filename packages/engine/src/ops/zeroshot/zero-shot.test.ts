@@ -1,0 +1,98 @@
+// Zero-shot scoring against the float64 oracle (fixtures from scripts/fixtures/zeroshot.sh): for the first 4
+// documents of every task file, the request token ids equal the oracle's inputs exactly, loglikelihoods agree
+// within 1e-4 and acc / acc_norm agree on every document.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { encodeItem, loadTask, loadTokenizer, type RequestTokenizer, ZERO_SHOT_TASKS } from "@shortened/hf";
+import { zeroShot } from "./zero-shot.js";
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const root = here("../../../../../");
+const dataDir = `${root}data/zeroshot`;
+const hellaswag = `${root}packages/hf/src/tasks/fixtures/hellaswag_val.jsonl`;
+const fixtures = here("../../fixtures/zeroshot/");
+
+interface FixtureItem {
+  contexts_ids: number[][];
+  choices_ids: number[][];
+  gold: number;
+  lls: number[];
+  acc: number;
+  acc_norm?: number | null;
+}
+interface Fixture {
+  max_length: number;
+  n_docs: number;
+  tasks: Record<string, FixtureItem[]>;
+}
+
+/** The random fixture model's tokenizer: one token per UTF-8 byte (vocab 256). */
+const bytes: RequestTokenizer = { encode: (s) => [...Buffer.from(s, "utf8")] };
+
+async function checkAgainstOracle(
+  fixtureFile: string,
+  model: string,
+  tok: RequestTokenizer,
+  strategy: "shared-context" | "rows",
+): Promise<void> {
+  const fx = JSON.parse(readFileSync(fixtures + fixtureFile, "utf8")) as Fixture;
+  const tasks = [...ZERO_SHOT_TASKS];
+  for (const name of tasks) {
+    const file = name === "hellaswag" ? hellaswag : undefined;
+    const items = loadTask(name, dataDir, fx.n_docs, file).items.map((it) => encodeItem(tok, it));
+    const want = fx.tasks[name]!;
+    assert.equal(items.length, want.length, name);
+    items.forEach((it, i) => {
+      assert.deepEqual(
+        it.requests.map((r) => r.contextIds),
+        want[i]!.contexts_ids,
+        `${name} #${i} context ids`,
+      );
+      assert.deepEqual(
+        it.requests.map((r) => r.continuationIds),
+        want[i]!.choices_ids,
+        `${name} #${i} continuation ids`,
+      );
+      assert.equal(it.gold, want[i]!.gold, `${name} #${i} gold`);
+    });
+  }
+  const res = await zeroShot({
+    model,
+    tasks,
+    dataDir,
+    taskFiles: { hellaswag },
+    limit: fx.n_docs,
+    tokenizer: tok,
+    threads: 1,
+    tokensPerBatch: 300,
+    strategy,
+  });
+  assert.equal(res.protocol.max_length, fx.max_length);
+  for (const name of tasks) {
+    const got = res.items[name]!;
+    fx.tasks[name]!.forEach((w, i) => {
+      w.lls.forEach((ll, c) => {
+        const d = Math.abs(got[i]!.lls[c]! - ll);
+        assert.ok(d < 1e-4, `${name} #${i} choice ${c}: ${got[i]!.lls[c]} vs ${ll}`);
+      });
+      assert.equal(got[i]!.acc, w.acc, `${name} #${i} acc`);
+      assert.equal(got[i]!.accNorm, w.acc_norm ?? null, `${name} #${i} acc_norm`);
+    });
+    const t = res.tasks[name]!;
+    assert.equal(t.n, fx.n_docs);
+    assert.equal(t.acc, fx.tasks[name]!.reduce((a, w) => a + w.acc, 0) / fx.n_docs);
+  }
+}
+
+for (const strategy of ["shared-context", "rows"] as const) {
+  test(`zero-shot (${strategy}) on a random llama (byte tokenizer, harness truncation at 192 positions) matches the oracle`, async () => {
+    await checkAgainstOracle("random-llama.json", `${fixtures}random-llama`, bytes, strategy);
+  });
+
+  test(`zero-shot (${strategy}) on the demo model with its own tokenizer matches the oracle`, async () => {
+    const model = `${root}models/tinystories-llama-8L`;
+    await checkAgainstOracle("tinystories-llama-8L.json", model, loadTokenizer(model), strategy);
+  });
+}
