@@ -161,6 +161,7 @@ export function teamPaths(): Record<string, unknown> {
             description: "text/event-stream",
             content: { "text/event-stream": { schema: { type: "string" } } },
           },
+          "204": { description: "the job has finished and nothing follows Last-Event-ID" },
         },
       }),
     },

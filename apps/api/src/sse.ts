@@ -17,6 +17,12 @@ export interface SseOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A state event that ends the job (a retry later starts a new run with a "queued" state event). */
+function isFinal(e: { type: string; data: unknown }): boolean {
+  const s = (e.data as { state?: string } | null)?.state;
+  return e.type === "state" && s !== undefined && finishedStates.includes(s as never);
+}
+
 export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void {
   const open = new Set<() => void>();
   app.addHook("preClose", async () => {
@@ -32,6 +38,16 @@ export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void
       if (last !== undefined && (typeof last !== "string" || !/^\d{1,19}$/.test(last)))
         throw new UserError("bad_request", "Last-Event-ID must be an event seq (digits)");
       let cursor = last as string | undefined;
+      // Resuming after the final state event of a finished job: nothing more will come. 204 tells an
+      // EventSource to stop reconnecting.
+      const lastEvent = cursor
+        ? await d.db.jobEvent.findFirst({ where: { jobId: job.id, seq: BigInt(cursor) } })
+        : null;
+      let finalSeen = lastEvent ? isFinal(lastEvent) : false;
+      if (finalSeen && finishedStates.includes(job.state)) {
+        const newer = await d.db.jobEvent.count({ where: { jobId: job.id, seq: { gt: BigInt(cursor!) } } });
+        if (newer === 0) return reply.status(204).send();
+      }
       let closed = false;
       const res = reply.raw;
       const close = () => {
@@ -51,7 +67,6 @@ export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void
       });
       res.write("retry: 2000\n\n");
       let lastBeat = Date.now();
-      let finalSeen = false;
       let finishedAt = 0;
       try {
         while (!closed) {
@@ -63,8 +78,7 @@ export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void
             const j = eventJson(e);
             res.write(`id: ${j.seq}\nevent: ${j.type}\ndata: ${JSON.stringify(j)}\n\n`);
             cursor = j.seq;
-            const s = (e.data as { state?: string }).state;
-            finalSeen = e.type === "state" && s !== undefined && finishedStates.includes(s as never);
+            finalSeen = isFinal(e);
           }
           if (page.items.length === 500) continue;
           const finished = state !== undefined && finishedStates.includes(state);

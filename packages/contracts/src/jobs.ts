@@ -82,27 +82,105 @@ export const PruneSpec = z
   });
 export type PruneSpec = z.infer<typeof PruneSpec>;
 
+/** Training data of a retrain job: exactly one of a shipped dataset, an artifact of the team, or token rows. */
+export const RetrainData = z
+  .object({
+    dataset: z
+      .enum(["alpaca", "tinystories"])
+      .optional()
+      .describe(
+        "shipped data: alpaca (300 Alpaca instruction records, data/alpaca) or tinystories (raw text, data/tinystories)",
+      ),
+    artifact: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe("artifact-store key of a file of this team (teams/<team>/...): Alpaca JSON, raw text or {batch} ids"),
+    format: z
+      .enum(["alpaca", "text", "ids"])
+      .optional()
+      .describe("how to read the artifact (default: .json = alpaca, else text)"),
+    ids: z
+      .array(z.array(z.int().min(0)).min(2).max(32768))
+      .min(1)
+      .max(100_000)
+      .optional()
+      .describe("pre-tokenized rows"),
+    labels: z
+      .array(z.array(z.int().min(-100)).max(32768))
+      .max(100_000)
+      .optional()
+      .describe("labels for ids rows (-100 = ignored); default: the ids"),
+    trainOnInputs: z.boolean().default(false).describe("Alpaca: also learn the prompt tokens"),
+    maxItems: z.int().min(1).optional().describe("use only the first N records / rows"),
+  })
+  .strict()
+  .refine((d) => [d.dataset, d.artifact, d.ids].filter((x) => x !== undefined).length === 1, {
+    message: "retrain data: give exactly one of dataset, artifact or ids",
+  })
+  .refine((d) => d.labels === undefined || d.ids !== undefined, { message: "retrain data: labels need ids" });
+export type RetrainData = z.infer<typeof RetrainData>;
+
+export const loraTargetNames = [
+  "q_proj",
+  "k_proj",
+  "v_proj",
+  "o_proj",
+  "gate_proj",
+  "up_proj",
+  "down_proj",
+] as const;
+
 export const RetrainSpec = z
   .object({
     kind: z.literal("retrain"),
     model: ModelRef,
-    method: z.enum(["lora", "cpt", "cpt+lora"]).default("lora"),
-    dataset: z.enum(["tinystories", "wikitext2", "ptb"]).default("tinystories"),
-    steps: z.int().min(1).max(1_000_000).default(100),
-    batchSize: z.int().min(1).max(4096).default(8),
-    seqLen: z.int().min(8).max(32768).default(128),
-    lr: z.number().positive().max(1).default(1e-4),
-    loraRank: z.int().min(1).max(1024).default(8),
-    loraAlpha: z.number().positive().default(16),
-    checkpointEvery: z.int().min(1).default(50).describe("steps between resumable checkpoints"),
-    seed: z.int().min(0).default(1234),
+    method: z
+      .enum(["lora", "cpt", "cpt+lora"])
+      .default("lora")
+      .describe("LoRA adapters on frozen weights, continued pretraining of all weights, or CPT then LoRA"),
+    data: RetrainData.default({ dataset: "alpaca", trainOnInputs: false }),
+    steps: z.int().min(1).max(1_000_000).default(100).describe("optimizer steps"),
+    batch: z.int().min(1).max(4096).default(4).describe("micro-batch rows"),
+    gradAccum: z.int().min(1).max(4096).default(1).describe("micro-batches per optimizer step"),
+    lr: z.number().min(0).max(1).default(1e-4),
+    warmup: z.int().min(0).default(0).describe("warmup steps"),
+    schedule: z.enum(["linear", "cosine", "constant"]).default("linear"),
+    maxGradNorm: z.number().min(0).default(1).describe("clip by global norm; 0 turns clipping off"),
+    weightDecay: z.number().min(0).default(0),
+    r: z.int().min(1).max(1024).default(8).describe("LoRA rank"),
+    alpha: z.number().positive().default(16).describe("LoRA alpha (scale alpha/r)"),
+    targets: z
+      .array(z.string().min(1).max(64))
+      .min(1)
+      .max(16)
+      .default([...loraTargetNames])
+      .describe("LoRA target modules"),
+    merge: z
+      .boolean()
+      .default(true)
+      .describe("publish the merged checkpoint (W + alpha/r·BA) as the output version"),
+    seqLen: z
+      .int()
+      .min(8)
+      .max(32768)
+      .default(256)
+      .describe("raw text: packed row length; Alpaca: cutoff length"),
+    checkpointEvery: z
+      .int()
+      .min(0)
+      .default(50)
+      .describe("steps between resumable checkpoints (kept in the artifact store); 0 = never"),
+    seed: z.int().min(0).default(1234).describe("LoRA A initialisation"),
     device: Device,
     threads,
   })
   .strict();
 export type RetrainSpec = z.infer<typeof RetrainSpec>;
 
-export const EvaluateSpec = z
+/** Perplexity (the default evaluate task). */
+export const EvaluatePplSpec = z
   .object({
     kind: z.literal("evaluate"),
     model: ModelRef,
@@ -116,6 +194,86 @@ export const EvaluateSpec = z
     threads,
   })
   .strict();
+
+/** The paper's seven zero-shot tasks (lm-evaluation-harness names; @shortened/hf reads their files). */
+export const zeroShotTaskNames = [
+  "boolq",
+  "piqa",
+  "hellaswag",
+  "winogrande",
+  "arc_easy",
+  "arc_challenge",
+  "openbookqa",
+] as const;
+export const ZeroShotTask = z.enum(zeroShotTaskNames, {
+  error: (i) => `unknown zero-shot task ${JSON.stringify(i.input)} (known: ${zeroShotTaskNames.join(", ")})`,
+});
+
+/** Zero-shot multiple choice scored as lm-evaluation-harness 3326c54 does. */
+export const EvaluateZeroShotSpec = z
+  .object({
+    kind: z.literal("evaluate"),
+    model: ModelRef,
+    task: z.literal("zeroshot"),
+    tasks: z
+      .array(ZeroShotTask)
+      .min(1)
+      .max(zeroShotTaskNames.length)
+      .default([...zeroShotTaskNames])
+      .refine((t) => new Set(t).size === t.length, { message: "tasks: a task is listed twice" })
+      .describe("tasks to score (default all seven)"),
+    limit: z
+      .int()
+      .min(1)
+      .optional()
+      .describe("score only the first N documents of each task file (quick checks; recorded in the protocol)"),
+    strategy: z
+      .enum(["shared-context", "rows"])
+      .default("shared-context")
+      .describe("shared-context: each context once through the KV cache; rows: every request in full"),
+    device: Device,
+    threads,
+  })
+  .strict();
+
+const prompt = z
+  .string()
+  .min(1)
+  .max(20_000)
+  .refine((s) => s.trim() !== "", { message: "a prompt is empty" });
+
+/** Sample generations from prompts with the KV cache (greedy unless sampling is asked for). */
+export const EvaluateGenerateSpec = z
+  .object({
+    kind: z.literal("evaluate"),
+    model: ModelRef,
+    task: z.literal("generate"),
+    prompts: z.array(prompt).min(1).max(64).describe("each prompt is generated from on its own"),
+    maxNewTokens: z.int().min(1).max(8192).default(64),
+    sample: z
+      .boolean()
+      .default(false)
+      .describe("sample instead of greedy decoding (implied by temperature, topK or topP)"),
+    temperature: z.number().positive().max(100).optional(),
+    topK: z.int().min(0).max(1_000_000).optional().describe("keep the k most likely tokens (0 = off)"),
+    topP: z.number().gt(0).max(1).optional().describe("keep the most likely tokens up to mass p (1 = off)"),
+    seed: z.int().min(0).max(4294967295).default(0).describe("seed of the sampler"),
+    numSamples: z.int().min(1).max(16).default(1).describe("independent generations per prompt"),
+    bos: z.boolean().default(true).describe("prepend the tokenizer's BOS token"),
+    device: Device,
+    threads,
+  })
+  .strict();
+
+const evaluateTaskError = {
+  error: (i: { code?: string }) =>
+    i.code === "invalid_union" ? 'task must be one of "ppl", "zeroshot", "generate"' : undefined,
+};
+export const EvaluateSpec = z.discriminatedUnion(
+  "task",
+  [EvaluatePplSpec, EvaluateZeroShotSpec, EvaluateGenerateSpec],
+  evaluateTaskError,
+);
 export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
 
 export const BenchmarkSpec = z
@@ -157,7 +315,17 @@ export const PipelineSpec = z
         message: "prune: give exactly one of blocks or count",
       }),
     retrain: step(RetrainSpec).optional(),
-    evaluate: z.array(step(EvaluateSpec)).max(8).default([]).describe("evaluations of the final model"),
+    evaluate: z
+      .array(
+        z.discriminatedUnion(
+          "task",
+          [step(EvaluatePplSpec), step(EvaluateZeroShotSpec), step(EvaluateGenerateSpec)],
+          evaluateTaskError,
+        ),
+      )
+      .max(8)
+      .default([])
+      .describe("evaluations of the final model: perplexity, zero-shot tasks, sample generations"),
   })
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpec>;

@@ -98,7 +98,11 @@ export interface Ports {
 
 /** Block importance kept per (model version, criterion, calibration hash), reused by later jobs. */
 export interface ImportanceStore {
-  find(versionId: string, criterion: string, calibrationHash: string): Promise<Record<string, unknown> | null>;
+  find(
+    versionId: string,
+    criterion: string,
+    calibrationHash: string,
+  ): Promise<Record<string, unknown> | null>;
   store(
     versionId: string,
     criterion: string,

@@ -33,3 +33,36 @@ test("explicit blocks need no importance step", () => {
   assert.equal(steps.length, 1);
   assert.deepEqual((steps[0].spec as { blocks: number[] }).blocks, [3]);
 });
+
+test("a pipeline with retraining evaluates the merged model the retrain step makes", () => {
+  let n = 0;
+  const spec = PipelineSpec.parse({
+    kind: "pipeline",
+    model: "v0",
+    importance: { criterion: "ppl" },
+    prune: { count: 2 },
+    retrain: { method: "lora", steps: 20, data: { dataset: "alpaca" } },
+    evaluate: [{ dataset: "wikitext2" }],
+  });
+  const steps = planPipeline(spec, "P", () => `s${++n}`);
+  assert.deepEqual(
+    steps.map((s) => s.spec.kind),
+    ["importance", "prune", "retrain", "evaluate"],
+  );
+  const [, , retrain, evaluate] = steps.map((s) => s.spec as Record<string, unknown>);
+  assert.equal(retrain.model, "job:s2");
+  assert.equal(retrain.merge, true);
+  assert.equal(retrain.steps, 20);
+  assert.equal(evaluate.model, "job:s3");
+});
+
+test("a pipeline refuses to evaluate an unmerged adapter", () => {
+  const spec = PipelineSpec.parse({
+    kind: "pipeline",
+    model: "v0",
+    prune: { blocks: [3] },
+    retrain: { merge: false },
+    evaluate: [{ dataset: "ptb" }],
+  });
+  assert.throws(() => planPipeline(spec, "P", () => "x"), /merged checkpoint/);
+});

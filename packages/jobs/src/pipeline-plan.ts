@@ -44,6 +44,12 @@ export function planPipeline(spec: PipelineSpec, pipelineId: string, newId: () =
         : {}),
   });
   modelRef = `job:${pruneId}`;
+  // Evaluation runs on the merged model: an adapter alone (or CPT weights without their adapter) is not it.
+  if (spec.retrain && spec.retrain.method !== "cpt" && spec.retrain.merge === false && spec.evaluate.length)
+    throw new UserError(
+      "bad_request",
+      "retrain.merge is false but the pipeline evaluates the retrained model; evaluation needs the merged checkpoint",
+    );
   if (spec.retrain) modelRef = `job:${add({ ...spec.retrain, kind: "retrain", model: modelRef })}`;
   for (const e of spec.evaluate) add({ ...e, kind: "evaluate", model: modelRef });
   return steps;

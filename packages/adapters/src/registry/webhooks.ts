@@ -39,20 +39,20 @@ export function listDeliveries(db: PrismaClient, webhookId: string, limit = 100)
 }
 
 /**
- * Turns new job state events of each active webhook's team into pending deliveries. Events are read
- * again for a short overlap window, because a transaction with a lower seq may commit after a higher
- * one; the unique (webhook, event) pair keeps each delivery single.
+ * Turns new job state events of each active webhook's team into pending deliveries. The cursor only
+ * moves past events older than `settleMs`, because a transaction holding a lower seq may commit after
+ * a higher one; recent events are read again and the unique (webhook, event) pair keeps each single.
  */
-export async function enqueueDeliveries(db: PrismaClient, overlapMs = 10_000): Promise<number> {
+export async function enqueueDeliveries(db: PrismaClient, settleMs = 10_000): Promise<number> {
   const hooks = await db.webhook.findMany({ where: { active: true } });
+  const settled = Date.now() - settleMs;
   let created = 0;
   for (const h of hooks) {
-    const since = new Date(Math.max(h.createdAt.getTime(), Date.now() - overlapMs));
     const events = await db.jobEvent.findMany({
       where: {
+        seq: { gt: h.lastSeq },
         type: "state",
         job: { teamId: h.teamId },
-        OR: [{ seq: { gt: h.lastSeq } }, { createdAt: { gte: since } }],
         createdAt: { gte: h.createdAt },
       },
       include: { job: { select: { id: true, kind: true, parentJobId: true } } },
@@ -81,12 +81,15 @@ export async function enqueueDeliveries(db: PrismaClient, overlapMs = 10_000): P
       });
       created += r.count;
     }
-    // biome-ignore lint/complexity/useMathMinMax: seq is a bigint (Math.max takes numbers)
-    const maxSeq = events.reduce((m, e) => (e.seq > m ? e.seq : m), h.lastSeq);
-    if (maxSeq > h.lastSeq)
+    let cursor = h.lastSeq;
+    for (const e of events) {
+      if (e.createdAt.getTime() >= settled) break;
+      cursor = e.seq;
+    }
+    if (cursor > h.lastSeq)
       await db.webhook.updateMany({
-        where: { id: h.id, lastSeq: { lt: maxSeq } },
-        data: { lastSeq: maxSeq },
+        where: { id: h.id, lastSeq: { lt: cursor } },
+        data: { lastSeq: cursor },
       });
   }
   return created;

@@ -1,5 +1,5 @@
-// The handler table: one file per job kind. A kind without a handler here (retrain, until it is wired)
-// is refused at submission with a clear message. Add a kind by writing
+// The handler table: one file per job kind. A kind without a handler here is refused at submission
+// with a clear message. Add a kind by writing
 // handlers/<kind>.ts and listing it below.
 import type { JobKind } from "@shortened/contracts";
 import { benchmark } from "./benchmark.js";
@@ -7,11 +7,12 @@ import { evaluate } from "./evaluate.js";
 import { importance } from "./importance.js";
 import { pipeline } from "./pipeline.js";
 import { prune } from "./prune.js";
+import { retrain } from "./retrain.js";
 import type { Handler } from "./types.js";
 
 export type HandlerTable = { [K in JobKind]?: Handler<K> };
 
-export const handlers: HandlerTable = { importance, prune, evaluate, benchmark, pipeline };
+export const handlers: HandlerTable = { importance, prune, retrain, evaluate, benchmark, pipeline };
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {
   return Object.keys(table) as JobKind[];

@@ -1,0 +1,264 @@
+// retrain: LoRA adapters on frozen weights, continued pretraining (CPT) of all weights, or CPT then LoRA,
+// on the job's input version (usually a pruned one). Resumable: the engine saves its training state every
+// `checkpointEvery` steps and each save is copied to the checkpoint store (S3 in service mode) before
+// training goes on, so a retried job, or one taken over from a dead worker, continues from there. The
+// output is one new version: the merged checkpoint (kind "merged") when `merge`, else the adapter (lora)
+// or the continued-pretrained weights (cpt, cpt+lora) (kind "retrained"); the adapter, the training
+// curve (JSON + SVG) are artifacts and the final training loss a metric.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFile, cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { ArtifactOutput, Ports, RetrainSpec, VersionKind } from "@shortened/contracts";
+import {
+  CURVE_FILE,
+  openCheckpoint,
+  prepareCpt,
+  prepareLora,
+  type TrainOptions,
+  type TrainProgress,
+  trainCpt,
+  trainLora,
+} from "@shortened/engine";
+import { jobStatePrefix } from "../keys.js";
+import { type CurvePoint, trainingCurveSvg } from "../training-plot.js";
+import { loadRetrainRows } from "./retrain-data.js";
+import type { Handler } from "./types.js";
+
+const ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors"] as const;
+
+interface PhaseResult {
+  phase: "cpt" | "lora";
+  out: string;
+  resumedFrom: number;
+  curve: CurvePoint[];
+}
+
+export const retrain: Handler<"retrain"> = async (spec, ports) => {
+  const { input, workDir, jobId, teamId } = ports.context;
+  const dir = await ports.checkpoints.materialize(input, ports.signal);
+  const ckpt = openCheckpoint(dir);
+  const { rows, record } = await loadRetrainRows(spec.data, spec.seqLen, dir, ckpt.config.vocabSize, ports);
+  const train = trainOptions(spec, ports.signal);
+  const lora = { r: spec.r, alpha: spec.alpha, targets: spec.targets, seed: spec.seed };
+  // Every check (options, r, targets against the model) before any compute.
+  if (spec.method === "cpt") prepareCpt({ ...train, model: ckpt, rows, out: join(workDir, "cpt") });
+  else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
+  ports.progress.log(
+    `retrain ${spec.method}: ${record.rows} rows from ${record.source} (${record.format}), ${spec.steps} steps of ${spec.batch}×${spec.gradAccum} rows, lr ${spec.lr} (${spec.schedule}, warmup ${spec.warmup})`,
+  );
+
+  const stateDir = join(workDir, "state");
+  await mkdir(stateDir, { recursive: true });
+  if (await ports.checkpoints.loadState(jobId, stateDir))
+    ports.progress.log("retrain: restored the saved training state of an earlier attempt");
+  const onStateSaved = async (step: number) => {
+    await ports.checkpoints.saveState(jobId, stateDir);
+    ports.progress.log(`retrain: state saved at step ${step}`);
+  };
+
+  const phases: PhaseResult[] = [];
+  const both = spec.method === "cpt+lora";
+  let loraBase = dir;
+  let loraKey = input.id;
+  if (spec.method !== "lora") {
+    // For cpt+lora the finished CPT model is kept in the saved state, so a retry skips that phase.
+    const kept = join(stateDir, "cpt-out");
+    if (both && existsSync(join(kept, "model.safetensors"))) {
+      phases.push({ phase: "cpt", out: kept, resumedFrom: spec.steps, curve: readCurve(kept, "cpt") });
+      ports.progress.log("retrain: the CPT phase finished in an earlier attempt; going on with LoRA");
+    } else {
+      const r = await trainCpt({
+        ...train,
+        model: ckpt,
+        rows,
+        out: join(workDir, "cpt"),
+        stateDir: join(stateDir, "cpt"),
+        modelKey: input.id,
+        onProgress: reporter(ports, "cpt", 0, both ? 0.5 : 0.95, spec.steps),
+        onStateSaved,
+      });
+      let out = r.out;
+      if (both) {
+        await cp(r.out, kept, { recursive: true });
+        await ports.checkpoints.saveState(jobId, stateDir);
+        out = kept;
+      }
+      phases.push({ phase: "cpt", out, resumedFrom: r.resumedFrom, curve: readCurve(r.out, "cpt") });
+    }
+    loraBase = phases[0]!.out;
+    loraKey = `${input.id}+cpt`;
+  }
+  if (spec.method !== "cpt") {
+    const r = await trainLora({
+      ...train,
+      ...lora,
+      model: loraBase,
+      rows,
+      out: join(workDir, "lora"),
+      stateDir: join(stateDir, "lora"),
+      modelKey: loraKey,
+      merge: spec.merge,
+      onProgress: reporter(ports, "lora", both ? 0.5 : 0, 0.95, spec.steps),
+      onStateSaved,
+    });
+    phases.push({ phase: "lora", out: r.out, resumedFrom: r.resumedFrom, curve: readCurve(r.out, "lora") });
+  }
+  for (const p of phases)
+    if (p.resumedFrom > 0 && p.resumedFrom < spec.steps)
+      ports.progress.log(`retrain: ${p.phase} resumed from step ${p.resumedFrom}`);
+
+  ports.progress.progress(0.95, "writing outputs");
+  const last = phases.at(-1)!;
+  const loraPhase = phases.find((p) => p.phase === "lora");
+  const artifacts: ArtifactOutput[] = [];
+  if (loraPhase) {
+    describeAdapterBase(loraPhase.out, both ? `${input.modelName}@${input.number} + CPT` : versionName(ports));
+    for (const f of ADAPTER_FILES) artifacts.push({ name: f, path: join(loraPhase.out, f) });
+  }
+  const { versionDir, kind } = await outputVersion(spec, phases, workDir);
+  const curve = phases.flatMap((p) => p.curve);
+  const curveJson = join(workDir, CURVE_FILE);
+  await writeFile(curveJson, `${JSON.stringify({ method: spec.method, steps: curve }, null, 1)}\n`);
+  const curveSvg = join(workDir, "training_curve.svg");
+  await writeFile(curveSvg, await trainingCurveSvg(curve, `retrain ${spec.method} of ${versionName(ports)}`));
+  artifacts.push(
+    { name: CURVE_FILE, path: curveJson, contentType: "application/json" },
+    { name: "training_curve.svg", path: curveSvg, contentType: "image/svg+xml" },
+  );
+
+  const lastCurve = last.curve.filter((c) => Number.isFinite(c.loss));
+  const firstLoss = phases[0]!.curve.find((c) => Number.isFinite(c.loss))?.loss ?? null;
+  const finalLoss = lastCurve.at(-1)?.loss ?? null;
+  const recipe = {
+    step: "retrain",
+    method: spec.method,
+    dataset: spec.data.dataset ?? record.source,
+    data: record,
+    steps: spec.steps,
+    batch: spec.batch,
+    gradAccum: spec.gradAccum,
+    lr: spec.lr,
+    warmup: spec.warmup,
+    schedule: spec.schedule,
+    maxGradNorm: spec.maxGradNorm,
+    weightDecay: spec.weightDecay,
+    seqLen: spec.seqLen,
+    ...(loraPhase
+      ? { r: spec.r, alpha: spec.alpha, targets: spec.targets, seed: spec.seed, merged: spec.merge }
+      : {}),
+    finalLoss,
+  };
+  const metrics =
+    finalLoss === null
+      ? []
+      : [
+          {
+            name: "train_loss",
+            value: finalLoss,
+            protocol: {
+              task: "train",
+              phase: last.phase,
+              method: spec.method,
+              step: lastCurve.at(-1)!.step,
+              data: record.source,
+              dataSha256: record.sha256,
+              seqLen: spec.seqLen,
+              batch: spec.batch,
+              gradAccum: spec.gradAccum,
+              definition: "mean next-token NLL over the step's target tokens, before the step's update",
+            },
+          },
+        ];
+  // The outputs are complete on local disk: the saved state is no longer needed.
+  await ports.artifacts.deletePrefix(jobStatePrefix(teamId, jobId));
+  ports.progress.log(
+    `retrain ${spec.method}: loss ${firstLoss?.toFixed(4)} -> ${finalLoss?.toFixed(4)}; output ${kind} version`,
+  );
+  return {
+    artifacts,
+    metrics,
+    version: { dir: versionDir, kind, parentId: input.id, recipe },
+    summary: {
+      method: spec.method,
+      versionKind: kind,
+      firstLoss,
+      finalLoss,
+      phases: phases.map((p) => ({
+        phase: p.phase,
+        resumedFrom: p.resumedFrom,
+        firstLoss: p.curve[0]?.loss ?? null,
+        finalLoss: p.curve.at(-1)?.loss ?? null,
+        ...(p.curve.length <= 2000 ? { losses: p.curve.map((c) => c.loss) } : {}),
+      })),
+      adapter: loraPhase ? [...ADAPTER_FILES] : null,
+      data: record,
+    },
+  };
+};
+
+function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
+  return {
+    steps: spec.steps,
+    batch: spec.batch,
+    gradAccum: spec.gradAccum,
+    lr: spec.lr,
+    warmup: spec.warmup,
+    schedule: spec.schedule,
+    maxGradNorm: spec.maxGradNorm,
+    weightDecay: spec.weightDecay,
+    checkpointEvery: spec.checkpointEvery,
+    device: spec.device,
+    threads: spec.threads,
+    signal,
+  };
+}
+
+/** Progress (throttled by the sink) every step; a log line about 20 times per phase. */
+function reporter(ports: Ports, phase: string, from: number, to: number, steps: number) {
+  const every = Math.max(1, Math.round(steps / 20));
+  return (p: TrainProgress) => {
+    const line = `${phase} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} grad-norm ${p.gradNorm.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`;
+    ports.progress.progress(from + ((to - from) * p.step) / p.steps, line);
+    if (p.step % every === 0 || p.step === p.steps)
+      ports.progress.log(`${line}, eta ${Math.round(p.etaSec)} s`);
+  };
+}
+
+function readCurve(dir: string, phase: string): CurvePoint[] {
+  const { steps } = JSON.parse(readFileSync(join(dir, CURVE_FILE), "utf8")) as {
+    steps: Omit<CurvePoint, "phase">[];
+  };
+  return steps.map((s) => ({ phase, ...s }));
+}
+
+function versionName(ports: Ports): string {
+  return `${ports.context.input.modelName}@${ports.context.input.number}`;
+}
+
+/** The engine records the local folder it trained on; the registry name says more (and leaks no path). */
+function describeAdapterBase(dir: string, base: string): void {
+  const path = join(dir, "adapter_config.json");
+  const config = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  config.base_model_name_or_path = base;
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+}
+
+/** The folder and kind of the output version (see the header). */
+async function outputVersion(
+  spec: RetrainSpec,
+  phases: PhaseResult[],
+  workDir: string,
+): Promise<{ versionDir: string; kind: VersionKind }> {
+  const lora = phases.find((p) => p.phase === "lora");
+  const cpt = phases.find((p) => p.phase === "cpt");
+  if (lora && spec.merge) return { versionDir: join(lora.out, "merged"), kind: "merged" };
+  const versionDir = join(workDir, "version");
+  if (cpt) {
+    await cp(cpt.out, versionDir, { recursive: true });
+    await rm(join(versionDir, CURVE_FILE), { force: true });
+  } else {
+    await mkdir(versionDir, { recursive: true });
+    for (const f of ADAPTER_FILES) await copyFile(join(lora!.out, f), join(versionDir, f));
+  }
+  return { versionDir, kind: "retrained" };
+}

@@ -1,0 +1,171 @@
+// The retrain job in embedded mode (PGlite in memory + a local folder) on the shipped demo model: a LoRA
+// run stopped mid-way resumes from its saved state on "another machine" (a second cache folder) and ends
+// with the very weights of an uninterrupted run; bad input fails at once; CPT publishes its weights.
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { LocalStore, type OpenedDb, openPglite } from "@shortened/adapters";
+import type { ProgressSink } from "@shortened/contracts";
+import { InProcessDispatcher, localTeamId } from "./embedded.js";
+import { jobStatePrefix } from "./keys.js";
+import { registerFromFolder } from "./models.js";
+import { runJob } from "./runner.js";
+import { submitJob } from "./submit.js";
+
+const demo = fileURLToPath(new URL("../../../models/tinystories-llama-8L", import.meta.url));
+
+/** Submits jobs without running them (the test runs them by hand). */
+const holdDispatcher = { dispatch: async () => {}, cancel: async () => {} };
+
+const loraSpec = {
+  kind: "retrain",
+  model: "tiny@1",
+  method: "lora",
+  data: { dataset: "alpaca", maxItems: 24 },
+  steps: 6,
+  batch: 2,
+  seqLen: 160,
+  lr: 5e-4,
+  warmup: 1,
+  targets: ["q_proj", "v_proj", "down_proj"],
+  checkpointEvery: 2,
+  threads: 1,
+} as const;
+
+describe("retrain job (embedded)", { timeout: 240_000 }, () => {
+  let db: OpenedDb;
+  let dir: string;
+  let store: LocalStore;
+  let teamId: string;
+  let baseId: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shortened-retrain-"));
+    db = await openPglite("memory://");
+    store = new LocalStore(join(dir, "artifacts"));
+    teamId = await localTeamId(db.prisma);
+    const { version } = await registerFromFolder(db.prisma, store, {
+      teamId,
+      name: "tiny",
+      dir: demo,
+      sourceUri: "test",
+    });
+    baseId = version.id;
+  });
+  after(async () => {
+    await db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const outputs = async (jobId: string) => {
+    const job = await db.prisma.job.findUniqueOrThrow({
+      where: { id: jobId },
+      include: { outputVersion: true },
+    });
+    const files = await db.prisma.artifact.findMany({ where: { jobId } });
+    const bytes = (name: string) => readFileSync(store.pathOf(files.find((f) => f.name === name)!.key));
+    return { job, files, bytes };
+  };
+
+  it("resumes a stopped LoRA run from its saved state and ends with the weights of an uninterrupted run", async () => {
+    // Uninterrupted reference.
+    const d = new InProcessDispatcher(db.prisma, store, join(dir, "cache-a"), {});
+    const { job: ref } = await submitJob(db.prisma, d, teamId, loraSpec);
+    const a = await outputs(ref.id);
+    assert.equal(a.job.state, "succeeded", a.job.reason ?? "");
+
+    // The same spec, stopped by its signal after step 3 (the state of step 2 is saved)...
+    const { job } = await submitJob(db.prisma, holdDispatcher, teamId, loraSpec);
+    const stop = new AbortController();
+    const watcher: ProgressSink = {
+      progress: (_f, message) => {
+        if (message?.startsWith("lora step 3/")) stop.abort(new Error("worker killed"));
+      },
+      log: () => {},
+    };
+    await assert.rejects(
+      runJob(
+        { db: db.prisma, store, cacheDir: join(dir, "cache-b"), signal: stop.signal, progress: watcher },
+        job.id,
+      ),
+    );
+    assert.equal((await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } })).state, "running");
+    assert.ok((await store.list(jobStatePrefix(teamId, job.id))).length > 0, "state kept in the store");
+
+    // ...then taken over by another worker with its own cache folder.
+    const out = await runJob({ db: db.prisma, store, cacheDir: join(dir, "cache-c") }, job.id);
+    assert.equal(out.status, "succeeded");
+    const b = await outputs(job.id);
+    assert.equal(b.job.attempts, 2);
+    const phases = (b.job.result as { phases: { resumedFrom: number; losses: number[] }[] }).phases;
+    assert.equal(phases[0]!.resumedFrom, 2);
+    const refLosses = (a.job.result as { phases: { losses: number[] }[] }).phases[0]!.losses;
+    assert.deepEqual(phases[0]!.losses, refLosses);
+    assert.ok(b.bytes("adapter_model.safetensors").equals(a.bytes("adapter_model.safetensors")));
+    const merged = (r: typeof a) =>
+      readFileSync(store.pathOf(`${r.job.outputVersion!.storagePrefix}model.safetensors`));
+    assert.ok(merged(b).equals(merged(a)), "merged weights bit-identical");
+    assert.deepEqual(await store.list(jobStatePrefix(teamId, job.id)), [], "state removed after success");
+
+    // What the registry holds: a merged version under the base, its recipe, curve and final loss.
+    const v = a.job.outputVersion!;
+    assert.equal(v.kind, "merged");
+    assert.equal(v.parentId, baseId);
+    const recipe = v.recipe as Record<string, unknown>;
+    assert.equal(recipe.method, "lora");
+    assert.equal(recipe.r, 8);
+    assert.deepEqual(recipe.targets, ["q_proj", "v_proj", "down_proj"]);
+    assert.equal((recipe.data as { source: string }).source, "shipped:alpaca");
+    assert.deepEqual(a.files.filter((f) => !f.versionId).map((f) => f.name).sort(), [
+      "adapter_config.json",
+      "adapter_model.safetensors",
+      "training_curve.json",
+      "training_curve.svg",
+    ]);
+    const curve = JSON.parse(a.bytes("training_curve.json").toString("utf8")) as { steps: unknown[] };
+    assert.equal(curve.steps.length, 6);
+    const [loss] = await db.prisma.metric.findMany({ where: { jobId: ref.id } });
+    assert.equal(loss!.name, "train_loss");
+    assert.equal(loss!.versionId, v.id);
+    assert.equal(loss!.value, refLosses.at(-1));
+    const events = await db.prisma.jobEvent.findMany({ where: { jobId: job.id } });
+    assert.ok(events.some((e) => /resumed from step 2/.test(JSON.stringify(e.data))));
+    assert.ok(events.some((e) => /lora step \d+\/6 loss [\d.]+ lr [\d.e+-]+ .* tok\/s/.test(JSON.stringify(e.data))));
+  });
+
+  it("fails an unknown target module at once, with its reason, recording nothing", async () => {
+    const d = new InProcessDispatcher(db.prisma, store, join(dir, "cache-a"), {});
+    const { job } = await submitJob(db.prisma, d, teamId, { ...loraSpec, targets: ["q_proj", "qkv_proj"] });
+    const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+    assert.equal(done.state, "failed");
+    assert.equal(done.errorCode, "bad_request");
+    assert.match(done.reason ?? "", /unknown LoRA target module "qkv_proj"/);
+    assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
+    assert.equal(await db.prisma.artifact.count({ where: { jobId: job.id } }), 0);
+  });
+
+  it("continued pretraining on raw text publishes the trained weights as a retrained version", async () => {
+    const d = new InProcessDispatcher(db.prisma, store, join(dir, "cache-a"), {});
+    const { job } = await submitJob(db.prisma, d, teamId, {
+      kind: "retrain",
+      model: "tiny@1",
+      method: "cpt",
+      data: { dataset: "tinystories", maxItems: 8 },
+      steps: 2,
+      batch: 2,
+      seqLen: 32,
+      lr: 1e-3,
+      threads: 1,
+    });
+    const { job: done, files } = await outputs(job.id);
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    assert.equal(done.outputVersion!.kind, "retrained");
+    const names = files.filter((f) => f.versionId).map((f) => f.name);
+    assert.ok(names.includes("model.safetensors") && names.includes("config.json"));
+    assert.ok(!names.includes("training_curve.json"));
+    assert.equal((done.outputVersion!.recipe as { method: string }).method, "cpt");
+  });
+});
