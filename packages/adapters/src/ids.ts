@@ -1,10 +1,24 @@
 import { createHash, randomBytes } from "node:crypto";
 
-/** A UUIDv7 (RFC 9562): 48-bit millisecond time, then random bits; sorts by creation time. */
+// Within one process ids must also sort in creation order inside a millisecond (a pipeline creates its steps
+// in the same millisecond and reads them back ordered by id), so the 12 bits after the version are a counter
+// (RFC 9562 §6.2, method 1) that starts at a random value below 2048 in each new millisecond.
+let lastMs = -1;
+let counter = 0;
+
+/** A UUIDv7 (RFC 9562): 48-bit millisecond time, a 12-bit sequence, then random bits; sorts by creation. */
 export function uuidv7(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    counter = randomBytes(2).readUInt16BE(0) & 0x7ff;
+  } else if (++counter > 0xfff) {
+    lastMs += 1; // the sequence ran out: borrow the next millisecond, as the RFC allows
+    counter = 0;
+  }
   const b = randomBytes(16);
-  b.writeUIntBE(now, 0, 6);
-  b[6] = 0x70 | (b[6] & 0x0f);
+  b.writeUIntBE(lastMs, 0, 6);
+  b[6] = 0x70 | (counter >> 8);
+  b[7] = counter & 0xff;
   b[8] = 0x80 | (b[8] & 0x3f);
   const h = b.toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;

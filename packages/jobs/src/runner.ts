@@ -26,6 +26,7 @@ import { listFiles, StoreCheckpoints } from "./checkpoints.js";
 import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
 import { checkpointPrefix, jobOutputPrefix } from "./keys.js";
 import { DbProgressSink } from "./progress.js";
+import { specError } from "./submit.js";
 
 export interface RunnerDeps {
   db: PrismaClient;
@@ -66,7 +67,10 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     | ((spec: unknown, ports: Ports) => Promise<HandlerResult>)
     | undefined;
   if (!handler) throw new UserError("bad_request", `job kind ${kind} is not available on this worker`);
-  const spec = jobSpecByKind[kind].parse(job.spec) as { model: string };
+  // A stored spec that no longer parses (an older schema) is bad input: fail at once, do not retry.
+  const parsed = jobSpecByKind[kind].safeParse(job.spec);
+  if (!parsed.success) throw specError(parsed.error.issues);
+  const spec = parsed.data as { model: string };
   const registry = registryReader(db);
   const input = await registry.resolveVersion(job.teamId, spec.model);
   if (job.inputVersionId !== input.id) await setInputVersion(db, job.id, input.id);
