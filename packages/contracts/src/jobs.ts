@@ -28,9 +28,12 @@ const threads = z.int().min(1).max(256).optional().describe("CPU threads for the
 
 export const Calibration = z
   .object({
-    dataset: EvalDataset.optional().describe(
-      "draw calibration windows from this shipped text (default wikitext2)",
-    ),
+    dataset: z
+      .enum(["wikitext2", "ptb", "tinystories"])
+      .optional()
+      .describe(
+        "draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)",
+      ),
     text: z.string().min(1).max(1_000_000).optional().describe("calibration text (instead of a dataset)"),
     n: z.int().min(1).max(4096).default(8).describe("calibration sequences"),
     seqLen: z.int().min(8).max(32768).default(128),
@@ -96,7 +99,9 @@ export const RetrainData = z
       .min(1)
       .max(1024)
       .optional()
-      .describe("artifact-store key of a file of this team (teams/<team>/...): Alpaca JSON, raw text or {batch} ids"),
+      .describe(
+        "artifact-store key of a file of this team (teams/<team>/...): Alpaca JSON, raw text or {batch} ids",
+      ),
     format: z
       .enum(["alpaca", "text", "ids"])
       .optional()
@@ -226,7 +231,9 @@ export const EvaluateZeroShotSpec = z
       .int()
       .min(1)
       .optional()
-      .describe("score only the first N documents of each task file (quick checks; recorded in the protocol)"),
+      .describe(
+        "score only the first N documents of each task file (quick checks; recorded in the protocol)",
+      ),
     strategy: z
       .enum(["shared-context", "rows"])
       .default("shared-context")
@@ -275,6 +282,9 @@ export const EvaluateSpec = z.discriminatedUnion(
   evaluateTaskError,
 );
 export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
+export type EvaluatePplSpec = z.infer<typeof EvaluatePplSpec>;
+export type EvaluateZeroShotSpec = z.infer<typeof EvaluateZeroShotSpec>;
+export type EvaluateGenerateSpec = z.infer<typeof EvaluateGenerateSpec>;
 
 export const BenchmarkSpec = z
   .object({

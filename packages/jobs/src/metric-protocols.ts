@@ -36,10 +36,12 @@ export function protocolSummary(p: unknown): string {
   const r = (p ?? {}) as Record<string, unknown>;
   const keys = [
     "task",
+    "benchmark",
     "dataset",
     "seqLen",
     "bos",
     "maxTokens",
+    "limit",
     "batch",
     "promptTokens",
     "genTokens",

@@ -1,50 +1,39 @@
-// evaluate: perplexity on WikiText-2 / PTB with the paper's windowing; the metric carries its protocol.
-import { createHash } from "node:crypto";
-import { perplexity } from "@shortened/engine";
-import { loadEvalText, loadTokenizer } from "@shortened/hf";
+// evaluate: perplexity ("ppl"), zero-shot multiple choice ("zeroshot") or sample generations ("generate")
+// of one model version. Every evaluate job also publishes its evaluation report (report.json, report.md),
+// and keeps its part of the report in its result so a pipeline can gather all of its evaluations into one.
+import { parameterCount } from "@shortened/engine";
+import { readConfig } from "@shortened/hf";
+import type { ReportModel, ReportSection } from "../report.js";
+import { writeReport } from "../report.js";
+import { evaluatePpl } from "./evaluate-ppl.js";
+import { evaluateZeroShot } from "./evaluate-zeroshot.js";
+import { generateSamples } from "./generate-samples.js";
 import type { Handler } from "./types.js";
-import { progressTo } from "./types.js";
 
 export const evaluate: Handler<"evaluate"> = async (spec, ports) => {
   const dir = await ports.checkpoints.materialize(ports.context.input, ports.signal);
-  const common = {
-    model: dir,
-    seqLen: spec.seqLen,
-    bos: spec.bos,
-    batchSize: spec.batchSize,
-    device: spec.device,
-    threads: spec.threads,
-    signal: ports.signal,
-    onProgress: progressTo(ports, 0, 1, `ppl ${spec.dataset}`),
+  const out =
+    spec.task === "zeroshot"
+      ? await evaluateZeroShot(spec, ports, dir)
+      : spec.task === "generate"
+        ? await generateSamples(spec, ports, dir)
+        : await evaluatePpl(spec, ports, dir);
+  const { input, jobId, workDir } = ports.context;
+  const config = readConfig(dir);
+  const model: ReportModel = {
+    versionId: input.id,
+    name: input.modelName,
+    number: input.number,
+    kind: input.kind,
+    blocks: config.numHiddenLayers,
+    parameters: parameterCount(config),
+    removedBlocks: Array.isArray(input.recipe.removed) ? (input.recipe.removed as number[]) : null,
   };
-  let r: Awaited<ReturnType<typeof perplexity>>;
-  if (spec.maxTokens === undefined) {
-    r = await perplexity({ ...common, dataset: spec.dataset });
-  } else {
-    // A quick check on the first maxTokens tokens; the protocol says so, so it is never compared with a full run.
-    const text = loadEvalText(spec.dataset);
-    const tok = loadTokenizer(dir);
-    const ids = tok.encode(text.text, { addSpecialTokens: false }).slice(0, spec.maxTokens);
-    const partial = await perplexity({ ...common, ids });
-    r = {
-      ...partial,
-      protocol: {
-        ...partial.protocol,
-        dataset: text.dataset,
-        split: text.split,
-        source: text.source,
-        tokenizerHash: tok.hash,
-        textSha256: createHash("sha256").update(text.text).digest("hex"),
-      },
-    };
-  }
-  const protocol = { ...r.protocol, maxTokens: spec.maxTokens ?? null, task: "ppl" };
-  ports.progress.log(
-    `ppl ${spec.dataset} seqLen ${spec.seqLen}: ${r.ppl.toFixed(3)} over ${r.tokens} tokens`,
-  );
+  const section = { ...out.section, jobId, model } as ReportSection;
+  const report = await writeReport({ model, sections: [section] }, workDir);
   return {
-    artifacts: [],
-    metrics: [{ name: `ppl_${spec.dataset}`, value: r.ppl, protocol }],
-    summary: { ppl: r.ppl, dataset: spec.dataset, tokens: r.tokens, windows: r.nsamples, protocol },
+    artifacts: [...out.artifacts, ...report],
+    metrics: out.metrics,
+    summary: { task: spec.task, ...out.summary, report: section },
   };
 };

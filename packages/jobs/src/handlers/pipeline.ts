@@ -1,6 +1,7 @@
 // pipeline: its steps (importance -> prune -> retrain -> evaluate) run as their own jobs, each after the
 // one before; this handler runs last and gathers what they made into one summary.
 import { UserError } from "@shortened/contracts";
+import { reportSections, writeReport } from "../report.js";
 import type { Handler } from "./types.js";
 
 export const pipeline: Handler<"pipeline"> = async (_spec, ports) => {
@@ -12,8 +13,13 @@ export const pipeline: Handler<"pipeline"> = async (_spec, ports) => {
       `pipeline steps did not all succeed: ${unfinished.map((s) => `${s.kind} ${s.state}${s.reason ? ` (${s.reason})` : ""}`).join("; ")}`,
     );
   const finalVersionId = steps.reduce<string | null>((v, s) => s.outputVersionId ?? v, null);
+  // One evaluation report over every evaluate step (all of them measure the final model).
+  const sections = reportSections(steps.filter((s) => s.kind === "evaluate").map((s) => s.result));
+  const artifacts = sections.length
+    ? await writeReport({ model: sections[sections.length - 1]!.model, sections }, ports.context.workDir)
+    : [];
   return {
-    artifacts: [],
+    artifacts,
     metrics: [],
     summary: {
       finalVersionId,

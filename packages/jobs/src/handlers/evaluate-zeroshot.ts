@@ -1,0 +1,116 @@
+// evaluate task "zeroshot": the paper's zero-shot multiple-choice tasks scored as lm-evaluation-harness
+// 3326c54 does. One metric per task and score (acc, acc_norm where the harness defines it), plus the paper's
+// average; each carries its protocol (harness commit, task file sha256, split, limit, n, tokenizer hash,
+// software). zeroshot.json keeps the table, the notes (e.g. BoolQ without passages) and every item's scores.
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { EvaluateZeroShotSpec, MetricOutput, Ports } from "@shortened/contracts";
+import { zeroShot } from "@shortened/engine";
+import { evalDataDir } from "@shortened/hf";
+import type { ZeroShotSection, ZeroShotTaskRow } from "../report.js";
+import type { TaskOutcome } from "./evaluate-outcome.js";
+
+/** The shipped task files (data/zeroshot, see its PROVENANCE.md); SHORTENED_DATA_DIR overrides data/. */
+export function zeroShotDataDir(): string {
+  return join(dirname(evalDataDir()), "zeroshot");
+}
+
+async function sha256(path: string): Promise<string> {
+  return createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
+}
+
+/** Every file a task read: its file, and PIQA's separate labels file. */
+async function taskFiles(file: string): Promise<{ file: string; sha256: string }[]> {
+  const files = [file];
+  const labels = file.replace(/\.jsonl$/, "-labels.lst");
+  if (labels !== file && existsSync(labels)) files.push(labels);
+  return Promise.all(files.map(async (f) => ({ file: basename(f), sha256: await sha256(f) })));
+}
+
+export async function evaluateZeroShot(
+  spec: EvaluateZeroShotSpec,
+  ports: Ports,
+  dir: string,
+): Promise<TaskOutcome<ZeroShotSection>> {
+  // zeroShot reads and checks every task file before it loads the model: bad data fails before any compute.
+  const r = await zeroShot({
+    model: dir,
+    tasks: spec.tasks,
+    dataDir: zeroShotDataDir(),
+    limit: spec.limit,
+    strategy: spec.strategy,
+    device: spec.device,
+    threads: spec.threads,
+    signal: ports.signal,
+    onProgress: (done, total) => ports.progress.progress(total > 0 ? done / total : 0, "zero-shot"),
+  });
+  ports.signal.throwIfAborted();
+  const common = {
+    task: "zeroshot",
+    harness: r.protocol.harness,
+    num_fewshot: r.protocol.num_fewshot,
+    max_length: r.protocol.max_length,
+    limit: r.protocol.limit,
+    tokenizerHash: r.protocol.tokenizer_sha256,
+    dtype: r.protocol.dtype,
+    software: r.protocol.software,
+  };
+  const metrics: MetricOutput[] = [];
+  const rows: Record<string, ZeroShotTaskRow> = {};
+  const files: Record<string, { file: string; sha256: string }[]> = {};
+  for (const [name, t] of Object.entries(r.tasks)) {
+    if (!t) continue;
+    files[name] = await taskFiles(t.file);
+    // A note about a task (BoolQ without passages) is part of what was measured, so it is in the protocol.
+    const notes = r.notes.filter((n) => n.startsWith(`${name}:`));
+    const protocol = {
+      ...common,
+      benchmark: name,
+      split: t.split,
+      n: t.n,
+      taskFiles: files[name],
+      ...(notes.length ? { notes } : {}),
+    };
+    metrics.push({ name: `zeroshot_${name}_acc`, value: t.acc, protocol });
+    if (t.acc_norm !== null) metrics.push({ name: `zeroshot_${name}_acc_norm`, value: t.acc_norm, protocol });
+    rows[name] = {
+      acc: t.acc,
+      acc_norm: t.acc_norm,
+      n: t.n,
+      metric: t.metric,
+      value: t.value,
+      split: t.split,
+    };
+    ports.progress.log(
+      `zero-shot ${name}: acc ${t.acc.toFixed(4)}${t.acc_norm === null ? "" : ` acc_norm ${t.acc_norm.toFixed(4)}`} (n ${t.n})`,
+    );
+  }
+  const averageProtocol = {
+    ...common,
+    benchmark: "average",
+    averageOf: Object.entries(rows).map(([name, t]) => ({ task: name, metric: t.metric, n: t.n })),
+    taskFiles: Object.values(files).flat(),
+  };
+  metrics.push({ name: "zeroshot_average", value: r.average, protocol: averageProtocol });
+  for (const n of r.notes) ports.progress.log(`note: ${n}`);
+
+  const protocol = { ...common, strategy: spec.strategy, taskFiles: files };
+  const file = join(ports.context.workDir, "zeroshot.json");
+  const table = Object.fromEntries(
+    Object.entries(rows).map(([name, t]) => [name, { ...t, files: files[name] }]),
+  );
+  await writeFile(
+    file,
+    JSON.stringify({ tasks: table, average: r.average, notes: r.notes, protocol, items: r.items }, null, 2),
+  );
+  return {
+    artifacts: [{ name: "zeroshot.json", path: file, contentType: "application/json" }],
+    metrics,
+    summary: { tasks: rows, average: r.average, notes: r.notes, protocol },
+    section: { kind: "zeroshot", tasks: rows, average: r.average, notes: r.notes, protocol },
+  };
+}
