@@ -7,7 +7,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { jsonOf, runCli } from "./helpers/cli.js";
 
-test("shortened demo prunes 2 blocks and reports perplexity before and after", { timeout: 180_000 }, () => {
+test("shortened demo prunes 2 blocks, retrains with LoRA and reports perplexity before, after pruning and after retraining", {
+  timeout: 180_000,
+}, () => {
   const state = mkdtempSync(join(tmpdir(), "shortened-demo-"));
   try {
     const r = jsonOf(runCli(["demo", "--json", "--quiet", "--max-tokens", "2048", "--state-dir", state]));
@@ -18,7 +20,7 @@ test("shortened demo prunes 2 blocks and reports perplexity before and after", {
     const config = JSON.parse(readFileSync(join(r.pruned.folder, "config.json"), "utf8"));
     assert.equal(config.num_hidden_layers, 6);
     assert.ok(existsSync(join(r.pruned.folder, "model.safetensors")));
-    for (const side of ["base", "pruned"])
+    for (const side of ["base", "pruned", "retrained"])
       for (const name of ["ppl_wikitext2", "ppl_ptb"]) {
         const m = r.perplexity[side][name];
         assert.ok(Number.isFinite(m.value) && m.value > 1, `${side} ${name}`);
@@ -26,6 +28,23 @@ test("shortened demo prunes 2 blocks and reports perplexity before and after", {
         assert.equal(m.protocol.seqLen, 128);
       }
     assert.ok(r.jobs.steps.every((s: { state: string }) => s.state === "succeeded"));
+    assert.deepEqual(r.jobs.steps.map((s: { kind: string }) => s.kind).sort(), [
+      "evaluate",
+      "evaluate",
+      "importance",
+      "prune",
+      "retrain",
+    ]);
+    assert.match(r.importance.calibration, /TinyStories/);
+    // The short LoRA run learned: its last steps' loss is below its first steps'.
+    assert.equal(r.retrained.losses.length, 30);
+    assert.ok(
+      r.retrained.lossEnd < r.retrained.lossStart,
+      `${r.retrained.lossStart} -> ${r.retrained.lossEnd}`,
+    );
+    const merged = JSON.parse(readFileSync(join(r.retrained.folder, "config.json"), "utf8"));
+    assert.equal(merged.num_hidden_layers, 6);
+    assert.notEqual(r.perplexity.retrained.ppl_wikitext2.value, r.perplexity.pruned.ppl_wikitext2.value);
   } finally {
     rmSync(state, { recursive: true, force: true });
   }

@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { LocalStore, type OpenedDb, openPglite } from "@shortened/adapters";
+import { LocalStore, type OpenedDb, openPglite, requestCancel } from "@shortened/adapters";
 import type { ProgressSink } from "@shortened/contracts";
 import { InProcessDispatcher, localTeamId } from "./embedded.js";
 import { jobStatePrefix } from "./keys.js";
 import { registerFromFolder } from "./models.js";
-import { runJob } from "./runner.js";
+import { JobCancelled, runJob } from "./runner.js";
 import { submitJob } from "./submit.js";
 
 const demo = fileURLToPath(new URL("../../../models/tinystories-llama-8L", import.meta.url));
@@ -119,12 +119,13 @@ describe("retrain job (embedded)", { timeout: 240_000 }, () => {
     assert.equal(recipe.r, 8);
     assert.deepEqual(recipe.targets, ["q_proj", "v_proj", "down_proj"]);
     assert.equal((recipe.data as { source: string }).source, "shipped:alpaca");
-    assert.deepEqual(a.files.filter((f) => !f.versionId).map((f) => f.name).sort(), [
-      "adapter_config.json",
-      "adapter_model.safetensors",
-      "training_curve.json",
-      "training_curve.svg",
-    ]);
+    assert.deepEqual(
+      a.files
+        .filter((f) => !f.versionId)
+        .map((f) => f.name)
+        .sort(),
+      ["adapter_config.json", "adapter_model.safetensors", "training_curve.json", "training_curve.svg"],
+    );
     const curve = JSON.parse(a.bytes("training_curve.json").toString("utf8")) as { steps: unknown[] };
     assert.equal(curve.steps.length, 6);
     const [loss] = await db.prisma.metric.findMany({ where: { jobId: ref.id } });
@@ -133,7 +134,79 @@ describe("retrain job (embedded)", { timeout: 240_000 }, () => {
     assert.equal(loss!.value, refLosses.at(-1));
     const events = await db.prisma.jobEvent.findMany({ where: { jobId: job.id } });
     assert.ok(events.some((e) => /resumed from step 2/.test(JSON.stringify(e.data))));
-    assert.ok(events.some((e) => /lora step \d+\/6 loss [\d.]+ lr [\d.e+-]+ .* tok\/s/.test(JSON.stringify(e.data))));
+    assert.ok(
+      events.some((e) => /lora step \d+\/6 loss [\d.]+ lr [\d.e+-]+ .* tok\/s/.test(JSON.stringify(e.data))),
+    );
+  });
+
+  it("cpt+lora keeps the finished CPT phase across a restart and merges the adapter into the CPT weights", async () => {
+    const spec = {
+      ...loraSpec,
+      method: "cpt+lora",
+      data: { dataset: "tinystories", maxItems: 8 },
+      seqLen: 32,
+      steps: 3,
+      checkpointEvery: 1,
+    } as const;
+    const { job } = await submitJob(db.prisma, holdDispatcher, teamId, spec);
+    const stop = new AbortController();
+    const watcher: ProgressSink = {
+      progress: (_f, message) => {
+        if (message?.startsWith("lora step 2/")) stop.abort(new Error("worker killed"));
+      },
+      log: () => {},
+    };
+    await assert.rejects(
+      runJob(
+        { db: db.prisma, store, cacheDir: join(dir, "cache-d"), signal: stop.signal, progress: watcher },
+        job.id,
+      ),
+    );
+    await runJob({ db: db.prisma, store, cacheDir: join(dir, "cache-e") }, job.id);
+    const { job: done, bytes, files } = await outputs(job.id);
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    assert.equal(done.outputVersion!.kind, "merged");
+    assert.deepEqual(
+      files.filter((f) => f.name === "training_curve.json").map((f) => f.versionId),
+      [null],
+      "the curve is a job artifact, not a checkpoint file",
+    );
+    const phases = (done.result as { phases: { phase: string; resumedFrom: number }[] }).phases;
+    assert.deepEqual(
+      phases.map((p) => [p.phase, p.resumedFrom]),
+      [
+        ["cpt", 3],
+        ["lora", 2],
+      ],
+    );
+    const curve = JSON.parse(bytes("training_curve.json").toString("utf8")) as { steps: { phase: string }[] };
+    assert.deepEqual(
+      curve.steps.map((p) => p.phase),
+      ["cpt", "cpt", "cpt", "lora", "lora", "lora"],
+    );
+  });
+
+  it("stops within a second when its cancellation is requested", async () => {
+    const { job } = await submitJob(db.prisma, holdDispatcher, teamId, { ...loraSpec, steps: 200 });
+    let cancelAt = 0;
+    const watcher: ProgressSink = {
+      progress: (_f, message) => {
+        if (!cancelAt && message?.startsWith("lora step 2/")) {
+          cancelAt = Date.now();
+          void requestCancel(db.prisma, teamId, job.id);
+        }
+      },
+      log: () => {},
+    };
+    await assert.rejects(
+      runJob(
+        { db: db.prisma, store, cacheDir: join(dir, "cache-a"), progress: watcher, cancelPollMs: 100 },
+        job.id,
+      ),
+      JobCancelled,
+    );
+    assert.ok(Date.now() - cancelAt < 1500, `stopped after ${Date.now() - cancelAt} ms`);
+    assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
   });
 
   it("fails an unknown target module at once, with its reason, recording nothing", async () => {

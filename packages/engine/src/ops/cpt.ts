@@ -19,6 +19,8 @@ export interface CptTrainOptions extends TrainOptions {
   rows: TrainRows;
   out: string;
   force?: boolean;
+  /** names the model in the run fingerprint instead of its folder (see LoraTrainOptions.modelKey) */
+  modelKey?: string;
 }
 
 export interface CptTrainResult extends TrainCurve {
@@ -43,7 +45,12 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
   }));
   const fingerprint = createHash("sha256")
     .update(
-      JSON.stringify({ kind: "cpt", model: resolve(ckpt.dir), rows: rowsHash(o.rows), opts: trainKey(o) }),
+      JSON.stringify({
+        kind: "cpt",
+        model: o.modelKey ?? resolve(ckpt.dir),
+        rows: rowsHash(o.rows),
+        opts: trainKey(o),
+      }),
     )
     .digest("hex");
   const stateDir = o.stateDir ?? `${out}.train-state`;

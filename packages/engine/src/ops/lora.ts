@@ -37,6 +37,9 @@ export interface LoraTrainOptions extends TrainOptions {
   seed?: number;
   /** also write the merged checkpoint to <out>/merged */
   merge?: boolean;
+  /** names the model in the run fingerprint instead of its folder (e.g. a registry version id), so a run
+   *  saved on one machine resumes on another whose copy of the model lives elsewhere */
+  modelKey?: string;
 }
 
 export interface LoraTrainResult extends TrainCurve {
@@ -81,7 +84,7 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     .update(
       JSON.stringify({
         kind: "lora",
-        model: resolve(ckpt.dir),
+        model: o.modelKey ?? resolve(ckpt.dir),
         rows: rowsHash(o.rows),
         opts: trainKey(o),
         r: spec.r,

@@ -31,6 +31,8 @@ export interface TrainOptions extends SessionOptions {
   stateDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
+  /** awaited after each saved state (e.g. to copy stateDir to remote storage before training goes on) */
+  onStateSaved?: (step: number, stateDir: string) => Promise<void> | void;
 }
 
 export interface TrainProgress {
@@ -136,6 +138,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       });
       if (o.stateDir && o.checkpointEvery && done % o.checkpointEvery === 0 && done < o.steps) {
         await saveState(o.stateDir, spec, state, curve, done);
+        await o.onStateSaved?.(done, o.stateDir);
       }
     }
   } finally {

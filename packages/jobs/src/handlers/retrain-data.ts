@@ -39,7 +39,10 @@ export async function loadRetrainRows(
   if (data.ids) {
     // Through a file, so inline rows get exactly the checks of an ids file.
     path = join(ports.context.workDir, "data.ids.json");
-    await writeFile(path, JSON.stringify({ batch: data.ids, ...(data.labels ? { labels: data.labels } : {}) }));
+    await writeFile(
+      path,
+      JSON.stringify({ batch: data.ids, ...(data.labels ? { labels: data.labels } : {}) }),
+    );
     format = "ids";
     source = "spec:ids";
   } else if (data.dataset) {

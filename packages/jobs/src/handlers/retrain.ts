@@ -6,7 +6,7 @@
 // or the continued-pretrained weights (cpt, cpt+lora) (kind "retrained"); the adapter, the training
 // curve (JSON + SVG) are artifacts and the final training loss a metric.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { copyFile, cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ArtifactOutput, Ports, RetrainSpec, VersionKind } from "@shortened/contracts";
 import {
@@ -62,9 +62,12 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   let loraKey = input.id;
   if (spec.method !== "lora") {
     // For cpt+lora the finished CPT model is kept in the saved state, so a retry skips that phase.
+    // Its curve sits beside it, not in it: the merged checkpoint copies the base folder's other files.
     const kept = join(stateDir, "cpt-out");
-    if (both && existsSync(join(kept, "model.safetensors"))) {
-      phases.push({ phase: "cpt", out: kept, resumedFrom: spec.steps, curve: readCurve(kept, "cpt") });
+    const keptCurve = join(stateDir, "cpt-curve.json");
+    // (the curve is moved there last, so its presence means the copy is complete)
+    if (both && existsSync(keptCurve)) {
+      phases.push({ phase: "cpt", out: kept, resumedFrom: spec.steps, curve: readCurve(keptCurve, "cpt") });
       ports.progress.log("retrain: the CPT phase finished in an earlier attempt; going on with LoRA");
     } else {
       const r = await trainCpt({
@@ -77,13 +80,15 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
         onProgress: reporter(ports, "cpt", 0, both ? 0.5 : 0.95, spec.steps),
         onStateSaved,
       });
+      const curve = readCurve(join(r.out, CURVE_FILE), "cpt");
       let out = r.out;
       if (both) {
         await cp(r.out, kept, { recursive: true });
+        await rename(join(kept, CURVE_FILE), keptCurve);
         await ports.checkpoints.saveState(jobId, stateDir);
         out = kept;
       }
-      phases.push({ phase: "cpt", out, resumedFrom: r.resumedFrom, curve: readCurve(r.out, "cpt") });
+      phases.push({ phase: "cpt", out, resumedFrom: r.resumedFrom, curve });
     }
     loraBase = phases[0]!.out;
     loraKey = `${input.id}+cpt`;
@@ -101,7 +106,12 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
       onProgress: reporter(ports, "lora", both ? 0.5 : 0, 0.95, spec.steps),
       onStateSaved,
     });
-    phases.push({ phase: "lora", out: r.out, resumedFrom: r.resumedFrom, curve: readCurve(r.out, "lora") });
+    phases.push({
+      phase: "lora",
+      out: r.out,
+      resumedFrom: r.resumedFrom,
+      curve: readCurve(join(r.out, CURVE_FILE), "lora"),
+    });
   }
   for (const p of phases)
     if (p.resumedFrom > 0 && p.resumedFrom < spec.steps)
@@ -112,7 +122,10 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   const loraPhase = phases.find((p) => p.phase === "lora");
   const artifacts: ArtifactOutput[] = [];
   if (loraPhase) {
-    describeAdapterBase(loraPhase.out, both ? `${input.modelName}@${input.number} + CPT` : versionName(ports));
+    describeAdapterBase(
+      loraPhase.out,
+      both ? `${input.modelName}@${input.number} + CPT` : versionName(ports),
+    );
     for (const f of ADAPTER_FILES) artifacts.push({ name: f, path: join(loraPhase.out, f) });
   }
   const { versionDir, kind } = await outputVersion(spec, phases, workDir);
@@ -224,8 +237,8 @@ function reporter(ports: Ports, phase: string, from: number, to: number, steps: 
   };
 }
 
-function readCurve(dir: string, phase: string): CurvePoint[] {
-  const { steps } = JSON.parse(readFileSync(join(dir, CURVE_FILE), "utf8")) as {
+function readCurve(path: string, phase: string): CurvePoint[] {
+  const { steps } = JSON.parse(readFileSync(path, "utf8")) as {
     steps: Omit<CurvePoint, "phase">[];
   };
   return steps.map((s) => ({ phase, ...s }));

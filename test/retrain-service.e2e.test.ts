@@ -1,0 +1,191 @@
+// Retraining in service mode against the machine's PostgreSQL and Redis and an S3 server on loopback: a
+// pipeline prune -> retrain (LoRA, merged) -> evaluate submitted through the API; the worker running the
+// retrain step is killed (-9) after it saved training state to S3, and the other worker resumes from there.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createTeam, type OpenedDb, openPostgres, S3Store } from "@shortened/adapters";
+import { type ApiServer, startApiServer } from "@shortened/api";
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  REDIS_URL,
+  repoRoot,
+  runId,
+  startS3,
+  startWorkerProcess,
+  stopWorker,
+  until,
+  type WorkerProcess,
+} from "./helpers/service.js";
+
+const demoDir = join(repoRoot, "models", "tinystories-llama-8L");
+const BUCKET = "shortened-retrain-e2e";
+
+describe("retrain in service mode", { timeout: 180_000 }, () => {
+  let dropDb: () => Promise<void>;
+  let s3: Awaited<ReturnType<typeof startS3>>;
+  let api: ApiServer;
+  let db: OpenedDb;
+  let workers: WorkerProcess[] = [];
+  let key = "";
+  let teamId = "";
+  const prefix = `e2e-retrain-${runId()}`;
+  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-retrain-e2e-"));
+
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(api.url + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+  const events = async (id: string) =>
+    (await call("GET", `/v1/jobs/${id}/events?limit=1000`)).body.items as { type: string; data: never }[];
+
+  before(async () => {
+    const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
+    dropDb = database.drop;
+    s3 = server;
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      S3_ENDPOINT: s3.endpoint,
+      S3_BUCKET: BUCKET,
+      S3_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      PORT: "0",
+      QUEUE_PREFIX: prefix,
+      WORKER_LOCK_MS: "3000",
+      WORKER_STALLED_INTERVAL_MS: "1000",
+      JOB_ATTEMPTS: "2",
+      JOB_BACKOFF_MS: "300",
+      LOG_LEVEL: "silent",
+      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+    };
+    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
+    db = await openPostgres(database.url, { migrate: "skip" });
+    ({ teamId, apiKey: key } = await createTeam(db.prisma, `team-${prefix}`));
+    workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
+    await Promise.all(workers.map((w) => w.ready));
+  });
+
+  after(async () => {
+    await Promise.all(workers.map(stopWorker));
+    await api?.close();
+    await db?.close();
+    await s3?.close();
+    await dropDb?.();
+    await deleteRedisPrefix(prefix);
+    rmSync(cacheRoot, { recursive: true, force: true });
+  });
+
+  it("prunes, retrains (resuming on another worker after kill -9) and evaluates the merged model", async () => {
+    const tar = execFileSync("tar", ["-cf", "-", "-C", demoDir, "."], { maxBuffer: 64 * 1024 * 1024 });
+    const up = await fetch(`${api.url}/v1/models/upload?name=tiny`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/x-tar" },
+      body: tar,
+    });
+    assert.equal(up.status, 201);
+    const baseId = (await up.json()).latestVersion.id;
+
+    const steps = 40;
+    const r = await call("POST", "/v1/jobs", {
+      kind: "pipeline",
+      model: "tiny",
+      prune: { blocks: [5, 6] },
+      retrain: {
+        method: "lora",
+        data: { dataset: "alpaca", maxItems: 48 },
+        steps,
+        batch: 2,
+        seqLen: 160,
+        lr: 5e-4,
+        targets: ["q_proj", "v_proj"],
+        checkpointEvery: 2,
+        threads: 1,
+      },
+      evaluate: [{ dataset: "wikitext2", seqLen: 128, maxTokens: 2048 }],
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const pipelineId = r.body.id;
+    const retrain = await until("the retrain step", async () =>
+      (await call("GET", `/v1/jobs?parentJobId=${pipelineId}`)).body.items.find(
+        (s: { kind: string }) => s.kind === "retrain",
+      ),
+    );
+    // Kill the worker running it once a training state is in S3.
+    await until(
+      "a saved training state",
+      async () => (await events(retrain.id)).some((e) => /state saved at step/.test(JSON.stringify(e.data))),
+      90_000,
+    );
+    const owner = workers.find((w) =>
+      w.lines.some((l) => l.msg === "job started" && l.jobId === retrain.id),
+    )!;
+    owner.child.kill("SIGKILL");
+    await owner.exited;
+    workers = workers.filter((w) => w !== owner);
+
+    const done = await until(
+      "the pipeline to finish",
+      async () => {
+        const j = (await call("GET", `/v1/jobs/${pipelineId}`)).body;
+        return ["succeeded", "failed", "cancelled"].includes(j.state) ? j : null;
+      },
+      120_000,
+    );
+    assert.equal(done.state, "succeeded", JSON.stringify(done));
+    const job = (await call("GET", `/v1/jobs/${retrain.id}`)).body;
+    assert.ok(job.attempts >= 2, `attempts ${job.attempts}`);
+    const lora = job.result.phases[0];
+    assert.ok(lora.resumedFrom >= 2 && lora.resumedFrom < steps, `resumed from ${lora.resumedFrom}`);
+    assert.equal(lora.losses.length, steps);
+    assert.ok((await events(retrain.id)).some((e) => /resumed from step/.test(JSON.stringify(e.data))));
+
+    // Lineage base -> pruned -> merged; the evaluation ran on the merged model.
+    const finalId = done.result.finalVersionId;
+    const lineage = (await call("GET", `/v1/versions/${finalId}/lineage`)).body;
+    assert.equal(lineage.version.kind, "merged");
+    assert.equal(lineage.version.recipe.method, "lora");
+    assert.equal(lineage.version.recipe.steps, steps);
+    assert.deepEqual(
+      lineage.ancestors.map((v: { kind: string }) => v.kind),
+      ["pruned", "base"],
+    );
+    assert.equal(lineage.ancestors[1].id, baseId);
+    const metrics = (await call("GET", `/v1/versions/${finalId}/metrics`)).body.items.map(
+      (m: { name: string }) => m.name,
+    );
+    assert.deepEqual(metrics.sort(), ["ppl_wikitext2", "train_loss"]);
+    const files = (await call("GET", `/v1/jobs/${retrain.id}/artifacts`)).body.items.map(
+      (a: { name: string }) => a.name,
+    );
+    for (const f of [
+      "adapter_model.safetensors",
+      "training_curve.json",
+      "training_curve.svg",
+      "model.safetensors",
+    ])
+      assert.ok(files.includes(f), `${f} in ${files.join(",")}`);
+
+    // No training state left behind in S3.
+    const store = new S3Store({
+      bucket: BUCKET,
+      endpoint: s3.endpoint,
+      accessKeyId: "S3RVER",
+      secretAccessKey: "S3RVER",
+    });
+    assert.deepEqual(await store.list(`teams/${teamId}/jobs/${retrain.id}/state/`), []);
+  });
+});
