@@ -1,1 +1,40 @@
-export {};
+export {
+  Checkpoint,
+  INDEX_FILE,
+  layerWeight,
+  parseLayerName,
+  type ShardIndex,
+  SINGLE_FILE,
+} from "./checkpoint.js";
+export { CLASS_DEFAULTS, type ModelConfig, type ModelType, parseConfig, readConfig } from "./config.js";
+export {
+  DATASET_NAMES,
+  type DatasetName,
+  type EvalText,
+  evalDataDir,
+  isDatasetName,
+  loadEvalText,
+  ptbRows,
+} from "./datasets.js";
+export {
+  bytesToFloat32,
+  DTYPE_BYTES,
+  float32ToBf16Bytes,
+  halfToFloat,
+  isFloatDtype,
+  type StoredDtype,
+} from "./dtypes.js";
+export { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
+export { PRUNING_RECORD, type PruneOptions, type PruneResult, pruneCheckpoint } from "./prune.js";
+export { prunedConfig, selectBlocks } from "./prune-plan.js";
+export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
+export {
+  encodeSafetensorsHeader,
+  SafetensorsStreamWriter,
+  type TensorData,
+  type TensorSpec,
+  tensorByteLength,
+  writeSafetensors,
+} from "./safetensors-writer.js";
+export * from "./tasks/index.js";
+export { loadTokenizer, METASPACE_SPLIT, metaspaceSplitIsSafe, type TextTokenizer } from "./tokenizer.js";

@@ -1,7 +1,8 @@
-import { test } from "node:test";
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import { GraphBuilder } from "./builder.js";
 import { createSession, ort } from "./session.js";
+
 test("a built graph runs in ONNX Runtime: MatMul then ReduceSum", async () => {
   const g = new GraphBuilder();
   const x = g.input("x", "float32", ["n", 2]);

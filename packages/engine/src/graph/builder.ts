@@ -9,7 +9,15 @@ const { onnx } = onnxProto;
 
 export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "bool" | "float64";
 export type Dim = number | string;
-export type AttrValue = number | string | number[] | string[] | Tensor | { float: number } | { floats: number[] };
+export type AttrValue =
+  | number
+  | string
+  | number[]
+  | string[]
+  | Tensor
+  | { float: number }
+  | { floats: number[] }
+  | { graph: Subgraph };
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
 
 /** A constant tensor (initializer or attribute value). */
@@ -32,6 +40,13 @@ export interface ValueInfo {
   name: string;
   type: ElemType;
   shape: Dim[];
+}
+
+/** The body of a control-flow node (an `If` branch): nodes that may read any value of the enclosing graph,
+ *  and the values it returns. Built with `GraphBuilder.subgraph`. */
+export interface Subgraph {
+  nodes: Node[];
+  outputs: { name: string; type: ElemType }[];
 }
 
 const ELEM: Record<ElemType, number> = {
@@ -92,11 +107,21 @@ export class GraphBuilder {
   }
 
   int64s(values: number[]): string {
-    return this.constant("int64", [values.length], values.map((v) => BigInt(v)));
+    return this.constant(
+      "int64",
+      [values.length],
+      values.map((v) => BigInt(v)),
+    );
   }
 
   /** Appends a node and returns its output names. */
-  nodeN(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ""): string[] {
+  nodeN(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    outputs = 1,
+    domain = "",
+  ): string[] {
     const outs = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
     this.nodes.push({ opType, domain, inputs, outputs: outs, attrs, name: this.fresh(`n_${opType}`) });
     return outs;
@@ -107,12 +132,18 @@ export class GraphBuilder {
     return this.nodeN(opType, inputs, attrs, 1, domain)[0]!;
   }
 
+  /** Records the nodes that `build` appends as a subgraph (e.g. an `If` branch) instead of adding them to
+   *  this graph. Constants made inside stay initializers of the outer graph, which the branch can read. */
+  subgraph(build: () => string[], type: ElemType = "float32"): Subgraph {
+    const mark = this.nodes.length;
+    const outs = build();
+    const nodes = this.nodes.splice(mark);
+    return { nodes, outputs: outs.map((name) => ({ name, type })) };
+  }
+
   /** Renames the value produced by the last node that wrote `from` (used to give outputs stable names). */
   rename(from: string, to: string): string {
-    for (const n of this.nodes) {
-      n.inputs = n.inputs.map((x) => (x === from ? to : x));
-      n.outputs = n.outputs.map((x) => (x === from ? to : x));
-    }
+    renameIn(this.nodes, from, to);
     return to;
   }
 
@@ -155,23 +186,33 @@ export class GraphBuilder {
     const model: onnxProto.onnx.IModelProto = {
       irVersion: 8,
       producerName: "shortened",
-      opsetImport: [{ domain: "", version: this.opset }, ...[...domains].map((domain) => ({ domain, version: 1 }))],
+      opsetImport: [
+        { domain: "", version: this.opset },
+        ...[...domains].map((domain) => ({ domain, version: 1 })),
+      ],
       graph: {
         name: "graph",
-        node: this.nodes.map((n) => ({
-          opType: n.opType,
-          domain: n.domain,
-          input: n.inputs,
-          output: n.outputs,
-          name: n.name,
-          attribute: Object.entries(n.attrs).map(([k, v]) => encodeAttr(k, v)),
-        })),
+        node: this.nodes.map(encodeNode),
         initializer,
         input: this.inputs.map(encodeValueInfo),
         output: this.outputs.map(encodeValueInfo),
       },
     };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+  }
+}
+
+/** Renames a value in nodes and, recursively, in the branches of control-flow nodes that read it. */
+function renameIn(nodes: Node[], from: string, to: string): void {
+  for (const n of nodes) {
+    n.inputs = n.inputs.map((x) => (x === from ? to : x));
+    n.outputs = n.outputs.map((x) => (x === from ? to : x));
+    for (const v of Object.values(n.attrs)) {
+      if (typeof v === "object" && v !== null && "graph" in v) {
+        renameIn(v.graph.nodes, from, to);
+        for (const o of v.graph.outputs) if (o.name === from) o.name = to;
+      }
+    }
   }
 }
 
@@ -204,6 +245,26 @@ function encodeValueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
   };
 }
 
+function encodeNode(n: Node): onnxProto.onnx.INodeProto {
+  return {
+    opType: n.opType,
+    domain: n.domain,
+    input: n.inputs,
+    output: n.outputs,
+    name: n.name,
+    attribute: Object.entries(n.attrs).map(([k, v]) => encodeAttr(k, v)),
+  };
+}
+
+function encodeSubgraph(name: string, sub: Subgraph): onnxProto.onnx.IGraphProto {
+  return {
+    name,
+    node: sub.nodes.map(encodeNode),
+    // Branch outputs carry only their element type: their shapes follow from the enclosing graph.
+    output: sub.outputs.map((o) => ({ name: o.name, type: { tensorType: { elemType: ELEM[o.type] } } })),
+  };
+}
+
 function encodeAttr(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto {
   const A = onnx.AttributeProto.AttributeType;
   if (typeof v === "number")
@@ -213,6 +274,7 @@ function encodeAttr(name: string, v: AttrValue): onnxProto.onnx.IAttributeProto 
     if (v.every((x) => typeof x === "number")) return { name, type: A.INTS, ints: v as number[] };
     return { name, type: A.STRINGS, strings: (v as string[]).map((s) => new TextEncoder().encode(s)) };
   }
+  if ("graph" in v) return { name, type: A.GRAPH, g: encodeSubgraph(name, v.graph) };
   if ("float" in v) return { name, type: A.FLOAT, f: v.float };
   if ("floats" in v) return { name, type: A.FLOATS, floats: v.floats };
   const t = v as Tensor;

@@ -18,7 +18,10 @@ export interface SessionOptions {
 /** Models at least this large are loaded from a file with external data instead of from a buffer. */
 const INLINE_LIMIT_BYTES = 256 * 1024 * 1024;
 
-export async function createSession(graph: GraphBuilder, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+export async function createSession(
+  graph: GraphBuilder,
+  opts: SessionOptions = {},
+): Promise<ort.InferenceSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [opts.device ?? "cpu"],
     graphOptimizationLevel: "all",
@@ -27,7 +30,8 @@ export async function createSession(graph: GraphBuilder, opts: SessionOptions = 
   let weightBytes = 0;
   for (const t of graph.initializers.values()) weightBytes += t.data.byteLength;
   try {
-    if (weightBytes < INLINE_LIMIT_BYTES) return await ort.InferenceSession.create(graph.toBytes(), sessionOptions);
+    if (weightBytes < INLINE_LIMIT_BYTES)
+      return await ort.InferenceSession.create(graph.toBytes(), sessionOptions);
     // ORT reads external data by path and maps it; the folder can go once the session holds the weights.
     const dir = mkdtempSync(join(tmpdir(), "shortened-graph-"));
     try {

@@ -1,0 +1,89 @@
+// `shortened importance --model DIR --criterion ppl|magnitude|bi|angular (--calib-ids FILE | --calib-text FILE)`:
+// per-block scores, the removal order and the "+" order. The calibration flags are shared with `prune`.
+import { type BlockImportanceResult, blockImportance, FORWARD_CRITERIA } from "@shortened/engine";
+import { Command } from "commander";
+import { runCommand } from "../output.js";
+import { choiceFlag, intFlag } from "./cli-numbers.js";
+
+export interface ImportanceFlags {
+  model: string;
+  criterion?: string;
+  calibIds?: string;
+  calibText?: string;
+  n?: string;
+  seqLen?: string;
+  seed?: string;
+  calibBos?: string;
+  group?: string;
+  token?: string;
+  batchSize?: string;
+  keepFirst?: string;
+  keepLast?: string;
+  device?: string;
+  threads?: string;
+  json?: boolean;
+}
+
+/** Adds the calibration and criterion-tuning flags (used by `importance` and `prune --criterion`). */
+export function addImportanceFlags(cmd: Command): Command {
+  return cmd
+    .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
+    .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
+    .option("--n <count>", "calibration windows drawn from --calib-text", "10")
+    .option("--seq-len <n>", "calibration window length (128 for --calib-text; rows are cut to it)")
+    .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
+    .option("--calib-bos <policy>", "none | every (row = [BOS] + window[:-1], as --add_bos_to_every)", "none")
+    .option("--group <n>", "bi/angular: compare h_l with h_{l+n}; angular scores groups of n blocks", "1")
+    .option("--token <which>", "bi/angular: all | last tokens (default bi: all, angular: last)")
+    .option("--batch-size <n>", "calibration rows per forward run", "10")
+    .option("--keep-first <n>", '"+" order: never remove the first n blocks', "4")
+    .option("--keep-last <n>", '"+" order: never remove the last n blocks', "2")
+    .option("--device <d>", "cpu | cuda", "cpu")
+    .option("--threads <n>", "intra-op threads (default: all cores)");
+}
+
+export function runImportance(f: ImportanceFlags & { criterion: string }): Promise<BlockImportanceResult> {
+  return blockImportance({
+    model: f.model,
+    criterion: f.criterion,
+    calibIdsFile: f.calibIds,
+    calibText: f.calibText,
+    n: intFlag("--n", f.n),
+    seqLen: intFlag("--seq-len", f.seqLen),
+    seed: intFlag("--seed", f.seed),
+    calibBos: choiceFlag("--calib-bos", f.calibBos, ["none", "every"] as const),
+    group: intFlag("--group", f.group),
+    token: choiceFlag("--token", f.token, ["all", "last"] as const),
+    batchSize: intFlag("--batch-size", f.batchSize),
+    keepFirst: intFlag("--keep-first", f.keepFirst),
+    keepLast: intFlag("--keep-last", f.keepLast),
+    device: choiceFlag("--device", f.device, ["cpu", "cuda"] as const),
+    threads: intFlag("--threads", f.threads),
+  });
+}
+
+function human(r: BlockImportanceResult): string {
+  return [
+    `${r.criterion} importance of ${r.numLayers} blocks (lower = removed first)`,
+    ...r.scores.map((s, i) => `  block ${String(i).padStart(3)}  ${s.toPrecision(6)}`),
+    `order:  ${r.order.join(", ")}`,
+    `order+: ${r.orderPlus.join(", ")} (keeps the first ${r.keepFirst} and last ${r.keepLast} blocks)`,
+    ...(r.removeBest ? [`best group of ${r.group} to remove: ${r.removeBest.join(", ")}`] : []),
+  ].join("\n");
+}
+
+export function importanceCommand(): Command {
+  const cmd = new Command("importance")
+    .description("score every block by a criterion and give the removal order")
+    .requiredOption("--model <dir>", "model folder")
+    .requiredOption("--criterion <c>", [...FORWARD_CRITERIA, "taylor"].join(" | "));
+  return addImportanceFlags(cmd)
+    .option("--json", "print one JSON object")
+    .action(async (f: ImportanceFlags & { criterion: string }) => {
+      await runCommand(f, () => runImportance(f), human);
+    });
+}
+
+export function register(program: Command): void {
+  program.addCommand(importanceCommand());
+}

@@ -1,0 +1,165 @@
+// A checkpoint's forward graph loaded into an ONNX Runtime session, with typed feeds and fetches.
+// Ops (perplexity, importance, zero-shot) run batches through this; they never build graphs themselves.
+import { UserError } from "@shortened/contracts";
+import { Checkpoint } from "@shortened/hf";
+import { GraphBuilder } from "../graph/builder.js";
+import { createSession, ort, type SessionOptions } from "../graph/session.js";
+import { buildForwardGraph, type ForwardGraph } from "./llama.js";
+import { shiftedTargets } from "./targets.js";
+import { checkCheckpointTensors, checkpointWeights } from "./weights.js";
+
+export interface ForwardSessionOptions extends SessionOptions {
+  input?: "ids" | "hidden";
+  nll?: boolean;
+  logits?: boolean;
+  hidden?: boolean;
+  skipGatedBlocks?: boolean;
+  maxSeqLen?: number;
+}
+
+export interface ForwardFeed {
+  batch: number;
+  seqLen: number;
+  /** token ids, row-major [batch, seqLen] (input "ids") */
+  ids?: ArrayLike<number>;
+  /** hidden state entering block 0, [batch, seqLen, hidden] (input "hidden") */
+  hiddenIn?: Float32Array;
+  /** next-token targets [batch, seqLen]; required when the graph outputs nll */
+  targets?: ArrayLike<number>;
+  /** one gate per block (default all 1) */
+  gates?: Float32Array;
+}
+
+export interface ForwardResult {
+  nll?: Float32Array;
+  logits?: Float32Array;
+  hidden?: Float32Array[];
+}
+
+/** Opens a checkpoint folder (or passes an open one through), checking its tensors against its config. */
+export function openCheckpoint(model: string | Checkpoint): Checkpoint {
+  const ckpt = typeof model === "string" ? Checkpoint.open(model) : model;
+  if (ckpt.config.ropeScaling) {
+    throw new UserError(
+      "unsupported_model",
+      `rope_scaling ${JSON.stringify(ckpt.config.ropeScaling)} is not supported`,
+    );
+  }
+  checkCheckpointTensors(ckpt);
+  return ckpt;
+}
+
+export class ForwardSession {
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly graph: ForwardGraph,
+    readonly session: ort.InferenceSession,
+  ) {}
+
+  static async open(model: string | Checkpoint, opts: ForwardSessionOptions = {}): Promise<ForwardSession> {
+    const ckpt = openCheckpoint(model);
+    const g = new GraphBuilder();
+    const fg = buildForwardGraph(ckpt.config, {
+      graph: g,
+      weight: checkpointWeights(g, ckpt),
+      input: opts.input,
+      nll: opts.nll,
+      logits: opts.logits,
+      hidden: opts.hidden,
+      skipGatedBlocks: opts.skipGatedBlocks,
+      maxSeqLen: opts.maxSeqLen,
+    });
+    const session = await createSession(g, { device: opts.device, threads: opts.threads });
+    // The session holds its own copy of the weights; drop ours.
+    g.initializers.clear();
+    return new ForwardSession(ckpt, fg, session);
+  }
+
+  get config() {
+    return this.checkpoint.config;
+  }
+
+  async run(
+    feed: ForwardFeed,
+    fetch?: { nll?: boolean; logits?: boolean; hidden?: boolean },
+  ): Promise<ForwardResult> {
+    const { inputs, outputs } = this.graph;
+    const { batch: B, seqLen: T } = feed;
+    const L = this.config.numHiddenLayers;
+    const feeds: Record<string, ort.Tensor> = {
+      [inputs.gates]: new ort.Tensor("float32", feed.gates ?? new Float32Array(L).fill(1), [L]),
+    };
+    if (inputs.ids) feeds[inputs.ids] = int64Tensor(required(feed.ids, "ids"), [B, T]);
+    if (inputs.hiddenIn)
+      feeds[inputs.hiddenIn] = new ort.Tensor("float32", required(feed.hiddenIn, "hiddenIn"), [
+        B,
+        T,
+        this.config.hiddenSize,
+      ]);
+    if (inputs.targets) feeds[inputs.targets] = int64Tensor(required(feed.targets, "targets"), [B, T]);
+    const want = fetch ?? { nll: true, logits: true, hidden: true };
+    const names: string[] = [];
+    if (want.nll && outputs.nll) names.push(outputs.nll);
+    if (want.logits && outputs.logits) names.push(outputs.logits);
+    if (want.hidden && outputs.hidden) names.push(...outputs.hidden);
+    const out = await this.session.run(feeds, names);
+    const data = (name: string | undefined) =>
+      name && out[name] ? (out[name].data as Float32Array) : undefined;
+    return {
+      nll: data(outputs.nll),
+      logits: data(outputs.logits),
+      hidden: want.hidden && outputs.hidden ? outputs.hidden.map((n) => data(n)!) : undefined,
+    };
+  }
+
+  /**
+   * Sum of the next-token NLLs of each row (its T−1 predictions, HF labels=ids convention), for rows given
+   * flattened [nRows, seqLen], run `batchSize` rows at a time. Equal-length rows need no padding, so this is
+   * the same number per row as a one-row-at-a-time evaluation.
+   */
+  async rowNllSums(
+    rows: ArrayLike<number>,
+    nRows: number,
+    seqLen: number,
+    opts: {
+      batchSize?: number;
+      gates?: Float32Array;
+      signal?: AbortSignal;
+      onBatch?: (rowsDone: number) => void;
+    } = {},
+  ): Promise<Float64Array> {
+    const sums = new Float64Array(nRows);
+    const bs = Math.max(1, opts.batchSize ?? 4);
+    for (let r0 = 0; r0 < nRows; r0 += bs) {
+      opts.signal?.throwIfAborted();
+      const B = Math.min(bs, nRows - r0);
+      const ids = Array.prototype.slice.call(rows, r0 * seqLen, (r0 + B) * seqLen) as number[];
+      const { nll } = await this.run(
+        { batch: B, seqLen, ids, targets: shiftedTargets(ids, B, seqLen), gates: opts.gates },
+        { nll: true },
+      );
+      for (let b = 0; b < B; b++) {
+        let s = 0;
+        for (let t = 0; t < seqLen - 1; t++) s += nll![b * seqLen + t]!;
+        sums[r0 + b] = s;
+      }
+      opts.onBatch?.(r0 + B);
+    }
+    return sums;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function required<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new Error(`forward feed lacks ${what}`);
+  return v;
+}
+
+function int64Tensor(values: ArrayLike<number>, dims: number[]): ort.Tensor {
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
+  return new ort.Tensor("int64", data, dims);
+}
