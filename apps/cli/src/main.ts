@@ -14,7 +14,8 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     // --help and --version are not errors; everything else commander rejects is a usage error.
-    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0) process.exit(0);
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0)
+      process.exit(0);
     process.exit(2);
   }
   throw e;
