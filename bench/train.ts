@@ -118,26 +118,7 @@ async function main(): Promise<void> {
     const torch = [1, threads].map((blas) => {
       const o = run(
         "/usr/bin/python3",
-        [
-          args.oracle!,
-          "bench",
-          "--model",
-          args.model!,
-          "--mode",
-          `train-${mode}`,
-          "--dtype",
-          "float32",
-          "--batch",
-          String(B),
-          "--seq-len",
-          String(T),
-          "--iters",
-          String(iters),
-          "--warmup",
-          String(warmup),
-          "--threads",
-          String(threads),
-        ],
+        [args.oracle!, "bench", "--mode", `train-${mode}`, "--dtype", "float32", ...passArgs()],
         { OPENBLAS_NUM_THREADS: String(blas) },
       );
       return {
@@ -179,6 +160,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
+/** The shared settings, as both our child and the oracle's bench take them. */
 function passArgs(): string[] {
   return [
     "--model",

@@ -7,14 +7,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres, S3Store } from "@shortened/adapters";
+import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
 import { type ApiServer, startApiServer } from "@shortened/api";
 import {
+  apiCaller,
   createTestDatabase,
   deleteRedisPrefix,
   REDIS_URL,
   repoRoot,
   runId,
+  s3rverStore,
+  serviceEnv,
   startS3,
   startWorkerProcess,
   stopWorker,
@@ -36,18 +39,10 @@ describe("retrain in service mode", { timeout: 180_000 }, () => {
   const prefix = `e2e-retrain-${runId()}`;
   const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-retrain-e2e-"));
 
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(api.url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = apiCaller(
+    () => api.url,
+    () => key,
+  );
   const events = async (id: string) =>
     (await call("GET", `/v1/jobs/${id}/events?limit=1000`)).body.items as { type: string; data: never }[];
 
@@ -55,23 +50,16 @@ describe("retrain in service mode", { timeout: 180_000 }, () => {
     const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
     dropDb = database.drop;
     s3 = server;
-    const env = {
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: BUCKET,
-      S3_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "S3RVER",
-      AWS_SECRET_ACCESS_KEY: "S3RVER",
-      PORT: "0",
-      QUEUE_PREFIX: prefix,
-      WORKER_LOCK_MS: "3000",
-      WORKER_STALLED_INTERVAL_MS: "1000",
-      JOB_ATTEMPTS: "2",
-      JOB_BACKOFF_MS: "300",
-      LOG_LEVEL: "silent",
-      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-    };
+    const env = serviceEnv(
+      {
+        databaseUrl: database.url,
+        redisUrl: REDIS_URL,
+        s3Endpoint: s3.endpoint,
+        bucket: BUCKET,
+        queuePrefix: prefix,
+      },
+      { S3_REGION: "us-east-1", JOB_ATTEMPTS: "2", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
+    );
     api = await startApiServer(env, { host: "127.0.0.1", logger: false });
     db = await openPostgres(database.url, { migrate: "skip" });
     ({ teamId, apiKey: key } = await createTeam(db.prisma, `team-${prefix}`));
@@ -180,12 +168,7 @@ describe("retrain in service mode", { timeout: 180_000 }, () => {
       assert.ok(files.includes(f), `${f} in ${files.join(",")}`);
 
     // No training state left behind in S3.
-    const store = new S3Store({
-      bucket: BUCKET,
-      endpoint: s3.endpoint,
-      accessKeyId: "S3RVER",
-      secretAccessKey: "S3RVER",
-    });
+    const store = s3rverStore(s3.endpoint, BUCKET);
     assert.deepEqual(await store.list(`teams/${teamId}/jobs/${retrain.id}/state/`), []);
   });
 });

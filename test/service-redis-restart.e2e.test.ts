@@ -5,11 +5,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres, S3Store } from "@shortened/adapters";
+import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
 import { type ApiServer, startApiServer } from "@shortened/api";
 import {
+  apiCaller,
   createTestDatabase,
   repoRoot,
+  s3rverStore,
+  serviceEnv,
   startPrivateRedis,
   startS3,
   startWorkerProcess,
@@ -27,43 +30,27 @@ let drop: () => Promise<void>;
 let key = "";
 const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-restart-"));
 
-const call = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(api.url + path, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: await res.json() };
-};
+const call = apiCaller(
+  () => api.url,
+  () => key,
+);
 
 before(async () => {
   const database = await createTestDatabase();
   drop = database.drop;
   [redis, s3] = await Promise.all([startPrivateRedis(), startS3()]);
-  const env = {
-    DATABASE_URL: database.url,
-    REDIS_URL: redis.url,
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: "restart",
-    AWS_ACCESS_KEY_ID: "S3RVER",
-    AWS_SECRET_ACCESS_KEY: "S3RVER",
-    PORT: "0",
-    QUEUE_PREFIX: "restart",
-    WORKER_LOCK_MS: "3000",
-    WORKER_STALLED_INTERVAL_MS: "1000",
-    JOB_BACKOFF_MS: "300",
-    LOG_LEVEL: "silent",
-  };
+  const env = serviceEnv({
+    databaseUrl: database.url,
+    redisUrl: redis.url,
+    s3Endpoint: s3.endpoint,
+    bucket: "restart",
+    queuePrefix: "restart",
+  });
   api = await startApiServer(env, { host: "127.0.0.1", logger: false });
   db = await openPostgres(database.url, { migrate: "skip" });
   worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
   key = (await createTeam(db.prisma, "restart")).apiKey;
-  const store = new S3Store({
-    bucket: "src",
-    endpoint: s3.endpoint,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-  });
+  const store = s3rverStore(s3.endpoint, "src");
   await store.ensureBucket();
   const demo = join(repoRoot, "models", "tinystories-llama-8L");
   for (const f of readdirSync(demo)) await store.putBytes(`tiny/${f}`, readFileSync(join(demo, f)));

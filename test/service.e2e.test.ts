@@ -11,16 +11,19 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { JobQueues, type OpenedDb, openPostgres, S3Store } from "@shortened/adapters";
+import { JobQueues, type OpenedDb, openPostgres } from "@shortened/adapters";
 import { type ApiServer, startApiServer } from "@shortened/api";
 import { QueueDispatcher, submitJob } from "@shortened/jobs";
 import { jsonOf, runCli } from "./helpers/cli.js";
 import {
+  apiCaller,
   createTestDatabase,
   deleteRedisPrefix,
   REDIS_URL,
   repoRoot,
   runId,
+  s3rverStore,
+  serviceEnv,
   startS3,
   startWorkerProcess,
   stopWorker,
@@ -52,19 +55,10 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
   const prefix = `e2e-${runId()}`;
   const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-e2e-"));
 
-  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(api.url + path, {
-      method,
-      headers: {
-        ...(key ? { authorization: `Bearer ${key}` } : {}),
-        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
-        ...headers,
-      },
-      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
+  const call = apiCaller(
+    () => api.url,
+    () => key,
+  );
   const waitJob = (id: string, ms = 90_000) =>
     until(
       `job ${id} to finish`,
@@ -79,23 +73,16 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
     dropDb = database.drop;
     s3 = server;
-    env = {
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      S3_ENDPOINT: s3.endpoint,
-      S3_BUCKET: BUCKET,
-      S3_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "S3RVER",
-      AWS_SECRET_ACCESS_KEY: "S3RVER",
-      PORT: "0",
-      QUEUE_PREFIX: prefix,
-      WORKER_LOCK_MS: "3000",
-      WORKER_STALLED_INTERVAL_MS: "1000",
-      JOB_ATTEMPTS: "2",
-      JOB_BACKOFF_MS: "300",
-      LOG_LEVEL: "silent",
-      AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-    };
+    env = serviceEnv(
+      {
+        databaseUrl: database.url,
+        redisUrl: REDIS_URL,
+        s3Endpoint: s3.endpoint,
+        bucket: BUCKET,
+        queuePrefix: prefix,
+      },
+      { S3_REGION: "us-east-1", JOB_ATTEMPTS: "2", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
+    );
     api = await startApiServer(env, { host: "127.0.0.1", logger: false });
     db = await openPostgres(database.url, { migrate: "skip" });
     workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
@@ -156,12 +143,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
 
   let baseVersionId = "";
   it("registers the demo model by s3:// URI and by tar upload", async () => {
-    const store = new S3Store({
-      bucket: "models-src",
-      endpoint: s3.endpoint,
-      accessKeyId: "S3RVER",
-      secretAccessKey: "S3RVER",
-    });
+    const store = s3rverStore(s3.endpoint, "models-src");
     await store.ensureBucket();
     for (const f of readdirSync(demoDir))
       await store.client.send(
@@ -430,12 +412,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
       assert.match(done.reason, /bucket/i);
       assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
       assert.equal(await db.prisma.artifact.count({ where: { jobId: job.id } }), 0);
-      const store = new S3Store({
-        bucket: BUCKET,
-        endpoint: s3.endpoint,
-        accessKeyId: "S3RVER",
-        secretAccessKey: "S3RVER",
-      });
+      const store = s3rverStore(s3.endpoint, BUCKET);
       assert.equal((await store.list(`teams/${teamId}/jobs/${job.id}/`)).length, 0);
     } finally {
       await queues.close();

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { S3Store } from "@shortened/adapters";
 import pg from "pg";
 import S3rver from "s3rver";
 
@@ -48,6 +49,11 @@ export async function startS3(): Promise<{ endpoint: string; close(): Promise<vo
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** A client of one bucket on the s3rver of startS3 (its fixed S3RVER keys). */
+export function s3rverStore(endpoint: string, bucket: string): S3Store {
+  return new S3Store({ bucket, endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
 }
 
 export interface WorkerProcess {
@@ -194,5 +200,47 @@ export async function startPrivateRedis(): Promise<{
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** The environment of a test stack's API and workers: its database, Redis, s3rver bucket and queue prefix,
+ *  with short lock, stall and retry timings so that a killed worker's job moves on within seconds. */
+export function serviceEnv(
+  o: { databaseUrl: string; redisUrl: string; s3Endpoint: string; bucket: string; queuePrefix: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    REDIS_URL: o.redisUrl,
+    S3_ENDPOINT: o.s3Endpoint,
+    S3_BUCKET: o.bucket,
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    PORT: "0",
+    QUEUE_PREFIX: o.queuePrefix,
+    WORKER_LOCK_MS: "3000",
+    WORKER_STALLED_INTERVAL_MS: "1000",
+    JOB_BACKOFF_MS: "300",
+    LOG_LEVEL: "silent",
+    ...extra,
+  };
+}
+
+/** A JSON client of the API at urlOf() with the bearer key keyOf() (none while it is ""); a string body is
+ *  sent as is (malformed-body tests), anything else as JSON. The reply body is parsed, null when empty. */
+export function apiCaller(urlOf: () => string, keyOf: () => string) {
+  return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const key = keyOf();
+    const res = await fetch(urlOf() + path, {
+      method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(body !== undefined && typeof body !== "string" ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
   };
 }

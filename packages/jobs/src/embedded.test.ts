@@ -1,17 +1,13 @@
 // Embedded mode (PGlite in memory + a local folder): the same submission, runner and handlers as the
 // service, on the shipped demo model.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { LocalStore, type OpenedDb, openPglite, sha256File } from "@shortened/adapters";
-import { InProcessDispatcher, localTeamId } from "./embedded.js";
-import { registerFromFolder } from "./models.js";
+import { LocalStore, type OpenedDb, sha256File } from "@shortened/adapters";
+import { InProcessDispatcher } from "./embedded.js";
 import { submitJob } from "./submit.js";
-
-const demo = fileURLToPath(new URL("../../../models/tinystories-llama-8L", import.meta.url));
+import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
 /** A store whose second upload fails, to check that a failed publish leaves nothing behind. */
 class FailingStore extends LocalStore {
@@ -31,23 +27,10 @@ describe("embedded mode", { timeout: 120_000 }, () => {
   let baseId: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "shortened-embedded-"));
-    db = await openPglite("memory://");
-    store = new LocalStore(join(dir, "artifacts"));
+    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-embedded-"));
     dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
-    teamId = await localTeamId(db.prisma);
-    const { version } = await registerFromFolder(db.prisma, store, {
-      teamId,
-      name: "tiny",
-      dir: demo,
-      sourceUri: "test",
-    });
-    baseId = version.id;
   });
-  after(async () => {
-    await db?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => closeEmbeddedSetup(db, dir));
 
   it("prunes explicit blocks into a new version whose parent is the base", async () => {
     const { job } = await submitJob(

@@ -4,20 +4,18 @@
 // its evaluations into one report; bad input fails at submission or fails the job at once with its reason.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { LocalStore, type OpenedDb, openPglite, sha256File } from "@shortened/adapters";
+import { type LocalStore, type OpenedDb, sha256File } from "@shortened/adapters";
 import { type JobSpecInput, zeroShotTaskNames } from "@shortened/contracts";
-import { ZERO_SHOT_TASKS } from "@shortened/hf";
-import { InProcessDispatcher, localTeamId } from "./embedded.js";
-import { registerFromFolder } from "./models.js";
+import { TASKS } from "@shortened/hf";
+import { InProcessDispatcher } from "./embedded.js";
 import type { EvaluationReport } from "./report.js";
 import { submitJob } from "./submit.js";
+import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
-const demo = fileURLToPath(new URL("../../../models/tinystories-llama-8L", import.meta.url));
 const zeroShotData = fileURLToPath(new URL("../../../data/zeroshot", import.meta.url));
 const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -33,23 +31,10 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
   let baseId: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "shortened-evaluate-"));
-    db = await openPglite("memory://");
-    store = new LocalStore(join(dir, "artifacts"));
+    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-evaluate-"));
     dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
-    teamId = await localTeamId(db.prisma);
-    const { version } = await registerFromFolder(db.prisma, store, {
-      teamId,
-      name: "tiny",
-      dir: demo,
-      sourceUri: "test",
-    });
-    baseId = version.id;
   });
-  after(async () => {
-    await db?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => closeEmbeddedSetup(db, dir));
 
   const run = async (spec: JobSpecInput) => {
     const { job } = await submitJob(db.prisma, dispatcher, teamId, spec);
@@ -67,7 +52,8 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
   };
 
   it("the contracts list the zero-shot tasks the task readers know", () => {
-    assert.deepEqual([...zeroShotTaskNames], [...ZERO_SHOT_TASKS]);
+    assert.deepEqual(Object.keys(TASKS), [...zeroShotTaskNames]);
+    for (const n of zeroShotTaskNames) assert.equal(TASKS[n].name, n);
   });
 
   it("zero-shot: one metric per task and score plus the average, each with its protocol", async () => {
@@ -88,7 +74,7 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
       "zeroshot_winogrande_acc",
     ]);
     assert.ok(metrics.every((m) => m.versionId === baseId && m.value >= 0 && m.value <= 1));
-    const tokenizerHash = sha256(join(demo, "tokenizer.json"));
+    const tokenizerHash = sha256(join(DEMO_MODEL, "tokenizer.json"));
     for (const [task, file] of [
       ["arc_easy", "arc_easy_test.jsonl"],
       ["winogrande", "winogrande_xl_dev.jsonl"],

@@ -15,3 +15,4 @@ export * from "./report.js";
 export * from "./runner.js";
 export * from "./submit.js";
 export * from "./tar.js";
+export * from "./training-plot.js";

@@ -2,20 +2,16 @@
 // run stopped mid-way resumes from its saved state on "another machine" (a second cache folder) and ends
 // with the very weights of an uninterrupted run; bad input fails at once; CPT publishes its weights.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-import { LocalStore, type OpenedDb, openPglite, requestCancel } from "@shortened/adapters";
+import { type LocalStore, type OpenedDb, requestCancel } from "@shortened/adapters";
 import type { ProgressSink } from "@shortened/contracts";
-import { InProcessDispatcher, localTeamId } from "./embedded.js";
+import { InProcessDispatcher } from "./embedded.js";
 import { jobStatePrefix } from "./keys.js";
-import { registerFromFolder } from "./models.js";
 import { JobCancelled, runJob } from "./runner.js";
 import { submitJob } from "./submit.js";
-
-const demo = fileURLToPath(new URL("../../../models/tinystories-llama-8L", import.meta.url));
+import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
 /** Submits jobs without running them (the test runs them by hand). */
 const holdDispatcher = { dispatch: async () => {}, cancel: async () => {} };
@@ -43,22 +39,9 @@ describe("retrain job (embedded)", { timeout: 240_000 }, () => {
   let baseId: string;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "shortened-retrain-"));
-    db = await openPglite("memory://");
-    store = new LocalStore(join(dir, "artifacts"));
-    teamId = await localTeamId(db.prisma);
-    const { version } = await registerFromFolder(db.prisma, store, {
-      teamId,
-      name: "tiny",
-      dir: demo,
-      sourceUri: "test",
-    });
-    baseId = version.id;
+    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-retrain-"));
   });
-  after(async () => {
-    await db?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => closeEmbeddedSetup(db, dir));
 
   const outputs = async (jobId: string) => {
     const job = await db.prisma.job.findUniqueOrThrow({

@@ -1,36 +1,55 @@
-// The training curve of a retrain job as an SVG (vega-lite rendered with vega, no browser): loss and
-// learning rate per optimizer step, one line per phase (cpt, lora).
+// The training curve of a retrain run as an SVG (vega-lite rendered with vega, no browser): loss, learning
+// rate and pre-clip grad norm per optimizer step, one line per phase (cpt, lora) when the points carry one.
+// Used by the retrain job and by `shortened retrain` (plotCurveFile, next to the engine's training_curve.json).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { CURVE_FILE } from "@shortened/engine";
 import * as vega from "vega";
 import * as vl from "vega-lite";
 
+export const CURVE_PLOT = "training_curve.svg";
+
 export interface CurvePoint {
-  phase: string;
+  phase?: string;
   step: number;
   loss: number;
   lr: number;
   gradNorm: number;
-  tokens: number;
+  tokens?: number;
 }
 
 export async function trainingCurveSvg(points: CurvePoint[], title: string): Promise<string> {
-  const panel = (field: "loss" | "lr", label: string) => ({
-    width: 260,
+  const byPhase = points.some((p) => p.phase !== undefined);
+  const panel = (field: "loss" | "lr" | "gradNorm", label: string) => ({
+    width: 240,
     height: 180,
     mark: { type: "line", point: points.length <= 60 },
     encoding: {
       x: { field: "step", type: "quantitative", title: "optimizer step" },
       y: { field, type: "quantitative", title: label, scale: { zero: false } },
-      color: { field: "phase", type: "nominal", title: "phase" },
+      ...(byPhase ? { color: { field: "phase", type: "nominal", title: "phase" } } : {}),
     },
   });
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title,
     data: { values: points.filter((p) => Number.isFinite(p.loss)) },
-    hconcat: [panel("loss", "training loss (mean NLL)"), panel("lr", "learning rate")],
+    hconcat: [
+      panel("loss", "training loss (mean NLL)"),
+      panel("lr", "learning rate"),
+      panel("gradNorm", "grad norm (pre-clip)"),
+    ],
   };
   const view = new vega.View(vega.parse(vl.compile(spec as unknown as vl.TopLevelSpec).spec), {
     renderer: "none",
   });
   return view.toSVG();
+}
+
+/** Writes training_curve.svg next to a run's training_curve.json; returns its path. */
+export async function plotCurveFile(dir: string, title: string): Promise<string> {
+  const { steps } = JSON.parse(readFileSync(join(dir, CURVE_FILE), "utf8")) as { steps: CurvePoint[] };
+  const path = join(dir, CURVE_PLOT);
+  writeFileSync(path, await trainingCurveSvg(steps, title));
+  return path;
 }

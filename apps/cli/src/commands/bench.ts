@@ -6,7 +6,8 @@ import { type BenchmarkResult, benchmarkGeneration } from "@shortened/engine";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { benchmarkSvg } from "./bench-plot.js";
-import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
+import { intFlag, intListFlag } from "./cli-numbers.js";
+import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -59,7 +60,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
     runs: intFlag("--runs", f.runs)!,
     seed: intFlag("--seed", f.seed)!,
     threads: intFlag("--threads", f.threads),
-    device: choiceFlag("--device", f.device, ["cpu", "cuda"] as const),
+    device: deviceFlag(f.device),
     memory: f.memory,
   };
   for (const dir of [f.model, f.baseline]) {
@@ -86,21 +87,21 @@ async function bench(f: Flags): Promise<BenchCliResult> {
 }
 
 export function benchCommand(): Command {
-  return new Command("bench")
-    .description(
-      "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
-    )
-    .requiredOption("--model <dir>", "model folder (the pruned model when --baseline is given)")
-    .option("--baseline <dir>", "the original model, benchmarked alongside")
-    .option("--batch-sizes <list>", "batch sizes", "1,4,16,64")
-    .option("--input-len <n>", "prompt tokens", "128")
-    .option("--output-len <n>", "generated tokens (forced; EOS ignored)", "128")
-    .option("--warmup <n>", "untimed runs per model and batch size", "2")
-    .option("--runs <n>", "timed runs per model and batch size", "5")
-    .option("--no-memory", "skip the peak-memory probe (one child process per model and batch size)")
-    .option("--plot <file.svg>", "write the latency/throughput figure as SVG")
-    .option("--device <d>", "cpu | cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all cores)")
+  return addRuntimeOptions(
+    new Command("bench")
+      .description(
+        "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
+      )
+      .requiredOption("--model <dir>", "model folder (the pruned model when --baseline is given)")
+      .option("--baseline <dir>", "the original model, benchmarked alongside")
+      .option("--batch-sizes <list>", "batch sizes", "1,4,16,64")
+      .option("--input-len <n>", "prompt tokens", "128")
+      .option("--output-len <n>", "generated tokens (forced; EOS ignored)", "128")
+      .option("--warmup <n>", "untimed runs per model and batch size", "2")
+      .option("--runs <n>", "timed runs per model and batch size", "5")
+      .option("--no-memory", "skip the peak-memory probe (one child process per model and batch size)")
+      .option("--plot <file.svg>", "write the latency/throughput figure as SVG"),
+  )
     .option("--seed <n>", "seed of the random prompts", "1234")
     .option("--json", "print one JSON object")
     .action(async (f: Flags) => {

@@ -8,6 +8,14 @@ export function intFlag(name: string, value: string | undefined): number | undef
   return Number(value);
 }
 
+export function numberFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (value.trim() === "" || !Number.isFinite(v))
+    throw new UserError("bad_request", `${name} must be a number (got "${value}")`);
+  return v;
+}
+
 export function intListFlag(name: string, value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
   const parts = value

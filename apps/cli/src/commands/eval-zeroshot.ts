@@ -3,9 +3,9 @@
 // Registered as a subcommand of the `eval` group (./eval.ts).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { UserError } from "@shortened/contracts";
+import { UserError, zeroShotTaskNames } from "@shortened/contracts";
 import { type ZeroShotResult, zeroShot } from "@shortened/engine";
-import { parseTaskNames, ZERO_SHOT_TASKS, type ZeroShotTaskName } from "@shortened/hf";
+import { parseTaskNames, type ZeroShotTaskName } from "@shortened/hf";
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
@@ -68,7 +68,7 @@ export function zeroshotCommand(): Command {
       "zero-shot accuracy on BoolQ, PIQA, HellaSwag, WinoGrande, ARC-e, ARC-c, OpenBookQA (lm-eval 3326c54)",
     )
     .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
-    .option("--tasks <list>", `comma-separated tasks (default all: ${ZERO_SHOT_TASKS.join(",")})`)
+    .option("--tasks <list>", `comma-separated tasks (default all: ${zeroShotTaskNames.join(",")})`)
     .option("--limit <n>", "score only the first N documents of each task file")
     .option("--data <dir>", "folder with the task files", DEFAULT_ZEROSHOT_DATA)
     .option(

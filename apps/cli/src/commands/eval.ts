@@ -7,6 +7,7 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
+import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 interface EvalPplFlags {
   model: string;
@@ -56,19 +57,19 @@ function human(r: PerplexityResult): string {
 }
 
 export function evalPplCommand(): Command {
-  return new Command("ppl")
-    .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
-    .requiredOption("--model <dir>", "model folder")
-    .option("--ids <file>", 'token stream {"ids": [..]}')
-    .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
-    .option("--dataset <name>", "wikitext2 (WikiText-2 raw test) | ptb (PTB validation)")
-    .option("--seq-len <n>", "window length", "128")
-    .option("--bos <policy>", "first | every | none", "first")
-    .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
-    .option("--batch-size <n>", "windows per forward run", "4")
-    .option("--skip <list>", "evaluate with these blocks removed (comma-separated)")
-    .option("--device <d>", "cpu | cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all cores)")
+  return addRuntimeOptions(
+    new Command("ppl")
+      .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
+      .requiredOption("--model <dir>", "model folder")
+      .option("--ids <file>", 'token stream {"ids": [..]}')
+      .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
+      .option("--dataset <name>", "wikitext2 (WikiText-2 raw test) | ptb (PTB validation)")
+      .option("--seq-len <n>", "window length", "128")
+      .option("--bos <policy>", "first | every | none", "first")
+      .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
+      .option("--batch-size <n>", "windows per forward run", "4")
+      .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
+  )
     .option("--json", "print one JSON object")
     .action(async (f: EvalPplFlags) => {
       await runCommand(
@@ -99,7 +100,7 @@ export function evalPplCommand(): Command {
               bosId: intFlag("--bos-id", f.bosId),
               batchSize: intFlag("--batch-size", f.batchSize),
               skip: intListFlag("--skip", f.skip),
-              device: choiceFlag("--device", f.device, ["cpu", "cuda"] as const),
+              device: deviceFlag(f.device),
               threads: intFlag("--threads", f.threads),
               onProgress: ({ done, total }) => {
                 if (!bar) return;

@@ -2,11 +2,13 @@
 // run per token). Greedy by default; --sample (or any of --temperature/--top-k/--top-p) samples, seeded.
 import { existsSync } from "node:fs";
 import { UserError } from "@shortened/contracts";
-import { KvGenerator } from "@shortened/engine";
+import { continuationText, decodingSettings, generationSpecialIds, KvGenerator } from "@shortened/engine";
 import { loadTokenizer } from "@shortened/hf";
+import type { GenerationSettings } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
-import { choiceFlag, intFlag } from "./cli-numbers.js";
+import { intFlag, numberFlag } from "./cli-numbers.js";
+import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -28,14 +30,7 @@ interface Flags {
 export interface GenerateCliResult {
   prompt: string;
   samples: { text: string; tokens: number[]; finish: "eos" | "length" }[];
-  settings: {
-    doSample: boolean;
-    temperature: number;
-    topK: number;
-    topP: number;
-    seed: number;
-    maxNewTokens: number;
-  };
+  settings: Omit<GenerationSettings, "numSamples" | "bos">;
   promptTokens: number;
   newTokens: number;
   prefillMs: number;
@@ -44,59 +39,36 @@ export interface GenerateCliResult {
   tokensPerSecond: number;
 }
 
-function floatFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const v = Number(value);
-  if (value.trim() === "" || !Number.isFinite(v))
-    throw new UserError("bad_request", `${name} must be a number (got "${value}")`);
-  return v;
-}
-
 async function generate(f: Flags): Promise<GenerateCliResult> {
   if (f.prompt.trim() === "") throw new UserError("bad_request", "--prompt is empty");
   const maxNewTokens = intFlag("--max-new-tokens", f.maxNewTokens)!;
   const numSamples = intFlag("--num-samples", f.numSamples)!;
   if (numSamples < 1) throw new UserError("bad_request", "--num-samples must be at least 1");
-  const temperature = floatFlag("--temperature", f.temperature);
+  const temperature = numberFlag("--temperature", f.temperature);
   const topK = intFlag("--top-k", f.topK);
-  const topP = floatFlag("--top-p", f.topP);
+  const topP = numberFlag("--top-p", f.topP);
   const seed = intFlag("--seed", f.seed)!;
-  const device = choiceFlag("--device", f.device, ["cpu", "cuda"] as const);
+  const device = deviceFlag(f.device);
   const threads = intFlag("--threads", f.threads);
-  const doSample = Boolean(f.sample || temperature !== undefined || topK !== undefined || topP !== undefined);
   if (!existsSync(f.model)) throw new UserError("not_found", `model folder not found: ${f.model}`, 404);
   const tok = loadTokenizer(f.model);
   const ids = tok.encode(f.prompt, { addSpecialTokens: f.bos });
   const gen = await KvGenerator.open(f.model, { device, threads });
   try {
-    const settings = {
-      doSample,
-      temperature: temperature ?? 1,
-      topK: topK ?? 0,
-      topP: topP ?? 1,
-      seed,
-      maxNewTokens,
-    };
-    const eosIds = tok.eosId !== undefined ? [...new Set([...gen.defaultEosIds(), tok.eosId])] : undefined;
+    const settings = decodingSettings({ sample: f.sample, temperature, topK, topP, seed, maxNewTokens });
+    const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
     const r = await gen.generate(
       Array.from({ length: numSamples }, () => ids),
       { ...settings, eosIds, ignoreEos: f.ignoreEos },
     );
-    const special = new Set([
-      ...(eosIds ?? gen.defaultEosIds()),
-      ...(tok.bosId !== undefined ? [tok.bosId] : []),
-    ]);
-    const plain = (t: number[]) => t.filter((id) => !special.has(id));
-    // Decode prompt + continuation together, so a SentencePiece decoder does not drop the first space.
-    const promptText = tok.decode(plain(ids));
-    const continuation = (t: number[]) => {
-      const full = tok.decode(plain([...ids, ...t]));
-      return full.startsWith(promptText) ? full.slice(promptText.length) : tok.decode(plain(t));
-    };
     const newTokens = r.tokens.reduce((a, t) => a + t.length, 0);
     return {
       prompt: f.prompt,
-      samples: r.tokens.map((t, i) => ({ text: continuation(t), tokens: t, finish: r.finish[i]! })),
+      samples: r.tokens.map((t, i) => ({
+        text: continuationText(tok, ids, t, special),
+        tokens: t,
+        finish: r.finish[i]!,
+      })),
       settings,
       promptTokens: ids.length,
       newTokens,
@@ -122,23 +94,23 @@ function human(r: GenerateCliResult): string {
 }
 
 export function generateCommand(): Command {
-  return new Command("generate")
-    .description(
-      "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
-    )
-    .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
-    .requiredOption("--prompt <text>", "the prompt")
-    .option("--max-new-tokens <n>", "most tokens to generate", "128")
-    .option("--sample", "sample instead of greedy decoding")
-    .option("--temperature <t>", "softmax temperature (implies --sample)")
-    .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
-    .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
-    .option("--seed <n>", "seed of the sampler", "0")
-    .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
-    .option("--no-bos", "do not prepend the tokenizer's BOS token")
-    .option("--ignore-eos", "continue past the end-of-sequence token")
-    .option("--device <d>", "cpu | cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all cores)")
+  return addRuntimeOptions(
+    new Command("generate")
+      .description(
+        "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
+      )
+      .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
+      .requiredOption("--prompt <text>", "the prompt")
+      .option("--max-new-tokens <n>", "most tokens to generate", "128")
+      .option("--sample", "sample instead of greedy decoding")
+      .option("--temperature <t>", "softmax temperature (implies --sample)")
+      .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
+      .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
+      .option("--seed <n>", "seed of the sampler", "0")
+      .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
+      .option("--no-bos", "do not prepend the tokenizer's BOS token")
+      .option("--ignore-eos", "continue past the end-of-sequence token"),
+  )
     .option("--json", "print one JSON object")
     .action(async (f: Flags) => {
       await runCommand(f, () => generate(f), human);

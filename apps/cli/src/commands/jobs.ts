@@ -2,19 +2,9 @@
 import { readFileSync } from "node:fs";
 import { finishedStates, UserError } from "@shortened/contracts";
 import type { Command } from "commander";
-import { runCommand } from "../output.js";
-import { addClientOptions, type ClientOptions, openClient, type ServiceClient } from "./service-client.js";
+import { type ClientOptions, clientAction, withClient } from "./service-client.js";
 
 type Opts = ClientOptions & { json?: boolean };
-
-async function withClient<T>(o: Opts, work: (c: ServiceClient) => Promise<T>): Promise<T> {
-  const c = await openClient(o);
-  try {
-    return await work(c);
-  } finally {
-    await c.close();
-  }
-}
 
 function readSpec(arg: string): unknown {
   const text = arg.startsWith("@") ? readFileSync(arg.slice(1), "utf8") : arg;
@@ -28,19 +18,6 @@ function readSpec(arg: string): unknown {
 const jobLine = (j: Record<string, unknown>) =>
   `${j.id}  ${String(j.kind).padEnd(10)} ${String(j.state).padEnd(9)} ${Math.round(Number(j.progress) * 100)}%${j.reason ? `  ${j.reason}` : ""}`;
 
-function action(
-  cmd: Command,
-  run: (o: Opts, ...args: string[]) => Promise<Record<string, unknown>>,
-  human: (r: Record<string, unknown>) => string,
-) {
-  addClientOptions(cmd).option("--json", "print one JSON object");
-  cmd.action(async (...args: unknown[]) => {
-    const o = args[args.length - 2] as Opts;
-    await runCommand(o, () => run(o, ...(args.slice(0, -2) as string[])), human);
-    process.exit(0);
-  });
-}
-
 export function register(program: Command): void {
   const jobs = program.command("jobs").description("submit, list, follow, cancel and retry jobs");
 
@@ -53,7 +30,7 @@ export function register(program: Command): void {
     )
     .option("--idempotency-key <key>", "a repeat with the same key returns the first job")
     .option("--wait", "with --server: poll until the job finishes");
-  action(
+  clientAction(
     submit,
     (o) =>
       withClient(o, async (c) => {
@@ -68,7 +45,11 @@ export function register(program: Command): void {
     jobLine,
   );
 
-  action(jobs.command("get <id>").description("a job"), (o, id) => withClient(o, (c) => c.job(id)), jobLine);
+  clientAction(
+    jobs.command("get <id>").description("a job"),
+    (o, id) => withClient(o, (c) => c.job(id)),
+    jobLine,
+  );
 
   const list = jobs
     .command("list")
@@ -77,7 +58,7 @@ export function register(program: Command): void {
     .option("--kind <kind>")
     .option("--limit <n>", "page size", "20")
     .option("--cursor <id>");
-  action(
+  clientAction(
     list,
     (o) =>
       withClient(o, (c) => {
@@ -94,17 +75,17 @@ export function register(program: Command): void {
       (r.nextCursor ? `\nmore: --cursor ${r.nextCursor}` : ""),
   );
 
-  action(
+  clientAction(
     jobs.command("cancel <id>").description("cancel a job"),
     (o, id) => withClient(o, (c) => c.cancel(id)),
     jobLine,
   );
-  action(
+  clientAction(
     jobs.command("retry <id>").description("retry a failed or cancelled job"),
     (o, id) => withClient(o, (c) => c.retry(id)),
     jobLine,
   );
-  action(
+  clientAction(
     jobs
       .command("events <id>")
       .description("progress, log lines, metrics and state changes")
@@ -115,7 +96,7 @@ export function register(program: Command): void {
         .map((e) => `${e.seq.padStart(6)} ${e.type.padEnd(8)} ${JSON.stringify(e.data)}`)
         .join("\n"),
   );
-  action(
+  clientAction(
     jobs.command("artifacts <id>").description("files a job produced"),
     (o, id) => withClient(o, (c) => c.jobArtifacts(id)),
     (r) =>

@@ -2,32 +2,9 @@
 
 import { UserError } from "@shortened/contracts";
 import type { Command } from "commander";
-import { runCommand } from "../output.js";
-import { addClientOptions, type ClientOptions, openClient, type ServiceClient } from "./service-client.js";
+import { type ClientOptions, clientAction, withClient } from "./service-client.js";
 
 type Opts = ClientOptions & { json?: boolean };
-
-async function withClient<T>(o: Opts, work: (c: ServiceClient) => Promise<T>): Promise<T> {
-  const c = await openClient(o);
-  try {
-    return await work(c);
-  } finally {
-    await c.close();
-  }
-}
-
-function action(
-  cmd: Command,
-  run: (o: Opts, ...args: string[]) => Promise<Record<string, unknown>>,
-  human: (r: Record<string, unknown>) => string,
-) {
-  addClientOptions(cmd).option("--json", "print one JSON object");
-  cmd.action(async (...args: unknown[]) => {
-    const o = args[args.length - 2] as Opts;
-    await runCommand(o, () => run(o, ...(args.slice(0, -2) as string[])), human);
-    process.exit(0);
-  });
-}
 
 const versionLine = (v: Record<string, unknown>) =>
   `v${v.number} ${String(v.kind).padEnd(9)} ${v.id}${v.parentId ? `  parent ${v.parentId}` : ""}`;
@@ -35,7 +12,7 @@ const versionLine = (v: Record<string, unknown>) =>
 export function register(program: Command): void {
   const models = program.command("models").description("register and browse models, versions and lineage");
 
-  action(
+  clientAction(
     models
       .command("register <name>")
       .description(
@@ -52,7 +29,7 @@ export function register(program: Command): void {
       }),
     (r) => `model ${r.name} (${r.id}) ${versionLine(r.latestVersion as Record<string, unknown>)}`,
   );
-  action(
+  clientAction(
     models
       .command("list")
       .description("models, newest first")
@@ -61,7 +38,7 @@ export function register(program: Command): void {
       withClient(o, (c) => c.models((o as Opts & { q?: string }).q ? { q: (o as { q: string }).q } : {})),
     (r) => (r.items as Record<string, unknown>[]).map((m) => `${m.id}  ${m.name}`).join("\n") || "no models",
   );
-  action(
+  clientAction(
     models.command("get <idOrName>").description("a model and its versions"),
     (o, id) => withClient(o, (c) => c.model(id)),
     (r) =>
@@ -70,7 +47,7 @@ export function register(program: Command): void {
         ...((r.versions as Record<string, unknown>[] | undefined) ?? []).map(versionLine),
       ].join("\n"),
   );
-  action(
+  clientAction(
     models.command("lineage <versionId>").description("ancestors and children of a version"),
     (o, id) => withClient(o, (c) => c.lineage(id)),
     (r) =>
@@ -80,7 +57,7 @@ export function register(program: Command): void {
         ...(r.children as Record<string, unknown>[]).map((v) => `  child    ${versionLine(v)}`),
       ].join("\n"),
   );
-  action(
+  clientAction(
     models.command("metrics <versionId>").description("metrics of a version with their protocols"),
     (o, id) => withClient(o, (c) => c.metrics(id)),
     (r) =>

@@ -2,7 +2,7 @@
 // The command is built by `pruneCommand()` and does its surgery in `pruneWithProgress()`, so block
 // selection by importance (--criterion/--blocks) can be added as options plus a step in `resolveRemoval`.
 import { UserError } from "@shortened/contracts";
-import { type PruneResult, pruneCheckpoint } from "@shortened/hf";
+import { type PruneOptions, type PruneResult, pruneCheckpoint } from "@shortened/hf";
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
@@ -44,14 +44,7 @@ export async function resolveRemoval(opts: PruneCliOptions): Promise<number[]> {
 
 /** The surgery, with a progress bar on stderr in human mode for long copies. */
 export async function pruneWithProgress(
-  args: {
-    model: string;
-    remove: number[];
-    out: string;
-    force?: boolean;
-    criterion?: string;
-    scores?: number[];
-  },
+  args: Omit<PruneOptions, "onProgress">,
   json: boolean,
 ): Promise<PruneResult & { bytes: number }> {
   let bar: SingleBar | null = null;

@@ -3,7 +3,7 @@
 // training curve (training_curve.json + .svg). Restarting the same command after a kill resumes from the
 // last --checkpoint-every state. --json prints {"losses": [...], "out": "...", ...}.
 import { extname } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { loraTargetNames, UserError } from "@shortened/contracts";
 import {
   alpacaRows,
   openCheckpoint,
@@ -19,11 +19,12 @@ import {
   trainLora,
 } from "@shortened/engine";
 import { loadTokenizer } from "@shortened/hf";
+import { plotCurveFile } from "@shortened/jobs";
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
-import { choiceFlag, intFlag } from "./cli-numbers.js";
-import { plotCurveFile } from "./retrain-plot.js";
+import { choiceFlag, intFlag, numberFlag } from "./cli-numbers.js";
+import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 const METHODS = ["lora", "cpt", "cpt+lora"] as const;
 type Method = (typeof METHODS)[number];
@@ -59,13 +60,6 @@ interface RetrainFlags {
   json?: boolean;
 }
 
-function numFlag(name: string, v: string): number {
-  const x = Number(v);
-  if (v.trim() === "" || !Number.isFinite(x))
-    throw new UserError("bad_request", `${name} must be a number (got "${v}")`);
-  return x;
-}
-
 /** --ids: token rows; --data: an Alpaca JSON list, or any other file as raw text packed into --seq-len rows. */
 function loadRows(f: RetrainFlags, modelDir: string, vocab: number): TrainRows {
   if ((f.data === undefined) === (f.ids === undefined))
@@ -93,11 +87,11 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     throw new UserError("bad_request", "give --steps or --epochs, not both");
   let steps = intFlag("--steps", f.steps);
   if (steps === undefined) {
-    const epochs = numFlag("--epochs", f.epochs ?? "1");
+    const epochs = numberFlag("--epochs", f.epochs ?? "1")!;
     if (!(epochs > 0)) throw new UserError("bad_request", `--epochs must be positive (got ${epochs})`);
     steps = Math.max(1, Math.ceil((epochs * rows.ids.length) / (batch * gradAccum)));
   }
-  if (numFlag("--dropout", f.dropout) !== 0)
+  if (numberFlag("--dropout", f.dropout)! !== 0)
     throw new UserError("bad_request", "only --dropout 0 is supported (deterministic, resumable runs)");
   const common = {
     model: ckpt,
@@ -107,18 +101,18 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     steps,
     batch,
     gradAccum,
-    lr: numFlag("--lr", f.lr),
+    lr: numberFlag("--lr", f.lr)!,
     warmup: intFlag("--warmup", f.warmup)!,
     schedule: choiceFlag("--schedule", f.schedule, SCHEDULES)!,
-    maxGradNorm: numFlag("--max-grad-norm", f.maxGradNorm),
-    weightDecay: numFlag("--weight-decay", f.weightDecay),
+    maxGradNorm: numberFlag("--max-grad-norm", f.maxGradNorm)!,
+    weightDecay: numberFlag("--weight-decay", f.weightDecay)!,
     checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
-    device: choiceFlag("--device", f.device, ["cpu", "cuda"] as const),
+    device: deviceFlag(f.device),
     threads: intFlag("--threads", f.threads),
   };
   const lora = {
     r: intFlag("--r", f.r),
-    alpha: numFlag("--alpha", f.alpha),
+    alpha: numberFlag("--alpha", f.alpha)!,
     targets: f.targets
       .split(",")
       .map((s) => s.trim())
@@ -217,45 +211,41 @@ function human(r: Awaited<ReturnType<typeof retrain>>): string {
 }
 
 export function retrainCommand(): Command {
-  return new Command("retrain")
-    .description("retrain a (pruned) model: LoRA adapters, continued pretraining, or CPT then LoRA")
-    .argument("<method>", METHODS.join(" | "))
-    .requiredOption("--model <dir>", "model folder (config.json + safetensors)")
-    .option(
-      "--data <file>",
-      "Alpaca-style .json (instruction/input/output) or raw text (packed into --seq-len rows)",
-    )
-    .option("--ids <file>", 'pre-tokenized rows {"batch": [[ids]], "labels"?: [[ids or -100]]}')
-    .requiredOption("--out <dir>", "output folder (adapter in PEFT layout, or the trained checkpoint)")
-    .option("--steps <n>", "optimizer steps")
-    .option("--epochs <e>", "passes over the data (default 1 when --steps is not given)")
-    .option("--batch <b>", "micro-batch rows", "4")
-    .option("--grad-accum <k>", "micro-batches per optimizer step", "1")
-    .option("--lr <lr>", "peak learning rate", "1e-4")
-    .option("--warmup <w>", "warm-up steps", "0")
-    .option("--schedule <s>", SCHEDULES.join(" | "), "linear")
-    .option("--max-grad-norm <c>", "clip the global gradient norm (0: off)", "1.0")
-    .option("--weight-decay <wd>", "AdamW decoupled weight decay", "0")
-    .option("--r <r>", "LoRA rank", "8")
-    .option("--alpha <a>", "LoRA alpha (scale alpha/r)", "16")
-    .option("--dropout <p>", "LoRA dropout (only 0)", "0")
-    .option(
-      "--targets <list>",
-      "LoRA target modules",
-      "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-    )
-    .option("--init-adapter <path>", "start from this PEFT adapter (folder or adapter_model.safetensors)")
-    .option("--seed <n>", "seed of the LoRA A initialisation (mulberry32)", "1234")
-    .option(
-      "--checkpoint-every <k>",
-      "save the training state every k steps (resume by rerunning the command)",
-    )
-    .option("--merge", "lora: also write the merged checkpoint to <out>/merged")
-    .option("--seq-len <n>", "raw text: tokens per packed row", "128")
-    .option("--cutoff-len <n>", "Alpaca: maximum tokens per example", "256")
-    .option("--train-on-inputs", "Alpaca: also learn the prompt tokens")
-    .option("--device <d>", "cpu | cuda", "cpu")
-    .option("--threads <n>", "intra-op threads (default: all cores)")
+  return addRuntimeOptions(
+    new Command("retrain")
+      .description("retrain a (pruned) model: LoRA adapters, continued pretraining, or CPT then LoRA")
+      .argument("<method>", METHODS.join(" | "))
+      .requiredOption("--model <dir>", "model folder (config.json + safetensors)")
+      .option(
+        "--data <file>",
+        "Alpaca-style .json (instruction/input/output) or raw text (packed into --seq-len rows)",
+      )
+      .option("--ids <file>", 'pre-tokenized rows {"batch": [[ids]], "labels"?: [[ids or -100]]}')
+      .requiredOption("--out <dir>", "output folder (adapter in PEFT layout, or the trained checkpoint)")
+      .option("--steps <n>", "optimizer steps")
+      .option("--epochs <e>", "passes over the data (default 1 when --steps is not given)")
+      .option("--batch <b>", "micro-batch rows", "4")
+      .option("--grad-accum <k>", "micro-batches per optimizer step", "1")
+      .option("--lr <lr>", "peak learning rate", "1e-4")
+      .option("--warmup <w>", "warm-up steps", "0")
+      .option("--schedule <s>", SCHEDULES.join(" | "), "linear")
+      .option("--max-grad-norm <c>", "clip the global gradient norm (0: off)", "1.0")
+      .option("--weight-decay <wd>", "AdamW decoupled weight decay", "0")
+      .option("--r <r>", "LoRA rank", "8")
+      .option("--alpha <a>", "LoRA alpha (scale alpha/r)", "16")
+      .option("--dropout <p>", "LoRA dropout (only 0)", "0")
+      .option("--targets <list>", "LoRA target modules", loraTargetNames.join(","))
+      .option("--init-adapter <path>", "start from this PEFT adapter (folder or adapter_model.safetensors)")
+      .option("--seed <n>", "seed of the LoRA A initialisation (mulberry32)", "1234")
+      .option(
+        "--checkpoint-every <k>",
+        "save the training state every k steps (resume by rerunning the command)",
+      )
+      .option("--merge", "lora: also write the merged checkpoint to <out>/merged")
+      .option("--seq-len <n>", "raw text: tokens per packed row", "128")
+      .option("--cutoff-len <n>", "Alpaca: maximum tokens per example", "256")
+      .option("--train-on-inputs", "Alpaca: also learn the prompt tokens"),
+  )
     .option("--force", "replace an existing --out")
     .option("--json", "print one JSON object")
     .action(async (method: string, f: RetrainFlags) => {

@@ -19,6 +19,8 @@ import {
   retryJob,
   submitJob,
 } from "@shortened/jobs";
+import type { Command } from "commander";
+import { runCommand } from "../output.js";
 import { interruptSignal, stderrProgress } from "./embedded-progress.js";
 
 type Json = Record<string, unknown>;
@@ -52,6 +54,31 @@ export function addClientOptions<T extends { option(flags: string, desc: string)
     .option("--server <url>", "use a running service (default: embedded mode; or $SHORTENED_SERVER)")
     .option("--key <key>", "API key for --server (or $SHORTENED_API_KEY)")
     .option("--state-dir <dir>", "embedded state folder (default ./.shortened or $SHORTENED_HOME)");
+}
+
+/** Runs `work` with a client for the options, closing it afterwards. */
+export async function withClient<T>(o: ClientOptions, work: (c: ServiceClient) => Promise<T>): Promise<T> {
+  const c = await openClient(o);
+  try {
+    return await work(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** Gives a `jobs`/`models` subcommand the client options and --json, and runs it through runCommand with its
+ *  positional arguments, then exits 0. */
+export function clientAction(
+  cmd: Command,
+  run: (o: ClientOptions & { json?: boolean }, ...args: string[]) => Promise<Record<string, unknown>>,
+  human: (r: Record<string, unknown>) => string,
+): void {
+  addClientOptions(cmd).option("--json", "print one JSON object");
+  cmd.action(async (...args: unknown[]) => {
+    const o = args[args.length - 2] as ClientOptions & { json?: boolean };
+    await runCommand(o, () => run(o, ...(args.slice(0, -2) as string[])), human);
+    process.exit(0);
+  });
 }
 
 export async function openClient(o: ClientOptions): Promise<ServiceClient> {

@@ -1,16 +1,10 @@
 // Child process of measurePeakMemory: opens one model, runs one generation, and reports its own memory.
 // Run alone so that the process's resident set belongs to that model only.
 import { KvGenerator } from "../generate/generator.js";
+import type { PeakMemoryChildReport, PeakMemoryProbe } from "./peak-memory.js";
 import { randomPrompts } from "./prompts.js";
 
-const args = JSON.parse(process.argv[2]!) as {
-  model: string;
-  batch: number;
-  inputLen: number;
-  outputLen: number;
-  device?: "cpu" | "cuda";
-  threads?: number;
-};
+const args = JSON.parse(process.argv[2]!) as PeakMemoryProbe;
 const mb = (bytes: number) => bytes / 2 ** 20;
 // Sampled, not getrusage's maxrss: Linux keeps ru_maxrss across fork + exec, so a child would report its
 // parent's resident set whenever that was larger.
@@ -38,11 +32,10 @@ await gen.generate(randomPrompts(gen.config.vocabSize, args.batch, args.inputLen
 });
 await gen.release();
 clearInterval(sampler);
-process.stdout.write(
-  JSON.stringify({
-    startRssMb: mb(startRss),
-    afterOpenRssMb: mb(openRss),
-    generationRssMb: mb(generationRss),
-    peakRssMb: mb(peakRss),
-  }),
-);
+const report: PeakMemoryChildReport = {
+  startRssMb: mb(startRss),
+  afterOpenRssMb: mb(openRss),
+  generationRssMb: mb(generationRss),
+  peakRssMb: mb(peakRss),
+};
+process.stdout.write(JSON.stringify(report));

@@ -18,6 +18,24 @@ export interface PeakMemory {
   afterOpenMb: number;
 }
 
+/** What the child process measures: one model generating outputLen tokens for batch prompts of inputLen. */
+export interface PeakMemoryProbe {
+  model: string;
+  batch: number;
+  inputLen: number;
+  outputLen: number;
+  device?: "cpu" | "cuda";
+  threads?: number;
+}
+
+/** What the child process (./peak-memory-child.ts) prints, MiB. */
+export interface PeakMemoryChildReport {
+  startRssMb: number;
+  afterOpenRssMb: number;
+  generationRssMb: number;
+  peakRssMb: number;
+}
+
 /** The flags that make this process run TypeScript sources (tsx) or pick export conditions; not test flags. */
 function loaderArgs(): string[] {
   const out: string[] = [];
@@ -30,14 +48,7 @@ function loaderArgs(): string[] {
   return out;
 }
 
-export function measurePeakMemory(args: {
-  model: string;
-  batch: number;
-  inputLen: number;
-  outputLen: number;
-  device?: "cpu" | "cuda";
-  threads?: number;
-}): PeakMemory {
+export function measurePeakMemory(args: PeakMemoryProbe): PeakMemory {
   const child = fileURLToPath(new URL("./peak-memory-child.js", import.meta.url));
   const r = spawnSync(process.execPath, ["--expose-gc", ...loaderArgs(), child, JSON.stringify(args)], {
     encoding: "utf8",
@@ -48,12 +59,7 @@ export function measurePeakMemory(args: {
   });
   if (r.status !== 0)
     throw new Error(`peak-memory probe failed: ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
-  const m = JSON.parse(r.stdout) as {
-    startRssMb: number;
-    afterOpenRssMb: number;
-    generationRssMb: number;
-    peakRssMb: number;
-  };
+  const m = JSON.parse(r.stdout) as PeakMemoryChildReport;
   return {
     peakMb: m.peakRssMb,
     generationMb: m.generationRssMb,

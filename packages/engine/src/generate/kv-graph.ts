@@ -16,17 +16,14 @@
 import type { ModelConfig } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import {
-  activation,
-  applyRotary,
   groupedQueryAttention,
   linear,
   mergeHeads,
   rmsNorm,
   rotaryTables,
-  splitHeads,
   tokenNll,
 } from "../models/layers.js";
-import { layerName } from "../models/llama.js";
+import { blockMlp, blockQkv, layerName, type PrefixLinear } from "../models/llama.js";
 
 export interface KvGraphOptions {
   padded?: boolean;
@@ -58,9 +55,8 @@ export function buildKvGraph(
 ): KvGraph {
   const L = c.numHiddenLayers;
   const gemma = c.modelType === "gemma";
-  const qkvBias = c.qkvBias || c.attentionBias;
   const oBias = c.attentionBias && c.modelType !== "qwen2";
-  const lin = (x: string, prefix: string, hasBias: boolean) =>
+  const lin: PrefixLinear = (x, prefix, hasBias) =>
     linear(g, x, weight(`${prefix}.weight`), hasBias ? weight(`${prefix}.bias`) : undefined);
   const norm = (x: string, name: string) => rmsNorm(g, x, weight(name), c.rmsNormEps, gemma);
   const kvShape = ["batch", c.numKeyValueHeads, "past", c.headDim];
@@ -125,23 +121,8 @@ export function buildKvGraph(
   const presentKeys: string[] = [];
   const presentValues: string[] = [];
   for (let i = 0; i < L; i++) {
-    const attn = (p: string) => layerName(i, `self_attn.${p}`);
     const x = norm(h, layerName(i, "input_layernorm.weight"));
-    const q = applyRotary(
-      g,
-      splitHeads(g, lin(x, attn("q_proj"), qkvBias), c.numAttentionHeads, c.headDim),
-      cos,
-      sin,
-      c.headDim,
-    );
-    const kNew = applyRotary(
-      g,
-      splitHeads(g, lin(x, attn("k_proj"), qkvBias), c.numKeyValueHeads, c.headDim),
-      cos,
-      sin,
-      c.headDim,
-    );
-    const vNew = splitHeads(g, lin(x, attn("v_proj"), qkvBias), c.numKeyValueHeads, c.headDim);
+    const { q, k: kNew, v: vNew } = blockQkv(g, c, lin, i, x, cos, sin);
     const k = g.node("Concat", [pastKeys[i]!, kNew], { axis: 2 });
     const v = g.node("Concat", [pastValues[i]!, vNew], { axis: 2 });
     presentKeys.push(
@@ -161,14 +142,9 @@ export function buildKvGraph(
       c.numAttentionHeads,
       c.headDim,
     );
-    h = g.node("Add", [h, lin(o, attn("o_proj"), oBias)]);
+    h = g.node("Add", [h, lin(o, layerName(i, "self_attn.o_proj"), oBias)]);
     const x2 = norm(h, layerName(i, "post_attention_layernorm.weight"));
-    const mlp = (p: string) => layerName(i, `mlp.${p}`);
-    const gated = g.node("Mul", [
-      activation(g, lin(x2, mlp("gate_proj"), c.mlpBias), c.hiddenAct),
-      lin(x2, mlp("up_proj"), c.mlpBias),
-    ]);
-    h = g.node("Add", [h, lin(gated, mlp("down_proj"), c.mlpBias)]);
+    h = g.node("Add", [h, blockMlp(g, c, lin, i, x2)]);
   }
   const head = c.tieWordEmbeddings ? weight("model.embed_tokens.weight") : weight("lm_head.weight");
   const logitsOf = (x: string) =>

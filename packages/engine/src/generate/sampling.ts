@@ -17,6 +17,29 @@ export interface SamplingOptions {
   seed?: number;
 }
 
+/** The decoding settings a generation runs with and records: sampling when asked for (`sample`) or implied by
+ *  any of temperature / top-k / top-p, else greedy; each warper's value in effect (its "off" value where not
+ *  given). Shared by `shortened generate` and the evaluate "generate" task. */
+export function decodingSettings(o: {
+  sample?: boolean;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  maxNewTokens: number;
+}): Required<SamplingOptions> & { maxNewTokens: number } {
+  return {
+    doSample: Boolean(
+      o.sample || o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined,
+    ),
+    temperature: o.temperature ?? 1,
+    topK: o.topK ?? 0,
+    topP: o.topP ?? 1,
+    seed: o.seed,
+    maxNewTokens: o.maxNewTokens,
+  };
+}
+
 /** Uniform floats in [0, 1) from the seeded mulberry32 stream (the oracle's PRNG). */
 export function uniformStream(seed: number): () => number {
   const next = mulberry32(seed);

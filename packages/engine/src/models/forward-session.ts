@@ -4,18 +4,14 @@ import { UserError } from "@shortened/contracts";
 import { Checkpoint } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
-import { buildForwardGraph, type ForwardGraph } from "./llama.js";
+import { buildForwardGraph, type ForwardGraph, type ForwardGraphOptions } from "./llama.js";
 import { shiftedTargets } from "./targets.js";
 import { checkCheckpointTensors, checkpointWeights } from "./weights.js";
 
-export interface ForwardSessionOptions extends SessionOptions {
-  input?: "ids" | "hidden";
-  nll?: boolean;
-  logits?: boolean;
-  hidden?: boolean;
-  skipGatedBlocks?: boolean;
-  maxSeqLen?: number;
-}
+/** The forward graph's shape options (see ForwardGraphOptions) plus the session's. */
+export interface ForwardSessionOptions
+  extends SessionOptions,
+    Pick<ForwardGraphOptions, "input" | "nll" | "logits" | "hidden" | "skipGatedBlocks" | "maxSeqLen"> {}
 
 export interface ForwardFeed {
   batch: number;

@@ -67,15 +67,58 @@ export interface ForwardGraph {
 
 export const layerName = (i: number, suffix: string): string => `model.layers.${i}.${suffix}`;
 
+/** A linear layer of the model by its prefix ("model.layers.3.mlp.up_proj"), with or without its bias. */
+export type PrefixLinear = (x: string, prefix: string, hasBias: boolean) => string;
+
+/** Block i's queries and keys (RoPE applied with the given cos/sin rows) and values, split into heads:
+ *  [B, heads, T, d]. Shared by the forward graph and the KV-cache graph (../generate/kv-graph.ts). */
+export function blockQkv(
+  g: GraphBuilder,
+  c: ModelConfig,
+  lin: PrefixLinear,
+  i: number,
+  x: string,
+  cos: string,
+  sin: string,
+): { q: string; k: string; v: string } {
+  const qkvBias = c.qkvBias || c.attentionBias;
+  const attn = (p: string) => layerName(i, `self_attn.${p}`);
+  const q = applyRotary(
+    g,
+    splitHeads(g, lin(x, attn("q_proj"), qkvBias), c.numAttentionHeads, c.headDim),
+    cos,
+    sin,
+    c.headDim,
+  );
+  const k = applyRotary(
+    g,
+    splitHeads(g, lin(x, attn("k_proj"), qkvBias), c.numKeyValueHeads, c.headDim),
+    cos,
+    sin,
+    c.headDim,
+  );
+  const v = splitHeads(g, lin(x, attn("v_proj"), qkvBias), c.numKeyValueHeads, c.headDim);
+  return { q, k, v };
+}
+
+/** Block i's MLP on its normed input x: down(act(gate(x)) · up(x)). */
+export function blockMlp(g: GraphBuilder, c: ModelConfig, lin: PrefixLinear, i: number, x: string): string {
+  const mlp = (p: string) => layerName(i, `mlp.${p}`);
+  const gated = g.node("Mul", [
+    activation(g, lin(x, mlp("gate_proj"), c.mlpBias), c.hiddenAct),
+    lin(x, mlp("up_proj"), c.mlpBias),
+  ]);
+  return lin(gated, mlp("down_proj"), c.mlpBias);
+}
+
 export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions): ForwardGraph {
   const g = opts.graph ?? new GraphBuilder();
   const c = config;
   const L = c.numHiddenLayers;
   const gemma = c.modelType === "gemma";
-  const qkvBias = c.qkvBias || c.attentionBias;
   const oBias = c.attentionBias && c.modelType !== "qwen2";
   const w = (name: string) => opts.weight(name);
-  const lin = (x: string, prefix: string, hasBias: boolean): string => {
+  const lin: PrefixLinear = (x, prefix, hasBias) => {
     const base = (input: string) =>
       linear(g, input, w(`${prefix}.weight`), hasBias ? w(`${prefix}.bias`) : undefined);
     return opts.linear ? opts.linear(x, prefix, base) : base(x);
@@ -110,32 +153,12 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
   const heads = { heads: c.numAttentionHeads, kvHeads: c.numKeyValueHeads, headDim: c.headDim };
   const blockDelta = (i: number, h: string): string => {
     const x = norm(h, layerName(i, "input_layernorm.weight"));
-    const attn = (p: string) => layerName(i, `self_attn.${p}`);
-    const q = applyRotary(
-      g,
-      splitHeads(g, lin(x, attn("q_proj"), qkvBias), c.numAttentionHeads, c.headDim),
-      cos,
-      sin,
-      c.headDim,
-    );
-    const k = applyRotary(
-      g,
-      splitHeads(g, lin(x, attn("k_proj"), qkvBias), c.numKeyValueHeads, c.headDim),
-      cos,
-      sin,
-      c.headDim,
-    );
-    const v = splitHeads(g, lin(x, attn("v_proj"), qkvBias), c.numKeyValueHeads, c.headDim);
+    const { q, k, v } = blockQkv(g, c, lin, i, x, cos, sin);
     const o = mergeHeads(g, groupedQueryAttention(g, q, k, v, mask, heads), c.numAttentionHeads, c.headDim);
-    const a = lin(o, attn("o_proj"), oBias);
+    const a = lin(o, layerName(i, "self_attn.o_proj"), oBias);
 
     const x2 = norm(g.node("Add", [h, a]), layerName(i, "post_attention_layernorm.weight"));
-    const mlp = (p: string) => layerName(i, `mlp.${p}`);
-    const gated = g.node("Mul", [
-      activation(g, lin(x2, mlp("gate_proj"), c.mlpBias), c.hiddenAct),
-      lin(x2, mlp("up_proj"), c.mlpBias),
-    ]);
-    const m = lin(gated, mlp("down_proj"), c.mlpBias);
+    const m = blockMlp(g, c, lin, i, x2);
     return g.node("Add", [a, m]);
   };
 

@@ -2,7 +2,6 @@
 // lookup and the head gradient), AdamW without weight decay on names containing "bias" or "norm" (Trainer's
 // get_decay_parameter_names), the pad row of the embedding getting no lookup gradient (nn.Embedding
 // padding_idx). Output: the trained model as a Hugging Face checkpoint plus its training curve.
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Checkpoint, checkOutputTarget, writeFolderAtomically } from "@shortened/hf";
@@ -11,8 +10,8 @@ import { expectedShape, parameterNames } from "../models/weights.js";
 import type { TrainRows } from "../train/data.js";
 import { writeHfCheckpoint } from "../train/hf-writer.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "../train/trainer.js";
-import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainKey, trainLora } from "./lora.js";
-import { checkTrainOptions, rowsHash, writeCurve } from "./train-common.js";
+import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
+import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./train-common.js";
 
 export interface CptTrainOptions extends TrainOptions {
   model: string | Checkpoint;
@@ -43,16 +42,7 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     decay: !name.includes("bias") && !name.includes("norm"),
     init: ckpt.readFloat32(name),
   }));
-  const fingerprint = createHash("sha256")
-    .update(
-      JSON.stringify({
-        kind: "cpt",
-        model: o.modelKey ?? resolve(ckpt.dir),
-        rows: rowsHash(o.rows),
-        opts: trainKey(o),
-      }),
-    )
-    .digest("hex");
+  const fingerprint = runFingerprint("cpt", o, ckpt.dir);
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const embedding = "model.embed_tokens.weight";
   const run = await runTraining(
@@ -75,14 +65,7 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     writeCurve(dir, run);
   });
   clearState(stateDir);
-  return {
-    losses: run.losses,
-    lrs: run.lrs,
-    gradNorms: run.gradNorms,
-    tokens: run.tokens,
-    out,
-    resumedFrom: run.resumedFrom,
-  };
+  return { ...curveOf(run), out, resumedFrom: run.resumedFrom };
 }
 
 export interface CptLoraResult {

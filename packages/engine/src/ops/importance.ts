@@ -6,6 +6,7 @@ import type { Checkpoint } from "@shortened/hf";
 import type { Device } from "../graph/session.js";
 import { openCheckpoint } from "../models/forward-session.js";
 import { type Calibration, type CalibrationOptions, loadCalibration } from "./importance-calibration.js";
+import { importanceLimits } from "./importance-limits.js";
 import { magnitudeCriterion } from "./importance-magnitude.js";
 import { plusOrder, stableOrder } from "./importance-orders.js";
 import { pplCriterion } from "./importance-ppl.js";
@@ -79,18 +80,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   if (similarity && (!Number.isInteger(n) || n < 1 || n > L)) {
     throw new UserError("bad_request", `--group must be an integer in 1..${L} (got ${n})`);
   }
-  const keepFirst = opts.keepFirst ?? 4;
-  const keepLast = opts.keepLast ?? 2;
-  for (const [k, v] of [
-    ["--keep-first", keepFirst],
-    ["--keep-last", keepLast],
-  ] as const) {
-    if (!Number.isInteger(v) || v < 0)
-      throw new UserError("bad_request", `${k} must be a non-negative integer (got ${v})`);
-  }
-  const batchSize = opts.batchSize ?? 10;
-  if (!Number.isInteger(batchSize) || batchSize < 1)
-    throw new UserError("bad_request", "--batch-size must be a positive integer");
+  const { keepFirst, keepLast, batchSize } = importanceLimits(opts);
   const hasCalib =
     opts.calibIds !== undefined || opts.calibIdsFile !== undefined || opts.calibText !== undefined;
   const calib = criterion === "magnitude" && !hasCalib ? null : loadCalibration(opts, ckpt);

@@ -1,43 +1,34 @@
 // 20 LoRA steps against the float64 oracle (fixtures/train): every step's loss within 1e-4 relative, the
 // merged weights within 1e-5, from the same --init adapter.
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { Checkpoint } from "@shortened/hf";
+import {
+  fixtureTrainOptions,
+  rel,
+  TRAIN_FIXTURE_NAMES,
+  TRAIN_FIXTURES,
+  trainFixture,
+} from "../test-support/train-fixtures.js";
 import { trainLora } from "./lora.js";
 
-const root = fileURLToPath(new URL("../../../..", import.meta.url));
-const fixtures = fileURLToPath(new URL("../fixtures/train/", import.meta.url));
-const fixture = (name: string) => JSON.parse(readFileSync(join(fixtures, `${name}.json`), "utf8"));
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
-
-for (const name of ["llama", "mistral", "qwen2", "gemma", "llama-bias", "demo"]) {
+for (const name of TRAIN_FIXTURE_NAMES) {
   test(`LoRA on the ${name} fixture: 20 losses within 1e-4 relative, merged weights within 1e-5`, async () => {
-    const f = fixture(name);
+    const f = trainFixture(name);
     const o = f.lora.options;
     const tmp = mkdtempSync(join(tmpdir(), "lora-oracle-"));
     try {
       const r = await trainLora({
-        model: join(root, f.model),
-        rows: { ids: f.train.batch, labels: f.train.labels ?? f.train.batch, source: "fixture" },
+        ...fixtureTrainOptions(f, o),
         out: join(tmp, "out"),
         r: o.r,
         alpha: o.alpha,
         targets: o.targets,
-        initAdapter: join(fixtures, f.lora.init_adapter),
-        steps: o.steps,
-        batch: o.batch,
-        gradAccum: o.grad_accum,
-        lr: o.lr,
-        warmup: o.warmup,
-        schedule: o.schedule,
-        maxGradNorm: o.max_grad_norm,
-        weightDecay: o.weight_decay,
+        initAdapter: join(TRAIN_FIXTURES, f.lora.init_adapter),
         merge: true,
-        threads: 1,
       });
       assert.equal(r.losses.length, f.lora.losses.length);
       r.losses.forEach((l, s) => {

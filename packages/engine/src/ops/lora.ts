@@ -1,9 +1,9 @@
 // LoRA retraining of a (pruned) checkpoint: adapters y = W x + b + (alpha/r)·B(A x) on the target modules,
 // frozen base weights, AdamW on A and B (weight decay on all of them, as the authors' PEFT/Trainer setup).
 // Output: the adapter in PEFT layout, the training curve, and with `merge` a merged HF checkpoint.
-import { createHash } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { loraTargetNames } from "@shortened/contracts";
 import { type Checkpoint, checkOutputTarget, writeFolderAtomically } from "@shortened/hf";
 import { openCheckpoint } from "../models/forward-session.js";
 import { linear } from "../models/layers.js";
@@ -22,7 +22,7 @@ import {
 import type { NamedTensor } from "../train/tensor-file.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "../train/trainer.js";
 import { mergedTensor } from "./merge.js";
-import { checkTrainOptions, rowsHash, writeCurve } from "./train-common.js";
+import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./train-common.js";
 
 export interface LoraTrainOptions extends TrainOptions {
   model: string | Checkpoint;
@@ -61,12 +61,7 @@ export function prepareLora(o: LoraTrainOptions): {
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
-  const spec = loraSpec(
-    ckpt.config,
-    o.r ?? 8,
-    o.alpha ?? 16,
-    o.targets ?? ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-  );
+  const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? [...loraTargetNames]);
   const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
   const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
   return { ckpt, spec, init, out };
@@ -80,22 +75,13 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     { name: loraA(m.prefix), dims: [spec.r, m.in], decay: true, init: init.get(loraA(m.prefix))!.data },
     { name: loraB(m.prefix), dims: [m.out, spec.r], decay: true, init: init.get(loraB(m.prefix))!.data },
   ]);
-  const fingerprint = createHash("sha256")
-    .update(
-      JSON.stringify({
-        kind: "lora",
-        model: o.modelKey ?? resolve(ckpt.dir),
-        rows: rowsHash(o.rows),
-        opts: trainKey(o),
-        r: spec.r,
-        alpha: spec.alpha,
-        targets: spec.targets,
-      }),
-    )
-    .update(
-      Buffer.concat(tensors.map((t) => Buffer.from(t.init.buffer, t.init.byteOffset, t.init.byteLength))),
-    )
-    .digest("hex");
+  const fingerprint = runFingerprint(
+    "lora",
+    o,
+    ckpt.dir,
+    { r: spec.r, alpha: spec.alpha, targets: spec.targets },
+    tensors.map((t) => t.init),
+  );
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const run = await runTraining(
     {
@@ -136,10 +122,7 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
   });
   clearState(stateDir);
   return {
-    losses: run.losses,
-    lrs: run.lrs,
-    gradNorms: run.gradNorms,
-    tokens: run.tokens,
+    ...curveOf(run),
     out,
     adapter: `${out}/adapter_model.safetensors`,
     merged: o.merge ? `${out}/merged` : undefined,
@@ -147,19 +130,5 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     r: spec.r,
     alpha: spec.alpha,
     modules: spec.modules.length,
-  };
-}
-
-/** The options that change the numbers (not threads, progress or paths). */
-export function trainKey(o: TrainOptions): Record<string, unknown> {
-  return {
-    steps: o.steps,
-    batch: o.batch,
-    gradAccum: o.gradAccum,
-    lr: o.lr,
-    warmup: o.warmup,
-    schedule: o.schedule,
-    maxGradNorm: o.maxGradNorm,
-    weightDecay: o.weightDecay,
   };
 }

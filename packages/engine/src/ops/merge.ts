@@ -1,12 +1,11 @@
 // Merging a LoRA adapter into its base model: W' = W + (alpha / r) · B·A (PEFT merge_and_unload), computed
 // in float64 and rounded once to float32, written as a Hugging Face checkpoint.
-import { UserError } from "@shortened/contracts";
+import { loraTargetNames, UserError } from "@shortened/contracts";
 import { checkOutputTarget, writeFolderAtomically } from "@shortened/hf";
 import { openCheckpoint } from "../models/forward-session.js";
 import { writeHfCheckpoint } from "../train/hf-writer.js";
 import {
   adapterFile,
-  LORA_TARGETS,
   type LoraSpec,
   loraA,
   loraB,
@@ -84,7 +83,7 @@ export async function mergeLora(o: MergeOptions): Promise<MergeResult> {
   const cfg = readAdapterConfig(o.adapter);
   const stored = readTensorFile(file);
   const names = [...stored.keys()].map((k) => k.replace(".default", ""));
-  const targets = cfg.targets ?? LORA_TARGETS.filter((t) => names.some((n) => n.includes(`.${t}.lora_`)));
+  const targets = cfg.targets ?? loraTargetNames.filter((t) => names.some((n) => n.includes(`.${t}.lora_`)));
   const anyA = [...stored.entries()].find(([k]) => k.includes("lora_A"));
   if (!anyA) throw new UserError("invalid_data", `adapter ${o.adapter} has no lora_A tensors`);
   const r = cfg.r ?? anyA[1].dims[0]!;

@@ -1,18 +1,15 @@
 // Taylor+ importance against the float64 oracle (fixtures/train, from scripts/fixtures/train.sh).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { rel, TRAIN_FIXTURE_NAMES, trainFixture } from "../test-support/train-fixtures.js";
 import { taylorImportance } from "./taylor.js";
 
 const root = fileURLToPath(new URL("../../../..", import.meta.url));
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/train/${name}.json`, import.meta.url), "utf8"));
-const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
-for (const name of ["llama", "mistral", "qwen2", "gemma", "llama-bias", "demo"]) {
+for (const name of TRAIN_FIXTURE_NAMES) {
   test(`Taylor+ scores of the ${name} fixture match the oracle within 1e-3 relative, same order`, async () => {
-    const f = fixture(name);
+    const f = trainFixture(name);
     const rows = f.calib as number[][];
     const r = await taylorImportance(
       `${root}/${f.model}`,

@@ -1,8 +1,8 @@
-// What LoRA and CPT training share at the op level: option checks (before any compute), the data hash that
+// What LoRA and CPT training share at the op level: option checks (before any compute), the fingerprint that
 // identifies a run, and the training-curve artifact.
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { UserError } from "@shortened/contracts";
 import type { TrainRows } from "../train/data.js";
 import { SCHEDULES } from "../train/schedule.js";
@@ -40,6 +40,49 @@ export function rowsHash(rows: TrainRows): string {
   return createHash("sha256")
     .update(JSON.stringify([rows.ids, rows.labels]))
     .digest("hex");
+}
+
+/** The options that change the numbers (not threads, progress or paths). */
+function trainKey(o: TrainOptions): Record<string, unknown> {
+  return {
+    steps: o.steps,
+    batch: o.batch,
+    gradAccum: o.gradAccum,
+    lr: o.lr,
+    warmup: o.warmup,
+    schedule: o.schedule,
+    maxGradNorm: o.maxGradNorm,
+    weightDecay: o.weightDecay,
+  };
+}
+
+/** Identifies a run, so that a restart resumes only the very same run: the method, the model (its
+ *  modelKey, else its folder), the data, the options that change the numbers, the method's own settings
+ *  (`extra`) and the initial values of the trained tensors where they are not the model's. */
+export function runFingerprint(
+  kind: "cpt" | "lora",
+  o: TrainOptions & { rows: TrainRows; modelKey?: string },
+  modelDir: string,
+  extra: Record<string, unknown> = {},
+  init: Float32Array[] = [],
+): string {
+  const hash = createHash("sha256").update(
+    JSON.stringify({
+      kind,
+      model: o.modelKey ?? resolve(modelDir),
+      rows: rowsHash(o.rows),
+      opts: trainKey(o),
+      ...extra,
+    }),
+  );
+  if (init.length > 0)
+    hash.update(Buffer.concat(init.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength))));
+  return hash.digest("hex");
+}
+
+/** The curve fields of a finished run, as the LoRA and CPT results report them. */
+export function curveOf(run: TrainCurve): TrainCurve {
+  return { losses: run.losses, lrs: run.lrs, gradNorms: run.gradNorms, tokens: run.tokens };
 }
 
 /** training_curve.json: one entry per optimizer step. */

@@ -12,7 +12,6 @@ export {
 export { GradSession, type GradSessionSpec, type TrainableTensor } from "./grad-session.js";
 export {
   initAdapter,
-  LORA_TARGETS,
   type LoraModule,
   type LoraSpec,
   loraA,

@@ -3,21 +3,12 @@
 // adapter_model.safetensors) with every shape checked against the model, and writing one.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { loraTargetNames, UserError } from "@shortened/contracts";
 import type { ModelConfig } from "@shortened/hf";
 import { expectedShape } from "../models/weights.js";
 import { mulberry32 } from "../ops/importance-calibration.js";
 import { type NamedTensor, readTensorFile, writeTensorFile } from "./tensor-file.js";
 
-export const LORA_TARGETS = [
-  "q_proj",
-  "k_proj",
-  "v_proj",
-  "o_proj",
-  "gate_proj",
-  "up_proj",
-  "down_proj",
-] as const;
 const PARENT: Record<string, string> = {
   q_proj: "self_attn",
   k_proj: "self_attn",
@@ -53,16 +44,16 @@ export function loraSpec(c: ModelConfig, r: number, alpha: number, targets: stri
     throw new UserError("bad_request", `--alpha must be positive (got ${alpha})`);
   if (targets.length === 0) throw new UserError("bad_request", "--targets is empty");
   for (const t of targets) {
-    if (!(LORA_TARGETS as readonly string[]).includes(t)) {
+    if (!(loraTargetNames as readonly string[]).includes(t)) {
       throw new UserError(
         "bad_request",
-        `unknown LoRA target module "${t}" (known: ${LORA_TARGETS.join(", ")})`,
+        `unknown LoRA target module "${t}" (known: ${loraTargetNames.join(", ")})`,
       );
     }
   }
   const modules: LoraModule[] = [];
   for (let i = 0; i < c.numHiddenLayers; i++) {
-    for (const proj of LORA_TARGETS) {
+    for (const proj of loraTargetNames) {
       if (!targets.includes(proj)) continue;
       const prefix = `model.layers.${i}.${PARENT[proj]}.${proj}`;
       const [out, inF] = expectedShape(c, `${prefix}.weight`)!;

@@ -3,9 +3,9 @@
 // ARC-e acc, ARC-c acc_norm, OBQA acc_norm; the table's average is the plain mean of those).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { UserError, zeroShotTaskNames } from "@shortened/contracts";
 import { readArc, readBoolQ, readHellaSwag, readOpenBookQa, readPiqa, readWinoGrande } from "./readers.js";
-import { type ChoiceItem, type ReportedMetric, ZERO_SHOT_TASKS, type ZeroShotTaskName } from "./types.js";
+import type { ChoiceItem, ReportedMetric, ZeroShotTaskName } from "./types.js";
 
 export interface TaskSpec {
   name: ZeroShotTaskName;
@@ -98,10 +98,10 @@ export function parseTaskNames(list: string | string[] | undefined): ZeroShotTas
   const names = (Array.isArray(list) ? list : (list ?? "").split(","))
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  if (names.length === 0) return [...ZERO_SHOT_TASKS];
+  if (names.length === 0) return [...zeroShotTaskNames];
   for (const n of names)
-    if (!(ZERO_SHOT_TASKS as readonly string[]).includes(n))
-      throw new UserError("bad_request", `unknown task "${n}" (known: ${ZERO_SHOT_TASKS.join(", ")})`);
+    if (!(zeroShotTaskNames as readonly string[]).includes(n))
+      throw new UserError("bad_request", `unknown task "${n}" (known: ${zeroShotTaskNames.join(", ")})`);
   return [...new Set(names)] as ZeroShotTaskName[];
 }
 

@@ -1,15 +1,8 @@
-// The shapes shared by the zero-shot task readers, the prompt formats and the scorer.
+// The shapes shared by the zero-shot task readers, the prompt formats and the scorer. The task names are
+// the contracts' zeroShotTaskNames (the job schema validates against the same list).
+import type { zeroShotTaskNames } from "@shortened/contracts";
 
-export const ZERO_SHOT_TASKS = [
-  "boolq",
-  "piqa",
-  "hellaswag",
-  "winogrande",
-  "arc_easy",
-  "arc_challenge",
-  "openbookqa",
-] as const;
-export type ZeroShotTaskName = (typeof ZERO_SHOT_TASKS)[number];
+export type ZeroShotTaskName = (typeof zeroShotTaskNames)[number];
 
 /** One loglikelihood request of lm-evaluation-harness: score `continuation` given `context`. */
 export interface TextRequest {

@@ -4,38 +4,20 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type EvaluateGenerateSpec, type Ports, UserError } from "@shortened/contracts";
-import { checkSampling, KvGenerator, softwareVersion } from "@shortened/engine";
-import { loadTokenizer, readConfig, type TextTokenizer } from "@shortened/hf";
+import {
+  checkSampling,
+  continuationText,
+  decodingSettings,
+  generationSpecialIds,
+  KvGenerator,
+  softwareVersion,
+} from "@shortened/engine";
+import { loadTokenizer, readConfig } from "@shortened/hf";
 import type { GenerationSettings, SamplesSection } from "../report.js";
 import type { TaskOutcome } from "./evaluate-outcome.js";
 
 export function generationSettings(spec: EvaluateGenerateSpec): GenerationSettings {
-  const doSample =
-    spec.sample || spec.temperature !== undefined || spec.topK !== undefined || spec.topP !== undefined;
-  return {
-    doSample,
-    temperature: spec.temperature ?? 1,
-    topK: spec.topK ?? 0,
-    topP: spec.topP ?? 1,
-    seed: spec.seed,
-    maxNewTokens: spec.maxNewTokens,
-    numSamples: spec.numSamples,
-    bos: spec.bos,
-  };
-}
-
-/** The text a row added: prompt and continuation decoded together (a SentencePiece decoder would otherwise
- *  drop the continuation's first space), special tokens left out. */
-function continuationText(
-  tok: TextTokenizer,
-  prompt: number[],
-  added: number[],
-  special: Set<number>,
-): string {
-  const plain = (t: number[]) => t.filter((id) => !special.has(id));
-  const promptText = tok.decode(plain(prompt));
-  const full = tok.decode(plain([...prompt, ...added]));
-  return full.startsWith(promptText) ? full.slice(promptText.length) : tok.decode(plain(added));
+  return { ...decodingSettings(spec), numSamples: spec.numSamples, bos: spec.bos };
 }
 
 export async function generateSamples(
@@ -67,9 +49,7 @@ export async function generateSamples(
     outputs: { text: string; tokens: number[]; finish: string }[];
   }[] = [];
   try {
-    const eosIds =
-      tok.eosId !== undefined ? [...new Set([...gen.defaultEosIds(), tok.eosId])] : gen.defaultEosIds();
-    const special = new Set([...eosIds, ...(tok.bosId !== undefined ? [tok.bosId] : [])]);
+    const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
     for (const [i, ids] of encoded.entries()) {
       ports.signal.throwIfAborted();
       const r = await gen.generate(

@@ -20,7 +20,7 @@ import {
   trainLora,
 } from "@shortened/engine";
 import { jobStatePrefix } from "../keys.js";
-import { type CurvePoint, trainingCurveSvg } from "../training-plot.js";
+import { CURVE_PLOT, type CurvePoint, trainingCurveSvg } from "../training-plot.js";
 import { loadRetrainRows } from "./retrain-data.js";
 import type { Handler } from "./types.js";
 
@@ -132,11 +132,11 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   const curve = phases.flatMap((p) => p.curve);
   const curveJson = join(workDir, CURVE_FILE);
   await writeFile(curveJson, `${JSON.stringify({ method: spec.method, steps: curve }, null, 1)}\n`);
-  const curveSvg = join(workDir, "training_curve.svg");
+  const curveSvg = join(workDir, CURVE_PLOT);
   await writeFile(curveSvg, await trainingCurveSvg(curve, `retrain ${spec.method} of ${versionName(ports)}`));
   artifacts.push(
     { name: CURVE_FILE, path: curveJson, contentType: "application/json" },
-    { name: "training_curve.svg", path: curveSvg, contentType: "image/svg+xml" },
+    { name: CURVE_PLOT, path: curveSvg, contentType: "image/svg+xml" },
   );
 
   const lastCurve = last.curve.filter((c) => Number.isFinite(c.loss));
@@ -147,14 +147,7 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
     method: spec.method,
     dataset: spec.data.dataset ?? record.source,
     data: record,
-    steps: spec.steps,
-    batch: spec.batch,
-    gradAccum: spec.gradAccum,
-    lr: spec.lr,
-    warmup: spec.warmup,
-    schedule: spec.schedule,
-    maxGradNorm: spec.maxGradNorm,
-    weightDecay: spec.weightDecay,
+    ...optimizerSettings(spec),
     seqLen: spec.seqLen,
     ...(loraPhase
       ? { r: spec.r, alpha: spec.alpha, targets: spec.targets, seed: spec.seed, merged: spec.merge }
@@ -209,7 +202,8 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   };
 };
 
-function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
+/** The settings that make the numbers: recorded in the recipe and passed to the trainer. */
+function optimizerSettings(spec: RetrainSpec) {
   return {
     steps: spec.steps,
     batch: spec.batch,
@@ -219,6 +213,12 @@ function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
     schedule: spec.schedule,
     maxGradNorm: spec.maxGradNorm,
     weightDecay: spec.weightDecay,
+  };
+}
+
+function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
+  return {
+    ...optimizerSettings(spec),
     checkpointEvery: spec.checkpointEvery,
     device: spec.device,
     threads: spec.threads,

@@ -25,8 +25,9 @@ interface Row {
   slots: number[];
 }
 
-/** The model input row of a request and where its continuation's predictions start. */
-function toRow(req: TokenRequest, maxLength: number): { ids: number[]; start: number } {
+/** The model input row of a request (the harness's (context + continuation)[-(M+1):]) and where its
+ *  continuation's predictions start; ids[0..start] is the context the model sees (≥ 1 token). */
+export function harnessWindow(req: TokenRequest, maxLength: number): { ids: number[]; start: number } {
   if (req.contextIds.length === 0 || req.continuationIds.length === 0)
     throw new UserError(
       "invalid_data",
@@ -51,7 +52,7 @@ export async function loglikelihoods(
   const maxBatch = opts.maxBatch ?? 64;
   const rows = new Map<string, Row>();
   requests.forEach((req, slot) => {
-    const { ids, start } = toRow(req, opts.maxLength);
+    const { ids, start } = harnessWindow(req, opts.maxLength);
     const key = `${start}:${ids.join(",")}`;
     const row = rows.get(key);
     if (row) row.slots.push(slot);

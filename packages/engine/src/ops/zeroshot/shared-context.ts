@@ -11,28 +11,12 @@ import { GraphBuilder } from "../../graph/builder.js";
 import { createSession, type Device, ort } from "../../graph/session.js";
 import { openCheckpoint } from "../../models/forward-session.js";
 import { checkpointWeights } from "../../models/weights.js";
-import type { LoglikelihoodOptions } from "./loglikelihood.js";
+import { harnessWindow, type LoglikelihoodOptions } from "./loglikelihood.js";
 
 interface Group {
   context: number[];
   /** [request slot, continuation ids] */
   members: [number, number[]][];
-}
-
-/** The harness's model input split into a visible context (≥ 1 token) and the continuation. */
-function visibleContext(req: TokenRequest, maxLength: number): number[] {
-  if (req.contextIds.length === 0 || req.continuationIds.length === 0)
-    throw new UserError(
-      "invalid_data",
-      "a zero-shot request has an empty context or continuation after tokenization",
-    );
-  if (req.continuationIds.length > maxLength)
-    throw new UserError(
-      "invalid_data",
-      `a continuation of ${req.continuationIds.length} tokens does not fit the ${maxLength}-token window`,
-    );
-  const full = [...req.contextIds, ...req.continuationIds].slice(-(maxLength + 1));
-  return full.slice(0, full.length - req.continuationIds.length);
 }
 
 const int64 = (data: number[] | Int32Array, dims: number[]) =>
@@ -83,7 +67,9 @@ export class SharedContextScorer {
     const maxBatch = opts.maxBatch ?? 64;
     const groups = new Map<string, Group>();
     requests.forEach((req, slot) => {
-      const context = visibleContext(req, this.maxLength);
+      // The harness's window split into its visible context and the continuation.
+      const { ids, start } = harnessWindow(req, this.maxLength);
+      const context = ids.slice(0, start + 1);
       const key = context.join(",");
       const g = groups.get(key) ?? { context, members: [] };
       g.members.push([slot, req.continuationIds]);

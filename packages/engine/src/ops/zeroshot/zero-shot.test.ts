@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { encodeItem, loadTask, loadTokenizer, type RequestTokenizer, ZERO_SHOT_TASKS } from "@shortened/hf";
+import { zeroShotTaskNames } from "@shortened/contracts";
+import { encodeItem, loadTask, loadTokenizer, type RequestTokenizer } from "@shortened/hf";
 import { zeroShot } from "./zero-shot.js";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -38,7 +39,7 @@ async function checkAgainstOracle(
   strategy: "shared-context" | "rows",
 ): Promise<void> {
   const fx = JSON.parse(readFileSync(fixtures + fixtureFile, "utf8")) as Fixture;
-  const tasks = [...ZERO_SHOT_TASKS];
+  const tasks = [...zeroShotTaskNames];
   for (const name of tasks) {
     const file = name === "hellaswag" ? hellaswag : undefined;
     const items = loadTask(name, dataDir, fx.n_docs, file).items.map((it) => encodeItem(tok, it));

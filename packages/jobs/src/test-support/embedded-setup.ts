@@ -1,0 +1,41 @@
+// The setup the embedded-mode tests share: PGlite in memory, a local-folder artifact store in a fresh temp
+// folder, and the shipped demo model registered as "tiny" in the local team.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalStore, type OpenedDb, openPglite } from "@shortened/adapters";
+import { localTeamId } from "../embedded.js";
+import { registerFromFolder } from "../models.js";
+
+export const DEMO_MODEL = fileURLToPath(new URL("../../../../models/tinystories-llama-8L", import.meta.url));
+
+export interface EmbeddedSetup {
+  db: OpenedDb;
+  /** the temp folder; artifacts live in <dir>/artifacts */
+  dir: string;
+  store: LocalStore;
+  teamId: string;
+  /** the registered demo model's version */
+  baseId: string;
+}
+
+export async function openEmbeddedSetup(tmpPrefix: string): Promise<EmbeddedSetup> {
+  const dir = mkdtempSync(join(tmpdir(), tmpPrefix));
+  const db = await openPglite("memory://");
+  const store = new LocalStore(join(dir, "artifacts"));
+  const teamId = await localTeamId(db.prisma);
+  const { version } = await registerFromFolder(db.prisma, store, {
+    teamId,
+    name: "tiny",
+    dir: DEMO_MODEL,
+    sourceUri: "test",
+  });
+  return { db, dir, store, teamId, baseId: version.id };
+}
+
+/** Closes the database and removes the temp folder (either may be missing when the setup failed). */
+export async function closeEmbeddedSetup(db: OpenedDb | undefined, dir: string | undefined): Promise<void> {
+  await db?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
