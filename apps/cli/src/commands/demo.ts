@@ -32,7 +32,7 @@ export function register(program: Command): void {
   program
     .command("demo")
     .description(
-      "prune the shipped 8-block TinyStories LLaMA in embedded mode and show perplexity before and after",
+      "the paper's pipeline on the shipped 8-block TinyStories LLaMA, in-process: importance, prune, LoRA, perplexity",
     )
     .option("--state-dir <dir>", "embedded state folder (default ./.shortened or $SHORTENED_HOME)")
     .option("--blocks <n>", "number of blocks to remove", "2")
