@@ -32,6 +32,15 @@ import {
 } from "./helpers/service.js";
 
 const demoDir = join(repoRoot, "models", "tinystories-llama-8L");
+// Long enough (150k tokens) that a test can kill its worker or cancel it while it runs.
+const SLOW_EVALUATE = {
+  kind: "evaluate",
+  model: "tiny",
+  dataset: "wikitext2",
+  seqLen: 128,
+  maxTokens: 150_000,
+  batchSize: 4,
+};
 const cliMain = join(repoRoot, "apps", "cli", "src", "main.ts");
 const runCliAsync = async (args: string[]) =>
   (
@@ -340,14 +349,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
   });
 
   it("finishes a job on another worker after kill -9, without duplicates", async () => {
-    const r = await call("POST", "/v1/jobs", {
-      kind: "evaluate",
-      model: "tiny",
-      dataset: "wikitext2",
-      seqLen: 128,
-      maxTokens: 150_000,
-      batchSize: 4,
-    });
+    const r = await call("POST", "/v1/jobs", SLOW_EVALUATE);
     const id = r.body.id;
     const owner = await until("a worker to start the job", async () =>
       workers.find((w) => w.lines.some((l) => l.msg === "job started" && l.jobId === id)),
@@ -366,14 +368,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
   });
 
   it("cancels a running job within seconds", async () => {
-    const r = await call("POST", "/v1/jobs", {
-      kind: "evaluate",
-      model: "tiny",
-      dataset: "wikitext2",
-      seqLen: 128,
-      maxTokens: 150_000,
-      batchSize: 4,
-    });
+    const r = await call("POST", "/v1/jobs", SLOW_EVALUATE);
     const id = r.body.id;
     await until("running", async () => (await call("GET", `/v1/jobs/${id}`)).body.progress > 0, 60_000);
     const t = Date.now();
