@@ -13,11 +13,13 @@ import { modelRoutes } from "./routes/models.js";
 import { outputRoutes } from "./routes/outputs.js";
 import { teamRoutes } from "./routes/teams.js";
 import { installTeamFeatures } from "./teams-features.js";
+import { installWeb } from "./web/index.js";
 
 export { ADMIN_ROUTES } from "./roles.js";
 export { routeTable } from "./route-table.js";
 export type { ApiDeps } from "./routes/context.js";
 export { defaultTeamOptions, type TeamOptions, teamOptionsFromEnv } from "./teams-features.js";
+export { type WebOptions, webOptionsFromEnv } from "./web/index.js";
 
 export async function buildApp(
   d: ApiDeps,
@@ -51,6 +53,7 @@ export async function buildApp(
   });
   app.get("/openapi.json", async () => document);
 
+  await installWeb(app, d);
   installAuth(app, d.db);
   await installTeamFeatures(app, d);
   teamRoutes(app, d);

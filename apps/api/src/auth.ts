@@ -14,6 +14,7 @@ declare module "fastify" {
 export function installAuth(app: FastifyInstance, db: PrismaClient): void {
   app.addHook("onRequest", async (req) => {
     if (!req.url.startsWith("/v1/") && req.url !== "/v1") return;
+    if (req.principal) return; // signed in with a dashboard session cookie (web/sessions.ts)
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) throw new UserError("unauthorized", "missing API key: send Authorization: Bearer <key>", 401);

@@ -83,7 +83,7 @@ export function metricJson(m: Row) {
 }
 
 export function eventJson(e: Row) {
-  return { seq: String(e.seq), type: e.type, data: e.data, createdAt: iso(e.createdAt) };
+  return { seq: String(e.seq), type: e.type, jobId: e.jobId, data: e.data, createdAt: iso(e.createdAt) };
 }
 
 export function keyJson(k: Row) {

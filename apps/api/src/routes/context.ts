@@ -2,6 +2,7 @@ import type { PrismaClient } from "@shortened/adapters";
 import type { ArtifactStore, JobKind } from "@shortened/contracts";
 import type { Dispatcher } from "@shortened/jobs";
 import type { TeamOptions } from "../teams-features.js";
+import type { WebOptions } from "../web/index.js";
 
 export interface ApiDeps {
   db: PrismaClient;
@@ -19,4 +20,6 @@ export interface ApiDeps {
   urlExpirySeconds: number;
   /** Team features (rate limits, webhooks, SSE polling); defaults in teams-features.ts. */
   teams?: Partial<TeamOptions>;
+  /** The dashboard and its cookie sessions; defaults in web/index.ts. */
+  web?: WebOptions;
 }

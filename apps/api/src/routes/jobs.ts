@@ -43,7 +43,7 @@ export function jobRoutes(app: FastifyInstance, d: ApiDeps): void {
 
   app.get<{ Params: { id: string } }>("/v1/jobs/:id/events", async (req) => {
     const q = parseWith(ListEventsQuery, req.query, "query");
-    const page = await listEvents(d.db, teamOf(req), req.params.id, q.after, q.limit);
+    const page = await listEvents(d.db, teamOf(req), req.params.id, q.after, q.limit, { steps: q.steps });
     return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
   });
 
