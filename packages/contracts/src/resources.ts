@@ -28,7 +28,12 @@ export const ApiKeyInfo = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
 });
-export const CreateApiKeyBody = z.object({ name: z.string().min(1).max(100).default("default") }).strict();
+export const CreateApiKeyBody = z
+  .object({
+    name: z.string().min(1).max(100).default("default"),
+    role: z.enum(["admin", "member"]).default("admin").describe("member keys cannot manage the team"),
+  })
+  .strict();
 export const CreatedApiKey = ApiKeyInfo.extend({ apiKey: z.string().describe("shown once; stored hashed") });
 
 export const ModelName = z

@@ -24,7 +24,7 @@ export function teamRoutes(app: FastifyInstance, d: ApiDeps): void {
     if (req.principal!.role !== "admin")
       throw new UserError("forbidden", "only admin keys can create keys", 403);
     const body = parseWith(CreateApiKeyBody, req.body, "body");
-    const { row, apiKey } = await createApiKey(d.db, teamOf(req), body.name);
+    const { row, apiKey } = await createApiKey(d.db, teamOf(req), body.name, body.role);
     return reply.status(201).send({ ...keyJson(row), apiKey });
   });
 

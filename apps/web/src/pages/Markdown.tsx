@@ -1,0 +1,16 @@
+// Model cards are Markdown: rendered with markdown-it with raw HTML off (a card's text is data, not markup)
+// and its link validation on (no javascript: links).
+import MarkdownIt from "markdown-it";
+
+const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+
+export default function Markdown({ source }: { source: string }) {
+  return (
+    <div
+      className="markdown"
+      data-testid="model-card"
+      // biome-ignore lint/security/noDangerouslySetInnerHtml: markdown-it escapes HTML (html: false)
+      dangerouslySetInnerHTML={{ __html: md.render(source) }}
+    />
+  );
+}
