@@ -13,7 +13,7 @@ interface Laid {
   edges: { points: { x: number; y: number }[]; label: string; x: number; y: number }[];
 }
 
-const NODE_W = 230;
+const NODE_W = 180;
 const NODE_H = 40;
 
 export function LineageGraph({
@@ -32,13 +32,13 @@ export function LineageGraph({
     let alive = true;
     import("@dagrejs/dagre").then(({ default: dagre }) => {
       const g = new dagre.graphlib.Graph();
-      g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 150, marginx: 10, marginy: 10 });
+      g.setGraph({ rankdir: "LR", nodesep: 24, ranksep: 120, marginx: 10, marginy: 10 });
       g.setDefaultEdgeLabel(() => ({}));
       const ids = new Set(versions.map((v) => v.id));
       for (const v of versions) g.setNode(v.id, { width: NODE_W, height: NODE_H });
       for (const v of versions)
         if (v.parentId && ids.has(v.parentId))
-          g.setEdge(v.parentId, v.id, { label: edgeLabel(v), width: 140, height: 16, labelpos: "c" });
+          g.setEdge(v.parentId, v.id, { label: edgeLabel(v), width: 110, height: 16, labelpos: "c" });
       dagre.layout(g);
       if (!alive) return;
       const graph = g.graph();

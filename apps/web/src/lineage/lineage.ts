@@ -17,6 +17,8 @@ export function edgeLabel(child: Version): string {
 }
 
 export function nodeLabel(modelName: string, v: Version): string {
-  const layers = (v.config as { num_hidden_layers?: number } | null)?.num_hidden_layers;
+  // A registered base stores checkpoint facts; a produced version its config.json.
+  const c = v.config as { num_hidden_layers?: number; numHiddenLayers?: number } | null;
+  const layers = c?.numHiddenLayers ?? c?.num_hidden_layers;
   return `${modelName}@${v.number} · ${v.kind}${layers ? ` · ${layers} blocks` : ""}`;
 }

@@ -265,8 +265,10 @@ function Rules() {
           Load current rules
         </button>
         <label className="wide">
-          Rules (JSON): <code>max_metric_increase</code> {"{metric, max, relative?, against?}"},{" "}
-          <code>min_speedup</code> {"{batch?, min, against?}"}
+          <span>
+            Rules (JSON): <code>max_metric_increase</code> {"{metric, max, relative?, against?}"} or{" "}
+            <code>min_speedup</code> {"{batch?, min, against?}"}
+          </span>
           <textarea rows={5} value={text} onChange={(e) => setText(e.target.value)} />
         </label>
         <button type="submit">Save rules</button>
