@@ -51,7 +51,8 @@ export default function ModelPage({
       </p>
       <h1 id="model-title">{name}</h1>
       <p>
-        {model.data?.description ?? ""} {model.data?.license && <>License {model.data.license}. </>}
+        {model.data?.description && <>{model.data.description.replace(/\.?$/, ".")} </>}
+        {model.data?.license && <>License: {model.data.license}. </>}
         <span data-testid="sharing-state">
           {shared.data === undefined
             ? ""
@@ -134,7 +135,9 @@ export default function ModelPage({
                 <p className="hint">Rules: {a.rules.map((r) => JSON.stringify(r)).join("; ")}</p>
               )}
               <details>
-                <summary>History ({a.history?.length ?? 0} moves)</summary>
+                <summary>
+                  History ({a.history?.length ?? 0} {a.history?.length === 1 ? "move" : "moves"})
+                </summary>
                 <ol>
                   {a.history?.map((h) => (
                     <li key={h.id}>
