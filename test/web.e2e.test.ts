@@ -236,8 +236,10 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
       .getByText(/lora step \d+\/12/)
       .first()
       .waitFor();
-    await page.getByRole("heading", { name: "Training curve" }).scrollIntoViewIfNeeded();
+    await top(page);
     await screenshot(page, "job-detail");
+    await page.getByRole("heading", { name: "Training curve" }).evaluate((h) => h.scrollIntoView());
+    await screenshot(page, "job-charts");
     await nav(page, "Jobs");
     await page.getByRole("heading", { name: "Jobs" }).waitFor();
     await page.getByText("(step of a pipeline)").first().waitFor({ state: "attached" });

@@ -149,38 +149,40 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
         </section>
       </div>
 
-      {curveSpec && (
-        <section aria-labelledby="curve-title">
-          <h2 id="curve-title">Training curve</h2>
-          <p className="hint">
-            {curve.length} steps · last loss {num(curve[curve.length - 1].loss)} ·{" "}
-            {Math.round(curve[curve.length - 1].tokensPerS)} tokens/s
-          </p>
-          <Chart
-            spec={curveSpec}
-            label={`training curve: loss, learning rate, gradient norm and tokens/s over ${curve.length} steps`}
-            testId="training-curve"
-          />
-        </section>
-      )}
+      <div className="charts-row">
+        {curveSpec && (
+          <section aria-labelledby="curve-title">
+            <h2 id="curve-title">Training curve</h2>
+            <p className="hint">
+              {curve.length} steps · last loss {num(curve[curve.length - 1].loss)} ·{" "}
+              {Math.round(curve[curve.length - 1].tokensPerS)} tokens/s
+            </p>
+            <Chart
+              spec={curveSpec}
+              label={`training curve: loss, learning rate, gradient norm and tokens/s over ${curve.length} steps`}
+              testId="training-curve"
+            />
+          </section>
+        )}
 
-      {impSpec && importance && (
-        <section aria-labelledby="importance-title">
-          <h2 id="importance-title">Block importance</h2>
-          <p className="hint">
-            {importance.criterion}:{" "}
-            {importance.plus
-              ? `the "+" rule keeps the first ${importance.keepFirst} and last ${importance.keepLast} blocks`
-              : "plain order"}
-            {importance.removed.length ? `; removed blocks ${importance.removed.join(", ")}` : ""}
-          </p>
-          <Chart
-            spec={impSpec}
-            label={`importance of ${importance.scores.length} blocks (${importance.criterion}); removed: ${importance.removed.join(", ") || "none"}`}
-            testId="importance-chart"
-          />
-        </section>
-      )}
+        {impSpec && importance && (
+          <section aria-labelledby="importance-title">
+            <h2 id="importance-title">Block importance</h2>
+            <p className="hint">
+              {importance.criterion}:{" "}
+              {importance.plus
+                ? `the "+" rule keeps the first ${importance.keepFirst} and last ${importance.keepLast} blocks`
+                : "plain order"}
+              {importance.removed.length ? `; removed blocks ${importance.removed.join(", ")}` : ""}
+            </p>
+            <Chart
+              spec={impSpec}
+              label={`importance of ${importance.scores.length} blocks (${importance.criterion}); removed: ${importance.removed.join(", ") || "none"}`}
+              testId="importance-chart"
+            />
+          </section>
+        )}
+      </div>
 
       <section aria-labelledby="eval-title">
         <h2 id="eval-title">Evaluation results</h2>
