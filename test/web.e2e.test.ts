@@ -189,7 +189,7 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
     await page.getByRole("button", { name: "Submit pipeline" }).click();
     const fieldError = page.locator('[name="prune.count"] ~ .field-error');
     await fieldError.waitFor();
-    assert.match(await fieldError.innerText(), /1/);
+    assert.match((await fieldError.textContent()) ?? "", /1/);
     assert.equal(await page.locator('[name="prune.count"]').getAttribute("aria-invalid"), "true");
     await screenshot(page, "submit");
     await page.locator('[name="prune.count"]').fill("2");
@@ -206,10 +206,11 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
       async () => {
         const v = await bar.getAttribute("value").catch(() => null);
         if (v) seen.add(v);
-        const state = await page
-          .locator("h1 .badge")
-          .innerText()
-          .catch(() => "");
+        const state =
+          (await page
+            .locator("h1 .badge")
+            .textContent()
+            .catch(() => null)) ?? "";
         if (state === "failed" || state === "cancelled")
           throw new Error(
             `the pipeline ${state}: ${JSON.stringify((await call("GET", `/v1/jobs/${ids.pipeline}`)).body)}`,
@@ -223,7 +224,7 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
     assert.ok(values.length >= 2, `the progress bar moved while running: ${[...seen].join(", ")}`);
     await page.getByTestId("training-curve").locator("svg").waitFor();
     await page.getByTestId("importance-chart").locator("svg").waitFor();
-    const importance = await page.getByTestId("importance-chart").innerText();
+    const importance = (await page.getByTestId("importance-chart").textContent()) ?? "";
     assert.match(importance, /removed/);
     assert.match(importance, /protected by the \+ rule/);
     const job = await waitJob(ids.pipeline);
@@ -309,7 +310,7 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
       .getByTestId("alias-prod")
       .getByRole("heading", { name: `@prod → @${finalNumber}` })
       .waitFor();
-    assert.match(await page.getByRole("status").innerText(), /passed/);
+    assert.match((await page.getByRole("status").textContent()) ?? "", /passed/);
     await page.getByTestId("model-card").waitFor();
     await screenshot(page, "registry");
   });
@@ -321,10 +322,10 @@ describe("the web dashboard in Chromium", { timeout: 420_000 }, () => {
     await page.goto(`${api.url}/compare?versions=${ids.base},${ids.final}`);
     const table = page.getByTestId("comparison");
     await table.waitFor();
-    assert.match(await table.innerText(), /ppl_wikitext2/);
+    assert.match((await table.textContent()) ?? "", /ppl_wikitext2/);
     await page.getByTestId("quality-speed").locator("svg").waitFor();
     await page.getByTestId("importance-overlay").locator("svg").waitFor();
-    assert.match(await page.getByTestId("importance-overlay").innerText(), /magnitude/);
+    assert.match((await page.getByTestId("importance-overlay").textContent()) ?? "", /magnitude/);
     await screenshot(page, "compare");
   });
 

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import axe from "axe-core";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -53,7 +54,23 @@ export function screenshotDir(): string {
   return dir;
 }
 
+/** axe-core's WCAG 2.1 A/AA checks on the page as it is now; the violations, one line each. */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axe.source);
+  const result = await page.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, {
+      runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
+    }),
+  );
+  return result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+}
+
+/** Writes a screenshot of the page, after checking it for WCAG violations (none are allowed). */
 export async function screenshot(page: Page, name: string): Promise<string> {
+  const violations = await accessibilityViolations(page);
+  if (violations.length) throw new Error(`${name}: accessibility violations:\n${violations.join("\n")}`);
   const path = join(screenshotDir(), `${name}.png`);
   await page.screenshot({ path, fullPage: false });
   return path;

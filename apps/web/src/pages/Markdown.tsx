@@ -6,9 +6,12 @@ const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
 export default function Markdown({ source }: { source: string }) {
   return (
-    <div
+    <section
       className="markdown"
       data-testid="model-card"
+      aria-label="model card"
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard
+      tabIndex={0}
       // biome-ignore lint/security/noDangerouslySetInnerHtml: markdown-it escapes HTML (html: false)
       dangerouslySetInnerHTML={{ __html: md.render(source) }}
     />
