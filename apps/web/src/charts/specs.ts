@@ -16,8 +16,8 @@ export interface TrainPoint {
 /** Loss, learning rate, gradient norm and tokens/s per optimizer step, one small chart each. */
 export function trainingCurveSpec(points: TrainPoint[]): Spec {
   const panel = (field: keyof TrainPoint, title: string, scale: Record<string, unknown> = {}) => ({
-    width: 250,
-    height: 130,
+    width: 220,
+    height: 120,
     title,
     mark: { type: "line", point: points.length < 40, tooltip: true },
     encoding: {
@@ -70,7 +70,7 @@ export function importanceSpec(
   return {
     ...base,
     description: `${criterion} importance of ${scores.length} blocks; removed: ${(o.removed ?? []).join(", ") || "none"}`,
-    width: 520,
+    width: 380,
     height: 220,
     data: { values: scores.map((score, block) => ({ block, score, status: status[block] })) },
     mark: { type: "bar", tooltip: true, stroke: "#1f2937", strokeWidth: 0.5 },
