@@ -1,5 +1,5 @@
-// The options every importance criterion shares (forward ones in ./importance.ts, taylor in
-// ./taylor-importance.ts), checked the same way before any compute.
+// The options every importance criterion shares (forward ones in ./block-importance.ts, taylor in
+// ./taylor-criterion.ts), checked the same way before any compute.
 import { UserError } from "@shortened/contracts";
 
 export interface ImportanceLimits {

@@ -1,5 +1,5 @@
 // The magnitude criterion (anal_block_sensitivity_magnitude.py with its defaults): per weight matrix Σ|W|
-// (projections and both RMSNorm weights; biases and embeddings excluded), summed over the block's weights.
+// (every block tensor of the architecture but biases: projections and norm weights), summed per block.
 // No data is needed. Sums are taken in float64 over the stored values (F16/BF16 widened exactly).
 import type { Checkpoint } from "@shortened/hf";
 import { architectureOf, layerName } from "../models/architecture.js";

@@ -1,5 +1,5 @@
 // `blockImportance({ criterion: "taylor" })`: the same checks, calibration and result shape as the forward
-// criteria (./importance.ts), with the scores from the gradient graph of ./taylor.ts.
+// criteria (./block-importance.ts), with the scores from the gradient graph of ./taylor.ts.
 
 import { softwareVersion } from "../eval/protocol.js";
 import { openCheckpoint } from "../models/weights.js";

@@ -1,5 +1,5 @@
 // A checkpoint's forward graph loaded into an ONNX Runtime session, with typed feeds and fetches.
-// Ops (perplexity, importance, zero-shot) run batches through this; they never build graphs themselves.
+// The use cases (perplexity, importance, zero-shot) run batches through this; they never build graphs themselves.
 import type { Checkpoint } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";

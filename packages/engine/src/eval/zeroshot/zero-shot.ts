@@ -38,7 +38,7 @@ export interface ZeroShotOptions {
   tokensPerBatch?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
-  /** "shared-context" (default): each context once through the KV-cache graph, then every choice from its
+  /** "shared-context" (default): each context once through the forward graph with its KV cache, then every choice from its
    *  cache; "rows": every request in full through the forward graph (the harness's own layout). */
   strategy?: "shared-context" | "rows";
   /** Overrides the model folder's tokenizer (tests with byte-level random models). */
