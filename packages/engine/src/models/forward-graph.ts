@@ -138,9 +138,9 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
     h0 = embedTokens(g, arch, opts.weight, inputs.ids);
   }
   if (opts.blockWeights === "inputs" && layers.length > 0) inputs.blockWeights = [];
-  const caches = cache && layers.length > 0 ? kvCacheIO(g, arch, layers.length, cache.padded) : null;
+  const caches = cache && layers.length > 0 ? kvCacheInputs(g, arch, layers.length, cache.padded) : null;
   if (caches) {
-    Object.assign(inputs, caches.inputs);
+    Object.assign(inputs, caches);
     Object.assign(outputs, { presentKeys: [], presentValues: [] });
   }
 
@@ -150,9 +150,9 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
   if (layers.length > 0) {
     const seq = sequenceOf(g, arch, {
       tokens: h0,
-      pastKey: caches?.inputs.pastKeys[0],
-      positionIds: caches?.inputs.positionIds,
-      keyValid: caches?.inputs.keyValid,
+      pastKey: caches?.pastKeys[0],
+      positionIds: caches?.positionIds,
+      keyValid: caches?.keyValid,
       maxSeqLen: opts.maxSeqLen ?? arch.maxPositions,
       layers,
     });
@@ -211,7 +211,7 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
 }
 
 /** The inputs of a KV cache over n blocks (and of padded rows). */
-function kvCacheIO(g: GraphBuilder, arch: Architecture, n: number, padded: boolean) {
+function kvCacheInputs(g: GraphBuilder, arch: Architecture, n: number, padded: boolean) {
   const kvShape = ["batch", arch.numKvHeads, "past", arch.headDim];
   const pastKeys: string[] = [];
   const pastValues: string[] = [];
@@ -227,7 +227,7 @@ function kvCacheIO(g: GraphBuilder, arch: Architecture, n: number, padded: boole
     inputs.positionIds = g.input("position_ids", "int64", ["batch", "seq"]);
     inputs.keyValid = g.input("key_valid", "bool", ["batch", "total"]);
   }
-  return { inputs };
+  return inputs;
 }
 
 /** The parts a family's block equations are written with, bound to this graph's weights, sequence and cache. */
