@@ -2,11 +2,13 @@
 // header a reconnecting EventSource sends, or ?lastEventId=) once and in order, each with `id: <seq>`,
 // then `event: end` once the job has finished and its final state event was sent.
 import { getJob, listEvents } from "@shortened/adapters";
-import { finishedStates, UserError } from "@shortened/contracts";
-import type { FastifyInstance } from "fastify";
-import { teamOf } from "./auth.js";
-import type { ApiDeps } from "./routes/context.js";
-import { eventJson } from "./serialize.js";
+import { EventSeq, finishedStates, StreamQuery } from "@shortened/contracts";
+import { z } from "zod";
+import { teamOptions } from "../deps.js";
+import { teamOf } from "../plugins/auth.js";
+import { errors, idParam } from "../route-schema.js";
+import { eventJson } from "../serialize.js";
+import { v1Routes } from "./route-plugin.js";
 
 export interface SseOptions {
   /** How often the database is polled for new events. */
@@ -23,21 +25,39 @@ function isFinal(e: { type: string; data: unknown }): boolean {
   return e.type === "state" && s !== undefined && finishedStates.includes(s as never);
 }
 
-export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void {
+export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
+  const o = teamOptions(d).sse;
   const open = new Set<() => void>();
   app.addHook("preClose", async () => {
     for (const close of open) close();
   });
 
-  app.get<{ Params: { id: string }; Querystring: { lastEventId?: string } }>(
-    "/v1/jobs/:id/stream",
+  app.get(
+    "/jobs/:id/stream",
+    {
+      schema: {
+        operationId: "streamJobEvents",
+        summary: "job events as Server-Sent Events, each with `id: <seq>`; resumes after Last-Event-ID",
+        tags: ["jobs"],
+        params: idParam("job id"),
+        headers: z.looseObject({ "last-event-id": EventSeq.optional().describe("resume after this event") }),
+        querystring: StreamQuery,
+        response: {
+          200: {
+            description:
+              "an event stream: `event: <type>` with the event as JSON, then `event: end` when the job has finished",
+            content: { "text/event-stream": { schema: z.string() } },
+          },
+          204: z.null().describe("the job has finished and nothing follows Last-Event-ID"),
+          ...errors(404),
+        },
+      },
+      config: { role: "member" },
+    },
     async (req, reply) => {
       const team = teamOf(req);
       const job = await getJob(d.db, team, req.params.id);
-      const last = req.headers["last-event-id"] ?? req.query.lastEventId;
-      if (last !== undefined && (typeof last !== "string" || !/^\d{1,19}$/.test(last)))
-        throw new UserError("bad_request", "Last-Event-ID must be an event seq (digits)");
-      let cursor = last as string | undefined;
+      let cursor = req.headers["last-event-id"] ?? req.query.lastEventId;
       // Resuming after the final state event of a finished job: nothing more will come. 204 tells an
       // EventSource to stop reconnecting.
       const lastEvent = cursor
@@ -45,7 +65,9 @@ export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void
         : null;
       let finalSeen = lastEvent ? isFinal(lastEvent) : false;
       if (finalSeen && finishedStates.includes(job.state)) {
-        const newer = await d.db.jobEvent.count({ where: { jobId: job.id, seq: { gt: BigInt(cursor!) } } });
+        const newer = await d.db.jobEvent.count({
+          where: { jobId: job.id, seq: { gt: BigInt(cursor as string) } },
+        });
         if (newer === 0) return reply.status(204).send();
       }
       let closed = false;
@@ -103,4 +125,4 @@ export function sseRoutes(app: FastifyInstance, d: ApiDeps, o: SseOptions): void
       }
     },
   );
-}
+});
