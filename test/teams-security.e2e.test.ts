@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { buildApp, routeTable } from "@shortened/api";
-import { pplProtocol, runJobAsWorker, startTeamsRig, type TeamsRig } from "./helpers/teams-app.js";
+import { pplProtocol, pruneTinyAsWorker, startTeamsRig, type TeamsRig } from "./helpers/teams-app.js";
 
 interface Fixture {
   path: string;
@@ -32,21 +32,10 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
     rig = await startTeamsRig({}, { level: "trace", stream: sink });
     const { a, model } = rig;
     secrets.push(a.admin, a.member, a.revoked, rig.b.admin, rig.b.member, rig.b.revoked);
-    const pruned = await runJobAsWorker(
-      rig,
-      a.admin,
-      { kind: "prune", model: model.versionId, blocks: [3, 4] },
-      {
-        version: {
-          kind: "pruned",
-          recipe: { step: "prune", removed: [3, 4], layersBefore: 8, layersAfter: 6 },
-        },
-        metrics: [
-          { name: "ppl_wikitext2", value: 14.2, protocol: pplProtocol(128) },
-          { name: "ppl_wikitext2", value: 12.0, protocol: pplProtocol(128), versionId: model.versionId },
-        ],
-      },
-    );
+    const pruned = await pruneTinyAsWorker(rig, a.admin, [
+      { name: "ppl_wikitext2", value: 14.2, protocol: pplProtocol(128) },
+      { name: "ppl_wikitext2", value: 12.0, protocol: pplProtocol(128), versionId: model.versionId },
+    ]);
     const job = (await rig.call("GET", `/v1/jobs/${pruned.jobId}`, { key: a.admin })).body;
     const artifact = (await rig.call("GET", `/v1/jobs/${pruned.jobId}/artifacts`, { key: a.admin })).body
       .items[0];

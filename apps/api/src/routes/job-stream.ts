@@ -68,7 +68,7 @@ export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
         const newer = await d.db.jobEvent.count({
           where: { jobId: job.id, seq: { gt: BigInt(cursor as string) } },
         });
-        if (newer === 0) return reply.status(204).send();
+        if (newer === 0) return reply.status(204).send(null);
       }
       let closed = false;
       const res = reply.raw;
