@@ -221,6 +221,13 @@ describe("the README's examples", { timeout: 900_000 }, () => {
     const error = (await form.json()).error;
     assert.equal(error.code, "unsupported_media_type");
     assert.match(error.message, /send JSON with Content-Type: application\/json/);
+    const bare = await fetch(`${rig.url}/v1/models/tiny/aliases/prod`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${rig.a.member}` },
+      body: new TextEncoder().encode('{"version": 1}'),
+    });
+    assert.equal(bare.status, 415);
+    assert.match((await bare.json()).error.message, /a body needs a Content-Type: send JSON/);
   });
 });
 

@@ -50,7 +50,7 @@ export const sharingRoutes = v1Routes("sharing", (app, d) => {
       config: { role: "admin" },
       handler: async (req) => {
         const team = teamOf(req);
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         const model = share
           ? await shareModel(d.db, team, id, keyOf(req))
           : await unshareModel(d.db, team, id);

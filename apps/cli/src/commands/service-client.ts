@@ -160,7 +160,14 @@ class HttpClient implements ServiceClient {
         },
       }),
     );
-  model = (id: string) => this.call(() => this.api.GET("/v1/models/{id}", { params: { path: { id } } }));
+  /** A model with all its versions, as in embedded mode. */
+  async model(id: string): Promise<Json> {
+    const model = await this.call(() => this.api.GET("/v1/models/{id}", { params: { path: { id } } }));
+    const versions = await this.call(() =>
+      this.api.GET("/v1/models/{id}/versions", { params: { path: { id } } }),
+    );
+    return { ...model, versions: versions.items };
+  }
   lineage = (id: string) =>
     this.call(() => this.api.GET("/v1/versions/{id}/lineage", { params: { path: { id } } }));
   metrics = (id: string) =>
