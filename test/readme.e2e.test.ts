@@ -198,11 +198,9 @@ describe("the README's examples", { timeout: 900_000 }, () => {
   });
 
   it("takes bodiless POSTs with or without an empty JSON body, and says what to send on a wrong Content-Type", async () => {
-    const job = await rig.call("POST", "/v1/jobs", {
-      key: rig.a.member,
-      body: { kind: "evaluate", model: "tiny" },
-    });
     for (const headers of [{}, { "content-type": "application/json" }]) {
+      const spec = { kind: "evaluate", model: "tiny" };
+      const job = await rig.call("POST", "/v1/jobs", { key: rig.a.member, body: spec });
       const res = await fetch(`${rig.url}/v1/jobs/${job.body.id}/cancel`, {
         method: "POST",
         headers: { authorization: `Bearer ${rig.a.member}`, ...headers },
