@@ -11,8 +11,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchmarkGeneration, widthPrune } from "@shortened/engine";
-import { pruneCheckpoint } from "@shortened/hf";
+import { benchmarkGeneration } from "@shortened/engine";
+import { pruneCheckpoint, widthPrune } from "@shortened/hf";
 import { benchmarkTable } from "../apps/cli/src/commands/bench.js";
 import { benchmarkSvg } from "../apps/cli/src/commands/bench-plot.js";
 

@@ -124,7 +124,12 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     }
     const doc = (await call("GET", "/openapi.json")).body;
     assert.equal(doc.openapi, "3.1.0");
-    assert.ok(doc.components.schemas.PipelineSpec);
+    const specs = doc.paths["/v1/jobs"].post.requestBody.content["application/json"].schema.oneOf;
+    assert.ok(
+      specs.some(
+        (s: { properties?: { kind?: { enum?: string[] } } }) => s.properties?.kind?.enum?.[0] === "pipeline",
+      ),
+    );
     const saved = key;
     key = "";
     const none = await call("GET", "/v1/jobs");

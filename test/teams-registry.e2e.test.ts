@@ -10,6 +10,7 @@ import { runJob } from "@shortened/jobs";
 import {
   latencyProtocol,
   pplProtocol,
+  pruneTinyAsWorker,
   runJobAsWorker,
   startTeamsRig,
   type TeamsRig,
@@ -29,24 +30,13 @@ describe("registry: aliases, promotion rules, cards, sharing, compare, importanc
     rig = await startTeamsRig();
     key = rig.a.admin;
     base = rig.model.versionId;
-    const p = await runJobAsWorker(
-      rig,
-      key,
-      { kind: "prune", model: "tiny", blocks: [3, 4] },
-      {
-        version: {
-          kind: "pruned",
-          recipe: { step: "prune", removed: [3, 4], criterion: "ppl+", layersBefore: 8, layersAfter: 6 },
-        },
-        metrics: [
-          { name: "ppl_wikitext2", value: 14.2, protocol: pplProtocol(128) },
-          { name: "ppl_wikitext2", value: 9.0, protocol: pplProtocol(2048) },
-          { name: "latency_s", value: 0.08, protocol: latencyProtocol(1) },
-          { name: "ppl_wikitext2", value: 12.0, protocol: pplProtocol(128), versionId: base },
-          { name: "latency_s", value: 0.1, protocol: latencyProtocol(1), versionId: base },
-        ],
-      },
-    );
+    const p = await pruneTinyAsWorker(rig, key, [
+      { name: "ppl_wikitext2", value: 14.2, protocol: pplProtocol(128) },
+      { name: "ppl_wikitext2", value: 9.0, protocol: pplProtocol(2048) },
+      { name: "latency_s", value: 0.08, protocol: latencyProtocol(1) },
+      { name: "ppl_wikitext2", value: 12.0, protocol: pplProtocol(128), versionId: base },
+      { name: "latency_s", value: 0.1, protocol: latencyProtocol(1), versionId: base },
+    ]);
     pruned = p.versionId!;
     const r = await runJobAsWorker(
       rig,

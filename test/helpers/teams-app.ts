@@ -32,6 +32,8 @@ export interface TeamsRig {
   app: FastifyInstance;
   url: string;
   db: OpenedDb;
+  /** the rig's own PostgreSQL database */
+  databaseUrl: string;
   store: LocalStore;
   dispatched: DispatchJob[];
   a: TeamKeys;
@@ -95,6 +97,7 @@ export async function startTeamsRig(teams: Partial<TeamOptions> = {}, logger?: u
     app,
     url,
     db,
+    databaseUrl: database.url,
     store,
     dispatched,
     a,
@@ -170,6 +173,26 @@ export async function runJobAsWorker(
     summary: {},
   });
   return { jobId: job.id, versionId, teamId: job.teamId };
+}
+
+/** Team A's demo model with blocks 3 and 4 removed, by a played worker, with these metrics. */
+export function pruneTinyAsWorker(
+  rig: TeamsRig,
+  key: string,
+  metrics: { name: string; value: number; protocol: Record<string, unknown>; versionId?: string }[],
+) {
+  return runJobAsWorker(
+    rig,
+    key,
+    { kind: "prune", model: rig.model.versionId, blocks: [3, 4] },
+    {
+      version: {
+        kind: "pruned",
+        recipe: { step: "prune", removed: [3, 4], criterion: "ppl+", layersBefore: 8, layersAfter: 6 },
+      },
+      metrics,
+    },
+  );
 }
 
 export const pplProtocol = (seqLen: number) => ({

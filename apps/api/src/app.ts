@@ -1,75 +1,91 @@
-// The REST API (fastify 5): /v1 behind Bearer keys, /healthz, /readyz, /openapi.json and /docs open.
-
-import multipart from "@fastify/multipart";
-import swagger from "@fastify/swagger";
-import swaggerUi from "@fastify/swagger-ui";
+// The REST API (fastify 5), built from plugins whose order is checked by their declared dependencies:
+// at the root, request parsing, the OpenAPI document (/openapi.json, /docs), Prometheus metrics and the
+// public operations routes; under /v1, the auth plugin and everything that needs a caller (rate limits,
+// log context, ETags, the audit trail), then one plugin per resource.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { installAuth } from "./auth.js";
-import { errorBody, installErrorHandling } from "./errors.js";
-import { openApiDocument } from "./openapi.js";
-import type { ApiDeps } from "./routes/context.js";
+import { type ApiDeps, teamOptions } from "./deps.js";
+import { installErrorHandling } from "./errors.js";
+import { auditTrail } from "./plugins/audit.js";
+import { apiKeySource, auth, type CredentialSource } from "./plugins/auth.js";
+import { etags } from "./plugins/etag.js";
+import { prometheusMetrics } from "./plugins/metrics.js";
+import { openApi } from "./plugins/openapi.js";
+import { keyRateLimit } from "./plugins/rate-limit.js";
+import { logContext } from "./plugins/request-log.js";
+import { requestParsing } from "./plugins/request-parsing.js";
+import { routeTableCollector } from "./plugins/route-table.js";
+import { aliasRoutes } from "./routes/aliases.js";
+import { artifactRoutes } from "./routes/artifacts.js";
+import { auditRoutes } from "./routes/audit.js";
+import { jobStreamRoutes } from "./routes/job-stream.js";
 import { jobRoutes } from "./routes/jobs.js";
+import { metricRoutes } from "./routes/metrics.js";
 import { modelRoutes } from "./routes/models.js";
-import { outputRoutes } from "./routes/outputs.js";
+import { operationRoutes } from "./routes/operations.js";
+import { sharingRoutes } from "./routes/sharing.js";
 import { teamRoutes } from "./routes/teams.js";
-import { installTeamFeatures } from "./teams-features.js";
-import { installWeb } from "./web/index.js";
+import { versionRoutes } from "./routes/versions.js";
+import { webhookRoutes } from "./routes/webhooks.js";
+import { sessionCookieSource, webRoutes } from "./web/index.js";
+import { WebhookDeliverer } from "./webhook-deliverer.js";
 
-export { ADMIN_ROUTES } from "./roles.js";
-export { routeTable } from "./route-table.js";
-export type { ApiDeps } from "./routes/context.js";
-export { defaultTeamOptions, type TeamOptions, teamOptionsFromEnv } from "./teams-features.js";
+export type { ApiDeps, TeamOptions } from "./deps.js";
+export { defaultTeamOptions, teamOptionsFromEnv } from "./deps.js";
+export { openApiDocument } from "./plugins/openapi.js";
+export { type RouteEntry, routeTable } from "./plugins/route-table.js";
 export { type WebOptions, webOptionsFromEnv } from "./web/index.js";
+
+const API_VERSION = "0.1.0";
 
 export async function buildApp(
   d: ApiDeps,
   opts: { logger?: FastifyServerOptions["logger"] } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: d.bodyLimitBytes });
+  const o = teamOptions(d);
+  // Who a caller is: an API key (which wins), else a dashboard session cookie (web/sessions.ts).
+  const sources: CredentialSource[] = [apiKeySource(d.db), sessionCookieSource(d.db)];
+
   installErrorHandling(app);
-  // A tar upload is streamed to the handler, not buffered.
-  app.addContentTypeParser("application/x-tar", (_req, payload, done) => done(null, payload));
-  await app.register(multipart, { limits: { fileSize: d.uploadLimitBytes } });
-  const document = openApiDocument();
-  await app.register(swagger, { mode: "static", specification: { document: document as never } });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
-
-  app.get("/healthz", async () => ({ status: "ok" }));
-  app.get("/readyz", async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    let ok = true;
-    for (const [name, check] of Object.entries(d.readiness)) {
-      try {
-        await withTimeout(check(), 2000);
-        checks[name] = "ok";
-      } catch (e) {
-        ok = false;
-        checks[name] = `failing: ${(e as Error).message}`.slice(0, 200);
-      }
-    }
-    return ok
-      ? { status: "ready", checks }
-      : reply.status(503).send({ ...errorBody("not_ready", "a dependency is failing"), checks });
+  await app.register(routeTableCollector);
+  await app.register(requestParsing, { uploadLimitBytes: d.uploadLimitBytes });
+  await app.register(openApi, {
+    version: API_VERSION,
+    securitySchemes: Object.fromEntries(sources.map((s) => [s.scheme.name, s.scheme.definition])),
   });
-  app.get("/openapi.json", async () => document);
+  await app.register(prometheusMetrics, { db: d.db, queueCounts: o.queueCounts });
+  await app.register(operationRoutes, d);
+  await app.register(webRoutes, d);
 
-  await installWeb(app, d);
-  installAuth(app, d.db);
-  await installTeamFeatures(app, d);
-  teamRoutes(app, d);
-  modelRoutes(app, d);
-  jobRoutes(app, d);
-  outputRoutes(app, d);
+  await app.register(
+    async (v1) => {
+      await v1.register(auth, { sources });
+      if (o.rateLimit) await v1.register(keyRateLimit, { limit: o.rateLimit });
+      await v1.register(logContext);
+      await v1.register(etags);
+      await v1.register(auditTrail, { db: d.db });
+      for (const routes of [
+        teamRoutes,
+        modelRoutes,
+        versionRoutes,
+        aliasRoutes,
+        sharingRoutes,
+        jobRoutes,
+        jobStreamRoutes,
+        artifactRoutes,
+        metricRoutes,
+        webhookRoutes,
+        auditRoutes,
+      ])
+        await v1.register(routes, d);
+    },
+    { prefix: "/v1" },
+  );
+
+  if (o.webhooks) {
+    const deliverer = new WebhookDeliverer(d.db, o.webhooks, app.log);
+    app.addHook("onReady", async () => deliverer.start());
+    app.addHook("onClose", async () => deliverer.stop());
+  }
   return app;
-}
-
-/** A dependency that does not answer in time is failing (a Redis client waits for a reconnect otherwise). */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

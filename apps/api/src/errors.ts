@@ -1,23 +1,36 @@
 // One error shape for every failure: {"error": {"code", "message", "details"?}} with a stable code.
-// Bad input (UserError, schema issues, malformed or oversized bodies) is 4xx; anything else is a 500
-// whose message says nothing about internals.
+// Bad input (UserError, schema issues, malformed or oversized bodies, a body in the wrong Content-Type) is
+// 4xx; anything else is a 500 whose message says nothing about internals.
 
 import { isUserError } from "@shortened/contracts";
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 
 const fastifyCodes: Record<string, { code: string; status: number }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "bad_request", status: 400 },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: "bad_request", status: 400 },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: "payload_too_large", status: 413 },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "unsupported_media_type", status: 415 },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "bad_request", status: 400 },
   FST_REQ_FILE_TOO_LARGE: { code: "payload_too_large", status: 413 },
   FST_FILES_LIMIT: { code: "payload_too_large", status: 413 },
-  FST_INVALID_MULTIPART_CONTENT_TYPE: { code: "unsupported_media_type", status: 415 },
+};
+
+const validationPart: Record<string, string> = {
+  body: "body",
+  querystring: "query",
+  params: "path",
+  headers: "header",
 };
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: { code, message, ...(details !== undefined ? { details } : {}) } };
+}
+
+/** Says what the route accepts, so a caller knows what to send. */
+function unsupportedMediaType(req: FastifyRequest): string {
+  const sent = req.headers["content-type"];
+  const accepted = Object.keys(req.routeOptions.config.documentedBody ?? { "application/json": null });
+  return `${sent ? `unsupported Content-Type ${sent}` : "a body needs a Content-Type"}: send ${accepted.length > 1 ? `${accepted.slice(0, -1).join(", ")} or ${accepted.at(-1)}` : `JSON with Content-Type: ${accepted[0]}`}`;
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -26,6 +39,20 @@ export function installErrorHandling(app: FastifyInstance): void {
       const details = (err as { details?: unknown }).details;
       return reply.status(err.status).send(errorBody(err.code, err.message, details));
     }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = err.validation.map((v) => ({
+        path: v.instancePath.split("/").filter(Boolean),
+        message: v.message,
+      }));
+      const first = issues[0];
+      const where = first.path.length ? `${first.path.join(".")}: ` : "";
+      const part = validationPart[err.validationContext ?? ""] ?? err.validationContext;
+      return reply
+        .status(400)
+        .send(errorBody("bad_request", `invalid ${part}: ${where}${first.message}`, issues));
+    }
+    if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || err.code === "FST_INVALID_MULTIPART_CONTENT_TYPE")
+      return reply.status(415).send(errorBody("unsupported_media_type", unsupportedMediaType(req)));
     const known = err.code ? fastifyCodes[err.code] : undefined;
     if (known) return reply.status(known.status).send(errorBody(known.code, err.message));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)

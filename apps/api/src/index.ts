@@ -1,4 +1,3 @@
 export * from "./app.js";
-export * from "./openapi.js";
 export * from "./serialize.js";
 export * from "./server.js";

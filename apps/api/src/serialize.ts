@@ -1,10 +1,14 @@
-// Database rows -> API JSON: ISO dates, numbers instead of BigInt, no internal columns.
+// Database rows -> API JSON: ISO dates, numbers instead of BigInt, no internal columns. The routes
+// serialize answers through the contracts' schemas, so a field that does not fit is an error, not a leak.
+import type { ApiKeyInfo, Artifact, Job, JobEvent, Metric, Model, ModelVersion } from "@shortened/contracts";
+import type { z } from "zod";
+
 type Row = Record<string, unknown>;
 
 const iso = (d: unknown) =>
   d instanceof Date ? d.toISOString() : d === null || d === undefined ? null : String(d);
 
-export function jobJson(j: Row & { outputVersion?: { id: string } | null }) {
+export function jobJson(j: Row & { outputVersion?: { id: string } | null }): z.output<typeof Job> {
   return {
     id: j.id,
     kind: j.kind,
@@ -23,10 +27,10 @@ export function jobJson(j: Row & { outputVersion?: { id: string } | null }) {
     updatedAt: iso(j.updatedAt),
     startedAt: iso(j.startedAt),
     finishedAt: iso(j.finishedAt),
-  };
+  } as z.output<typeof Job>;
 }
 
-export function versionJson(v: Row) {
+export function versionJson(v: Row): z.output<typeof ModelVersion> {
   return {
     id: v.id,
     modelId: v.modelId,
@@ -38,10 +42,10 @@ export function versionJson(v: Row) {
     config: v.config ?? null,
     producedByJobId: v.producedByJobId ?? null,
     createdAt: iso(v.createdAt),
-  };
+  } as z.output<typeof ModelVersion>;
 }
 
-export function modelJson(m: Row & { versions?: Row[] }) {
+export function modelJson(m: Row & { versions?: Row[] }): z.output<typeof Model> {
   return {
     id: m.id,
     name: m.name,
@@ -52,10 +56,10 @@ export function modelJson(m: Row & { versions?: Row[] }) {
     createdAt: iso(m.createdAt),
     updatedAt: iso(m.updatedAt),
     ...(m.versions ? { latestVersion: m.versions[0] ? versionJson(m.versions[0]) : null } : {}),
-  };
+  } as z.output<typeof Model>;
 }
 
-export function artifactJson(a: Row) {
+export function artifactJson(a: Row): z.output<typeof Artifact> {
   return {
     id: a.id,
     name: a.name,
@@ -66,10 +70,10 @@ export function artifactJson(a: Row) {
     jobId: a.jobId ?? null,
     versionId: a.versionId ?? null,
     createdAt: iso(a.createdAt),
-  };
+  } as z.output<typeof Artifact>;
 }
 
-export function metricJson(m: Row) {
+export function metricJson(m: Row): z.output<typeof Metric> {
   return {
     id: m.id,
     versionId: m.versionId,
@@ -79,14 +83,20 @@ export function metricJson(m: Row) {
     protocol: m.protocol,
     protocolHash: m.protocolHash,
     createdAt: iso(m.createdAt),
-  };
+  } as z.output<typeof Metric>;
 }
 
-export function eventJson(e: Row) {
-  return { seq: String(e.seq), type: e.type, jobId: e.jobId, data: e.data, createdAt: iso(e.createdAt) };
+export function eventJson(e: Row): z.output<typeof JobEvent> {
+  return {
+    seq: String(e.seq),
+    type: e.type,
+    jobId: e.jobId,
+    data: e.data,
+    createdAt: iso(e.createdAt),
+  } as z.output<typeof JobEvent>;
 }
 
-export function keyJson(k: Row) {
+export function keyJson(k: Row): z.output<typeof ApiKeyInfo> {
   return {
     id: k.id,
     name: k.name,
@@ -95,5 +105,5 @@ export function keyJson(k: Row) {
     createdAt: iso(k.createdAt),
     lastUsedAt: iso(k.lastUsedAt),
     revokedAt: iso(k.revokedAt),
-  };
+  } as z.output<typeof ApiKeyInfo>;
 }

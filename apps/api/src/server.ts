@@ -7,8 +7,8 @@ import { UserError } from "@shortened/contracts";
 import { QueueDispatcher } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
-import { LOG_REDACT } from "./request-log.js";
-import { teamOptionsFromEnv } from "./teams-features.js";
+import { teamOptionsFromEnv } from "./deps.js";
+import { LOG_REDACT } from "./plugins/request-log.js";
 import { webOptionsFromEnv } from "./web/index.js";
 
 export interface ApiServer {

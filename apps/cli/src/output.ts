@@ -2,6 +2,7 @@
 // Bad input (UserError, or a commander usage error) exits 2 with one line on stderr; anything else
 // is a bug or an environment failure and exits 1.
 import { isUserError } from "@shortened/contracts";
+import { withFlagNames } from "./flag-names.js";
 
 export interface OutputOptions {
   json?: boolean;
@@ -23,7 +24,7 @@ export async function runCommand<T>(
 
 export function failAndExit(e: unknown): never {
   if (isUserError(e)) {
-    process.stderr.write(`error: ${oneLine(e.message)}\n`);
+    process.stderr.write(`error: ${oneLine(withFlagNames(e.message))}\n`);
     process.exit(2);
   }
   const err = e instanceof Error ? e : new Error(String(e));

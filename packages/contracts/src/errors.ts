@@ -14,6 +14,7 @@ export type UserErrorCode =
   | "unauthorized"
   | "forbidden"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "cancelled"
   | "rate_limited"
   | "promotion_refused"

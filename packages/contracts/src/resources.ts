@@ -31,7 +31,10 @@ export const ApiKeyInfo = z.object({
 export const CreateApiKeyBody = z
   .object({
     name: z.string().min(1).max(100).default("default"),
-    role: z.enum(["admin", "member"]).default("admin").describe("member keys cannot manage the team"),
+    role: z
+      .enum(["admin", "member"])
+      .default("admin")
+      .describe("member keys cannot manage keys, sharing, rules, webhooks"),
   })
   .strict();
 export const CreatedApiKey = ApiKeyInfo.extend({ apiKey: z.string().describe("shown once; stored hashed") });
@@ -95,7 +98,8 @@ export const Job = z.object({
   errorCode: z.string().nullable(),
   progress: z.number(),
   attempts: z.int(),
-  result: z.unknown().nullable(),
+  result: z.unknown().describe("what the job produced (null until it succeeds)"),
+  cancelRequested: z.boolean().describe("a cancel was asked for; a running job stops within seconds"),
   createdAt: z.string(),
   updatedAt: z.string(),
   startedAt: z.string().nullable(),
@@ -192,5 +196,39 @@ export const ListEventsQuery = z
   })
   .strict();
 
-export const page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const UploadModelQuery = z
+  .object({
+    name: ModelName,
+    description: z.string().max(2000).optional(),
+    license: z.string().max(200).optional().describe("e.g. an SPDX id; every derived version carries it"),
+  })
+  .strict();
+export const ListMetricsQuery = z
+  .object({ versionId: z.string().optional(), jobId: z.string().optional(), name: z.string().optional() })
+  .strict();
+export const ArtifactUrlQuery = z
+  .object({
+    expires: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe("lifetime of the URL in seconds (default: the server's URL_EXPIRY_SECONDS)"),
+  })
+  .strict();
+export const CardQuery = z
+  .object({
+    format: z
+      .enum(["json", "markdown"])
+      .optional()
+      .describe("markdown: the card as Markdown (or Accept: text/markdown)"),
+  })
+  .strict();
+/** An event cursor (a job event's seq). */
+export const EventSeq = z.string().regex(/^\d{1,19}$/, "an event seq is 1 to 19 digits");
+export const StreamQuery = z
+  .object({
+    lastEventId: EventSeq.optional().describe("resume after this event (as the Last-Event-ID header)"),
+  })
+  .strict();

@@ -6,6 +6,7 @@ export {
   type ShardIndex,
   SINGLE_FILE,
 } from "./checkpoint.js";
+export { writeHfCheckpoint } from "./checkpoint-writer.js";
 export { CLASS_DEFAULTS, type ModelConfig, type ModelType, parseConfig, readConfig } from "./config.js";
 export {
   DATASET_NAMES,
@@ -37,4 +38,6 @@ export {
   writeSafetensors,
 } from "./safetensors-writer.js";
 export * from "./tasks/index.js";
+export { type NamedTensor, readTensorFile, writeTensorFile } from "./tensor-file.js";
 export { loadTokenizer, METASPACE_SPLIT, metaspaceSplitIsSafe, type TextTokenizer } from "./tokenizer.js";
+export { type WidthPruneOptions, type WidthPruneResult, widthPrune } from "./width-prune.js";

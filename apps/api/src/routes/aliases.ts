@@ -11,14 +11,28 @@ import {
   moveAlias,
   setAliasRules,
 } from "@shortened/adapters";
-import { AliasName, MoveAliasBody, PromotionRule, SetAliasRulesBody, UserError } from "@shortened/contracts";
+import {
+  Alias,
+  AliasList,
+  AliasName,
+  AliasWithHistory,
+  MoveAliasBody,
+  MovedAlias,
+  PromotionRule,
+  type RuleCheck,
+  SetAliasRulesBody,
+  UserError,
+} from "@shortened/contracts";
 import { checkPromotion } from "@shortened/jobs";
-import type { FastifyInstance } from "fastify";
-import { parseWith, teamOf } from "../auth.js";
-import type { ApiDeps } from "./context.js";
+import type { z } from "zod";
+import { keyOf, teamOf } from "../plugins/auth.js";
+import { errors, idParam, json } from "../route-schema.js";
+import { v1Routes } from "./route-plugin.js";
 
-type Params = { Params: { id: string; alias: string } };
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const tags = ["registry"];
+const modelParams = idParam("model id or name");
+const params = modelParams.extend({ alias: AliasName.describe("alias name, with or without @ (e.g. prod)") });
+const iso = (d: Date) => d.toISOString();
 
 function aliasJson(a: {
   id: string;
@@ -27,95 +41,159 @@ function aliasJson(a: {
   versionId: string | null;
   rules: unknown;
   updatedAt: Date;
-}) {
+}): z.output<typeof Alias> {
   return {
     id: a.id,
     name: `@${a.name}`,
     modelId: a.modelId,
     versionId: a.versionId,
-    rules: a.rules,
+    rules: PromotionRule.array().parse(a.rules ?? []),
     updatedAt: iso(a.updatedAt),
   };
 }
 
-export function aliasRoutes(app: FastifyInstance, d: ApiDeps): void {
-  app.get<{ Params: { id: string } }>("/v1/models/:id/aliases", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    return { items: (await listAliases(d.db, team, model.id)).map(aliasJson) };
-  });
+const checksOf = (json: unknown) => json as z.output<typeof RuleCheck>[];
 
-  app.get<Params>("/v1/models/:id/aliases/:alias", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    const alias = await getAlias(d.db, team, model.id, parseWith(AliasName, req.params.alias, "alias"));
-    const history = await aliasHistory(d.db, alias.id);
-    return {
-      ...aliasJson(alias),
-      history: history.map((m) => ({
-        id: m.id,
-        fromVersionId: m.fromVersionId,
-        toVersionId: m.toVersionId,
-        actorKeyId: m.actorKeyId,
-        checks: m.checks,
-        createdAt: iso(m.createdAt),
-      })),
-    };
-  });
+export const aliasRoutes = v1Routes("aliases", (app, d) => {
+  app.get(
+    "/models/:id/aliases",
+    {
+      schema: {
+        operationId: "listAliases",
+        summary: "the aliases of a model",
+        tags,
+        params: modelParams,
+        response: { 200: json(AliasList, "the aliases"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      return { items: (await listAliases(d.db, team, model.id)).map(aliasJson) };
+    },
+  );
 
-  app.put<Params>("/v1/models/:id/aliases/:alias/rules", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    const name = parseWith(AliasName, req.params.alias, "alias");
-    const body = parseWith(SetAliasRulesBody, req.body, "body");
-    const alias = await setAliasRules(d.db, {
-      teamId: team,
-      modelId: model.id,
-      name,
-      rules: body.rules,
-      actorKeyId: req.principal!.keyId,
-    });
-    return aliasJson(alias);
-  });
+  app.get(
+    "/models/:id/aliases/:alias",
+    {
+      schema: {
+        operationId: "getAlias",
+        summary: "where an alias points, and its history with the checks that allowed each move",
+        tags,
+        params,
+        response: { 200: json(AliasWithHistory, "the alias and its moves"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      const alias = await getAlias(d.db, team, model.id, req.params.alias);
+      const history = await aliasHistory(d.db, alias.id);
+      return {
+        ...aliasJson(alias),
+        history: history.map((m) => ({
+          id: m.id,
+          fromVersionId: m.fromVersionId,
+          toVersionId: m.toVersionId,
+          actorKeyId: m.actorKeyId,
+          checks: checksOf(m.checks),
+          createdAt: iso(m.createdAt),
+        })),
+      };
+    },
+  );
+
+  app.put(
+    "/models/:id/aliases/:alias/rules",
+    {
+      schema: {
+        operationId: "setAliasRules",
+        summary: "set the promotion rules of an alias (it is created if new)",
+        tags,
+        params,
+        body: SetAliasRulesBody,
+        response: { 200: json(Alias, "the alias with its rules"), ...errors(404) },
+      },
+      config: { role: "admin" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      const alias = await setAliasRules(d.db, {
+        teamId: team,
+        modelId: model.id,
+        name: req.params.alias,
+        rules: req.body.rules,
+        actorKeyId: keyOf(req),
+      });
+      return aliasJson(alias);
+    },
+  );
 
   // Moving an alias (promotion): any key of the team, as long as the version passes the alias's rules.
-  app.put<Params>("/v1/models/:id/aliases/:alias", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    const name = parseWith(AliasName, req.params.alias, "alias");
-    const body = parseWith(MoveAliasBody, req.body, "body");
-    const version =
-      typeof body.version === "number"
-        ? await d.db.modelVersion.findFirst({
-            where: { teamId: team, modelId: model.id, number: body.version },
-          })
-        : await getVersion(d.db, team, body.version).catch(() => null);
-    if (!version || version.modelId !== model.id)
-      throw new UserError("not_found", `model "${model.name}" has no version ${body.version}`, 404);
-    const existing = await findAlias(d.db, team, model.id, name);
-    const rules = PromotionRule.array().parse(existing?.rules ?? []);
-    const checks = await checkPromotion(d.db, team, version.id, rules);
-    const broken = checks.filter((c) => !c.passed);
-    if (broken.length) {
-      const e = new UserError(
-        "promotion_refused",
-        `cannot move @${name} to version ${version.number}: ${broken.map((c) => c.message).join("; ")}`,
-        422,
-      );
-      (e as UserError & { details?: unknown }).details = { alias: `@${name}`, versionId: version.id, checks };
-      throw e;
-    }
-    const { alias, move } = await moveAlias(d.db, {
-      teamId: team,
-      modelId: model.id,
-      name,
-      toVersionId: version.id,
-      actorKeyId: req.principal!.keyId,
-      checks,
-    });
-    return {
-      ...aliasJson(alias),
-      move: { id: move.id, fromVersionId: move.fromVersionId, toVersionId: move.toVersionId, checks },
-    };
-  });
-}
+  app.put(
+    "/models/:id/aliases/:alias",
+    {
+      schema: {
+        operationId: "moveAlias",
+        summary: "move an alias to a version of the model; refused when a promotion rule breaks",
+        tags,
+        params,
+        body: MoveAliasBody,
+        response: {
+          200: json(MovedAlias, "the alias, moved, with the checks it passed"),
+          ...errors(
+            [404, "no such model, or no such version of it"],
+            [422, "promotion_refused: a rule is broken; details holds every check with its numbers"],
+          ),
+        },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      const name = req.params.alias;
+      const body = req.body;
+      const version =
+        typeof body.version === "number"
+          ? await d.db.modelVersion.findFirst({
+              where: { teamId: team, modelId: model.id, number: body.version },
+            })
+          : await getVersion(d.db, team, body.version).catch(() => null);
+      if (!version || version.modelId !== model.id)
+        throw new UserError("not_found", `model "${model.name}" has no version ${body.version}`, 404);
+      const existing = await findAlias(d.db, team, model.id, name);
+      const rules = PromotionRule.array().parse(existing?.rules ?? []);
+      const checks = await checkPromotion(d.db, team, version.id, rules);
+      const broken = checks.filter((c) => !c.passed);
+      if (broken.length) {
+        const e = new UserError(
+          "promotion_refused",
+          `cannot move @${name} to version ${version.number}: ${broken.map((c) => c.message).join("; ")}`,
+          422,
+        );
+        (e as UserError & { details?: unknown }).details = {
+          alias: `@${name}`,
+          versionId: version.id,
+          checks,
+        };
+        throw e;
+      }
+      const { alias, move } = await moveAlias(d.db, {
+        teamId: team,
+        modelId: model.id,
+        name,
+        toVersionId: version.id,
+        actorKeyId: keyOf(req),
+        checks,
+      });
+      return {
+        ...aliasJson(alias),
+        move: { id: move.id, fromVersionId: move.fromVersionId, toVersionId: move.toVersionId, checks },
+      };
+    },
+  );
+});

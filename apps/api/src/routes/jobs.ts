@@ -1,61 +1,197 @@
 // /v1/jobs: submit (Idempotency-Key), list (filters + cursor), get, cancel, retry, events, outputs.
 
 import { getJob, listArtifacts, listEvents, listJobs, listMetrics } from "@shortened/adapters";
-import { ListEventsQuery, ListJobsQuery, UserError } from "@shortened/contracts";
+import {
+  ArtifactList,
+  Job,
+  JobEventPage,
+  JobPage,
+  JobSpec,
+  ListEventsQuery,
+  ListJobsQuery,
+  MetricList,
+} from "@shortened/contracts";
 import { cancelJob, retryJob, submitJob } from "@shortened/jobs";
-import type { FastifyInstance } from "fastify";
-import { parseWith, teamOf } from "../auth.js";
+import { z } from "zod";
+import { teamOf } from "../plugins/auth.js";
+import { errors, idParam, json } from "../route-schema.js";
 import { artifactJson, eventJson, jobJson, metricJson } from "../serialize.js";
-import type { ApiDeps } from "./context.js";
+import { v1Routes } from "./route-plugin.js";
 
-export function jobRoutes(app: FastifyInstance, d: ApiDeps): void {
-  app.post("/v1/jobs", async (req, reply) => {
-    const key = req.headers["idempotency-key"];
-    if (key !== undefined && (typeof key !== "string" || key.length < 1 || key.length > 200))
-      throw new UserError("bad_request", "Idempotency-Key must be 1..200 characters");
-    const { job, created } = await submitJob(d.db, d.dispatcher, teamOf(req), req.body, {
-      idempotencyKey: key as string | undefined,
-      kinds: d.kinds,
-    });
-    return reply
-      .status(created ? 201 : 200)
-      .header("location", `/v1/jobs/${job.id}`)
-      .send(jobJson(job));
-  });
+const params = idParam("job id");
+const tags = ["jobs"];
 
-  app.get("/v1/jobs", async (req) => {
-    const q = parseWith(ListJobsQuery, req.query, "query");
-    const page = await listJobs(d.db, teamOf(req), q);
-    return { items: page.items.map(jobJson), nextCursor: page.nextCursor };
-  });
-
-  app.get<{ Params: { id: string } }>("/v1/jobs/:id", async (req) =>
-    jobJson(await getJob(d.db, teamOf(req), req.params.id)),
+export const jobRoutes = v1Routes("jobs", (app, d) => {
+  app.post(
+    "/jobs",
+    {
+      schema: {
+        operationId: "submitJob",
+        summary: "submit a job; a repeated Idempotency-Key returns the first job (200)",
+        tags,
+        headers: z.looseObject({
+          "idempotency-key": z
+            .string()
+            .min(1)
+            .max(200)
+            .optional()
+            .describe("a repeat with the same key returns the first job instead of submitting again"),
+        }),
+        body: JobSpec,
+        response: {
+          201: json(Job, "the job, queued"),
+          200: json(Job, "the first job submitted with this Idempotency-Key"),
+          ...errors(
+            [404, "no such model version in the caller's team"],
+            [422, "the job kind is not available on this server"],
+          ),
+        },
+      },
+      config: {
+        role: "member",
+        audit: { action: "job.submit", targetType: "job", status: 201, pick: ["kind", "inputVersionId"] },
+      },
+    },
+    async (req, reply) => {
+      const { job, created } = await submitJob(d.db, d.dispatcher, teamOf(req), req.body, {
+        idempotencyKey: req.headers["idempotency-key"],
+        kinds: d.kinds,
+      });
+      return reply
+        .status(created ? 201 : 200)
+        .header("location", `/v1/jobs/${job.id}`)
+        .send(jobJson(job));
+    },
   );
 
-  app.post<{ Params: { id: string } }>("/v1/jobs/:id/cancel", async (req) =>
-    jobJson(await cancelJob(d.db, d.dispatcher, teamOf(req), req.params.id)),
+  app.get(
+    "/jobs",
+    {
+      schema: {
+        operationId: "listJobs",
+        summary: "list jobs, newest first, in cursor pages",
+        tags,
+        querystring: ListJobsQuery,
+        response: { 200: json(JobPage, "a page of jobs") },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const page = await listJobs(d.db, teamOf(req), req.query);
+      return { items: page.items.map(jobJson), nextCursor: page.nextCursor };
+    },
   );
 
-  app.post<{ Params: { id: string } }>("/v1/jobs/:id/retry", async (req) =>
-    jobJson(await retryJob(d.db, d.dispatcher, teamOf(req), req.params.id)),
+  app.get(
+    "/jobs/:id",
+    {
+      schema: {
+        operationId: "getJob",
+        summary: "a job",
+        tags,
+        params,
+        response: { 200: json(Job, "the job"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => jobJson(await getJob(d.db, teamOf(req), req.params.id)),
   );
 
-  app.get<{ Params: { id: string } }>("/v1/jobs/:id/events", async (req) => {
-    const q = parseWith(ListEventsQuery, req.query, "query");
-    const page = await listEvents(d.db, teamOf(req), req.params.id, q.after, q.limit, { steps: q.steps });
-    return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
-  });
+  app.post(
+    "/jobs/:id/cancel",
+    {
+      schema: {
+        operationId: "cancelJob",
+        summary: "cancel a job (a running job stops within seconds); no body",
+        tags,
+        params,
+        response: {
+          200: json(Job, "the job, cancelled or asked to stop"),
+          ...errors(404, [409, "already finished"]),
+        },
+      },
+      config: {
+        role: "member",
+        audit: { action: "job.cancel", targetType: "job", status: 200, pick: ["state"] },
+      },
+    },
+    async (req) => jobJson(await cancelJob(d.db, d.dispatcher, teamOf(req), req.params.id)),
+  );
 
-  app.get<{ Params: { id: string } }>("/v1/jobs/:id/artifacts", async (req) => {
-    const team = teamOf(req);
-    const job = await getJob(d.db, team, req.params.id);
-    return { items: (await listArtifacts(d.db, team, { jobId: job.id })).map(artifactJson) };
-  });
+  app.post(
+    "/jobs/:id/retry",
+    {
+      schema: {
+        operationId: "retryJob",
+        summary: "retry a failed or cancelled job; no body",
+        tags,
+        params,
+        response: {
+          200: json(Job, "the job, queued again"),
+          ...errors(404, [409, "the job is neither failed nor cancelled"]),
+        },
+      },
+      config: { role: "member", audit: { action: "job.retry", targetType: "job", status: 200 } },
+    },
+    async (req) => jobJson(await retryJob(d.db, d.dispatcher, teamOf(req), req.params.id)),
+  );
 
-  app.get<{ Params: { id: string } }>("/v1/jobs/:id/metrics", async (req) => {
-    const team = teamOf(req);
-    const job = await getJob(d.db, team, req.params.id);
-    return { items: (await listMetrics(d.db, team, { jobId: job.id })).map(metricJson) };
-  });
-}
+  app.get(
+    "/jobs/:id/events",
+    {
+      schema: {
+        operationId: "listJobEvents",
+        summary: "progress, log lines, metrics and state changes after a cursor",
+        tags,
+        params,
+        querystring: ListEventsQuery,
+        response: { 200: json(JobEventPage, "a page of events, oldest first"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const page = await listEvents(d.db, teamOf(req), req.params.id, req.query.after, req.query.limit, {
+        steps: req.query.steps,
+      });
+      return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    "/jobs/:id/artifacts",
+    {
+      schema: {
+        operationId: "listJobArtifacts",
+        summary: "files a job produced",
+        tags,
+        params,
+        response: { 200: json(ArtifactList, "the job's artifacts"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const job = await getJob(d.db, team, req.params.id);
+      return { items: (await listArtifacts(d.db, team, { jobId: job.id })).map(artifactJson) };
+    },
+  );
+
+  app.get(
+    "/jobs/:id/metrics",
+    {
+      schema: {
+        operationId: "listJobMetrics",
+        summary: "metrics a job measured, each with its protocol",
+        tags,
+        params,
+        response: { 200: json(MetricList, "the job's metrics"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const job = await getJob(d.db, team, req.params.id);
+      return { items: (await listMetrics(d.db, team, { jobId: job.id })).map(metricJson) };
+    },
+  );
+});

@@ -1,5 +1,5 @@
-// /v1/models and /v1/versions: register (by s3:// URI, or upload as multipart files or a tar), list with
-// search and filters, versions, lineage, and each version's artifacts and metrics.
+// /v1/models: register (by s3:// URI, or upload as multipart files or a tar), list with search and
+// filters, a model with its latest version, its versions.
 
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -7,42 +7,89 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { findModel, listModels, listVersions } from "@shortened/adapters";
 import {
-  findModel,
-  getVersion,
-  lineage,
-  listArtifacts,
-  listMetrics,
-  listModels,
-  listVersions,
-} from "@shortened/adapters";
-import { ListModelsQuery, ModelName, RegisterModelBody, UserError } from "@shortened/contracts";
+  ListModelsQuery,
+  Model,
+  ModelPage,
+  RegisterModelBody,
+  UploadModelQuery,
+  UserError,
+  VersionList,
+} from "@shortened/contracts";
 import { extractTar, registerFromFolder, registerFromUri } from "@shortened/jobs";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { parseWith, teamOf } from "../auth.js";
-import { artifactJson, metricJson, modelJson, versionJson } from "../serialize.js";
-import type { ApiDeps } from "./context.js";
+import type { FastifyRequest } from "fastify";
+import { teamOf } from "../plugins/auth.js";
+import { type AuditSpec, errors, idParam, json } from "../route-schema.js";
+import { modelJson, versionJson } from "../serialize.js";
+import { v1Routes } from "./route-plugin.js";
 
-export function modelRoutes(app: FastifyInstance, d: ApiDeps): void {
-  app.post("/v1/models", async (req, reply) => {
-    const body = parseWith(RegisterModelBody, req.body, "body");
-    const { model, version } = await registerFromUri(d.db, d.store, teamOf(req), body);
-    return reply.status(201).send({ ...modelJson(model), latestVersion: versionJson(version) });
-  });
+const tags = ["models"];
+const params = idParam("model id or name");
+const registered = json(Model, "the model with its first version");
+const audit: AuditSpec = { action: "model.register", targetType: "model", status: 201, pick: ["name"] };
 
-  // Upload: ?name=NAME, body either application/x-tar (a tar of the checkpoint folder) or
-  // multipart/form-data whose file parts are the checkpoint files (or one .tar).
-  app.post<{ Querystring: { name?: string; description?: string; license?: string } }>(
-    "/v1/models/upload",
-    { bodyLimit: d.uploadLimitBytes },
+export const modelRoutes = v1Routes("models", (app, d) => {
+  app.post(
+    "/models",
+    {
+      schema: {
+        operationId: "registerModel",
+        summary: "register a base checkpoint in place by s3:// URI (validated, files hashed)",
+        tags,
+        body: RegisterModelBody,
+        response: {
+          201: registered,
+          ...errors([409, "a model of this name already exists"]),
+        },
+      },
+      config: { role: "member", audit },
+    },
     async (req, reply) => {
-      const name = parseWith(ModelName, req.query.name, "query name");
+      const { model, version } = await registerFromUri(d.db, d.store, teamOf(req), req.body);
+      return reply.status(201).send({ ...modelJson(model), latestVersion: versionJson(version) });
+    },
+  );
+
+  app.post(
+    "/models/upload",
+    {
+      bodyLimit: d.uploadLimitBytes,
+      schema: {
+        operationId: "uploadModel",
+        summary: "register a base checkpoint by upload: a tar of its folder, or its files as multipart parts",
+        tags,
+        querystring: UploadModelQuery,
+        response: {
+          201: registered,
+          ...errors([409, "a model of this name already exists"]),
+        },
+      },
+      config: {
+        role: "member",
+        audit,
+        documentedBody: {
+          "application/x-tar": {
+            schema: { type: "string", format: "binary", description: "a tar of the folder" },
+          },
+          "multipart/form-data": {
+            schema: {
+              type: "object",
+              description:
+                "one file part per checkpoint file (config.json, *.safetensors, tokenizer files), or one .tar",
+              properties: { file: { type: "array", items: { type: "string", format: "binary" } } },
+            },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
       const dir = await mkdtemp(join(tmpdir(), "shortened-upload-"));
       try {
         await receiveUpload(req, dir, d.uploadLimitBytes);
         const { model, version } = await registerFromFolder(d.db, d.store, {
           teamId: teamOf(req),
-          name,
+          name: req.query.name,
           dir,
           sourceUri: "upload",
           description: req.query.description,
@@ -55,53 +102,66 @@ export function modelRoutes(app: FastifyInstance, d: ApiDeps): void {
     },
   );
 
-  app.get("/v1/models", async (req) => {
-    const q = parseWith(ListModelsQuery, req.query, "query");
-    const page = await listModels(d.db, teamOf(req), q);
-    return { items: page.items.map(modelJson), nextCursor: page.nextCursor };
-  });
-
-  app.get<{ Params: { id: string } }>("/v1/models/:id", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    const versions = await listVersions(d.db, team, model.id);
-    return {
-      ...modelJson(model),
-      latestVersion: versions.length ? versionJson(versions[versions.length - 1]) : null,
-    };
-  });
-
-  app.get<{ Params: { id: string } }>("/v1/models/:id/versions", async (req) => {
-    const team = teamOf(req);
-    const model = await findModel(d.db, team, req.params.id);
-    return { items: (await listVersions(d.db, team, model.id)).map(versionJson) };
-  });
-
-  app.get<{ Params: { id: string } }>("/v1/versions/:id", async (req) =>
-    versionJson(await getVersion(d.db, teamOf(req), req.params.id)),
+  app.get(
+    "/models",
+    {
+      schema: {
+        operationId: "listModels",
+        summary: "list models, newest first (search and filters)",
+        tags,
+        querystring: ListModelsQuery,
+        response: { 200: json(ModelPage, "a page of models") },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const page = await listModels(d.db, teamOf(req), req.query);
+      return { items: page.items.map(modelJson), nextCursor: page.nextCursor };
+    },
   );
 
-  app.get<{ Params: { id: string } }>("/v1/versions/:id/lineage", async (req) => {
-    const l = await lineage(d.db, teamOf(req), req.params.id);
-    return {
-      version: versionJson(l.version),
-      ancestors: l.ancestors.map(versionJson),
-      children: l.children.map(versionJson),
-    };
-  });
+  app.get(
+    "/models/:id",
+    {
+      schema: {
+        operationId: "getModel",
+        summary: "a model (by id or name) with its latest version",
+        tags,
+        params,
+        response: { 200: json(Model, "the model"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      const versions = await listVersions(d.db, team, model.id);
+      return {
+        ...modelJson(model),
+        latestVersion: versions.length ? versionJson(versions[versions.length - 1]) : null,
+      };
+    },
+  );
 
-  app.get<{ Params: { id: string } }>("/v1/versions/:id/artifacts", async (req) => {
-    const team = teamOf(req);
-    const v = await getVersion(d.db, team, req.params.id);
-    return { items: (await listArtifacts(d.db, team, { versionId: v.id })).map(artifactJson) };
-  });
-
-  app.get<{ Params: { id: string } }>("/v1/versions/:id/metrics", async (req) => {
-    const team = teamOf(req);
-    const v = await getVersion(d.db, team, req.params.id);
-    return { items: (await listMetrics(d.db, team, { versionId: v.id })).map(metricJson) };
-  });
-}
+  app.get(
+    "/models/:id/versions",
+    {
+      schema: {
+        operationId: "listModelVersions",
+        summary: "versions of a model, oldest first",
+        tags,
+        params,
+        response: { 200: json(VersionList, "the versions"), ...errors(404) },
+      },
+      config: { role: "member" },
+    },
+    async (req) => {
+      const team = teamOf(req);
+      const model = await findModel(d.db, team, req.params.id);
+      return { items: (await listVersions(d.db, team, model.id)).map(versionJson) };
+    },
+  );
+});
 
 async function receiveUpload(req: FastifyRequest, dir: string, limit: number): Promise<void> {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
@@ -111,7 +171,11 @@ async function receiveUpload(req: FastifyRequest, dir: string, limit: number): P
     return;
   }
   if (type !== "multipart/form-data")
-    throw new UserError("bad_request", "upload as application/x-tar or multipart/form-data", 415);
+    throw new UserError(
+      "unsupported_media_type",
+      `unsupported Content-Type ${type || "(none)"}: upload as application/x-tar or multipart/form-data`,
+      415,
+    );
   let count = 0;
   for await (const part of req.files({ limits: { fileSize: limit, files: 1000 } })) {
     const name = basename(part.filename || "");

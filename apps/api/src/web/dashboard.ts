@@ -25,7 +25,7 @@ const CSP = [
 export async function dashboardRoutes(app: FastifyInstance, dir: string | null): Promise<void> {
   const indexFile = dir ? join(dir, "index.html") : null;
   if (!indexFile || !existsSync(indexFile)) {
-    app.get("/", async (_req, reply) =>
+    app.get("/", { schema: { hide: true } }, async (_req, reply) =>
       reply
         .status(503)
         .type("text/plain; charset=utf-8")
@@ -52,8 +52,9 @@ export async function dashboardRoutes(app: FastifyInstance, dir: string | null):
       .header("x-content-type-options", "nosniff")
       .header("referrer-policy", "same-origin")
       .send(index);
+  const hidden = { schema: { hide: true } };
   for (const p of DASHBOARD_PAGES) {
-    app.get(p, page);
-    if (p !== "/") app.get(`${p}/*`, page);
+    app.get(p, hidden, page);
+    if (p !== "/") app.get(`${p}/*`, hidden, page);
   }
 }

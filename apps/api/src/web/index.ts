@@ -1,9 +1,11 @@
 // The web dashboard's server side: cookie sessions for the browser and the built single-page app.
 import { dashboardDir } from "@shortened/web";
 import type { FastifyInstance } from "fastify";
-import type { ApiDeps } from "../routes/context.js";
+import type { ApiDeps } from "../deps.js";
 import { dashboardRoutes } from "./dashboard.js";
-import { installSessions } from "./sessions.js";
+import { sessionRoutes } from "./sessions.js";
+
+export { sessionCookieSource } from "./sessions.js";
 
 export interface WebOptions {
   /** The built dashboard (apps/web/dist by default); null serves none. */
@@ -23,9 +25,9 @@ export function webOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): WebOpti
   };
 }
 
-/** Call before installAuth: a session cookie authenticates /v1 requests that carry no Bearer key. */
-export async function installWeb(app: FastifyInstance, d: ApiDeps): Promise<void> {
-  const o = d.web ?? {};
-  installSessions(app, d.db, { ttlSeconds: o.sessionTtlSeconds ?? 8 * 3600, secureCookie: o.secureCookie });
-  await dashboardRoutes(app, o.dashboardDir === undefined ? dashboardDir : o.dashboardDir);
+/** Sign-in routes (/session) and the dashboard's pages and assets, at the root (no key). */
+export async function webRoutes(app: FastifyInstance, d: ApiDeps): Promise<void> {
+  await app.register(sessionRoutes, d);
+  const dir = d.web?.dashboardDir;
+  await app.register(async (site) => dashboardRoutes(site, dir === undefined ? dashboardDir : dir));
 }

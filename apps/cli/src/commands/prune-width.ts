@@ -2,8 +2,7 @@
 // (attention head groups and MLP channels removed by magnitude, uniformly per block) at the parameter count
 // of removing K blocks, for the depth-vs-width comparison of the efficiency benchmark.
 import { UserError } from "@shortened/contracts";
-import { widthPrune } from "@shortened/engine";
-import { readConfig } from "@shortened/hf";
+import { readConfig, widthPrune } from "@shortened/hf";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { intFlag } from "./cli-numbers.js";

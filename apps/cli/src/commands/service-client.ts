@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as reg from "@shortened/adapters";
 import { artifactJson, eventJson, jobJson, metricJson, modelJson, versionJson } from "@shortened/api";
+import { createShortenedClient, describeError, type paths, type ShortenedClient } from "@shortened/client";
 import { type JobKind, UserError } from "@shortened/contracts";
 import {
   cancelJob,
@@ -24,6 +25,8 @@ import { runCommand } from "../output.js";
 import { interruptSignal, stderrProgress } from "./embedded-progress.js";
 
 type Json = Record<string, unknown>;
+type JobSpecBody = paths["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"];
+type JobListQuery = NonNullable<paths["/v1/jobs"]["get"]["parameters"]["query"]>;
 
 export interface ServiceClient {
   submit(spec: unknown, idempotencyKey?: string): Promise<Json>;
@@ -91,58 +94,84 @@ export async function openClient(o: ClientOptions): Promise<ServiceClient> {
   return EmbeddedClient.open(defaultStateDir(o.stateDir), o.quiet);
 }
 
+/** The service over HTTP, through the typed client generated from the API's OpenAPI document. */
 class HttpClient implements ServiceClient {
+  private readonly api: ShortenedClient;
+
   constructor(
     private readonly base: string,
-    private readonly key: string,
-  ) {}
+    key: string,
+  ) {
+    this.api = createShortenedClient({ baseUrl: base, apiKey: key });
+  }
 
+  /** The answer's body, or a UserError (4xx) / Error (5xx) with the API's error code and message. */
   private async call(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
+    request: () => Promise<{ data?: unknown; error?: unknown; response: Response }>,
   ): Promise<Json> {
-    let res: Response;
+    let r: Awaited<ReturnType<typeof request>>;
     try {
-      res = await fetch(this.base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.key}`,
-          ...(body !== undefined && !(body instanceof FormData)
-            ? { "content-type": "application/json" }
-            : {}),
-          ...headers,
-        },
-        body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
-      });
+      r = await request();
     } catch (e) {
       throw new UserError("bad_request", `cannot reach ${this.base}: ${(e as Error).message}`);
     }
-    const json = (await res.json().catch(() => ({}))) as Json;
-    if (!res.ok) {
-      const err = (json.error ?? {}) as { code?: string; message?: string };
-      const msg = `${res.status} ${err.code ?? ""}: ${err.message ?? res.statusText}`;
-      if (res.status < 500) throw new UserError("bad_request", msg, res.status);
-      throw new Error(msg);
-    }
-    return json;
+    if (r.response.ok) return (r.data ?? {}) as Json;
+    const msg = describeError(r.response.status, r.error);
+    if (r.response.status < 500) throw new UserError("bad_request", msg, r.response.status);
+    throw new Error(msg);
   }
 
   submit = (spec: unknown, key?: string) =>
-    this.call("POST", "/v1/jobs", spec, key ? { "idempotency-key": key } : {});
-  job = (id: string) => this.call("GET", `/v1/jobs/${encodeURIComponent(id)}`);
-  jobs = (q: Record<string, string>) => this.call("GET", `/v1/jobs?${new URLSearchParams(q)}`);
-  cancel = (id: string) => this.call("POST", `/v1/jobs/${encodeURIComponent(id)}/cancel`);
-  retry = (id: string) => this.call("POST", `/v1/jobs/${encodeURIComponent(id)}/retry`);
+    this.call(() =>
+      // The CLI passes the user's JSON as it is; the server validates it (400 with the reason).
+      this.api.POST("/v1/jobs", {
+        body: spec as JobSpecBody,
+        headers: key ? { "idempotency-key": key } : {},
+      }),
+    );
+  job = (id: string) => this.call(() => this.api.GET("/v1/jobs/{id}", { params: { path: { id } } }));
+  jobs = (q: Record<string, string>) =>
+    this.call(() =>
+      this.api.GET("/v1/jobs", {
+        params: {
+          query: {
+            state: q.state as JobListQuery["state"],
+            kind: q.kind as JobListQuery["kind"],
+            cursor: q.cursor,
+            limit: q.limit === undefined ? undefined : Number(q.limit),
+          },
+        },
+      }),
+    );
+  cancel = (id: string) =>
+    this.call(() => this.api.POST("/v1/jobs/{id}/cancel", { params: { path: { id } } }));
+  retry = (id: string) => this.call(() => this.api.POST("/v1/jobs/{id}/retry", { params: { path: { id } } }));
   events = (id: string, after?: string) =>
-    this.call("GET", `/v1/jobs/${encodeURIComponent(id)}/events${after ? `?after=${after}` : ""}`);
-  jobArtifacts = (id: string) => this.call("GET", `/v1/jobs/${encodeURIComponent(id)}/artifacts`);
-  registerUri = (name: string, uri: string) => this.call("POST", "/v1/models", { name, uri });
-  models = (q: Record<string, string>) => this.call("GET", `/v1/models?${new URLSearchParams(q)}`);
-  model = (id: string) => this.call("GET", `/v1/models/${encodeURIComponent(id)}`);
-  lineage = (id: string) => this.call("GET", `/v1/versions/${encodeURIComponent(id)}/lineage`);
-  metrics = (id: string) => this.call("GET", `/v1/versions/${encodeURIComponent(id)}/metrics`);
+    this.call(() => this.api.GET("/v1/jobs/{id}/events", { params: { path: { id }, query: { after } } }));
+  jobArtifacts = (id: string) =>
+    this.call(() => this.api.GET("/v1/jobs/{id}/artifacts", { params: { path: { id } } }));
+  registerUri = (name: string, uri: string) =>
+    this.call(() => this.api.POST("/v1/models", { body: { name, uri } }));
+  models = (q: Record<string, string>) =>
+    this.call(() =>
+      this.api.GET("/v1/models", {
+        params: {
+          query: { q: q.q, cursor: q.cursor, limit: q.limit === undefined ? undefined : Number(q.limit) },
+        },
+      }),
+    );
+  /** A model with all its versions, as in embedded mode. */
+  async model(id: string): Promise<Json> {
+    const model = await this.call(() => this.api.GET("/v1/models/{id}", { params: { path: { id } } }));
+    const versions = await this.call(() =>
+      this.api.GET("/v1/models/{id}/versions", { params: { path: { id } } }),
+    );
+    return { ...model, versions: versions.items };
+  }
+  lineage = (id: string) =>
+    this.call(() => this.api.GET("/v1/versions/{id}/lineage", { params: { path: { id } } }));
+  metrics = (id: string) =>
+    this.call(() => this.api.GET("/v1/versions/{id}/metrics", { params: { path: { id } } }));
 
   async registerFolder(name: string, dir: string): Promise<Json> {
     if (!(await stat(dir).catch(() => null))?.isDirectory())
@@ -153,7 +182,14 @@ class HttpClient implements ServiceClient {
         throw new UserError("bad_request", `nested files are not uploaded one by one: ${f} (upload a tar)`);
       form.append("file", await openAsBlob(join(dir, f)), f);
     }
-    return this.call("POST", `/v1/models/upload?name=${encodeURIComponent(name)}`, form);
+    return this.call(() =>
+      this.api.POST("/v1/models/upload", {
+        params: { query: { name } },
+        body: {},
+        // The files go as multipart parts (fetch sets the boundary).
+        bodySerializer: () => form,
+      }),
+    );
   }
 
   async close(): Promise<void> {}

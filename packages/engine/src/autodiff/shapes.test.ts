@@ -5,8 +5,8 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { readConfig } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
-import { buildForwardGraph } from "../models/llama.js";
-import { expectedShape } from "../models/weights.js";
+import { expectedShape } from "../models/architecture.js";
+import { buildForwardGraph } from "../models/forward-graph.js";
 import { grad } from "./grad.js";
 import { inferShapes } from "./shapes.js";
 

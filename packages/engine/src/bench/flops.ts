@@ -1,4 +1,4 @@
-// Multiply-add count (×2 = FLOPs) of a generation with the KV-cache graphs: a prefill over the prompt, then
+// Multiply-add count (×2 = FLOPs) of a generation with the KV cache: a prefill over the prompt, then
 // one decode step per further token. Counts the matrix products (projections, attention scores and mixing,
 // the LM head on the last position); norms, RoPE, activations and softmax are left out (a few percent at most).
 import type { ModelConfig } from "@shortened/hf";

@@ -8,4 +8,3 @@ export {
 export { blockLinearParams, generationFlops, modelAndCacheBytes, parameterCount } from "./flops.js";
 export { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
 export { type Spread, spread } from "./stats.js";
-export { type WidthPruneOptions, type WidthPruneResult, widthPrune } from "./width-prune.js";

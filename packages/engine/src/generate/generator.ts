@@ -1,12 +1,13 @@
 // Text generation with a KV cache: one prefill run over the prompt, then one decode run per new token that
-// feeds back the cache (past K/V in, present K/V out). Rows of a batch share one prompt length (no padding).
+// feeds back the cache (past K/V in, present K/V out). Both are runs of the model's forward graph with its KV
+// cache (../models/forward-graph.ts): the prefill with an empty past, a decode step with one new token; one
+// graph and one session serve both, so the weights are held once. Rows of a batch share one prompt length.
 import { UserError } from "@shortened/contracts";
 import type { Checkpoint, ModelConfig } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, type Device, ort } from "../graph/session.js";
-import { openCheckpoint } from "../models/forward-session.js";
-import { checkpointWeights } from "../models/weights.js";
-import { buildKvGraph, type KvGraph } from "./kv-graph.js";
+import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
+import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import { checkSampling, chooseToken, type SamplingOptions, uniformStream } from "./sampling.js";
 
 export interface GenerateOptions extends SamplingOptions {
@@ -31,7 +32,7 @@ export interface GenerateResult {
 export class KvGenerator {
   private constructor(
     readonly config: ModelConfig,
-    readonly graph: KvGraph,
+    readonly graph: ForwardGraph,
     readonly session: ort.InferenceSession,
     readonly maxSeqLen: number,
   ) {}
@@ -46,10 +47,19 @@ export class KvGenerator {
       ckpt.config.maxPositionEmbeddings,
     );
     const g = new GraphBuilder();
-    const kg = buildKvGraph(ckpt.config, checkpointWeights(g, ckpt), maxSeqLen, g);
+    // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
+    const fg = buildForwardGraph(ckpt.config, {
+      graph: g,
+      weight: checkpointWeights(g, ckpt),
+      kvCache: true,
+      gates: false,
+      nll: false,
+      logits: "last",
+      maxSeqLen,
+    });
     const session = await createSession(g, { device: opts.device, threads: opts.threads });
     g.initializers.clear();
-    return new KvGenerator(ckpt.config, kg, session, maxSeqLen);
+    return new KvGenerator(ckpt.config, fg, session, maxSeqLen);
   }
 
   defaultEosIds(): number[] {
@@ -63,23 +73,24 @@ export class KvGenerator {
     past: ort.Tensor[] | null,
   ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
     const c = this.config;
+    const { inputs, outputs } = this.graph;
     const B = ids.length;
     const T = ids[0]!.length;
     const flat = new BigInt64Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) flat[b * T + t] = BigInt(ids[b]![t]!);
     const feeds: Record<string, ort.Tensor> = {
-      [this.graph.inputIds]: new ort.Tensor("int64", flat, [B, T]),
+      [inputs.ids!]: new ort.Tensor("int64", flat, [B, T]),
     };
     const empty = () => new ort.Tensor("float32", new Float32Array(0), [B, c.numKeyValueHeads, 0, c.headDim]);
     for (let i = 0; i < c.numHiddenLayers; i++) {
-      feeds[this.graph.pastKeys[i]!] = past ? past[2 * i]! : empty();
-      feeds[this.graph.pastValues[i]!] = past ? past[2 * i + 1]! : empty();
+      feeds[inputs.pastKeys![i]!] = past ? past[2 * i]! : empty();
+      feeds[inputs.pastValues![i]!] = past ? past[2 * i + 1]! : empty();
     }
     const out = await this.session.run(feeds);
     const present: ort.Tensor[] = [];
     for (let i = 0; i < c.numHiddenLayers; i++)
-      present.push(out[this.graph.presentKeys[i]!]!, out[this.graph.presentValues[i]!]!);
-    return { logits: out[this.graph.logits!]!.data as Float32Array, present };
+      present.push(out[outputs.presentKeys![i]!]!, out[outputs.presentValues![i]!]!);
+    return { logits: out[outputs.logits!]!.data as Float32Array, present };
   }
 
   async generate(prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
@@ -90,7 +101,7 @@ export class KvGenerator {
     if (prompts.some((p) => p.length !== T))
       throw new UserError("bad_request", "all prompts of a batch must have the same number of tokens");
     if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens > 0))
-      throw new UserError("bad_request", "max new tokens must be a positive integer");
+      throw new UserError("bad_request", "`maxNewTokens` must be a positive integer");
     if (T + opts.maxNewTokens > this.maxSeqLen)
       throw new UserError(
         "bad_request",

@@ -4,7 +4,7 @@
 // renormalized distribution. Greedy is the argmax (first index on ties). Draws come from a seeded
 // mulberry32 stream, so a seed reproduces a generation exactly.
 import { UserError } from "@shortened/contracts";
-import { mulberry32 } from "../ops/importance-calibration.js";
+import { mulberry32 } from "../random.js";
 
 export interface SamplingOptions {
   /** false: greedy (argmax). */
@@ -48,11 +48,11 @@ export function uniformStream(seed: number): () => number {
 
 export function checkSampling(o: SamplingOptions): void {
   if (o.temperature !== undefined && !(o.temperature > 0))
-    throw new UserError("bad_request", "temperature must be > 0");
+    throw new UserError("bad_request", "`temperature` must be > 0");
   if (o.topK !== undefined && !(Number.isInteger(o.topK) && o.topK >= 0))
-    throw new UserError("bad_request", "top-k must be an integer ≥ 0");
+    throw new UserError("bad_request", "`topK` must be an integer ≥ 0");
   if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1))
-    throw new UserError("bad_request", "top-p must be in (0, 1]");
+    throw new UserError("bad_request", "`topP` must be in (0, 1]");
 }
 
 export function argmaxRow(logits: Float32Array, offset: number, n: number): number {

@@ -1,48 +1,50 @@
 // A checkpoint's forward graph loaded into an ONNX Runtime session, with typed feeds and fetches.
-// Ops (perplexity, importance, zero-shot) run batches through this; they never build graphs themselves.
-import { UserError } from "@shortened/contracts";
-import { Checkpoint } from "@shortened/hf";
+// The use cases (perplexity, importance, zero-shot) run batches through this; they never build graphs themselves.
+import type { Checkpoint } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
-import { buildForwardGraph, type ForwardGraph, type ForwardGraphOptions } from "./llama.js";
+import { layerName } from "./architecture.js";
+import { buildForwardGraph, type ForwardGraph, type ForwardGraphOptions } from "./forward-graph.js";
 import { shiftedTargets } from "./targets.js";
-import { checkCheckpointTensors, checkpointWeights } from "./weights.js";
+import { checkpointWeights, openCheckpoint } from "./weights.js";
 
 /** The forward graph's shape options (see ForwardGraphOptions) plus the session's. */
 export interface ForwardSessionOptions
   extends SessionOptions,
-    Pick<ForwardGraphOptions, "input" | "nll" | "logits" | "hidden" | "skipGatedBlocks" | "maxSeqLen"> {}
+    Pick<
+      ForwardGraphOptions,
+      | "blocks"
+      | "input"
+      | "blockWeights"
+      | "nll"
+      | "logits"
+      | "hidden"
+      | "hiddenOut"
+      | "skipGatedBlocks"
+      | "maxSeqLen"
+    > {}
 
 export interface ForwardFeed {
   batch: number;
   seqLen: number;
   /** token ids, row-major [batch, seqLen] (input "ids") */
   ids?: ArrayLike<number>;
-  /** hidden state entering block 0, [batch, seqLen, hidden] (input "hidden") */
+  /** hidden state entering the graph's first block, [batch, seqLen, hidden] (input "hidden") */
   hiddenIn?: Float32Array;
   /** next-token targets [batch, seqLen]; required when the graph outputs nll */
   targets?: ArrayLike<number>;
-  /** one gate per block (default all 1) */
+  /** one gate per block of the graph (default all 1) */
   gates?: Float32Array;
+  /** with block weights as inputs: the model block whose weights (read from the checkpoint) feed the graph's
+   *  first block, the next one its second, … */
+  weightsOfBlock?: number;
 }
 
 export interface ForwardResult {
   nll?: Float32Array;
   logits?: Float32Array;
   hidden?: Float32Array[];
-}
-
-/** Opens a checkpoint folder (or passes an open one through), checking its tensors against its config. */
-export function openCheckpoint(model: string | Checkpoint): Checkpoint {
-  const ckpt = typeof model === "string" ? Checkpoint.open(model) : model;
-  if (ckpt.config.ropeScaling) {
-    throw new UserError(
-      "unsupported_model",
-      `rope_scaling ${JSON.stringify(ckpt.config.ropeScaling)} is not supported`,
-    );
-  }
-  checkCheckpointTensors(ckpt);
-  return ckpt;
+  hiddenOut?: Float32Array;
 }
 
 export class ForwardSession {
@@ -58,10 +60,13 @@ export class ForwardSession {
     const fg = buildForwardGraph(ckpt.config, {
       graph: g,
       weight: checkpointWeights(g, ckpt),
+      blocks: opts.blocks,
       input: opts.input,
+      blockWeights: opts.blockWeights,
       nll: opts.nll,
       logits: opts.logits,
       hidden: opts.hidden,
+      hiddenOut: opts.hiddenOut,
       skipGatedBlocks: opts.skipGatedBlocks,
       maxSeqLen: opts.maxSeqLen,
     });
@@ -77,14 +82,19 @@ export class ForwardSession {
 
   async run(
     feed: ForwardFeed,
-    fetch?: { nll?: boolean; logits?: boolean; hidden?: boolean },
+    fetch?: { nll?: boolean; logits?: boolean; hidden?: boolean; hiddenOut?: boolean },
   ): Promise<ForwardResult> {
-    const { inputs, outputs } = this.graph;
+    const { inputs, outputs, blocks } = this.graph;
     const { batch: B, seqLen: T } = feed;
-    const L = this.config.numHiddenLayers;
-    const feeds: Record<string, ort.Tensor> = {
-      [inputs.gates]: new ort.Tensor("float32", feed.gates ?? new Float32Array(L).fill(1), [L]),
-    };
+    const n = blocks.to - blocks.from;
+    const feeds: Record<string, ort.Tensor> = {};
+    if (inputs.gates)
+      feeds[inputs.gates] = new ort.Tensor("float32", feed.gates ?? new Float32Array(n).fill(1), [n]);
+    for (const w of inputs.blockWeights ?? []) {
+      const first = required(feed.weightsOfBlock, "weightsOfBlock");
+      const data = this.checkpoint.readFloat32(layerName(first + w.block, w.suffix));
+      feeds[w.name] = new ort.Tensor("float32", data, w.dims);
+    }
     if (inputs.ids) feeds[inputs.ids] = int64Tensor(required(feed.ids, "ids"), [B, T]);
     if (inputs.hiddenIn)
       feeds[inputs.hiddenIn] = new ort.Tensor("float32", required(feed.hiddenIn, "hiddenIn"), [
@@ -93,18 +103,20 @@ export class ForwardSession {
         this.config.hiddenSize,
       ]);
     if (inputs.targets) feeds[inputs.targets] = int64Tensor(required(feed.targets, "targets"), [B, T]);
-    const want = fetch ?? { nll: true, logits: true, hidden: true };
+    const want = fetch ?? { nll: true, logits: true, hidden: true, hiddenOut: true };
     const names: string[] = [];
     if (want.nll && outputs.nll) names.push(outputs.nll);
     if (want.logits && outputs.logits) names.push(outputs.logits);
     if (want.hidden && outputs.hidden) names.push(...outputs.hidden);
+    if (want.hiddenOut && outputs.hiddenOut) names.push(outputs.hiddenOut);
     const out = await this.session.run(feeds, names);
     const data = (name: string | undefined) =>
       name && out[name] ? (out[name].data as Float32Array) : undefined;
     return {
       nll: data(outputs.nll),
       logits: data(outputs.logits),
-      hidden: want.hidden && outputs.hidden ? outputs.hidden.map((n) => data(n)!) : undefined,
+      hidden: want.hidden && outputs.hidden ? outputs.hidden.map((name) => data(name)!) : undefined,
+      hiddenOut: data(outputs.hiddenOut),
     };
   }
 

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { isUserError } from "@shortened/contracts";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/engine/", import.meta.url));
 export const DEMO_MODEL = fileURLToPath(new URL("../../../../models/tinystories-llama-8L", import.meta.url));
@@ -39,4 +40,9 @@ export function assertAllRel(
   actual.forEach((a, i) => {
     assertRel(a, expected[i]!, tol, `${what}[${i}]`);
   });
+}
+
+/** Asserts that `p` rejects with a UserError whose message matches `pattern`. */
+export function rejectsWithUserError(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  return assert.rejects(p, (e) => isUserError(e) && pattern.test((e as Error).message));
 }

@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TrainRows } from "../train/data.js";
-import type { TrainOptions } from "../train/trainer.js";
+import type { TrainRows } from "../retrain/data.js";
+import type { TrainOptions } from "../retrain/trainer.js";
 
 const root = fileURLToPath(new URL("../../../..", import.meta.url));
 export const TRAIN_FIXTURES = fileURLToPath(new URL("../fixtures/train/", import.meta.url));

@@ -1,0 +1,94 @@
+// The facts of an architecture, computed once from its config: the dimensions, each block's tensors (linear
+// layers with their biases, norms) in named_parameters order, the norm style, the embedding scale, the MLP
+// activation, each layer's attention, and whether the head is tied. Everything that needs one of these facts
+// (the forward graph, checkpoint checks, magnitude and Taylor scoring, LoRA targets, checkpoint writing) reads
+// them here; each family's own rules live in its file, found through ./families.ts.
+import type { ModelConfig, ModelType } from "@shortened/hf";
+import { FAMILIES } from "./families.js";
+import type { BlockTensor, Family, FamilyFacts } from "./family.js";
+
+export interface Architecture extends FamilyFacts {
+  config: ModelConfig;
+  modelType: ModelType;
+  family: Family;
+  numLayers: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  normEps: number;
+  activation: string;
+  ropeTheta: number;
+  maxPositions: number;
+  /** the head is the embedding matrix (no lm_head.weight) */
+  tiedHead: boolean;
+}
+
+export const EMBEDDING = "model.embed_tokens.weight";
+export const FINAL_NORM = "model.norm.weight";
+export const LM_HEAD = "lm_head.weight";
+
+/** HF name of a block tensor: layerName(3, "self_attn.q_proj.weight") = "model.layers.3.self_attn.q_proj.weight" */
+export const layerName = (i: number, suffix: string): string => `model.layers.${i}.${suffix}`;
+
+const cache = new WeakMap<ModelConfig, Architecture>();
+
+export function architectureOf(c: ModelConfig): Architecture {
+  let arch = cache.get(c);
+  if (!arch) {
+    const family = FAMILIES[c.modelType];
+    arch = {
+      config: c,
+      modelType: c.modelType,
+      family,
+      numLayers: c.numHiddenLayers,
+      hiddenSize: c.hiddenSize,
+      intermediateSize: c.intermediateSize,
+      numHeads: c.numAttentionHeads,
+      numKvHeads: c.numKeyValueHeads,
+      headDim: c.headDim,
+      vocabSize: c.vocabSize,
+      normEps: c.rmsNormEps,
+      activation: c.hiddenAct,
+      ropeTheta: c.ropeTheta,
+      maxPositions: c.maxPositionEmbeddings,
+      tiedHead: c.tieWordEmbeddings,
+      ...family.facts(c),
+    };
+    cache.set(c, arch);
+  }
+  return arch;
+}
+
+/** The block tensor of this suffix, if the architecture has one. */
+export function blockTensor(arch: Architecture, suffix: string): BlockTensor | undefined {
+  return arch.blockTensors.find((t) => t.suffix === suffix);
+}
+
+/** The tensors the forward graph reads and their shapes, in HF named_parameters order (a tied head is the
+ *  embedding, no tensor of its own). */
+export function parameterShapes(c: ModelConfig): { name: string; shape: number[] }[] {
+  const arch = architectureOf(c);
+  const vocabByHidden = [arch.vocabSize, arch.hiddenSize];
+  const out = [{ name: EMBEDDING, shape: vocabByHidden }];
+  for (let i = 0; i < arch.numLayers; i++)
+    for (const t of arch.blockTensors) out.push({ name: layerName(i, t.suffix), shape: t.shape });
+  out.push({ name: FINAL_NORM, shape: [arch.hiddenSize] });
+  if (!arch.tiedHead) out.push({ name: LM_HEAD, shape: vocabByHidden });
+  return out;
+}
+
+export function parameterNames(c: ModelConfig): string[] {
+  return parameterShapes(c).map((t) => t.name);
+}
+
+/** The shape a tensor of this HF name must have under `c`, or null for a name the architecture does not use. */
+export function expectedShape(c: ModelConfig, name: string): number[] | null {
+  const arch = architectureOf(c);
+  if (name === EMBEDDING || name === LM_HEAD) return [arch.vocabSize, arch.hiddenSize];
+  if (name === FINAL_NORM) return [arch.hiddenSize];
+  const m = /^model\.layers\.\d+\.(.+)$/.exec(name);
+  return (m && blockTensor(arch, m[1]!)?.shape) ?? null;
+}

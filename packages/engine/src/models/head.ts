@@ -1,0 +1,34 @@
+// The language-model head: logits = RMSNorm(h) Eᵀ (E = lm_head, or the embedding when tied), and the fused
+// per-token loss NLL_t = −log softmax(logits_t)[target_t].
+import type { GraphBuilder } from "../graph/builder.js";
+import { type Architecture, EMBEDDING, FINAL_NORM, LM_HEAD } from "./architecture.js";
+import { rmsNorm } from "./norms.js";
+
+/** Logits [B, T, V] of hidden states [B, T, H]; with `lastOnly`, [B, V] of the last position alone (only it is
+ *  normed and projected). */
+export function lmHead(
+  g: GraphBuilder,
+  arch: Architecture,
+  weight: (name: string) => string,
+  h: string,
+  lastOnly = false,
+): string {
+  const x = lastOnly
+    ? g.node("Squeeze", [
+        g.node("Slice", [h, g.int64s([-1]), g.int64s([2 ** 62]), g.int64s([1])]),
+        g.int64s([1]),
+      ])
+    : h;
+  const normed = rmsNorm(g, x, weight(FINAL_NORM), arch.normEps, arch.normOnePlusWeight);
+  const head = weight(arch.tiedHead ? EMBEDDING : LM_HEAD);
+  return g.node("MatMul", [normed, g.node("Transpose", [head], { perm: [1, 0] })]);
+}
+
+/** Per-token negative log-likelihood −log softmax(logits)[target] for logits [B, T, V], targets [B, T]. */
+export function tokenNll(g: GraphBuilder, logits: string, targets: string): string {
+  const logProbs = g.node("LogSoftmax", [logits], { axis: -1 });
+  const picked = g.node("GatherElements", [logProbs, g.node("Unsqueeze", [targets, g.int64s([2])])], {
+    axis: 2,
+  });
+  return g.node("Neg", [g.node("Squeeze", [picked, g.int64s([2])])]);
+}

@@ -1,0 +1,92 @@
+// Continued pretraining: every parameter trainable (a tied embedding is one tensor that receives both the
+// lookup and the head gradient), AdamW without weight decay on names containing "bias" or "norm" (Trainer's
+// get_decay_parameter_names), the pad row of the embedding getting no lookup gradient (nn.Embedding
+// padding_idx). Output: the trained model as a Hugging Face checkpoint plus its training curve.
+import { existsSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Checkpoint, checkOutputTarget, writeFolderAtomically, writeHfCheckpoint } from "@shortened/hf";
+import { parameterShapes } from "../models/architecture.js";
+import { openCheckpoint } from "../models/weights.js";
+import type { TrainRows } from "./data.js";
+import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
+import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
+import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./training-run.js";
+
+export interface CptTrainOptions extends TrainOptions {
+  model: string | Checkpoint;
+  rows: TrainRows;
+  out: string;
+  force?: boolean;
+  /** names the model in the run fingerprint instead of its folder (see LoraTrainOptions.modelKey) */
+  modelKey?: string;
+}
+
+export interface CptTrainResult extends TrainCurve {
+  out: string;
+  resumedFrom: number;
+}
+
+export function prepareCpt(o: CptTrainOptions): { ckpt: Checkpoint; out: string } {
+  const ckpt = openCheckpoint(o.model);
+  checkTrainOptions(o);
+  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]) };
+}
+
+export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
+  const { ckpt, out } = prepareCpt(o);
+  const c = ckpt.config;
+  const params = parameterShapes(c);
+  const tensors = params.map(({ name, shape }) => ({
+    name,
+    dims: shape,
+    decay: !name.includes("bias") && !name.includes("norm"),
+    init: ckpt.readFloat32(name),
+  }));
+  const fingerprint = runFingerprint("cpt", o, ckpt.dir);
+  const stateDir = o.stateDir ?? `${out}.train-state`;
+  const embedding = "model.embed_tokens.weight";
+  const run = await runTraining(
+    {
+      grad: {
+        ckpt,
+        trainable: tensors.map(({ name, dims }) => ({ name, dims })),
+        hooks: (_g, input) => ({ weight: input }),
+        padRowNoLookupGrad: c.padTokenId !== undefined ? { embedding, padId: c.padTokenId } : undefined,
+      },
+      tensors,
+      rows: o.rows,
+      padId: c.padTokenId ?? 0,
+      fingerprint,
+    },
+    { ...o, stateDir },
+  );
+  await writeFolderAtomically(out, async (dir) => {
+    await writeHfCheckpoint(dir, ckpt, params, (name) => run.params.get(name)!);
+    writeCurve(dir, run);
+  });
+  clearState(stateDir);
+  return { ...curveOf(run), out, resumedFrom: run.resumedFrom };
+}
+
+export interface CptLoraResult {
+  cpt: CptTrainResult;
+  lora: LoraTrainResult;
+  out: string;
+}
+
+/** CPT ⇒ LoRA: <out>/cpt is the continued-pretrained model, <out>/lora the adapter trained on top of it (same
+ *  data and options for both phases). A finished CPT phase is kept on restart. */
+export async function trainCptThenLora(o: LoraTrainOptions): Promise<CptLoraResult> {
+  prepareLora({ ...o, out: join(o.out, "lora") });
+  const out = resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const cptDir = join(out, "cpt");
+  let cpt: CptTrainResult;
+  if (existsSync(join(cptDir, "model.safetensors"))) {
+    cpt = { losses: [], lrs: [], gradNorms: [], tokens: [], out: cptDir, resumedFrom: o.steps };
+  } else {
+    cpt = await trainCpt({ ...o, out: cptDir, force: false, stateDir: undefined });
+  }
+  const lora = await trainLora({ ...o, model: cptDir, out: join(out, "lora"), stateDir: undefined });
+  return { cpt, lora, out };
+}

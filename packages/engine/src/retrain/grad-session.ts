@@ -1,0 +1,113 @@
+// Forward + backward of one micro-batch: the model graph with trainable tensors as graph inputs (frozen
+// weights stay initializers inside ONNX Runtime), the summed NLL of the valid targets as the objective, and
+// its gradient with respect to every trainable tensor. Dividing by the step's target count happens in the
+// optimizer graph, so micro-batches simply add their gradient sums.
+import type { Checkpoint } from "@shortened/hf";
+import { grad } from "../autodiff/grad.js";
+import { GraphBuilder } from "../graph/builder.js";
+import { createSession, ort, type SessionOptions } from "../graph/session.js";
+import { buildForwardGraph, type WeightHooks } from "../models/forward-graph.js";
+import type { MicroBatch } from "./data.js";
+
+export interface TrainableTensor {
+  name: string;
+  dims: number[];
+}
+
+export interface GradSessionSpec {
+  ckpt: Checkpoint;
+  trainable: TrainableTensor[];
+  /** weight hooks for the forward graph; `input(name)` is the graph input of a trainable tensor */
+  hooks: (g: GraphBuilder, input: (name: string) => string) => WeightHooks;
+  /** nn.Embedding(padding_idx): the pad row gets no gradient through the lookup (CPT of a model with a pad id) */
+  padRowNoLookupGrad?: { embedding: string; padId: number };
+}
+
+export class GradSession {
+  private constructor(
+    readonly trainable: TrainableTensor[],
+    private readonly session: ort.InferenceSession,
+    private readonly layers: number,
+  ) {}
+
+  static async create(spec: GradSessionSpec, opts: SessionOptions = {}): Promise<GradSession> {
+    const c = spec.ckpt.config;
+    const g = new GraphBuilder();
+    const inputs = new Map<string, string>();
+    for (const t of spec.trainable) inputs.set(t.name, g.input(t.name, "float32", t.dims));
+    const input = (name: string) => {
+      const v = inputs.get(name);
+      if (!v) throw new Error(`${name} is not a trainable tensor`);
+      return v;
+    };
+    const fg = buildForwardGraph(c, { graph: g, ...spec.hooks(g, input), nll: true });
+    const stop: string[] = [];
+    if (spec.padRowNoLookupGrad) stop.push(detachPadRow(g, fg.inputs.ids!, spec.padRowNoLookupGrad));
+    const mask = g.input("target_mask", "float32", ["batch", "seq"]);
+    const nllSum = g.node("ReduceSum", [g.node("Mul", [fg.outputs.nll!, mask])], { keepdims: 0 });
+    const grads = grad(
+      g,
+      nllSum,
+      spec.trainable.map((t) => t.name),
+      { stop },
+    );
+    g.output(g.rename(nllSum, "nll_sum"), "float32", []);
+    spec.trainable.forEach((t, i) => {
+      g.output(g.rename(grads[i]!, `grad:${t.name}`), "float32", t.dims);
+    });
+    const session = await createSession(g, opts);
+    g.initializers.clear();
+    return new GradSession(spec.trainable, session, c.numHiddenLayers);
+  }
+
+  async run(
+    mb: MicroBatch,
+    params: Map<string, Float32Array>,
+  ): Promise<{ nllSum: number; grads: Map<string, Float32Array> }> {
+    const dims = [mb.batch, mb.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor("int64", mb.ids, dims),
+      targets: new ort.Tensor("int64", mb.targets, dims),
+      target_mask: new ort.Tensor("float32", mb.mask, dims),
+      gates: new ort.Tensor("float32", new Float32Array(this.layers).fill(1), [this.layers]),
+    };
+    for (const t of this.trainable) feeds[t.name] = new ort.Tensor("float32", params.get(t.name)!, t.dims);
+    const out = await this.session.run(feeds);
+    const grads = new Map<string, Float32Array>();
+    for (const t of this.trainable) grads.set(t.name, out[`grad:${t.name}`]!.data as Float32Array);
+    return { nllSum: (out.nll_sum!.data as Float32Array)[0]!, grads };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Makes the embedding lookup read Where(row == pad, detached E, E), so the pad row's lookup gradient is
+ * dropped while a tied head still trains that row. The new nodes read only graph inputs and constants, so
+ * they go to the front of the node list; returns the detached value for grad's `stop` list.
+ */
+function detachPadRow(g: GraphBuilder, ids: string, pad: { embedding: string; padId: number }): string {
+  const lookup = g.nodes.find(
+    (n) => n.opType === "Gather" && n.inputs[0] === pad.embedding && n.inputs[1] === ids,
+  );
+  if (!lookup) throw new Error("embedding lookup not found in the forward graph");
+  const mark = g.nodes.length;
+  const detached = g.node("Identity", [pad.embedding]);
+  const rows = g.node("Shape", [pad.embedding], { start: 0, end: 1 });
+  const rowIds = g.node("Range", [
+    g.constant("int64", [], [0n]),
+    g.node("Squeeze", [rows]),
+    g.constant("int64", [], [1n]),
+  ]);
+  const isPad = g.node("Unsqueeze", [
+    g.node("Equal", [rowIds, g.constant("int64", [], [BigInt(pad.padId)])]),
+    g.int64s([1]),
+  ]);
+  const table = g.node("Where", [isPad, detached, pad.embedding]);
+  const added = g.nodes.splice(mark);
+  g.nodes.unshift(...added);
+  lookup.inputs[0] = table;
+  return detached;
+}

@@ -1,0 +1,44 @@
+export { ADAM_EPS, AdamW, BETA1, BETA2, type OptimizedTensor } from "./adamw.js";
+export {
+  type CptLoraResult,
+  type CptTrainOptions,
+  type CptTrainResult,
+  prepareCpt,
+  trainCpt,
+  trainCptThenLora,
+} from "./cpt.js";
+export {
+  alpacaPrompt,
+  alpacaRows,
+  IGNORE,
+  type MicroBatch,
+  microBatch,
+  packedTextRows,
+  readIdsRows,
+  type TrainRows,
+} from "./data.js";
+export { GradSession, type GradSessionSpec, type TrainableTensor } from "./grad-session.js";
+export { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
+export {
+  initAdapter,
+  type LoraModule,
+  type LoraSpec,
+  loraA,
+  loraB,
+  loraModules,
+  loraSpec,
+  readAdapter,
+  writeAdapter,
+} from "./lora-adapter.js";
+export { type MergeOptions, type MergeResult, mergedWeight, mergeLora } from "./merge.js";
+export { lrMultiplier, SCHEDULES, type Schedule } from "./schedule.js";
+export {
+  clearState,
+  runTraining,
+  type TrainCurve,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainRun,
+  type TrainSpec,
+} from "./trainer.js";
+export { CURVE_FILE } from "./training-run.js";

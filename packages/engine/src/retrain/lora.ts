@@ -1,0 +1,139 @@
+// LoRA retraining of a (pruned) checkpoint: adapters y = W x + b + (alpha/r)·B(A x) on the target modules,
+// frozen base weights, AdamW on A and B (weight decay on all of them, as the authors' PEFT/Trainer setup).
+// Output: the adapter in PEFT layout, the training curve, and with `merge` a merged HF checkpoint.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { loraTargetNames } from "@shortened/contracts";
+import {
+  type Checkpoint,
+  checkOutputTarget,
+  type NamedTensor,
+  writeFolderAtomically,
+  writeHfCheckpoint,
+} from "@shortened/hf";
+import { parameterShapes } from "../models/architecture.js";
+import { linear } from "../models/linear.js";
+import { checkpointWeights, openCheckpoint } from "../models/weights.js";
+import type { TrainRows } from "./data.js";
+import {
+  initAdapter,
+  type LoraSpec,
+  loraA,
+  loraB,
+  loraSpec,
+  readAdapter,
+  writeAdapter,
+} from "./lora-adapter.js";
+import { mergedTensor } from "./merge.js";
+import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
+import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./training-run.js";
+
+export interface LoraTrainOptions extends TrainOptions {
+  model: string | Checkpoint;
+  rows: TrainRows;
+  out: string;
+  force?: boolean;
+  r?: number;
+  alpha?: number;
+  targets?: string[];
+  /** PEFT folder or adapter_model.safetensors to start from (else A seeded, B = 0) */
+  initAdapter?: string;
+  seed?: number;
+  /** also write the merged checkpoint to <out>/merged */
+  merge?: boolean;
+  /** names the model in the run fingerprint instead of its folder (e.g. a registry version id), so a run
+   *  saved on one machine resumes on another whose copy of the model lives elsewhere */
+  modelKey?: string;
+}
+
+export interface LoraTrainResult extends TrainCurve {
+  out: string;
+  adapter: string;
+  merged?: string;
+  resumedFrom: number;
+  r: number;
+  alpha: number;
+  modules: number;
+}
+
+/** Checks everything (options, r, targets, adapter fit) before compute; returns what training needs. */
+export function prepareLora(o: LoraTrainOptions): {
+  ckpt: Checkpoint;
+  spec: LoraSpec;
+  init: Map<string, NamedTensor>;
+  out: string;
+} {
+  const ckpt = openCheckpoint(o.model);
+  checkTrainOptions(o);
+  const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? [...loraTargetNames]);
+  const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
+  const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
+  return { ckpt, spec, init, out };
+}
+
+export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
+  const { ckpt, spec, init, out } = prepareLora(o);
+  const scale = spec.alpha / spec.r;
+  const targeted = new Set(spec.modules.map((m) => m.prefix));
+  const tensors = spec.modules.flatMap((m) => [
+    { name: loraA(m.prefix), dims: [spec.r, m.in], decay: true, init: init.get(loraA(m.prefix))!.data },
+    { name: loraB(m.prefix), dims: [m.out, spec.r], decay: true, init: init.get(loraB(m.prefix))!.data },
+  ]);
+  const fingerprint = runFingerprint(
+    "lora",
+    o,
+    ckpt.dir,
+    { r: spec.r, alpha: spec.alpha, targets: spec.targets },
+    tensors.map((t) => t.init),
+  );
+  const stateDir = o.stateDir ?? `${out}.train-state`;
+  const run = await runTraining(
+    {
+      grad: {
+        ckpt,
+        trainable: tensors.map(({ name, dims }) => ({ name, dims })),
+        hooks: (g, input) => ({
+          weight: checkpointWeights(g, ckpt),
+          linear: (x, prefix, base) => {
+            if (!targeted.has(prefix)) return base(x);
+            const down = linear(g, x, input(loraA(prefix)));
+            const up = linear(g, down, input(loraB(prefix)));
+            return g.node("Add", [base(x), g.node("Mul", [up, g.scalar(scale)])]);
+          },
+        }),
+      },
+      tensors,
+      rows: o.rows,
+      padId: ckpt.config.padTokenId ?? 0,
+      fingerprint,
+    },
+    { ...o, stateDir },
+  );
+  const trained = new Map<string, NamedTensor>();
+  for (const t of tensors) trained.set(t.name, { dims: t.dims, data: run.params.get(t.name)! });
+  await writeFolderAtomically(out, async (dir) => {
+    writeAdapter(dir, spec, trained, resolve(ckpt.dir));
+    writeCurve(dir, run);
+    if (o.merge) {
+      const mergedDir = join(dir, "merged");
+      mkdirSync(mergedDir);
+      await writeHfCheckpoint(
+        mergedDir,
+        ckpt,
+        parameterShapes(ckpt.config),
+        (name) => mergedTensor(spec, trained, name, () => ckpt.readFloat32(name)) ?? ckpt.readFloat32(name),
+      );
+    }
+  });
+  clearState(stateDir);
+  return {
+    ...curveOf(run),
+    out,
+    adapter: `${out}/adapter_model.safetensors`,
+    merged: o.merge ? `${out}/merged` : undefined,
+    resumedFrom: run.resumedFrom,
+    r: spec.r,
+    alpha: spec.alpha,
+    modules: spec.modules.length,
+  };
+}

@@ -1,0 +1,204 @@
+// The training loop shared by LoRA and CPT, as the oracle's (HF Trainer-like) loop: optimizer step s uses
+// rows (s·B·K + j) mod n for j < B·K as K micro-batches of B rows; its loss is Σ NLL over the step's valid
+// targets / their count, reported before the update; gradients are summed over micro-batches and scaled,
+// clipped and applied by the AdamW graph. State (trainable tensors, moments, step, curve) is checkpointed
+// every `checkpointEvery` steps, atomically, so the same command restarted after a kill resumes where the last
+// checkpoint left off and ends with bit-identical tensors on CPU (the data cursor is the step itself; with
+// dropout 0 there is no random state to carry).
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { UserError } from "@shortened/contracts";
+import { type NamedTensor, readTensorFile, writeFolderAtomically, writeTensorFile } from "@shortened/hf";
+import type { SessionOptions } from "../graph/session.js";
+import { AdamW, type AdamWState, type OptimizedTensor } from "./adamw.js";
+import { microBatch, type TrainRows } from "./data.js";
+import { GradSession, type GradSessionSpec } from "./grad-session.js";
+import { lrMultiplier, type Schedule } from "./schedule.js";
+
+export interface TrainOptions extends SessionOptions {
+  steps: number;
+  batch: number;
+  gradAccum: number;
+  lr: number;
+  warmup: number;
+  schedule: Schedule;
+  /** 0 turns clipping off */
+  maxGradNorm: number;
+  weightDecay: number;
+  /** save the state every K optimizer steps (0/undefined: never) into stateDir */
+  checkpointEvery?: number;
+  stateDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: TrainProgress) => void;
+  /** awaited after each saved state (e.g. to copy stateDir to remote storage before training goes on) */
+  onStateSaved?: (step: number, stateDir: string) => Promise<void> | void;
+}
+
+export interface TrainProgress {
+  /** optimizer steps done */
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  etaSec: number;
+}
+
+export interface TrainCurve {
+  losses: number[];
+  lrs: number[];
+  gradNorms: number[];
+  /** input tokens (padding included) of each step */
+  tokens: number[];
+}
+
+export interface TrainRun extends TrainCurve {
+  params: Map<string, Float32Array>;
+  /** the step a resumed run started from (0 when it started fresh) */
+  resumedFrom: number;
+}
+
+export interface TrainSpec {
+  grad: GradSessionSpec;
+  /** trainable tensors in a fixed order, with their initial values */
+  tensors: (OptimizedTensor & { init: Float32Array })[];
+  rows: TrainRows;
+  padId: number;
+  /** identifies the run (model, data, options); a saved state of another run is refused */
+  fingerprint: string;
+}
+
+const STATE_JSON = "state.json";
+const STATE_TENSORS = "state.safetensors";
+
+export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<TrainRun> {
+  const state: AdamWState = { params: new Map(), m: new Map(), v: new Map() };
+  for (const t of spec.tensors) {
+    state.params.set(t.name, Float32Array.from(t.init));
+    state.m.set(t.name, new Float32Array(t.init.length));
+    state.v.set(t.name, new Float32Array(t.init.length));
+  }
+  const curve: TrainCurve = { losses: [], lrs: [], gradNorms: [], tokens: [] };
+  let start = 0;
+  if (o.stateDir && existsSync(join(o.stateDir, STATE_JSON)))
+    start = loadState(o.stateDir, spec, state, curve);
+
+  const sessionOpts = { device: o.device, threads: o.threads };
+  const gradSession = await GradSession.create(spec.grad, sessionOpts);
+  const adamw = await AdamW.create(spec.tensors, o.maxGradNorm, sessionOpts);
+  const n = spec.rows.ids.length;
+  const B = o.batch;
+  const K = o.gradAccum;
+  const t0 = performance.now();
+  let tokensHere = 0;
+  try {
+    for (let s = start; s < o.steps; s++) {
+      o.signal?.throwIfAborted();
+      const lr = o.lr * lrMultiplier(o.schedule, s, o.warmup, o.steps);
+      const sel = Array.from({ length: B * K }, (_, j) => (s * B * K + j) % n);
+      const sums = new Map<string, Float32Array>();
+      let nllSum = 0;
+      let valid = 0;
+      let tokens = 0;
+      for (let k = 0; k < K; k++) {
+        const mb = microBatch(spec.rows, sel.slice(k * B, (k + 1) * B), spec.padId);
+        const r = await gradSession.run(mb, state.params);
+        nllSum += r.nllSum;
+        valid += mb.valid;
+        tokens += mb.batch * mb.seqLen;
+        for (const [name, gsum] of r.grads) {
+          const acc = sums.get(name);
+          if (!acc) sums.set(name, gsum);
+          else for (let i = 0; i < acc.length; i++) acc[i]! += gsum[i]!;
+        }
+      }
+      // A step without any valid target contributes no gradient (HF would divide by zero); skip its update.
+      const gradNorm =
+        valid > 0
+          ? await adamw.step(state, sums, { gradScale: 1 / valid, lr, weightDecay: o.weightDecay, t: s + 1 })
+          : 0;
+      curve.losses.push(valid > 0 ? nllSum / valid : Number.NaN);
+      curve.lrs.push(lr);
+      curve.gradNorms.push(gradNorm);
+      curve.tokens.push(tokens);
+      tokensHere += tokens;
+      const done = s + 1;
+      const elapsed = (performance.now() - t0) / 1000;
+      const perStep = elapsed / (done - start);
+      o.onProgress?.({
+        step: done,
+        steps: o.steps,
+        loss: curve.losses[s]!,
+        lr,
+        gradNorm,
+        tokensPerSec: elapsed > 0 ? tokensHere / elapsed : 0,
+        etaSec: perStep * (o.steps - done),
+      });
+      if (o.stateDir && o.checkpointEvery && done % o.checkpointEvery === 0 && done < o.steps) {
+        await saveState(o.stateDir, spec, state, curve, done);
+        await o.onStateSaved?.(done, o.stateDir);
+      }
+    }
+  } finally {
+    await gradSession.release();
+    await adamw.release();
+  }
+  return { ...curve, params: state.params, resumedFrom: start };
+}
+
+async function saveState(
+  dir: string,
+  spec: TrainSpec,
+  state: AdamWState,
+  curve: TrainCurve,
+  step: number,
+): Promise<void> {
+  await writeFolderAtomically(dir, async (tmp) => {
+    const tensors = new Map<string, NamedTensor>();
+    for (const t of spec.tensors) {
+      tensors.set(`param:${t.name}`, { dims: t.dims, data: state.params.get(t.name)! });
+      tensors.set(`m:${t.name}`, { dims: t.dims, data: state.m.get(t.name)! });
+      tensors.set(`v:${t.name}`, { dims: t.dims, data: state.v.get(t.name)! });
+    }
+    writeTensorFile(join(tmp, STATE_TENSORS), tensors);
+    writeFileSync(
+      join(tmp, STATE_JSON),
+      JSON.stringify({ version: 1, fingerprint: spec.fingerprint, step, curve }),
+    );
+  });
+}
+
+function loadState(dir: string, spec: TrainSpec, state: AdamWState, curve: TrainCurve): number {
+  const meta = JSON.parse(readFileSync(join(dir, STATE_JSON), "utf8")) as {
+    fingerprint: string;
+    step: number;
+    curve: TrainCurve;
+  };
+  if (meta.fingerprint !== spec.fingerprint) {
+    throw new UserError(
+      "conflict",
+      `${dir} holds the saved state of a different training run (other model, data or options); remove it to start over`,
+    );
+  }
+  const tensors = readTensorFile(join(dir, STATE_TENSORS));
+  for (const t of spec.tensors) {
+    for (const [prefix, map] of [
+      ["param", state.params],
+      ["m", state.m],
+      ["v", state.v],
+    ] as const) {
+      const x = tensors.get(`${prefix}:${t.name}`);
+      if (!x || x.data.length !== t.init.length)
+        throw new UserError("conflict", `${dir}: the saved state lacks ${prefix}:${t.name}`);
+      map.set(t.name, x.data);
+    }
+  }
+  Object.assign(curve, meta.curve);
+  return meta.step;
+}
+
+/** Removes a finished run's state folder. */
+export function clearState(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
