@@ -47,8 +47,12 @@ export function resolve(s: JsonSchema, root: Record<string, unknown>): JsonSchem
   return cur;
 }
 
+/** A fixed value: `const`, or an enum of one value (how zod writes a literal). */
+export const constOf = (s: JsonSchema | undefined): unknown =>
+  s?.const !== undefined ? s.const : s?.enum?.length === 1 ? s.enum[0] : undefined;
+
 export function fieldKind(s: JsonSchema): FieldKind {
-  if (s.const !== undefined) return "const";
+  if (constOf(s) !== undefined) return "const";
   if (s.oneOf || s.anyOf) return "union";
   if (s.enum) return "enum";
   const t = Array.isArray(s.type) ? s.type.find((x) => x !== "null") : s.type;
@@ -83,7 +87,7 @@ export function branchOf(s: JsonSchema, value: unknown): number {
   if (value === undefined) return 0;
   const v = value as Record<string, unknown>;
   const byConst = bs.findIndex((b) =>
-    Object.entries(b.properties ?? {}).some(([k, p]) => p.const !== undefined && v?.[k] === p.const),
+    Object.entries(b.properties ?? {}).some(([k, p]) => constOf(p) !== undefined && v?.[k] === constOf(p)),
   );
   if (byConst >= 0) return byConst;
   const byRequired = bs.findIndex(
@@ -95,7 +99,7 @@ export function branchOf(s: JsonSchema, value: unknown): number {
 /** A branch's starting value: its constants set, nothing else (the API fills in defaults). */
 export function branchSeed(b: JsonSchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, p] of Object.entries(b.properties ?? {})) if (p.const !== undefined) out[k] = p.const;
+  for (const [k, p] of Object.entries(b.properties ?? {})) if (constOf(p) !== undefined) out[k] = constOf(p);
   return out;
 }
 
@@ -137,4 +141,30 @@ export const pathKey = (p: Path) => p.map(String).join(".");
 export function defaultText(s: JsonSchema): string | undefined {
   if (s.default === undefined) return undefined;
   return typeof s.default === "object" ? JSON.stringify(s.default) : String(s.default);
+}
+
+/**
+ * The schema of one job kind in the OpenAPI document: a branch of POST /v1/jobs's body (a kind with variants,
+ * such as evaluate's tasks, is a union of its own), or the component `<Kind>Spec` of older documents.
+ */
+export function jobSpecSchema(doc: Record<string, unknown>, kind: string): JsonSchema | null {
+  const body = getAt(doc, [
+    "paths",
+    "/v1/jobs",
+    "post",
+    "requestBody",
+    "content",
+    "application/json",
+    "schema",
+  ]);
+  if (body) {
+    const top = resolve(body as JsonSchema, doc);
+    for (const b of branchesOf(top).map((x) => resolve(x, doc))) {
+      const variants = branchesOf(b).map((x) => resolve(x, doc));
+      if (constOf(b.properties?.kind) === kind) return b;
+      if (variants.length && variants.every((v) => constOf(v.properties?.kind) === kind)) return b;
+    }
+  }
+  const comp = getAt(doc, ["components", "schemas", `${kind[0].toUpperCase()}${kind.slice(1)}Spec`]);
+  return comp ? resolve(comp as JsonSchema, doc) : null;
 }

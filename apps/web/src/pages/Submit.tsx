@@ -11,6 +11,7 @@ import {
   branchSeed,
   errorsByPath,
   type JsonSchema,
+  jobSpecSchema,
   resolve,
 } from "../lib/schema.js";
 import type { Job, Model, Page } from "../lib/types.js";
@@ -29,9 +30,7 @@ export default function Submit() {
   const [error, setError] = useState<Error>();
   const [busy, setBusy] = useState(false);
 
-  const top = doc.data
-    ? resolve(doc.data.components.schemas[`${kind[0].toUpperCase()}${kind.slice(1)}Spec`] ?? {}, doc.data)
-    : null;
+  const top = doc.data ? jobSpecSchema(doc.data, kind) : null;
   const branches = top ? branchesOf(top).map((b) => resolve(b, doc.data!)) : [];
   const branch = branches.length ? branchOf(top!, value) : -1;
   const schema = branches.length ? branches[branch] : top;
