@@ -1,10 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { branchOf, errorsByPath, fieldKind, type JsonSchema, resolve, setAt } from "./schema.js";
+import {
+  branchOf,
+  errorsByPath,
+  fieldKind,
+  type JsonSchema,
+  jobSpecSchema,
+  resolve,
+  setAt,
+} from "./schema.js";
 
 describe("schema form helpers", () => {
   it("tells the field kinds of the job-spec schemas", () => {
-    assert.equal(fieldKind({ type: "string", enum: ["a"] }), "enum");
+    assert.equal(fieldKind({ type: "string", enum: ["a", "b"] }), "enum");
+    assert.equal(fieldKind({ type: "string", enum: ["pipeline"] }), "const", "a literal is a one-value enum");
     assert.equal(fieldKind({ type: "array", items: { type: "string", enum: ["q_proj"] } }), "enum-list");
     assert.equal(fieldKind({ type: "array", items: { type: "integer" } }), "number-list");
     assert.equal(fieldKind({ type: "array", items: { oneOf: [] } }), "object-list");
@@ -33,5 +42,36 @@ describe("schema form helpers", () => {
     assert.equal(resolve({ $ref: "#/$defs/a" }, root).type, "integer");
     const e = errorsByPath([{ path: ["retrain", "lr"], message: "too big" }]);
     assert.equal(e.get("retrain.lr"), "too big");
+  });
+  it("finds a job kind's schema in POST /v1/jobs's body, a kind with variants as its own union", () => {
+    const kind = (k: string) => ({ type: "string", enum: [k] });
+    const doc = {
+      paths: {
+        "/v1/jobs": {
+          post: {
+            requestBody: {
+              content: {
+                "application/json": {
+                  schema: {
+                    oneOf: [
+                      { type: "object", properties: { kind: kind("prune") } },
+                      {
+                        oneOf: [
+                          { type: "object", properties: { kind: kind("evaluate"), task: kind("ppl") } },
+                          { type: "object", properties: { kind: kind("evaluate"), task: kind("zeroshot") } },
+                        ],
+                      },
+                    ],
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    };
+    assert.equal(jobSpecSchema(doc, "prune")?.properties?.kind.enum?.[0], "prune");
+    assert.equal(jobSpecSchema(doc, "evaluate")?.oneOf?.length, 2);
+    assert.equal(jobSpecSchema(doc, "benchmark"), null);
   });
 });
