@@ -59,13 +59,19 @@ describe("the OpenAPI document", { timeout: 120_000 }, () => {
     assert.equal(r.status, 0, r.stderr);
   });
 
-  it("names every operation, and gives the public ones no security and the others the Bearer key", () => {
+  it("names every operation, and gives the public ones no security and the others the Bearer key or the session", () => {
     const ids = new Set<string>();
     for (const { path, method, op } of operations()) {
       assert.ok(op.operationId && !ids.has(op.operationId), `${method} ${path}: a unique operationId`);
       ids.add(op.operationId);
       assert.ok(op.summary && op.tags?.length, `${method} ${path}: summary and tags`);
-      assert.deepEqual(op.security, path.startsWith("/v1/") ? [{ bearer: [] }] : [], `${method} ${path}`);
+      // /v1: a Bearer key or a dashboard session cookie; /session reads and ends the cookie's session.
+      const security = path.startsWith("/v1/")
+        ? [{ bearer: [] }, { session: [] }]
+        : path === "/session" && method !== "post"
+          ? [{ session: [] }]
+          : [];
+      assert.deepEqual(op.security, security, `${method} ${path}`);
     }
   });
 

@@ -26,12 +26,14 @@ import { sharingRoutes } from "./routes/sharing.js";
 import { teamRoutes } from "./routes/teams.js";
 import { versionRoutes } from "./routes/versions.js";
 import { webhookRoutes } from "./routes/webhooks.js";
+import { sessionCookieSource, webRoutes } from "./web/index.js";
 import { WebhookDeliverer } from "./webhook-deliverer.js";
 
 export type { ApiDeps, TeamOptions } from "./deps.js";
 export { defaultTeamOptions, teamOptionsFromEnv } from "./deps.js";
 export { openApiDocument } from "./plugins/openapi.js";
 export { type RouteEntry, routeTable } from "./plugins/route-table.js";
+export { type WebOptions, webOptionsFromEnv } from "./web/index.js";
 
 const API_VERSION = "0.1.0";
 
@@ -41,8 +43,8 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: d.bodyLimitBytes });
   const o = teamOptions(d);
-  // Who a caller is: an API key today; a dashboard session cookie is another source (see plugins/auth.ts).
-  const sources: CredentialSource[] = [apiKeySource(d.db)];
+  // Who a caller is: an API key (which wins), else a dashboard session cookie (web/sessions.ts).
+  const sources: CredentialSource[] = [apiKeySource(d.db), sessionCookieSource(d.db)];
 
   installErrorHandling(app);
   await app.register(routeTableCollector);
@@ -53,6 +55,7 @@ export async function buildApp(
   });
   await app.register(prometheusMetrics, { db: d.db, queueCounts: o.queueCounts });
   await app.register(operationRoutes, d);
+  await app.register(webRoutes, d);
 
   await app.register(
     async (v1) => {

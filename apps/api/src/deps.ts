@@ -1,11 +1,13 @@
 // What the API is built from: its ports (database, artifact store, dispatcher), limits, and the options of
 // the team features (rate limits, webhooks, SSE polling), with their defaults and environment variables.
+
 import type { PrismaClient } from "@shortened/adapters";
 import type { ArtifactStore, JobKind } from "@shortened/contracts";
 import type { Dispatcher } from "@shortened/jobs";
 import type { QueueCounts } from "./plugins/metrics.js";
 import type { RateLimitOptions } from "./plugins/rate-limit.js";
 import type { SseOptions } from "./routes/job-stream.js";
+import type { WebOptions } from "./web/index.js";
 import type { WebhookOptions } from "./webhook-deliverer.js";
 
 export interface ApiDeps {
@@ -24,6 +26,8 @@ export interface ApiDeps {
   urlExpirySeconds: number;
   /** Team features (rate limits, webhooks, SSE polling); defaults below. */
   teams?: Partial<TeamOptions>;
+  /** The dashboard and its cookie sessions; defaults in web/index.ts. */
+  web?: WebOptions;
 }
 
 export interface TeamOptions {

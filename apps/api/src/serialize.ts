@@ -87,9 +87,13 @@ export function metricJson(m: Row): z.output<typeof Metric> {
 }
 
 export function eventJson(e: Row): z.output<typeof JobEvent> {
-  return { seq: String(e.seq), type: e.type, data: e.data, createdAt: iso(e.createdAt) } as z.output<
-    typeof JobEvent
-  >;
+  return {
+    seq: String(e.seq),
+    type: e.type,
+    jobId: e.jobId,
+    data: e.data,
+    createdAt: iso(e.createdAt),
+  } as z.output<typeof JobEvent>;
 }
 
 export function keyJson(k: Row): z.output<typeof ApiKeyInfo> {

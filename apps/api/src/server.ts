@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { teamOptionsFromEnv } from "./deps.js";
 import { LOG_REDACT } from "./plugins/request-log.js";
+import { webOptionsFromEnv } from "./web/index.js";
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -44,6 +45,7 @@ export async function startApiServer(
       bodyLimitBytes: Number(env.BODY_LIMIT_BYTES ?? 2 * 1024 * 1024),
       urlExpirySeconds: Number(env.URL_EXPIRY_SECONDS ?? 3600),
       teams: { ...teamOptionsFromEnv(env), queueCounts: (kind) => queues.counts(kind) },
+      web: webOptionsFromEnv(env),
     },
     {
       logger:

@@ -39,10 +39,25 @@ export interface VersionInfo {
   recipe: Record<string, unknown>;
 }
 
+/** Where a trainer or an evaluator is: one optimizer step (with its numbers) or one unit of work. */
+export interface StepProgress {
+  step: number;
+  totalSteps: number;
+  /** Training only: the step's loss, learning rate, gradient norm (before clipping) and speed. */
+  loss?: number;
+  lr?: number;
+  gradNorm?: number;
+  tokensPerS?: number;
+  /** Seconds left in this phase, as the worker estimates it. */
+  etaS?: number;
+  /** e.g. "lora", "cpt", "ppl wikitext2", "importance". */
+  phase?: string;
+}
+
 /** Progress, log lines and interim metrics as they happen (written as job events). */
 export interface ProgressSink {
-  /** fraction in [0, 1] of this job; implementations throttle. */
-  progress(fraction: number, message?: string): void;
+  /** fraction in [0, 1] of this job; implementations throttle, but keep every training step (one with a loss). */
+  progress(fraction: number, message?: string, step?: StepProgress): void;
   log(line: string): void;
 }
 

@@ -107,10 +107,31 @@ export const Job = z.object({
 });
 export type Job = z.infer<typeof Job>;
 
+/** The data of a `progress` event: the job's fraction, and where its trainer or evaluator is. */
+export const ProgressData = z.object({
+  fraction: z.number().min(0).max(1),
+  message: z.string().optional(),
+  step: z.int().optional(),
+  totalSteps: z.int().optional(),
+  loss: z.number().optional().describe("training: the step's mean loss"),
+  lr: z.number().optional().describe("training: the step's learning rate"),
+  gradNorm: z.number().optional().describe("training: global gradient norm before clipping"),
+  tokensPerS: z.number().optional().describe("training: tokens per second of the step"),
+  etaS: z.number().optional().describe("seconds left in this phase (the worker's estimate)"),
+  phase: z.string().optional(),
+});
+export type ProgressData = z.infer<typeof ProgressData>;
+
 export const JobEvent = z.object({
   seq: z.string().describe("cursor: pass as ?after= to get later events"),
   type: z.enum(["state", "progress", "log", "metric", "artifact"]),
-  data: z.unknown(),
+  jobId: z
+    .string()
+    .describe("the job that wrote it: a pipeline's stream also carries its steps' events")
+    .optional(),
+  data: z
+    .union([ProgressData, z.record(z.string(), z.unknown())])
+    .describe("for `progress`: ProgressData; `state`: {state, ...}; `log`: {line}"),
   createdAt: z.string(),
 });
 export type JobEvent = z.infer<typeof JobEvent>;
@@ -167,6 +188,11 @@ export const ListEventsQuery = z
   .object({
     after: z.string().regex(/^\d+$/).optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
+    steps: z
+      .enum(["true", "false"])
+      .transform((v) => v === "true")
+      .optional()
+      .describe("a pipeline's events and its steps' events, in one order"),
   })
   .strict();
 

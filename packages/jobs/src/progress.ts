@@ -1,33 +1,44 @@
 // Progress and log lines become job events (and the job's progress column), throttled so a chatty
-// engine cannot flood the database: at most one progress write per interval, logs batched.
+// engine cannot flood the database: at most one progress write per interval, logs batched. Training steps
+// (progress with a loss) are never dropped, only batched, so the dashboard can draw the whole curve.
+// A pipeline step's progress moves its pipeline's too.
 
 import { appendEvents, type PrismaClient, setProgress } from "@shortened/adapters";
-import type { ProgressSink } from "@shortened/contracts";
+import type { ProgressSink, StepProgress } from "@shortened/contracts";
+
+type Latest = { fraction: number; message?: string; step?: StepProgress };
 
 export class DbProgressSink implements ProgressSink {
   private lastWrite = 0;
   private lastFraction = -1;
   private pending: { type: string; data: unknown }[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private latest: { fraction: number; message?: string } | null = null;
+  private latest: Latest | null = null;
 
   constructor(
     private readonly db: PrismaClient,
     private readonly jobId: string,
     private readonly intervalMs = 500,
     private readonly also?: ProgressSink,
+    /** The pipeline this job is a step of: its progress follows. */
+    private readonly parentJobId?: string | null,
   ) {}
 
-  progress(fraction: number, message?: string): void {
-    this.also?.progress(fraction, message);
+  progress(fraction: number, message?: string, step?: StepProgress): void {
+    this.also?.progress(fraction, message, step);
     const f = Math.max(0, Math.min(1, fraction));
-    this.latest = { fraction: f, message };
     const now = Date.now();
-    if (now - this.lastWrite < this.intervalMs && f < 1 && f - this.lastFraction < 0.25) return;
+    const due = now - this.lastWrite >= this.intervalMs || f >= 1 || f - this.lastFraction >= 0.25;
+    const trainingStep = step?.loss !== undefined;
+    if (!due && !trainingStep) {
+      this.latest = { fraction: f, message, step };
+      return;
+    }
+    this.pending.push(progressEvent({ fraction: f, message, step }));
+    this.latest = null;
+    if (!due) return; // a training step waits in the batch for the next write
     this.lastWrite = now;
     this.lastFraction = f;
-    this.latest = null;
-    this.pending.push({ type: "progress", data: { fraction: round(f), ...(message ? { message } : {}) } });
     this.kick(f);
   }
 
@@ -43,7 +54,9 @@ export class DbProgressSink implements ProgressSink {
     this.chain = this.chain
       .then(async () => {
         await appendEvents(this.db, this.jobId, batch);
-        if (fraction !== undefined) await setProgress(this.db, this.jobId, round(fraction));
+        if (fraction === undefined) return;
+        await setProgress(this.db, this.jobId, round(fraction));
+        if (this.parentJobId) await pipelineProgress(this.db, this.parentJobId);
       })
       .catch(() => {
         // Progress is best effort; the job's outcome is recorded separately.
@@ -53,16 +66,33 @@ export class DbProgressSink implements ProgressSink {
   /** Writes the last throttled progress value and waits for every queued write. */
   async flush(): Promise<void> {
     if (this.latest) {
-      const { fraction, message } = this.latest;
+      this.pending.push(progressEvent(this.latest));
+      const f = this.latest.fraction;
       this.latest = null;
-      this.pending.push({
-        type: "progress",
-        data: { fraction: round(fraction), ...(message ? { message } : {}) },
-      });
-      this.kick(fraction);
-    }
+      this.kick(f);
+    } else if (this.pending.length) this.kick();
     await this.chain;
   }
+}
+
+function progressEvent({ fraction, message, step }: Latest) {
+  return { type: "progress", data: { fraction: round(fraction), ...(message ? { message } : {}), ...step } };
+}
+
+/**
+ * A pipeline's progress: each step counts one share (succeeded: whole, running: its own progress) and the
+ * pipeline's own closing run is the last share.
+ */
+export async function pipelineProgress(db: PrismaClient, pipelineId: string): Promise<void> {
+  const steps = await db.job.findMany({
+    where: { parentJobId: pipelineId },
+    select: { state: true, progress: true },
+  });
+  const done = steps.reduce(
+    (sum, s) => sum + (s.state === "succeeded" ? 1 : s.state === "running" ? s.progress : 0),
+    0,
+  );
+  await setProgress(db, pipelineId, round(done / (steps.length + 1)));
 }
 
 const round = (f: number) => Math.round(f * 1e4) / 1e4;

@@ -10,7 +10,6 @@ import {
   recordSuccess,
   registryReader,
   setInputVersion,
-  setProgress,
   startAttempt,
 } from "@shortened/adapters";
 import {
@@ -25,7 +24,7 @@ import {
 import { listFiles, StoreCheckpoints } from "./checkpoints.js";
 import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
 import { checkpointPrefix, jobOutputPrefix } from "./keys.js";
-import { DbProgressSink } from "./progress.js";
+import { DbProgressSink, pipelineProgress } from "./progress.js";
 import { specError } from "./submit.js";
 
 export interface RunnerDeps {
@@ -95,7 +94,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     if (old.startsWith(`${job.id}-`)) await rm(join(workRoot, old), { recursive: true, force: true });
   const workDir = join(workRoot, `${job.id}-${job.attempts}`);
   await mkdir(workDir, { recursive: true });
-  const sink = new DbProgressSink(db, job.id, 500, deps.progress);
+  const sink = new DbProgressSink(db, job.id, 500, deps.progress, job.parentJobId);
   const ports: Ports = {
     artifacts: store,
     registry,
@@ -157,11 +156,4 @@ async function publish(
   for (const a of r.artifacts)
     artifacts.push(await put(jobOutputPrefix(teamId, jobId) + a.name, a.path, a.name, a.contentType));
   return { jobId, teamId, inputVersionId, version, artifacts, metrics: r.metrics, summary: r.summary };
-}
-
-/** A pipeline's progress: the share of its steps that have succeeded (its own run is the last share). */
-async function pipelineProgress(db: PrismaClient, pipelineId: string): Promise<void> {
-  const steps = await db.job.findMany({ where: { parentJobId: pipelineId }, select: { state: true } });
-  const done = steps.filter((s) => s.state === "succeeded").length;
-  await setProgress(db, pipelineId, Math.round((done / (steps.length + 1)) * 1e4) / 1e4);
 }

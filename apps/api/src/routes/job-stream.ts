@@ -1,6 +1,7 @@
 // Job events as Server-Sent Events: GET /v1/jobs/:id/stream sends every event after Last-Event-ID (the
 // header a reconnecting EventSource sends, or ?lastEventId=) once and in order, each with `id: <seq>`,
-// then `event: end` once the job has finished and its final state event was sent.
+// then `event: end` once the job has finished and its final state event was sent. A pipeline's stream
+// also carries its steps' events (each event names its jobId), so one stream follows the whole run.
 import { getJob, listEvents } from "@shortened/adapters";
 import { EventSeq, finishedStates, StreamQuery } from "@shortened/contracts";
 import { z } from "zod";
@@ -20,9 +21,9 @@ export interface SseOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A state event that ends the job (a retry later starts a new run with a "queued" state event). */
-function isFinal(e: { type: string; data: unknown }): boolean {
+function isFinal(e: { type: string; data: unknown; jobId: string }, jobId: string): boolean {
   const s = (e.data as { state?: string } | null)?.state;
-  return e.type === "state" && s !== undefined && finishedStates.includes(s as never);
+  return e.jobId === jobId && e.type === "state" && s !== undefined && finishedStates.includes(s as never);
 }
 
 export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
@@ -63,11 +64,10 @@ export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
       const lastEvent = cursor
         ? await d.db.jobEvent.findFirst({ where: { jobId: job.id, seq: BigInt(cursor) } })
         : null;
-      let finalSeen = lastEvent ? isFinal(lastEvent) : false;
+      let finalSeen = lastEvent ? isFinal(lastEvent, job.id) : false;
       if (finalSeen && finishedStates.includes(job.state)) {
-        const newer = await d.db.jobEvent.count({
-          where: { jobId: job.id, seq: { gt: BigInt(cursor as string) } },
-        });
+        const steps = job.kind === "pipeline";
+        const newer = (await listEvents(d.db, team, job.id, cursor as string, 1, { steps })).items.length;
         if (newer === 0) return reply.status(204).send(null);
       }
       let closed = false;
@@ -95,12 +95,12 @@ export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
           // The state is read before the events, so a job that finished meanwhile has its events read after.
           const state = (await d.db.job.findUnique({ where: { id: job.id }, select: { state: true } }))
             ?.state;
-          const page = await listEvents(d.db, team, job.id, cursor, 500);
+          const page = await listEvents(d.db, team, job.id, cursor, 500, { steps: job.kind === "pipeline" });
           for (const e of page.items) {
             const j = eventJson(e);
             res.write(`id: ${j.seq}\nevent: ${j.type}\ndata: ${JSON.stringify(j)}\n\n`);
             cursor = j.seq;
-            finalSeen = isFinal(e);
+            if (e.jobId === job.id && e.type === "state") finalSeen = isFinal(e, job.id);
           }
           if (page.items.length === 500) continue;
           const finished = state !== undefined && finishedStates.includes(state);

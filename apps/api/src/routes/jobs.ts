@@ -150,7 +150,9 @@ export const jobRoutes = v1Routes("jobs", (app, d) => {
       config: { role: "member" },
     },
     async (req) => {
-      const page = await listEvents(d.db, teamOf(req), req.params.id, req.query.after, req.query.limit);
+      const page = await listEvents(d.db, teamOf(req), req.params.id, req.query.after, req.query.limit, {
+        steps: req.query.steps,
+      });
       return { items: page.items.map(eventJson), nextCursor: page.nextCursor };
     },
   );

@@ -16,6 +16,7 @@ export * from "./models.js";
 export * from "./outputs.js";
 export * from "./sharing.js";
 export * from "./teams.js";
+export * from "./web-sessions.js";
 export * from "./webhooks.js";
 
 export function registryReader(db: PrismaClient): RegistryReader {

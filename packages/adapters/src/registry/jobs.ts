@@ -246,10 +246,18 @@ export async function listEvents(
   jobId: string,
   after: string | undefined,
   limit: number,
+  o: { steps?: boolean } = {},
 ) {
   await getJob(db, teamId, jobId);
+  // With steps: the job's own events and its pipeline steps' (seq is global, so one order serves both).
+  const ids = o.steps
+    ? [
+        jobId,
+        ...(await db.job.findMany({ where: { parentJobId: jobId }, select: { id: true } })).map((j) => j.id),
+      ]
+    : [jobId];
   const rows = await db.jobEvent.findMany({
-    where: { jobId, ...(after ? { seq: { gt: BigInt(after) } } : {}) },
+    where: { jobId: { in: ids }, ...(after ? { seq: { gt: BigInt(after) } } : {}) },
     orderBy: { seq: "asc" },
     take: limit,
   });

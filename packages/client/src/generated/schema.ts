@@ -53,6 +53,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** who is signed in to the dashboard (and the session's CSRF token) */
+        get: operations["getSession"];
+        put?: never;
+        /** dashboard sign-in: an API key opens a session held in an HttpOnly cookie */
+        post: operations["signIn"];
+        /** dashboard sign-out: ends the session on the server and clears the cookie */
+        delete: operations["signOut"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/team": {
         parameters: {
             query?: never;
@@ -715,7 +734,28 @@ export interface components {
             seq: string;
             /** @enum {string} */
             type: "state" | "progress" | "log" | "metric" | "artifact";
-            data: unknown;
+            /** @description the job that wrote it: a pipeline's stream also carries its steps' events */
+            jobId?: string;
+            /** @description for `progress`: ProgressData; `state`: {state, ...}; `log`: {line} */
+            data: {
+                fraction: number;
+                message?: string;
+                step?: number;
+                totalSteps?: number;
+                /** @description training: the step's mean loss */
+                loss?: number;
+                /** @description training: the step's learning rate */
+                lr?: number;
+                /** @description training: global gradient norm before clipping */
+                gradNorm?: number;
+                /** @description training: tokens per second of the step */
+                tokensPerS?: number;
+                /** @description seconds left in this phase (the worker's estimate) */
+                etaS?: number;
+                phase?: string;
+            } | {
+                [key: string]: unknown;
+            };
             createdAt: string;
         };
         Model: {
@@ -1044,6 +1084,189 @@ export interface operations {
                             [key: string]: string;
                         };
                     };
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the session */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: {
+                            id: string;
+                            name: string;
+                        };
+                        key: {
+                            id: string;
+                            name: string;
+                            prefix: string;
+                        };
+                        /** @enum {string} */
+                        role: "admin" | "member";
+                        /** @description send as X-CSRF-Token with every write made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description an API key (sk_…) */
+                    apiKey: string;
+                };
+            };
+        };
+        responses: {
+            /** @description signed in; Set-Cookie holds the session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        team: {
+                            id: string;
+                            name: string;
+                        };
+                        key: {
+                            id: string;
+                            name: string;
+                            prefix: string;
+                        };
+                        /** @enum {string} */
+                        role: "admin" | "member";
+                        /** @description send as X-CSRF-Token with every write made with the session cookie */
+                        csrfToken: string;
+                    };
+                };
+            };
+            /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid, revoked or rotated API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a sign-in started by another site */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is larger than the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no X-CSRF-Token */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is larger than the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -3982,6 +4205,8 @@ export interface operations {
             query?: {
                 after?: string;
                 limit?: number;
+                /** @description a pipeline's events and its steps' events, in one order */
+                steps?: "true" | "false";
             };
             header?: never;
             path: {

@@ -46,7 +46,12 @@ export async function evaluateZeroShot(
     device: spec.device,
     threads: spec.threads,
     signal: ports.signal,
-    onProgress: (done, total) => ports.progress.progress(total > 0 ? done / total : 0, "zero-shot"),
+    onProgress: (done, total) =>
+      ports.progress.progress(total > 0 ? done / total : 0, "zero-shot", {
+        step: done,
+        totalSteps: total,
+        phase: "zero-shot",
+      }),
   });
   ports.signal.throwIfAborted();
   const common = {

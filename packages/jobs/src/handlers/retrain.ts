@@ -231,7 +231,16 @@ function reporter(ports: Ports, phase: string, from: number, to: number, steps: 
   const every = Math.max(1, Math.round(steps / 20));
   return (p: TrainProgress) => {
     const line = `${phase} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} grad-norm ${p.gradNorm.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`;
-    ports.progress.progress(from + ((to - from) * p.step) / p.steps, line);
+    ports.progress.progress(from + ((to - from) * p.step) / p.steps, line, {
+      phase,
+      step: p.step,
+      totalSteps: p.steps,
+      loss: p.loss,
+      lr: p.lr,
+      gradNorm: p.gradNorm,
+      tokensPerS: p.tokensPerSec,
+      etaS: p.etaSec,
+    });
     if (p.step % every === 0 || p.step === p.steps)
       ports.progress.log(`${line}, eta ${Math.round(p.etaSec)} s`);
   };

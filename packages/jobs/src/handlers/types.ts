@@ -7,6 +7,10 @@ export type Handler<K extends JobKind> = (spec: SpecOf<K>, ports: Ports) => Prom
 export function progressTo(ports: Ports, from = 0, to = 1, label?: string) {
   return (p: { done: number; total: number }) => {
     const f = p.total > 0 ? p.done / p.total : 0;
-    ports.progress.progress(from + (to - from) * f, label);
+    ports.progress.progress(from + (to - from) * f, label, {
+      step: p.done,
+      totalSteps: p.total,
+      ...(label ? { phase: label } : {}),
+    });
   };
 }
