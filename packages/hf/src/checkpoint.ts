@@ -1,11 +1,12 @@
 // A Hugging Face checkpoint folder: config.json plus model.safetensors or a sharded
 // model.safetensors.index.json. Opening validates every header; tensor data is read on demand with
 // positioned reads, so a multi-GB checkpoint is never held in memory.
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { type ModelConfig, readConfig } from "./config.js";
 import { bytesToFloat32, isFloatDtype } from "./dtypes.js";
+import { IO_PIECE_BYTES, readAllSync } from "./io-pieces.js";
 import { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
 
 export const SINGLE_FILE = "model.safetensors";
@@ -100,19 +101,15 @@ export class Checkpoint {
     return t;
   }
 
-  /** Stored bytes, unchanged (one positioned read). */
-  readBytes(name: string): Buffer {
+  /** Stored bytes, unchanged (positioned reads of at most `pieceBytes` each). */
+  readBytes(name: string, pieceBytes = IO_PIECE_BYTES): Buffer {
     const t = this.entry(name);
     const out = Buffer.allocUnsafe(t.byteLength);
     const fd = openSync(t.file, "r");
     try {
-      // readSync moves at most 2 GiB per call.
-      for (let done = 0; done < t.byteLength; ) {
-        const n = readSync(fd, out, done, Math.min(t.byteLength - done, 1 << 30), t.dataOffset + done);
-        if (n === 0)
-          throw new UserError("invalid_checkpoint", `${basename(t.file)} ended inside tensor ${name}`);
-        done += n;
-      }
+      const short = () =>
+        new UserError("invalid_checkpoint", `${basename(t.file)} ended inside tensor ${name}`);
+      readAllSync(fd, out, t.dataOffset, short, pieceBytes);
     } finally {
       closeSync(fd);
     }

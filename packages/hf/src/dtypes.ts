@@ -58,6 +58,46 @@ export function bytesToFloat32(bytes: Uint8Array, dtype: StoredDtype): Float32Ar
   }
 }
 
+/** Rounds one float32 (given as its bits) to IEEE half bits: round to nearest even, overflow to ±inf,
+ *  gradual underflow to subnormals, NaN kept quiet. */
+function float32BitsToHalf(u: number): number {
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  const mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal (2^-25): ±0
+    const full = mant | 0x800000;
+    const shift = 14 - e;
+    const h = full >>> shift;
+    const rem = full & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    return sign | (rem > half || (rem === half && h & 1) ? h + 1 : h);
+  }
+  const h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  // a carry out of the mantissa moves into the exponent, up to 0x7c00 (inf): that is the right rounding
+  return sign | (rem > 0x1000 || (rem === 0x1000 && h & 1) ? h + 1 : h);
+}
+
+/** Rounds float32 values to IEEE half (F16) little-endian bytes, round to nearest even. */
+export function float32ToF16Bytes(values: Float32Array): Uint8Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = float32BitsToHalf(bits[i]!);
+  return new Uint8Array(out.buffer);
+}
+
+/** The stored bytes of float32 values in a float dtype a checkpoint is written in (F32 as is, halves rounded
+ *  to nearest even). */
+export function float32ToStoredBytes(values: Float32Array, dtype: "F32" | "F16" | "BF16"): Uint8Array {
+  if (dtype === "F16") return float32ToF16Bytes(values);
+  if (dtype === "BF16") return float32ToBf16Bytes(values);
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
 /** Rounds float32 values to bfloat16 bits (round to nearest even, NaN kept), little-endian bytes. */
 export function float32ToBf16Bytes(values: Float32Array): Uint8Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);

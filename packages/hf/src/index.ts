@@ -6,7 +6,12 @@ export {
   type ShardIndex,
   SINGLE_FILE,
 } from "./checkpoint.js";
-export { writeHfCheckpoint } from "./checkpoint-writer.js";
+export {
+  type OutputDtype,
+  storedModelDtype,
+  type WriteCheckpointOptions,
+  writeHfCheckpoint,
+} from "./checkpoint-writer.js";
 export { CLASS_DEFAULTS, type ModelConfig, type ModelType, parseConfig, readConfig } from "./config.js";
 export {
   DATASET_NAMES,
@@ -21,10 +26,13 @@ export {
   bytesToFloat32,
   DTYPE_BYTES,
   float32ToBf16Bytes,
+  float32ToF16Bytes,
+  float32ToStoredBytes,
   halfToFloat,
   isFloatDtype,
   type StoredDtype,
 } from "./dtypes.js";
+export { IO_PIECE_BYTES, readAllSync, writeAll, writeAllSync } from "./io-pieces.js";
 export { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
 export { PRUNING_RECORD, type PruneOptions, type PruneResult, pruneCheckpoint } from "./prune.js";
 export { prunedConfig, selectBlocks } from "./prune-plan.js";

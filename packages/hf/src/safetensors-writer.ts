@@ -1,8 +1,9 @@
 // Writes .safetensors files: the header first (offsets planned from the tensor list), then the tensor
 // bytes in the same order, appended in chunks so that no caller has to hold a whole file in memory.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { DTYPE_BYTES, type StoredDtype } from "./dtypes.js";
+import { IO_PIECE_BYTES, writeAll, writeAllSync } from "./io-pieces.js";
 
 export interface TensorSpec {
   name: string;
@@ -41,11 +42,12 @@ export function encodeSafetensorsHeader(
   return out;
 }
 
-/** Small files: everything in memory, one synchronous write. */
+/** Tensors already in memory, written synchronously (each in pieces of at most `pieceBytes`). */
 export function writeSafetensors(
   path: string,
   tensors: TensorData[],
   metadata: Record<string, string> | null = { format: "pt" },
+  pieceBytes = IO_PIECE_BYTES,
 ): void {
   for (const t of tensors) {
     if (t.data.byteLength !== tensorByteLength(t)) {
@@ -54,8 +56,8 @@ export function writeSafetensors(
   }
   const fd = openSync(path, "w");
   try {
-    writeSync(fd, encodeSafetensorsHeader(tensors, metadata));
-    for (const t of tensors) writeSync(fd, t.data);
+    writeAllSync(fd, encodeSafetensorsHeader(tensors, metadata));
+    for (const t of tensors) writeAllSync(fd, t.data, null, pieceBytes);
   } finally {
     closeSync(fd);
   }
@@ -71,12 +73,14 @@ export class SafetensorsStreamWriter {
     private readonly handle: FileHandle,
     private readonly headerBytes: number,
     readonly dataBytes: number,
+    private readonly pieceBytes: number,
   ) {}
 
   static async create(
     path: string,
     tensors: TensorSpec[],
     metadata: Record<string, string> | null = { format: "pt" },
+    pieceBytes = IO_PIECE_BYTES,
   ): Promise<SafetensorsStreamWriter> {
     const header = encodeSafetensorsHeader(tensors, metadata);
     const handle = await open(path, "wx");
@@ -87,22 +91,13 @@ export class SafetensorsStreamWriter {
       throw e;
     }
     const dataBytes = tensors.reduce((a, t) => a + tensorByteLength(t), 0);
-    return new SafetensorsStreamWriter(handle, header.length, dataBytes);
+    return new SafetensorsStreamWriter(handle, header.length, dataBytes, pieceBytes);
   }
 
   async append(chunk: Uint8Array, length = chunk.byteLength): Promise<void> {
     if (this.written + length > this.dataBytes)
       throw new Error("more tensor bytes than the header announced");
-    let done = 0;
-    while (done < length) {
-      const { bytesWritten } = await this.handle.write(
-        chunk,
-        done,
-        length - done,
-        this.headerBytes + this.written + done,
-      );
-      done += bytesWritten;
-    }
+    await writeAll(this.handle, chunk, length, this.headerBytes + this.written, this.pieceBytes);
     this.written += length;
   }
 

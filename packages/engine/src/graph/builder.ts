@@ -1,8 +1,9 @@
 // A small typed builder over the ONNX protobuf. Nodes are kept as plain records so that later passes
 // (reverse-mode differentiation, the training-step assembler) can read and extend the graph before it is
 // serialized. Large tensors never go through the protobuf: `save` writes them as external data.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { basename } from "node:path";
+import { IO_PIECE_BYTES, writeAllSync } from "@shortened/hf";
 import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
@@ -148,8 +149,9 @@ export class GraphBuilder {
   }
 
   /** Serializes to ONNX bytes. With `externalDataFile`, large initializers are written to that file
-   *  (64-byte aligned) and referenced by location relative to the model file. */
-  toBytes(externalDataFile?: string): Uint8Array {
+   *  (64-byte aligned, any size: in write calls of at most `pieceBytes`) and referenced by location relative
+   *  to the model file. */
+  toBytes(externalDataFile?: string, pieceBytes = IO_PIECE_BYTES): Uint8Array {
     let fd: number | undefined;
     let offset = 0;
     const location = externalDataFile ? basename(externalDataFile) : "";
@@ -160,9 +162,9 @@ export class GraphBuilder {
         const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
         if (fd !== undefined && bytes.byteLength >= EXTERNAL_THRESHOLD_BYTES) {
           const pad = (64 - (offset % 64)) % 64;
-          if (pad) writeSync(fd, new Uint8Array(pad));
+          if (pad) writeAllSync(fd, new Uint8Array(pad));
           offset += pad;
-          writeSync(fd, bytes);
+          writeAllSync(fd, bytes, null, pieceBytes);
           initializer.push({
             name,
             dataType: ELEM[t.type],

@@ -1,10 +1,17 @@
 // Continued pretraining: every parameter trainable (a tied embedding is one tensor that receives both the
 // lookup and the head gradient), AdamW without weight decay on names containing "bias" or "norm" (Trainer's
 // get_decay_parameter_names), the pad row of the embedding getting no lookup gradient (nn.Embedding
-// padding_idx). Output: the trained model as a Hugging Face checkpoint plus its training curve.
+// padding_idx). Output: the trained model as a Hugging Face checkpoint in the input's stored dtype (BF16 in,
+// BF16 out, rounded to nearest even; training itself keeps float32 master weights) plus its training curve.
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Checkpoint, checkOutputTarget, writeFolderAtomically, writeHfCheckpoint } from "@shortened/hf";
+import {
+  type Checkpoint,
+  checkOutputTarget,
+  type OutputDtype,
+  writeFolderAtomically,
+  writeHfCheckpoint,
+} from "@shortened/hf";
 import { parameterShapes } from "../models/architecture.js";
 import { openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
@@ -24,6 +31,8 @@ export interface CptTrainOptions extends TrainOptions {
 export interface CptTrainResult extends TrainCurve {
   out: string;
   resumedFrom: number;
+  /** the stored dtype of the written checkpoint (the input's) */
+  dtype?: OutputDtype;
 }
 
 export function prepareCpt(o: CptTrainOptions): { ckpt: Checkpoint; out: string } {
@@ -60,12 +69,13 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     },
     { ...o, stateDir },
   );
+  let dtype: OutputDtype = "F32";
   await writeFolderAtomically(out, async (dir) => {
-    await writeHfCheckpoint(dir, ckpt, params, (name) => run.params.get(name)!);
+    dtype = await writeHfCheckpoint(dir, ckpt, params, (name) => run.params.get(name)!);
     writeCurve(dir, run);
   });
   clearState(stateDir);
-  return { ...curveOf(run), out, resumedFrom: run.resumedFrom };
+  return { ...curveOf(run), out, resumedFrom: run.resumedFrom, dtype };
 }
 
 export interface CptLoraResult {

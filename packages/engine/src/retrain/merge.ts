@@ -1,9 +1,11 @@
 // Merging a LoRA adapter into its base model: W' = W + (alpha / r) · B·A (PEFT merge_and_unload), computed
-// in float64 and rounded once to float32, written as a Hugging Face checkpoint.
+// in float64 and rounded once to float32, written as a Hugging Face checkpoint in the base's stored dtype
+// (BF16/F16 rounded to nearest even).
 import { UserError } from "@shortened/contracts";
 import {
   checkOutputTarget,
   type NamedTensor,
+  type OutputDtype,
   readTensorFile,
   writeFolderAtomically,
   writeHfCheckpoint,
@@ -80,6 +82,8 @@ export interface MergeResult {
   r: number;
   alpha: number;
   modules: number;
+  /** the stored dtype of the merged checkpoint (the base model's) */
+  dtype: OutputDtype;
 }
 
 export async function mergeLora(o: MergeOptions): Promise<MergeResult> {
@@ -102,13 +106,14 @@ export async function mergeLora(o: MergeOptions): Promise<MergeResult> {
   const spec = loraSpec(ckpt.config, r, alpha, targets);
   const adapter = readAdapter(o.adapter, spec);
   const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
-  await writeFolderAtomically(out, (dir) =>
-    writeHfCheckpoint(
+  let dtype: OutputDtype = "F32";
+  await writeFolderAtomically(out, async (dir) => {
+    dtype = await writeHfCheckpoint(
       dir,
       ckpt,
       parameterShapes(ckpt.config),
       (name) => mergedTensor(spec, adapter, name, () => ckpt.readFloat32(name)) ?? ckpt.readFloat32(name),
-    ),
-  );
-  return { out, r, alpha, modules: spec.modules.length };
+    );
+  });
+  return { out, r, alpha, modules: spec.modules.length, dtype };
 }

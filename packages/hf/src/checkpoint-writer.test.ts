@@ -1,0 +1,46 @@
+// A trained or merged checkpoint keeps its source's stored dtype: BF16 in, BF16 out (F16 likewise), values
+// rounded to nearest even, config.json's dtype set to match; F32 stays F32.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { Checkpoint } from "./checkpoint.js";
+import { storedModelDtype, writeHfCheckpoint } from "./checkpoint-writer.js";
+import { bytesToFloat32, float32ToBf16Bytes, float32ToF16Bytes } from "./dtypes.js";
+
+const work = mkdtempSync(join(tmpdir(), "hf-writer-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+const fixtures = new URL("./fixtures/prune/", import.meta.url).pathname;
+
+for (const [model, dtype, torchDtype] of [
+  ["llama-bf16-h32", "BF16", "bfloat16"],
+  ["llama-f16-tied-gqa", "F16", "float16"],
+  ["llama-f32-untied", "F32", "float32"],
+] as const) {
+  test(`a ${dtype} source is written back in ${dtype} (round to nearest even), config dtype ${torchDtype}`, async () => {
+    const src = Checkpoint.open(join(fixtures, model, "model"));
+    assert.equal(storedModelDtype(src), dtype);
+    const out = join(work, model);
+    mkdirSync(out);
+    const names = [...src.tensors.values()].map((t) => ({ name: t.name, shape: t.shape }));
+    // an update that moves every value off the source grid, as training does
+    const updated = (name: string) => src.readFloat32(name).map((v, i) => v + 1e-3 * Math.cos(i));
+    const written = await writeHfCheckpoint(out, src, names, updated, { pieceBytes: 5 });
+    assert.equal(written, dtype);
+    const back = Checkpoint.open(out);
+    const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+    assert.equal(config.torch_dtype ?? config.dtype, torchDtype);
+    for (const { name } of names) {
+      assert.equal(back.entry(name).dtype, dtype);
+      const want = updated(name);
+      const rounded =
+        dtype === "BF16"
+          ? bytesToFloat32(float32ToBf16Bytes(want), "BF16")
+          : dtype === "F16"
+            ? bytesToFloat32(float32ToF16Bytes(want), "F16")
+            : want;
+      assert.deepEqual(back.readFloat32(name), rounded, name);
+    }
+  });
+}
