@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the built CLI (dist/) when it exists; otherwise runs the TypeScript sources through tsx,
-// so `npx shortened` works right after `npm ci`, before any build.
-import { spawnSync } from "node:child_process";
+// so `npx shortened` works right after `npm ci`, before any build. The tsx child gets the signals this
+// process gets (stopping `shortened serve` stops the server) and this process exits as the child did.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,10 +13,25 @@ if (existsSync(built) && !process.env.SHORTENED_FROM_SOURCE) {
   await import(built);
 } else {
   const source = join(appDir, "src", "main.ts");
-  const r = spawnSync(
+  const child = spawn(
     process.execPath,
     ["--conditions=development", "--import", "tsx", source, ...process.argv.slice(2)],
     { stdio: "inherit" },
   );
-  process.exit(r.status ?? 1);
+  const forward = (signal) => () => {
+    // Ctrl-C on a terminal already reaches the child (same process group): sending it again would
+    // turn a graceful stop into a second interrupt.
+    if (signal === "SIGINT" && process.stdin.isTTY) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward(signal));
+  child.on("error", (e) => {
+    process.stderr.write(`internal error: cannot start the CLI: ${e.message}\n`);
+    process.exit(1);
+  });
+  child.on("exit", (code, signal) => {
+    // A child killed by a signal: exit the way a shell reports it (128 + the signal's number).
+    const signals = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+    process.exit(code ?? 128 + (signals[signal] ?? 1));
+  });
 }
