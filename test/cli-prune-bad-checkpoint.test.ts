@@ -18,7 +18,7 @@ const cases: [Defect, RegExp][] = [
     "header-beyond-file",
     /^error: model\.safetensors: header length \d+ is beyond the end of the file \(\d+ bytes\)$/,
   ],
-  ["header-not-json", /^error: model\.safetensors: header is not JSON/],
+  ["header-not-json", /^error: model\.safetensors: header is not valid JSON/],
   [
     "overlapping-offsets",
     /^error: model\.safetensors: tensor "model\.norm\.weight" data offsets \[\d+, \d+\] overlap tensor "/,

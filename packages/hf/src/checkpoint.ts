@@ -4,10 +4,12 @@
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "@shortened/contracts";
+import { decodeUtf8Strict, parseBoundedJson } from "./bounded-json.js";
 import { type ModelConfig, readConfig } from "./config.js";
 import { bytesToFloat32, isFloatDtype } from "./dtypes.js";
 import { IO_PIECE_BYTES, readAllSync } from "./io-pieces.js";
 import { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
+import { checkTensorLayout } from "./tensor-layout.js";
 
 export const SINGLE_FILE = "model.safetensors";
 export const INDEX_FILE = "model.safetensors.index.json";
@@ -86,8 +88,16 @@ export class Checkpoint {
           );
         }
       }
+      for (const t of tensors.values()) {
+        if (!Object.hasOwn(index.weightMap, t.name)) {
+          throw new UserError(
+            "invalid_checkpoint",
+            `${basename(t.file)} holds ${t.name}, which ${INDEX_FILE} does not list`,
+          );
+        }
+      }
     }
-    checkLayerIndices(tensors, config.numHiddenLayers);
+    checkTensorLayout(config, tensors, dir);
     return new Checkpoint(abs, config, index !== null, files, index, tensors);
   }
 
@@ -135,17 +145,21 @@ export class Checkpoint {
   }
 }
 
+/** index → weight_map → name: a few levels; tens of thousands of tensors fit in a few MB. */
+const INDEX_JSON_BOUNDS = { maxBytes: 64 << 20, maxDepth: 8 };
+
 function readShardIndex(dir: string): ShardIndex {
   const path = join(dir, INDEX_FILE);
-  let json: unknown;
+  let bytes: Buffer;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    bytes = readFileSync(path);
   } catch (e) {
     throw new UserError(
       "invalid_checkpoint",
-      `${INDEX_FILE} in ${dir} is not valid JSON: ${(e as Error).message}`,
+      `cannot read ${INDEX_FILE} in ${dir}: ${(e as NodeJS.ErrnoException).code}`,
     );
   }
+  const json = parseBoundedJson(decodeUtf8Strict(bytes, path), INDEX_JSON_BOUNDS, `${INDEX_FILE} in ${dir}`);
   const o = json as Record<string, unknown> | null;
   const wm = o?.["weight_map"];
   if (typeof wm !== "object" || wm === null || Array.isArray(wm)) {
@@ -164,16 +178,4 @@ function readShardIndex(dir: string): ShardIndex {
     metadata: typeof meta === "object" && meta !== null ? (meta as Record<string, unknown>) : {},
     weightMap: wm as Record<string, string>,
   };
-}
-
-function checkLayerIndices(tensors: Map<string, TensorEntry>, numLayers: number): void {
-  for (const name of tensors.keys()) {
-    const p = parseLayerName(name);
-    if (p && p.layer >= numLayers) {
-      throw new UserError(
-        "invalid_checkpoint",
-        `tensor ${name} belongs to block ${p.layer}, but config.json says num_hidden_layers is ${numLayers}`,
-      );
-    }
-  }
 }

@@ -90,4 +90,43 @@ describe("readConfig class defaults (as transformers and the oracle)", () => {
       /must be a multiple of num_key_value_heads/,
     );
   });
+  test("bounds: each out-of-range value is refused naming the key and the value", () => {
+    const bad = (extra: Record<string, unknown>, re: RegExp) =>
+      assert.throws(
+        () => parseConfig({ ...base, model_type: "llama", ...extra }),
+        (e: unknown) => isUserError(e) && e.code === "invalid_checkpoint" && re.test(e.message),
+      );
+    bad(
+      { num_hidden_layers: 1e9 },
+      /"num_hidden_layers" must be an integer from 1 to 1024 \(got 1000000000\)/,
+    );
+    bad({ num_hidden_layers: 0 }, /"num_hidden_layers" must be an integer from 1/);
+    bad({ hidden_size: 0 }, /"hidden_size" must be/);
+    bad({ intermediate_size: 2 ** 40 }, /"intermediate_size" must be/);
+    bad({ vocab_size: 1e12 }, /"vocab_size" must be/);
+    bad({ max_position_embeddings: 0 }, /"max_position_embeddings" must be/);
+    bad({ num_attention_heads: 5000 }, /"num_attention_heads" must be/);
+    bad(
+      { hidden_size: 60 },
+      /"hidden_size" must be a multiple of num_attention_heads \(8\) when head_dim is not given \(got 60\)/,
+    );
+    bad({ head_dim: 7 }, /"head_dim" must be even/);
+    bad({ rms_norm_eps: -1 }, /"rms_norm_eps" must be in \(0, 1\) \(got -1\)/);
+    bad({ rms_norm_eps: 0 }, /"rms_norm_eps"/);
+    bad({ rope_theta: 0 }, /"rope_theta" must be greater than 0 \(got 0\)/);
+    bad(
+      { hidden_act: "relu" },
+      /"hidden_act" is not a supported activation \(supported: silu, .*\) \(got "relu"\)/,
+    );
+    assert.throws(
+      () => parseConfig({ ...base, model_type: "mistral", sliding_window: -4 }),
+      /"sliding_window" must be an integer from 1/,
+    );
+    assert.throws(
+      () => parseConfig({ ...base, num_attention_heads: 16, model_type: "gemma", hidden_activation: "relu" }),
+      /"hidden_activation" is not a supported activation/,
+    );
+    // an explicit head_dim frees hidden_size from divisibility (as Gemma-7B: 16 heads of 256 over 3072)
+    assert.equal(parseConfig({ ...base, model_type: "llama", hidden_size: 60, head_dim: 8 }).headDim, 8);
+  });
 });

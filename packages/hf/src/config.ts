@@ -1,8 +1,10 @@
 // config.json of a Hugging Face LLaMA-family checkpoint, normalized with the transformers class defaults
 // for missing keys (the same defaults the oracle uses: ../shared/oracle/README.md "Model directories").
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { isUserError, UserError } from "@shortened/contracts";
+import { decodeUtf8Strict, parseBoundedJson } from "./bounded-json.js";
+import { checkConfigBounds } from "./config-bounds.js";
 
 export type ModelType = "llama" | "mistral" | "qwen2" | "gemma";
 
@@ -76,20 +78,25 @@ export const CLASS_DEFAULTS: Readonly<Record<ModelType, ClassDefaults>> = {
 
 const MODEL_TYPES = Object.keys(CLASS_DEFAULTS) as ModelType[];
 
+/** config.json files are a few KB; anything past these bounds is not a model configuration. */
+const CONFIG_JSON_BOUNDS = { maxBytes: 1 << 20, maxDepth: 32 };
+
 export function readConfig(dir: string): ModelConfig {
   const path = join(dir, "config.json");
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, "utf8");
-  } catch {
+    if (statSync(path).size > CONFIG_JSON_BOUNDS.maxBytes) {
+      throw new UserError(
+        "invalid_checkpoint",
+        `${path} is larger than the ${CONFIG_JSON_BOUNDS.maxBytes} bytes accepted`,
+      );
+    }
+    bytes = readFileSync(path);
+  } catch (e) {
+    if (isUserError(e)) throw e;
     throw new UserError("invalid_checkpoint", `no config.json in ${dir}`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new UserError("invalid_checkpoint", `${path} is not valid JSON: ${(e as Error).message}`);
-  }
+  const raw = parseBoundedJson(decodeUtf8Strict(bytes, path), CONFIG_JSON_BOUNDS, path);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new UserError("invalid_checkpoint", `${path} must hold a JSON object`);
   }
@@ -144,7 +151,7 @@ export function parseConfig(raw: Record<string, unknown>, where = "config.json")
       ? stringOr(raw["hidden_activation"], "gelu_pytorch_tanh")
       : stringOr(raw["hidden_act"], "silu");
   const sliding = raw["sliding_window"];
-  return {
+  const config: ModelConfig = {
     modelType,
     architecture:
       Array.isArray(architectures) && typeof architectures[0] === "string"
@@ -184,6 +191,8 @@ export function parseConfig(raw: Record<string, unknown>, where = "config.json")
     ropeScaling: nonDefaultRopeScaling(raw, where),
     raw,
   };
+  checkConfigBounds(config, raw["head_dim"] != null || defaults.headDim !== null, where);
+  return config;
 }
 
 function resolveModelType(raw: Record<string, unknown>, where: string): ModelType {

@@ -13,6 +13,7 @@ export {
   writeHfCheckpoint,
 } from "./checkpoint-writer.js";
 export { CLASS_DEFAULTS, type ModelConfig, type ModelType, parseConfig, readConfig } from "./config.js";
+export { CONFIG_BOUNDS, SUPPORTED_ACTIVATIONS } from "./config-bounds.js";
 export {
   DATASET_NAMES,
   type DatasetName,
@@ -47,5 +48,17 @@ export {
 } from "./safetensors-writer.js";
 export * from "./tasks/index.js";
 export { type NamedTensor, readTensorFile, writeTensorFile } from "./tensor-file.js";
+export {
+  type BlockTensor,
+  blockTensorLayout,
+  blockTensorName,
+  checkTensorLayout,
+  EMBEDDING,
+  FINAL_NORM,
+  type LlamaBiases,
+  LM_HEAD,
+  llamaBlockTensors,
+  tensorLayout,
+} from "./tensor-layout.js";
 export { loadTokenizer, METASPACE_SPLIT, metaspaceSplitIsSafe, type TextTokenizer } from "./tokenizer.js";
 export { type WidthPruneOptions, type WidthPruneResult, widthPrune } from "./width-prune.js";

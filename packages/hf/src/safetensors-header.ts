@@ -3,6 +3,7 @@
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { basename } from "node:path";
 import { UserError } from "@shortened/contracts";
+import { decodeUtf8Strict, parseBoundedJson } from "./bounded-json.js";
 import { DTYPE_BYTES, isStoredDtype, type StoredDtype } from "./dtypes.js";
 
 export interface TensorEntry {
@@ -28,6 +29,8 @@ export interface SafetensorsHeader {
 
 /** The safetensors reference implementation refuses headers above 100 MB. */
 const MAX_HEADER_BYTES = 100_000_000;
+/** header → tensor → shape: 3 levels; one more tolerates an extra field a writer may add. */
+const MAX_HEADER_DEPTH = 4;
 
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
   const fd = openFile(file);
@@ -46,12 +49,12 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     const hlen = Number(headerLen);
     const headerBuf = Buffer.alloc(hlen);
     readSync(fd, headerBuf, 0, hlen, 8);
-    let json: unknown;
-    try {
-      json = JSON.parse(headerBuf.toString("utf8"));
-    } catch (e) {
-      throw bad(`header is not JSON (${(e as Error).message})`);
-    }
+    if (headerBuf[0] !== 0x7b) throw bad("header does not start with '{'");
+    const json = parseBoundedJson(
+      decodeUtf8Strict(headerBuf, `${basename(file)}: header`),
+      { maxBytes: MAX_HEADER_BYTES, maxDepth: MAX_HEADER_DEPTH },
+      `${basename(file)}: header`,
+    );
     if (typeof json !== "object" || json === null || Array.isArray(json))
       throw bad("header is not a JSON object");
     const dataStart = 8 + hlen;
@@ -87,10 +90,14 @@ function parseEntries(
     if (name === "__metadata__") {
       if (typeof value !== "object" || value === null || Array.isArray(value))
         throw bad("__metadata__ is not an object");
+      if (!Object.values(value).every((v) => typeof v === "string"))
+        throw bad("__metadata__ values must be strings");
       metadata = value as Record<string, string>;
       continue;
     }
-    if (typeof value !== "object" || value === null) throw bad(`tensor "${name}" has no description`);
+    if (name === "") throw bad("a tensor has an empty name");
+    if (typeof value !== "object" || value === null || Array.isArray(value))
+      throw bad(`tensor "${name}" has no description`);
     const info = value as Record<string, unknown>;
     const { dtype, shape, data_offsets: offsets } = info;
     if (!isStoredDtype(dtype)) throw bad(`tensor "${name}" has unsupported dtype ${JSON.stringify(dtype)}`);
@@ -101,8 +108,9 @@ function parseEntries(
     const [begin, end] = offsets as [number, number];
     if (end < begin)
       throw bad(`tensor "${name}" data offsets [${begin}, ${end}] are out of range (end before start)`);
-    const expected = (shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
-    if (expected !== end - begin) {
+    // BigInt: the element count of a hostile shape may pass 2^53, where float products are inexact.
+    const expected = (shape as number[]).reduce((a, b) => a * BigInt(b), BigInt(DTYPE_BYTES[dtype]));
+    if (expected !== BigInt(end - begin)) {
       throw bad(
         `tensor "${name}" dtype ${dtype} with shape [${shape.join(", ")}] needs ${expected} bytes but its data offsets span ${end - begin}`,
       );
@@ -148,6 +156,13 @@ function checkLayout(
   if (covered > dataLength) {
     throw bad(
       `file is truncated: the header describes ${covered} bytes of tensor data but the file holds ${dataLength}`,
+    );
+  }
+  // As the reference implementation: the data section is exactly the tensors, so a header length that is off
+  // (which would shift every tensor's bytes) or trailing bytes cannot pass.
+  if (covered < dataLength) {
+    throw bad(
+      `the header describes ${covered} bytes of tensor data but the data section holds ${dataLength} (header length wrong or trailing bytes)`,
     );
   }
 }

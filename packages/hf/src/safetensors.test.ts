@@ -64,8 +64,9 @@ describe("safetensors header validation", () => {
     writeFileSync(path, b);
     rejects(path, /header length 1099511627776 is beyond the end of the file/);
   });
-  test("header that is not JSON", () => rejects(rawFile("{not json", 0), /header is not JSON/));
-  test("header that is JSON but not an object", () => rejects(rawFile("[1,2]", 0), /not a JSON object/));
+  test("header that is not JSON", () => rejects(rawFile("{not json", 0), /header is not valid JSON/));
+  test("header that is JSON but not an object", () =>
+    rejects(rawFile("[1,2]", 0), /header does not start with '\{'/));
   test("overlapping data offsets", () => {
     rejects(
       rawFile({ a: f32([2], 0), b: f32([2], 4) }, 12),
@@ -96,6 +97,36 @@ describe("safetensors header validation", () => {
     rejects(rawFile({ a: { dtype: "F32", shape: [1], data_offsets: [0] } }, 4), /invalid data_offsets/);
   });
   test("missing file", () => rejects(join(dir, "nope.safetensors"), /no such file/));
+  test("a tensor name that is not valid UTF-8", () => {
+    const json = Buffer.from(JSON.stringify({ "model.norm.w_ight": f32([1], 0) }));
+    json[json.indexOf("_")] = 0xff; // a lone byte that is no UTF-8 sequence
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const path = join(dir, "utf8.safetensors");
+    writeFileSync(path, Buffer.concat([len, json, Buffer.alloc(4)]));
+    rejects(path, /header is not valid UTF-8/);
+  });
+  test("a header length one byte short (the last header byte is padding) shifts the data: refused", () => {
+    const path = join(dir, "short-length.safetensors");
+    writeSafetensors(path, [{ name: "a", dtype: "F32", shape: [1], data: new Uint8Array(4) }]);
+    const bytes = readFileSync(path);
+    assert.equal(bytes[readSafetensorsHeader(path).dataStart - 1], 0x20); // the writer pads with spaces
+    bytes.writeBigUInt64LE(bytes.readBigUInt64LE(0) - 1n, 0);
+    writeFileSync(path, bytes);
+    rejects(path, /describes 4 bytes of tensor data but the data section holds 5/);
+  });
+  test("trailing bytes after the last tensor", () =>
+    rejects(rawFile({ a: f32([1], 0) }, 5), /describes 4 bytes .* holds 5/));
+  test("an empty header is a file without tensors; deep nesting, empty names and bad metadata are refused", () => {
+    assert.deepEqual(readSafetensorsHeader(rawFile({}, 0)).tensors, []);
+    rejects(rawFile(`{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`, 0), /more than 4 levels deep/);
+    rejects(rawFile({ "": f32([1], 0) }, 4), /empty name/);
+    rejects(
+      rawFile({ __metadata__: { format: 1 }, a: f32([1], 0) }, 4),
+      /__metadata__ values must be strings/,
+    );
+    rejects(rawFile(` {"a":1}`, 0), /does not start with/);
+  });
 });
 
 describe("safetensors writer", () => {

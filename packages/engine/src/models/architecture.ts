@@ -3,7 +3,14 @@
 // activation, each layer's attention, and whether the head is tied. Everything that needs one of these facts
 // (the forward graph, checkpoint checks, magnitude and Taylor scoring, LoRA targets, checkpoint writing) reads
 // them here; each family's own rules live in its file, found through ./families.ts.
-import type { ModelConfig, ModelType } from "@shortened/hf";
+import {
+  EMBEDDING,
+  FINAL_NORM,
+  LM_HEAD,
+  type ModelConfig,
+  type ModelType,
+  tensorLayout,
+} from "@shortened/hf";
 import { FAMILIES } from "./families.js";
 import type { BlockTensor, Family, FamilyFacts } from "./family.js";
 
@@ -26,9 +33,7 @@ export interface Architecture extends FamilyFacts {
   tiedHead: boolean;
 }
 
-export const EMBEDDING = "model.embed_tokens.weight";
-export const FINAL_NORM = "model.norm.weight";
-export const LM_HEAD = "lm_head.weight";
+export { EMBEDDING, FINAL_NORM, LM_HEAD };
 
 /** HF name of a block tensor: layerName(3, "self_attn.q_proj.weight") = "model.layers.3.self_attn.q_proj.weight" */
 export const layerName = (i: number, suffix: string): string => `model.layers.${i}.${suffix}`;
@@ -70,14 +75,7 @@ export function blockTensor(arch: Architecture, suffix: string): BlockTensor | u
 /** The tensors the forward graph reads and their shapes, in HF named_parameters order (a tied head is the
  *  embedding, no tensor of its own). */
 export function parameterShapes(c: ModelConfig): { name: string; shape: number[] }[] {
-  const arch = architectureOf(c);
-  const vocabByHidden = [arch.vocabSize, arch.hiddenSize];
-  const out = [{ name: EMBEDDING, shape: vocabByHidden }];
-  for (let i = 0; i < arch.numLayers; i++)
-    for (const t of arch.blockTensors) out.push({ name: layerName(i, t.suffix), shape: t.shape });
-  out.push({ name: FINAL_NORM, shape: [arch.hiddenSize] });
-  if (!arch.tiedHead) out.push({ name: LM_HEAD, shape: vocabByHidden });
-  return out;
+  return tensorLayout(c);
 }
 
 export function parameterNames(c: ModelConfig): string[] {

@@ -1,17 +1,12 @@
 // The hook a model family plugs into: the facts it reads from its config (./architecture.ts gathers them) and
 // the equations of one block, written with the parts the forward graph hands it (norms, linear layers, RoPE,
 // attention over the cache). A new family is a file exporting a `Family` plus an entry in ./families.ts.
-import type { ModelConfig } from "@shortened/hf";
+import type { BlockTensor, ModelConfig } from "@shortened/hf";
 import type { GraphBuilder } from "../graph/builder.js";
 import type { Architecture } from "./architecture.js";
 
-/** A tensor of every block, named by its suffix under `model.layers.i.`: a linear layer's weight [out, in] or
- *  bias [out], or a norm's weight. */
-export interface BlockTensor {
-  suffix: string;
-  shape: number[];
-  role: "weight" | "bias" | "norm";
-}
+/** A tensor of every block (its suffix, shape and role), as @shortened/hf's tensor layout lists it. */
+export type { BlockTensor };
 
 /** One layer's attention: how far back a query sees (null: the whole causal past). */
 export interface LayerAttention {

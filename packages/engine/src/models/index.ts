@@ -28,4 +28,4 @@ export {
 } from "./forward-session.js";
 export { shiftedTargets } from "./targets.js";
 export { checkRows, checkTokenIds } from "./token-checks.js";
-export { checkCheckpointTensors, checkpointWeights, openCheckpoint } from "./weights.js";
+export { checkpointWeights, openCheckpoint } from "./weights.js";

@@ -4,43 +4,11 @@
 //   a = softmax(q kᵀ / √d + mask) v Woᵀ (+bo)
 //   m = down(act(gate(RMSNorm(h + a))) · up(RMSNorm(h + a)))
 //
-// Biases follow attention_bias (q, k, v, o) and mlp_bias; Mistral masks keys further back than its sliding
+// Biases follow attention_bias (q, k, v, o) and mlp_bias (the tensors: @shortened/hf tensor-layout.ts); Mistral masks keys further back than its sliding
 // window (the mask is the forward graph's, from the layer's attention facts).
-import type { ModelConfig } from "@shortened/hf";
-import type { BlockOutput, BlockParts, BlockTensor, Family, LayerAttention } from "./family.js";
+import { blockTensorLayout, type ModelConfig } from "@shortened/hf";
+import type { BlockOutput, BlockParts, Family, LayerAttention } from "./family.js";
 import { gatedMlp } from "./mlp.js";
-
-/** Which linear layers of the LLaMA block carry a bias. */
-export interface LlamaBiases {
-  qkv: boolean;
-  o: boolean;
-  mlp: boolean;
-}
-
-/** The LLaMA block's tensors in named_parameters order: q, k, v, o, gate, up, down (weight, then bias), then
- *  input_layernorm and post_attention_layernorm. */
-export function llamaBlockTensors(c: ModelConfig, bias: LlamaBiases): BlockTensor[] {
-  const H = c.hiddenSize;
-  const q = c.numAttentionHeads * c.headDim;
-  const kv = c.numKeyValueHeads * c.headDim;
-  const I = c.intermediateSize;
-  const linears: [string, number, number, boolean][] = [
-    ["self_attn.q_proj", q, H, bias.qkv],
-    ["self_attn.k_proj", kv, H, bias.qkv],
-    ["self_attn.v_proj", kv, H, bias.qkv],
-    ["self_attn.o_proj", H, q, bias.o],
-    ["mlp.gate_proj", I, H, bias.mlp],
-    ["mlp.up_proj", I, H, bias.mlp],
-    ["mlp.down_proj", H, I, bias.mlp],
-  ];
-  const tensors: BlockTensor[] = linears.flatMap(([m, out, inF, b]) => [
-    { suffix: `${m}.weight`, shape: [out, inF], role: "weight" as const },
-    ...(b ? [{ suffix: `${m}.bias`, shape: [out], role: "bias" as const }] : []),
-  ]);
-  for (const norm of ["input_layernorm", "post_attention_layernorm"])
-    tensors.push({ suffix: `${norm}.weight`, shape: [H], role: "norm" });
-  return tensors;
-}
 
 /** The config's sliding window (Mistral) on every layer. */
 export function uniformAttention(c: ModelConfig): LayerAttention[] {
@@ -62,7 +30,7 @@ export function llamaBlock(p: BlockParts, i: number, h: string): BlockOutput {
 
 export const llama: Family = {
   facts: (c) => ({
-    blockTensors: llamaBlockTensors(c, { qkv: c.attentionBias, o: c.attentionBias, mlp: c.mlpBias }),
+    blockTensors: blockTensorLayout(c),
     normOnePlusWeight: false,
     embeddingScale: null,
     attention: uniformAttention(c),

@@ -1,11 +1,13 @@
 // Qwen2 / Qwen2.5, as transformers' modeling_qwen2.py: the LLaMA block with biases on q, k and v (none on o
 // or the MLP).
+
+import { blockTensorLayout } from "@shortened/hf";
 import type { Family } from "./family.js";
-import { llamaBlock, llamaBlockTensors, uniformAttention } from "./llama.js";
+import { llamaBlock, uniformAttention } from "./llama.js";
 
 export const qwen2: Family = {
   facts: (c) => ({
-    blockTensors: llamaBlockTensors(c, { qkv: c.qkvBias, o: false, mlp: false }),
+    blockTensors: blockTensorLayout(c),
     normOnePlusWeight: false,
     embeddingScale: null,
     attention: uniformAttention(c),

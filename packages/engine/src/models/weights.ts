@@ -1,12 +1,12 @@
 // A checkpoint opened for compute, and the default `weight` hook of the forward graph: each checkpoint tensor
 // becomes a float32 initializer (F16/BF16 widened on read), checked against the shape the config implies before
-// any compute.
+// any compute (Checkpoint.open checks the tensors against the config).
 import { UserError } from "@shortened/contracts";
 import { Checkpoint } from "@shortened/hf";
 import type { GraphBuilder } from "../graph/builder.js";
-import { expectedShape, parameterNames } from "./architecture.js";
 
-/** Opens a checkpoint folder (or passes an open one through), checking its tensors against its config. */
+/** Opens a checkpoint folder (or passes an open one through): Checkpoint.open has checked its tensors against
+ *  its config (@shortened/hf tensor-layout.ts); compute also needs a RoPE it implements. */
 export function openCheckpoint(model: string | Checkpoint): Checkpoint {
   const ckpt = typeof model === "string" ? Checkpoint.open(model) : model;
   if (ckpt.config.ropeScaling) {
@@ -15,23 +15,7 @@ export function openCheckpoint(model: string | Checkpoint): Checkpoint {
       `rope_scaling ${JSON.stringify(ckpt.config.ropeScaling)} is not supported`,
     );
   }
-  checkCheckpointTensors(ckpt);
   return ckpt;
-}
-
-/** Checks that the checkpoint holds every tensor the config needs, with the right shapes (no data read). */
-export function checkCheckpointTensors(ckpt: Checkpoint): void {
-  for (const name of parameterNames(ckpt.config)) {
-    const entry = ckpt.tensors.get(name);
-    if (!entry) throw new UserError("invalid_checkpoint", `${ckpt.dir} lacks tensor ${name}`);
-    const want = expectedShape(ckpt.config, name)!;
-    if (entry.shape.join(",") !== want.join(",")) {
-      throw new UserError(
-        "invalid_checkpoint",
-        `tensor ${name} has shape [${entry.shape}], but config.json implies [${want}]`,
-      );
-    }
-  }
 }
 
 /** The default weight hook: the named tensor as a float32 initializer of `g` (added once, on first use). */

@@ -1,0 +1,126 @@
+// The tensors a checkpoint of each supported family holds, given its config: names and shapes in Hugging Face
+// named_parameters order. Opening a checkpoint checks its tensors against this layout (every tensor present,
+// every shape as the config implies, nothing the config does not explain), so a checkpoint that opens is one
+// the engine can load. The engine's model families read their block tensors from here. A new family: its
+// block layout in BLOCK_LAYOUTS.
+import { UserError } from "@shortened/contracts";
+import type { ModelConfig, ModelType } from "./config.js";
+import { isFloatDtype } from "./dtypes.js";
+import type { TensorEntry } from "./safetensors-header.js";
+
+/** A tensor of every block, named by its suffix under `model.layers.i.`: a linear layer's weight [out, in] or
+ *  bias [out], or a norm's weight. */
+export interface BlockTensor {
+  suffix: string;
+  shape: number[];
+  role: "weight" | "bias" | "norm";
+}
+
+export const EMBEDDING = "model.embed_tokens.weight";
+export const FINAL_NORM = "model.norm.weight";
+export const LM_HEAD = "lm_head.weight";
+
+/** Which linear layers of the LLaMA block carry a bias. */
+export interface LlamaBiases {
+  qkv: boolean;
+  o: boolean;
+  mlp: boolean;
+}
+
+/** The LLaMA block's tensors in named_parameters order: q, k, v, o, gate, up, down (weight, then bias), then
+ *  input_layernorm and post_attention_layernorm. */
+export function llamaBlockTensors(c: ModelConfig, bias: LlamaBiases): BlockTensor[] {
+  const H = c.hiddenSize;
+  const q = c.numAttentionHeads * c.headDim;
+  const kv = c.numKeyValueHeads * c.headDim;
+  const I = c.intermediateSize;
+  const linears: [string, number, number, boolean][] = [
+    ["self_attn.q_proj", q, H, bias.qkv],
+    ["self_attn.k_proj", kv, H, bias.qkv],
+    ["self_attn.v_proj", kv, H, bias.qkv],
+    ["self_attn.o_proj", H, q, bias.o],
+    ["mlp.gate_proj", I, H, bias.mlp],
+    ["mlp.up_proj", I, H, bias.mlp],
+    ["mlp.down_proj", H, I, bias.mlp],
+  ];
+  const tensors: BlockTensor[] = linears.flatMap(([m, out, inF, b]) => [
+    { suffix: `${m}.weight`, shape: [out, inF], role: "weight" as const },
+    ...(b ? [{ suffix: `${m}.bias`, shape: [out], role: "bias" as const }] : []),
+  ]);
+  for (const norm of ["input_layernorm", "post_attention_layernorm"])
+    tensors.push({ suffix: `${norm}.weight`, shape: [H], role: "norm" });
+  return tensors;
+}
+
+/** One block's tensors, per family. */
+const BLOCK_LAYOUTS: Readonly<Record<ModelType, (c: ModelConfig) => BlockTensor[]>> = {
+  // LLaMA and Mistral: biases follow attention_bias (q, k, v, o) and mlp_bias
+  llama: (c) => llamaBlockTensors(c, { qkv: c.attentionBias, o: c.attentionBias, mlp: c.mlpBias }),
+  mistral: (c) => llamaBlockTensors(c, { qkv: c.attentionBias, o: c.attentionBias, mlp: c.mlpBias }),
+  // Qwen2: biases on q, k and v only
+  qwen2: (c) => llamaBlockTensors(c, { qkv: c.qkvBias, o: false, mlp: false }),
+  // Gemma: attention_bias, never an MLP bias
+  gemma: (c) => llamaBlockTensors(c, { qkv: c.attentionBias, o: c.attentionBias, mlp: false }),
+};
+
+/** One block's tensors under this config, in named_parameters order. */
+export function blockTensorLayout(c: ModelConfig): BlockTensor[] {
+  return BLOCK_LAYOUTS[c.modelType](c);
+}
+
+/** HF name of a block tensor: blockTensorName(3, "self_attn.q_proj.weight") = "model.layers.3.self_attn.q_proj.weight" */
+export const blockTensorName = (i: number, suffix: string): string => `model.layers.${i}.${suffix}`;
+
+/** Every tensor the model reads, in named_parameters order (a tied head is the embedding, no tensor of its own). */
+export function tensorLayout(c: ModelConfig): { name: string; shape: number[] }[] {
+  const vocabByHidden = [c.vocabSize, c.hiddenSize];
+  const block = blockTensorLayout(c);
+  const out = [{ name: EMBEDDING, shape: vocabByHidden }];
+  for (let i = 0; i < c.numHiddenLayers; i++)
+    for (const t of block) out.push({ name: blockTensorName(i, t.suffix), shape: t.shape });
+  out.push({ name: FINAL_NORM, shape: [c.hiddenSize] });
+  if (!c.tieWordEmbeddings) out.push({ name: LM_HEAD, shape: vocabByHidden });
+  return out;
+}
+
+/** Tensors a checkpoint may hold that the model does not read: a tied head's stored copy of the embedding, and
+ *  the RoPE inverse frequencies older LLaMA checkpoints saved (transformers ignores both on load). */
+function toleratedShape(c: ModelConfig, name: string): number[] | null {
+  if (name === LM_HEAD && c.tieWordEmbeddings) return [c.vocabSize, c.hiddenSize];
+  const m = /^model\.layers\.(\d+)\.self_attn\.rotary_emb\.inv_freq$/.exec(name);
+  if (m && Number(m[1]) < c.numHiddenLayers) return [c.headDim / 2];
+  return null;
+}
+
+/** Checks stored tensors against the layout `c` implies; `where` names the checkpoint in messages. */
+export function checkTensorLayout(
+  c: ModelConfig,
+  tensors: ReadonlyMap<string, TensorEntry>,
+  where: string,
+): void {
+  const bad = (msg: string): UserError => new UserError("invalid_checkpoint", `${where}: ${msg}`);
+  const shapeText = (s: readonly number[]): string => `[${s.join(", ")}]`;
+  const expected = new Map(tensorLayout(c).map((t) => [t.name, t.shape]));
+  for (const [name, shape] of expected) {
+    const entry = tensors.get(name);
+    if (!entry) throw bad(`tensor ${name} is missing (config.json implies it)`);
+    if (shapeText(entry.shape) !== shapeText(shape))
+      throw bad(
+        `tensor ${name} has shape ${shapeText(entry.shape)}, but config.json implies ${shapeText(shape)}`,
+      );
+  }
+  for (const [name, entry] of tensors) {
+    const want = expected.get(name) ?? toleratedShape(c, name);
+    const block = /^model\.layers\.(\d+)\./.exec(name);
+    if (!want && block && Number(block[1]) >= c.numHiddenLayers)
+      throw bad(
+        `tensor ${name} belongs to block ${block[1]}, but config.json says num_hidden_layers is ${c.numHiddenLayers}`,
+      );
+    if (!want) throw bad(`tensor ${name} is not part of a ${c.modelType} model with this config.json`);
+    if (shapeText(entry.shape) !== shapeText(want))
+      throw bad(
+        `tensor ${name} has shape ${shapeText(entry.shape)}, but config.json implies ${shapeText(want)}`,
+      );
+    if (!isFloatDtype(entry.dtype)) throw bad(`tensor ${name} is ${entry.dtype}, not a float type`);
+  }
+}
