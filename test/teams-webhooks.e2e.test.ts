@@ -136,4 +136,55 @@ describe("webhooks: signed job state changes, retried with backoff", { timeout: 
     assert.equal(received.filter((r) => r.path === "/always-down").length, 4);
     assert.equal((await rig.call("DELETE", `/v1/webhooks/${down.id}`, { key: rig.a.admin })).status, 200);
   });
+
+  it("refuses internal destinations at creation, and at delivery a stored one the operator no longer admits", async () => {
+    for (const url of [
+      "http://10.0.0.1/hook",
+      "https://169.254.169.254/latest/meta-data",
+      "https://2130706434/",
+      "https://127.2:6379/",
+      "https://[::1]/",
+      "https://[::ffff:127.0.0.3]/",
+      "https://localhost:5432/",
+      "https://0.0.0.0/",
+      "https://100.64.0.1/",
+      "https://[fd00::1]/",
+    ]) {
+      const r = await rig.call("POST", "/v1/webhooks", { key: rig.a.admin, body: { url } });
+      assert.equal(r.status, 422, `${url} -> ${r.status} ${r.text}`);
+      assert.equal(r.body.error.code, "invalid_webhook_url");
+    }
+    // A webhook stored before the guard (or before the operator narrowed the list): never connected to.
+    const last = await rig.db.prisma.jobEvent.aggregate({ _max: { seq: true } });
+    const stale = await rig.db.prisma.webhook.create({
+      data: {
+        teamId: rig.a.teamId,
+        url: `${base.replace("127.0.0.1", "127.0.0.2")}/stale`,
+        secret: "whsec_x",
+        states: [],
+        lastSeq: last._max.seq ?? 0n,
+      },
+    });
+    const job = await rig.call("POST", "/v1/jobs", {
+      key: rig.a.admin,
+      body: { kind: "evaluate", model: "tiny" },
+    });
+    await rig.call("POST", `/v1/jobs/${job.body.id}/cancel`, { key: rig.a.admin });
+    const d = await until(
+      "the stale delivery to be refused",
+      async () => {
+        const items = (await rig.call("GET", `/v1/webhooks/${stale.id}/deliveries`, { key: rig.a.admin }))
+          .body.items;
+        return items.length >= 1 && items.every((x: { state: string }) => x.state === "failed")
+          ? items
+          : null;
+      },
+      20_000,
+      50,
+    );
+    assert.equal(d[0].attempts, 1, "a refused destination is not retried");
+    assert.equal(d[0].lastStatus, null);
+    assert.match(d[0].lastError, /^refused: 127\.0\.0\.2 is not a public address \(loopback\)/);
+    assert.equal(received.filter((r) => r.path === "/stale").length, 0);
+  });
 });

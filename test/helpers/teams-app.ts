@@ -78,7 +78,14 @@ export async function startTeamsRig(teams: Partial<TeamOptions> = {}, logger?: u
       uploadLimitBytes: 64 * 1024 * 1024,
       bodyLimitBytes: 1024 * 1024,
       urlExpirySeconds: 60,
-      teams: { rateLimit: false, webhooks: false, sse: { pollMs: 50, heartbeatMs: 1000 }, ...teams },
+      teams: {
+        rateLimit: false,
+        webhooks: false,
+        sse: { pollMs: 50, heartbeatMs: 1000 },
+        // The tests' receivers listen on 127.0.0.1 over plain http: admitted like an operator would.
+        destinations: { allow: ["127.0.0.1"], allowHttp: true },
+        ...teams,
+      },
     },
     logger ? { logger: logger as never } : {},
   );

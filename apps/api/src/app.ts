@@ -83,7 +83,7 @@ export async function buildApp(
   );
 
   if (o.webhooks) {
-    const deliverer = new WebhookDeliverer(d.db, o.webhooks, app.log);
+    const deliverer = new WebhookDeliverer(d.db, o.webhooks, o.destinations, app.log);
     app.addHook("onReady", async () => deliverer.start());
     app.addHook("onClose", async () => deliverer.stop());
   }

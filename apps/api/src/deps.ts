@@ -1,7 +1,12 @@
 // What the API is built from: its ports (database, artifact store, dispatcher), limits, and the options of
 // the team features (rate limits, webhooks, SSE polling), with their defaults and environment variables.
 
-import type { PrismaClient } from "@shortened/adapters";
+import {
+  type DestinationPolicy,
+  destinationPolicyFromEnv,
+  type PrismaClient,
+  publicHttpsOnly,
+} from "@shortened/adapters";
 import type { ArtifactStore, JobKind } from "@shortened/contracts";
 import type { Dispatcher } from "@shortened/jobs";
 import type { QueueCounts } from "./plugins/metrics.js";
@@ -34,6 +39,8 @@ export interface TeamOptions {
   rateLimit: RateLimitOptions | false;
   webhooks: WebhookOptions | false;
   sse: SseOptions;
+  /** Where webhooks may point: public https by default; internal receivers only when an operator lists them. */
+  destinations: DestinationPolicy;
   queueCounts?: QueueCounts;
 }
 
@@ -41,11 +48,15 @@ export const defaultTeamOptions: TeamOptions = {
   rateLimit: { max: 1200, windowMs: 60_000 },
   webhooks: { pollMs: 1000, backoffMs: 5000, maxAttempts: 8, timeoutMs: 10_000 },
   sse: { pollMs: 500, heartbeatMs: 15_000 },
+  destinations: publicHttpsOnly,
 };
 
 const num = (v: string | undefined, d: number) => (v === undefined || v === "" ? d : Number(v));
 
-/** RATE_LIMIT_PER_MINUTE (0: off), WEBHOOK_BACKOFF_MS, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOKS=0, SSE_POLL_MS. */
+/**
+ * RATE_LIMIT_PER_MINUTE (0: off), WEBHOOK_BACKOFF_MS, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_TIMEOUT_MS, WEBHOOKS=0,
+ * WEBHOOK_ALLOWED_DESTINATIONS, WEBHOOK_ALLOW_HTTP=1, SSE_POLL_MS.
+ */
 export function teamOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TeamOptions {
   const d = defaultTeamOptions;
   const perMinute = num(env.RATE_LIMIT_PER_MINUTE, 1200);
@@ -62,6 +73,7 @@ export function teamOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): TeamOp
             timeoutMs: num(env.WEBHOOK_TIMEOUT_MS, w.timeoutMs),
           },
     sse: { pollMs: num(env.SSE_POLL_MS, d.sse.pollMs), heartbeatMs: d.sse.heartbeatMs },
+    destinations: destinationPolicyFromEnv(env),
   };
 }
 

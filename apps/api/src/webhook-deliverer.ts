@@ -1,10 +1,14 @@
 // Sends webhook deliveries: job state events become pending deliveries, each POSTed with an HMAC-SHA256
 // signature (`Shortened-Signature: t=<unix>,v1=<hex>` over "<t>.<body>"), retried with exponential
 // backoff until a 2xx answer or maxAttempts. Runs in every API replica; claims keep attempts single.
-// Deliveries may arrive out of order after retries: receivers order them by `seq`.
+// Deliveries may arrive out of order after retries: receivers order them by `seq`. Each POST goes through
+// the destination guard (packages/adapters/src/net): only admitted addresses, checked at connect time.
 import {
   claimDueDeliveries,
+  type DestinationPolicy,
+  DestinationRefused,
   enqueueDeliveries,
+  guardedPost,
   markAttemptFailed,
   markDelivered,
   type PrismaClient,
@@ -28,6 +32,7 @@ export class WebhookDeliverer {
   constructor(
     private readonly db: PrismaClient,
     private readonly o: WebhookOptions,
+    private readonly destinations: DestinationPolicy,
     private readonly log: FastifyBaseLogger,
   ) {}
 
@@ -63,8 +68,7 @@ export class WebhookDeliverer {
     let status: number | null = null;
     let error = "";
     try {
-      const res = await fetch(d.webhook.url, {
-        method: "POST",
+      status = await guardedPost(d.webhook.url, {
         headers: {
           "content-type": "application/json",
           "user-agent": "shortened-webhooks/1",
@@ -73,25 +77,28 @@ export class WebhookDeliverer {
           "shortened-event": "job.state_changed",
         },
         body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        timeoutMs: this.o.timeoutMs,
+        policy: this.destinations,
       });
-      status = res.status;
-      await res.body?.cancel();
-      if (res.ok) {
-        await markDelivered(this.db, d.id, res.status);
+      if (status >= 200 && status < 300) {
+        await markDelivered(this.db, d.id, status);
         this.log.info(
           { deliveryId: d.id, webhookId: d.webhookId, jobId: d.jobId, status },
           "webhook delivered",
         );
         return;
       }
-      error = `answered ${res.status}`;
+      error = `answered ${status}`;
     } catch (e) {
       error =
-        (e as Error).name === "TimeoutError" ? `no answer in ${this.o.timeoutMs} ms` : (e as Error).message;
+        e instanceof DestinationRefused
+          ? `refused: ${e.message}`
+          : (e as Error).name === "TimeoutError"
+            ? `no answer in ${this.o.timeoutMs} ms`
+            : (e as Error).message;
     }
-    const last = d.attempts >= this.o.maxAttempts;
+    // A refused destination stays refused: no retries.
+    const last = d.attempts >= this.o.maxAttempts || error.startsWith("refused:");
     const delay = Math.min(this.o.backoffMs * 2 ** (d.attempts - 1), 3600_000);
     await markAttemptFailed(this.db, d.id, {
       status,

@@ -6,3 +6,5 @@ export * from "./registry/index.js";
 export * from "./store/hash.js";
 export * from "./store/local.js";
 export * from "./store/s3.js";
+export * from "./net/destination-policy.js";
+export * from "./net/guarded-post.js";

@@ -18,7 +18,8 @@ export type UserErrorCode =
   | "cancelled"
   | "rate_limited"
   | "promotion_refused"
-  | "incomparable";
+  | "incomparable"
+  | "invalid_webhook_url";
 
 export class UserError extends Error {
   readonly code: UserErrorCode;

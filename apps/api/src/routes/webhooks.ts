@@ -3,6 +3,7 @@
 import {
   createWebhook,
   deleteWebhook,
+  destinationUrlProblem,
   getWebhook,
   listDeliveries,
   listWebhooks,
@@ -11,11 +12,13 @@ import {
 import {
   CreatedWebhook,
   CreateWebhookBody,
+  UserError,
   Webhook,
   WebhookDeliveryList,
   WebhookList,
 } from "@shortened/contracts";
 import type { z } from "zod";
+import { teamOptions } from "../deps.js";
 import { keyOf, teamOf } from "../plugins/auth.js";
 import { errors, idParam, json } from "../route-schema.js";
 import { v1Routes } from "./route-plugin.js";
@@ -38,6 +41,7 @@ const webhookJson = (w: {
 });
 
 export const webhookRoutes = v1Routes("webhooks", (app, d) => {
+  const destinations = teamOptions(d).destinations;
   app.post(
     "/webhooks",
     {
@@ -46,12 +50,20 @@ export const webhookRoutes = v1Routes("webhooks", (app, d) => {
         summary: "register a webhook; the answer holds its signing secret, shown once",
         tags,
         body: CreateWebhookBody,
-        response: { 201: json(CreatedWebhook, "the webhook with its signing secret (shown once)") },
+        response: {
+          201: json(CreatedWebhook, "the webhook with its signing secret (shown once)"),
+          ...errors([
+            422,
+            "the URL is refused: not https, or not a public destination (WEBHOOK_ALLOWED_DESTINATIONS admits internal ones)",
+          ]),
+        },
       },
       config: { role: "admin" },
     },
     async (req, reply) => {
       const team = teamOf(req);
+      const problem = destinationUrlProblem(req.body.url, destinations);
+      if (problem) throw new UserError("invalid_webhook_url", `webhook URL refused: ${problem}`, 422);
       const { row, secret } = await createWebhook(d.db, team, req.body.url, req.body.states);
       await recordAudit(d.db, {
         teamId: team,

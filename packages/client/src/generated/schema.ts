@@ -4866,6 +4866,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description the URL is refused: not https, or not a public destination (WEBHOOK_ALLOWED_DESTINATIONS admits internal ones) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
