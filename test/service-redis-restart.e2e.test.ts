@@ -1,7 +1,7 @@
 // Redis restarts while a job runs (on a private redis-server, so other tests are not disturbed):
 // the running job still finishes and is recorded once, and the queue keeps working afterwards.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
@@ -10,8 +10,7 @@ import { type ApiServer, startApiServer } from "@shortened/api";
 import {
   apiCaller,
   createTestDatabase,
-  repoRoot,
-  s3rverStore,
+  putDemoModel,
   serviceEnv,
   startPrivateRedis,
   startS3,
@@ -50,10 +49,7 @@ before(async () => {
   db = await openPostgres(database.url, { migrate: "skip" });
   worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
   key = (await createTeam(db.prisma, "restart")).apiKey;
-  const store = s3rverStore(s3.endpoint, "src");
-  await store.ensureBucket();
-  const demo = join(repoRoot, "models", "tinystories-llama-8L");
-  for (const f of readdirSync(demo)) await store.putBytes(`tiny/${f}`, readFileSync(join(demo, f)));
+  await putDemoModel(s3.endpoint, "src", "tiny");
   assert.equal((await call("POST", "/v1/models", { name: "tiny", uri: "s3://src/tiny" })).status, 201);
   await worker.ready;
 });

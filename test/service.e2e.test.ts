@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { JobQueues, type OpenedDb, openPostgres } from "@shortened/adapters";
 import { type ApiServer, startApiServer } from "@shortened/api";
-import { QueueDispatcher, submitJob } from "@shortened/jobs";
+import { type DispatchJob, submitJob } from "@shortened/jobs";
 import { jsonOf, runCli } from "./helpers/cli.js";
 import {
   apiCaller,
@@ -92,7 +92,8 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
       },
       { S3_REGION: "us-east-1", JOB_ATTEMPTS: "2", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
     );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
+    // The S3-fault test queues a job on another prefix, which this API's reconciler must not take back.
+    api = await startApiServer({ ...env, RECONCILE_INTERVAL_MS: "0" }, { host: "127.0.0.1", logger: false });
     db = await openPostgres(database.url, { migrate: "skip" });
     workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
     await Promise.all(workers.map((w) => w.ready));
@@ -401,7 +402,9 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     await w.ready;
     const queues = new JobQueues({ redisUrl: REDIS_URL, prefix: faultPrefix, attempts: 2, backoffMs: 300 });
     try {
-      const { job } = await submitJob(db.prisma, new QueueDispatcher(queues), teamId, {
+      // Straight onto this worker's queue (not through the outbox, whose relay serves the API's prefix).
+      const direct = { dispatch: (jobs: DispatchJob[]) => queues.add(jobs), cancel: async () => {} };
+      const { job } = await submitJob(db.prisma, direct, teamId, {
         kind: "prune",
         model: "tiny",
         blocks: [3],

@@ -4,7 +4,7 @@
 // the access key S3RVER / S3RVER.
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,14 @@ export async function startS3(): Promise<{ endpoint: string; close(): Promise<vo
 /** A client of one bucket on the s3rver of startS3 (its fixed S3RVER keys). */
 export function s3rverStore(endpoint: string, bucket: string): S3Store {
   return new S3Store({ bucket, endpoint, accessKeyId: "S3RVER", secretAccessKey: "S3RVER" });
+}
+
+/** Copies the shipped demo model to s3://<bucket>/<prefix> on the s3rver at endpoint (to register by URI). */
+export async function putDemoModel(endpoint: string, bucket: string, prefix: string): Promise<void> {
+  const store = s3rverStore(endpoint, bucket);
+  await store.ensureBucket();
+  const demo = join(repoRoot, "models", "tinystories-llama-8L");
+  for (const f of readdirSync(demo)) await store.putBytes(`${prefix}/${f}`, readFileSync(join(demo, f)));
 }
 
 export interface WorkerProcess {

@@ -4,7 +4,7 @@
 
 import { JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
 import { UserError } from "@shortened/contracts";
-import { QueueDispatcher } from "@shortened/jobs";
+import { QueueDispatcher, QueueRelay, relayOptionsFromEnv } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { teamOptionsFromEnv } from "./deps.js";
@@ -14,6 +14,8 @@ import { webOptionsFromEnv } from "./web/index.js";
 export interface ApiServer {
   app: FastifyInstance;
   url: string;
+  /** Moves the job outbox to the queue and reconciles the two (tests call it to skip the timers). */
+  relay: QueueRelay;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,16 @@ export async function startApiServer(
   const store = S3Store.fromEnv(env);
   await store.ensureBucket();
   const queues = new JobQueues(queueConfigFromEnv(env));
+  // Jobs reach the queue through the outbox; open jobs the queue lost are dispatched again.
+  const relay = new QueueRelay(db.prisma, queues, {
+    ...relayOptionsFromEnv(env),
+    log: (msg, extra) => app.log.warn({ ...extra }, msg),
+  });
   const app = await buildApp(
     {
       db: db.prisma,
       store,
-      dispatcher: new QueueDispatcher(queues),
+      dispatcher: new QueueDispatcher(relay),
       readiness: {
         database: () => db.prisma.$queryRaw`SELECT 1`,
         redis: () => queues.ping(),
@@ -54,11 +61,14 @@ export async function startApiServer(
           : false,
     },
   );
+  relay.start();
   const address = await app.listen({ port, host: opts.host ?? env.HOST ?? "0.0.0.0" });
   return {
     app,
     url: address,
+    relay,
     async close() {
+      await relay.close();
       await app.close();
       await queues.close();
       await db.close();

@@ -47,6 +47,13 @@ export async function startWorker(
     shutdown.signal.addEventListener("abort", onAbort);
     signal?.addEventListener("abort", onAbort);
     const attempt = bull.attemptsMade + 1;
+    // A dispatch the outbox has since replaced (a retry, or the reconciler after Redis lost it) is stale.
+    const row = await db.prisma.job.findUnique({ where: { id: jobId }, select: { queueKey: true } });
+    if (row?.queueKey && row.queueKey !== bull.id) {
+      release();
+      log.info("stale dispatch skipped", { jobId, queueJobId: bull.id, current: row.queueKey });
+      return { status: "stale-dispatch" };
+    }
     log.info("job started", { jobId, kind: bull.name, attempt });
     try {
       const out = await runJob({ db: db.prisma, store, cacheDir: cfg.cacheDir, signal: abort.signal }, jobId);

@@ -11,6 +11,7 @@ export * from "./pipeline-plan.js";
 export * from "./progress.js";
 export * from "./promotion.js";
 export * from "./queue-dispatcher.js";
+export * from "./queue-relay.js";
 export * from "./report.js";
 export * from "./runner.js";
 export * from "./submit.js";

@@ -1,14 +1,18 @@
-// Service mode: jobs go to BullMQ (a queue per kind; pipelines as flows).
+// Service mode: a submission's transaction writes its dispatch to the job outbox, and the relay moves it
+// to BullMQ (a queue per kind; pipelines as flows). Dispatching is only a nudge to the relay, so
+// submitting never waits for Redis.
 
-import type { JobQueues } from "@shortened/adapters";
 import type { JobKind } from "@shortened/contracts";
-import type { Dispatcher, DispatchJob } from "./submit.js";
+import type { QueueRelay } from "./queue-relay.js";
+import type { Dispatcher } from "./submit.js";
 
 export class QueueDispatcher implements Dispatcher {
-  constructor(private readonly queues: JobQueues) {}
+  readonly outbox = true;
 
-  dispatch(jobs: DispatchJob[], retry = false): Promise<void> {
-    return this.queues.add(jobs, retry);
+  constructor(private readonly relay: QueueRelay) {}
+
+  async dispatch(): Promise<void> {
+    this.relay.kick();
   }
 
   async cancel(_jobId: string, _kind: JobKind): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type JobRow,
   type NewJob,
   type PrismaClient,
+  redispatch,
   requestCancel,
   resetForRetry,
   resolveVersion,
@@ -25,6 +26,11 @@ export interface DispatchJob {
 }
 
 export interface Dispatcher {
+  /**
+   * Service mode: the submitting transaction writes the dispatch to the job outbox, and `dispatch` only
+   * nudges the relay that moves it to the queue.
+   */
+  readonly outbox?: boolean;
   /** Queues jobs; pipeline steps come in order, before their pipeline job. */
   dispatch(jobs: DispatchJob[], retry?: boolean): Promise<void>;
   /** Drops a job that has not started yet; running jobs see the cancel request in the database. */
@@ -82,7 +88,7 @@ export async function submitJob(
         `job kind ${r.kind} is not available on this server yet (available: ${kinds.join(", ")})`,
         422,
       );
-  const out = await submitJobs(db, teamId, rows, opts.idempotencyKey);
+  const out = await submitJobs(db, teamId, rows, opts.idempotencyKey, { outbox: dispatcher.outbox });
   if (out.created) await dispatchOrFail(db, dispatcher, [...rows.slice(1), root]);
   return out;
 }
@@ -123,11 +129,12 @@ export async function retryJob(
   const rows = await resetForRetry(db, teamId, id);
   const [root, ...steps] = rows;
   const queued = steps.filter((s) => s.state === "queued");
-  await dispatchOrFail(
-    db,
-    dispatcher,
-    [...queued, root].map((r) => ({ id: r.id, kind: r.kind as JobKind, parentJobId: r.parentJobId })),
-    true,
-  );
+  const jobs = [...queued, root].map((r) => ({
+    id: r.id,
+    kind: r.kind as JobKind,
+    parentJobId: r.parentJobId,
+  }));
+  if (dispatcher.outbox) await redispatch(db, root.id, root.queueKey, jobs);
+  await dispatchOrFail(db, dispatcher, jobs, true);
   return rows[0];
 }

@@ -50,6 +50,8 @@ export interface QueuedJob {
   id: string;
   kind: JobKind;
   parentJobId: string | null;
+  /** The BullMQ job id of this dispatch (the outbox's); adding the same one twice is a no-op. */
+  queueKey?: string;
 }
 
 export class JobQueues {
@@ -59,6 +61,9 @@ export class JobQueues {
 
   constructor(readonly config: QueueConfig) {
     this.connection = redisConnection(config.redisUrl);
+    // While Redis is down ioredis reconnects on its own; commands wait (the outbox relay and /readyz
+    // report the outage), so the error events need no handler of their own.
+    this.connection.on("error", () => {});
     this.flows = new FlowProducer({ connection: this.connection, prefix: config.prefix });
   }
 
@@ -71,9 +76,9 @@ export class JobQueues {
     return q;
   }
 
-  private options(id: string, retry: boolean): JobsOptions {
+  private options(j: QueuedJob, retry: boolean): JobsOptions {
     return {
-      jobId: retry ? `${id}-r${Date.now()}` : id,
+      jobId: j.queueKey ?? (retry ? `${j.id}-r${Date.now()}` : j.id),
       attempts: this.config.attempts,
       backoff: { type: "exponential", delay: this.config.backoffMs },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
@@ -88,7 +93,7 @@ export class JobQueues {
   async add(jobs: QueuedJob[], retry = false): Promise<void> {
     if (jobs.length === 1) {
       const j = jobs[0];
-      await this.queue(j.kind).add(j.kind, { jobId: j.id }, this.options(j.id, retry));
+      await this.queue(j.kind).add(j.kind, { jobId: j.id }, this.options(j, retry));
       return;
     }
     let node: FlowJob | undefined;
@@ -97,12 +102,23 @@ export class JobQueues {
         name: j.kind,
         queueName: queueName(j.kind),
         data: { jobId: j.id },
-        opts: { ...this.options(j.id, retry), failParentOnFailure: true },
+        opts: { ...this.options(j, retry), failParentOnFailure: true },
         children: node ? [node] : undefined,
       };
       node = next;
     }
     await this.flows.add(node!);
+  }
+
+  /** The BullMQ state of one dispatch of a job ("unknown" when the queue has no such job). */
+  async jobState(kind: JobKind, queueKey: string): Promise<string> {
+    const job = await this.queue(kind).getJob(queueKey);
+    return job ? await job.getState() : "unknown";
+  }
+
+  /** Why BullMQ failed a job (e.g. stalled too often), for the reconciler. */
+  async failedReason(kind: JobKind, queueKey: string): Promise<string | null> {
+    return (await this.queue(kind).getJob(queueKey))?.failedReason ?? null;
   }
 
   /** Counts per state, for /readyz and operators. */

@@ -13,6 +13,7 @@ export * from "./importance.js";
 export * from "./jobs.js";
 export * from "./key-rotation.js";
 export * from "./models.js";
+export * from "./outbox.js";
 export * from "./outputs.js";
 export * from "./sharing.js";
 export * from "./teams.js";

@@ -4,6 +4,7 @@ import { type JobKind, type JobState, UserError } from "@shortened/contracts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
 import { isUuid } from "../ids.js";
 import { isUniqueViolation } from "./errors.js";
+import { addToOutbox, outboxEntries } from "./outbox.js";
 
 export interface NewJob {
   id: string;
@@ -18,13 +19,15 @@ const withOutput = { outputVersion: { select: { id: true } } } as const;
 
 /**
  * Creates a job (and, for a pipeline, its steps) in one transaction. With an idempotency key, a repeat
- * returns the first job instead (created: false), also when two requests race.
+ * returns the first job instead (created: false), also when two requests race. With `outbox`, the same
+ * transaction writes the dispatch to the job outbox (service mode: a relay moves it to the queue).
  */
 export async function submitJobs(
   db: PrismaClient,
   teamId: string,
   jobs: NewJob[],
   idempotencyKey?: string,
+  o: { outbox?: boolean } = {},
 ): Promise<{ job: JobRow; created: boolean }> {
   if (idempotencyKey) {
     const existing = await db.job.findUnique({
@@ -49,6 +52,7 @@ export async function submitJobs(
         });
         await tx.jobEvent.create({ data: { jobId: j.id, type: "state", data: { state: "queued" } } });
       }
+      if (o.outbox) await addToOutbox(tx, outboxEntries([...jobs.slice(1), jobs[0]], false));
     });
   } catch (e) {
     if (idempotencyKey && isUniqueViolation(e)) {
