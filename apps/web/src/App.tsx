@@ -1,7 +1,7 @@
 // The shell: who is signed in (GET /session), the navigation, and the page for the current path. Pages
 // are loaded on demand, so the first load carries only the shell and the page it opens on.
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
-import { api, setCsrfToken, setOnUnauthorized } from "./lib/api.js";
+import { api, done, ok, setCsrfToken, setOnUnauthorized } from "./lib/api.js";
 import { Link, match, navigate, useLocation } from "./lib/router.js";
 import type { Session } from "./lib/types.js";
 import { SignIn } from "./pages/SignIn.js";
@@ -36,8 +36,7 @@ export function App() {
       if (location.pathname !== "/sign-in")
         navigate(`/sign-in?next=${encodeURIComponent(location.pathname + location.search)}`, true);
     });
-    api
-      .get<Session>("/session")
+    ok(api.GET("/session"))
       .then(signedIn)
       .catch(() => setSession(null));
   }, [signedIn]);
@@ -62,7 +61,7 @@ export function App() {
     );
 
   const signOut = async () => {
-    await api.delete("/session").catch(() => {});
+    await done(api.DELETE("/session")).catch(() => {});
     setCsrfToken("");
     setSession(null);
   };

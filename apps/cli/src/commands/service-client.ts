@@ -7,8 +7,8 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import * as reg from "@shortened/adapters";
 import { artifactJson, eventJson, jobJson, metricJson, modelJson, versionJson } from "@shortened/api";
-import { createShortenedClient, describeError, type paths, type ShortenedClient } from "@shortened/client";
-import { type JobKind, UserError } from "@shortened/contracts";
+import { createShortenedClient, describeError, type ShortenedClient } from "@shortened/client";
+import { JobKind, JobSpec, JobState, UserError } from "@shortened/contracts";
 import {
   cancelJob,
   defaultStateDir,
@@ -18,6 +18,7 @@ import {
   openEmbedded,
   registerFromFolder,
   retryJob,
+  specError,
   submitJob,
 } from "@shortened/jobs";
 import type { Command } from "commander";
@@ -25,8 +26,19 @@ import { runCommand } from "../output.js";
 import { interruptSignal, stderrProgress } from "./embedded-progress.js";
 
 type Json = Record<string, unknown>;
-type JobSpecBody = paths["/v1/jobs"]["post"]["requestBody"]["content"]["application/json"];
-type JobListQuery = NonNullable<paths["/v1/jobs"]["get"]["parameters"]["query"]>;
+
+/** A `--state`/`--kind` value checked against the API's enum (exit 2 with the choices otherwise). */
+function choice<T extends string>(
+  flag: string,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  options: readonly string[],
+  value: string | undefined,
+): T | undefined {
+  if (value === undefined) return undefined;
+  const r = schema.safeParse(value);
+  if (!r.success) throw new UserError("bad_request", `--${flag} must be one of ${options.join(", ")}`);
+  return r.data;
+}
 
 export interface ServiceClient {
   submit(spec: unknown, idempotencyKey?: string): Promise<Json>;
@@ -106,37 +118,39 @@ class HttpClient implements ServiceClient {
   }
 
   /** The answer's body, or a UserError (4xx) / Error (5xx) with the API's error code and message. */
-  private async call(
-    request: () => Promise<{ data?: unknown; error?: unknown; response: Response }>,
-  ): Promise<Json> {
-    let r: Awaited<ReturnType<typeof request>>;
+  private async call<D extends Json, E>(
+    request: () => Promise<{ data?: D; error?: E; response: Response }>,
+  ): Promise<D> {
+    let r: { data?: D; error?: E; response: Response };
     try {
       r = await request();
     } catch (e) {
       throw new UserError("bad_request", `cannot reach ${this.base}: ${(e as Error).message}`);
     }
-    if (r.response.ok) return (r.data ?? {}) as Json;
+    if (r.response.ok && r.data !== undefined) return r.data;
+    if (r.response.ok) throw new Error(`${r.response.status} from ${this.base} without a body`);
     const msg = describeError(r.response.status, r.error);
     if (r.response.status < 500) throw new UserError("bad_request", msg, r.response.status);
     throw new Error(msg);
   }
 
-  submit = (spec: unknown, key?: string) =>
-    this.call(() =>
-      // The CLI passes the user's JSON as it is; the server validates it (400 with the reason).
-      this.api.POST("/v1/jobs", {
-        body: spec as JobSpecBody,
-        headers: key ? { "idempotency-key": key } : {},
-      }),
+  async submit(spec: unknown, key?: string): Promise<Json> {
+    // The API's own schema checks the user's JSON first (the same message the server would answer with)
+    // and gives the typed client a typed body.
+    const parsed = JobSpec.safeParse(spec);
+    if (!parsed.success) throw specError(parsed.error.issues);
+    return this.call(() =>
+      this.api.POST("/v1/jobs", { body: parsed.data, headers: key ? { "idempotency-key": key } : {} }),
     );
+  }
   job = (id: string) => this.call(() => this.api.GET("/v1/jobs/{id}", { params: { path: { id } } }));
   jobs = (q: Record<string, string>) =>
     this.call(() =>
       this.api.GET("/v1/jobs", {
         params: {
           query: {
-            state: q.state as JobListQuery["state"],
-            kind: q.kind as JobListQuery["kind"],
+            state: choice("state", JobState, JobState.options, q.state),
+            kind: choice("kind", JobKind, JobKind.options, q.kind),
             cursor: q.cursor,
             limit: q.limit === undefined ? undefined : Number(q.limit),
           },
@@ -221,8 +235,8 @@ class EmbeddedClient implements ServiceClient {
   job = async (id: string) => jobJson(await reg.getJob(this.db, this.teamId, id));
   async jobs(q: Record<string, string>) {
     const page = await reg.listJobs(this.db, this.teamId, {
-      state: q.state as never,
-      kind: q.kind as JobKind | undefined,
+      state: choice("state", JobState, JobState.options, q.state),
+      kind: choice("kind", JobKind, JobKind.options, q.kind),
       cursor: q.cursor,
       limit: Number(q.limit ?? 50),
     });

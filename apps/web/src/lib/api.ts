@@ -1,7 +1,8 @@
-// How the dashboard talks to the API: same-origin fetches that carry the session cookie, the session's
+// How the dashboard talks to the API: the typed client of packages/client (openapi-fetch over the schema
+// generated from the API's OpenAPI document), same-origin so the session cookie goes along, the session's
 // CSRF token on every write, and the API's error shape ({error: {code, message, details}}) as ApiError.
-// (When packages/client lands, its typed openapi-fetch client replaces `request` here; pages use only
-// the functions below.)
+// Pages call `api.GET("/v1/…", …)` and unwrap the answer with `ok(…)`.
+import { createShortenedClient } from "@shortened/client";
 
 export class ApiError extends Error {
   constructor(
@@ -26,81 +27,67 @@ export const setOnUnauthorized = (f: () => void) => {
   onUnauthorized = f;
 };
 
-export type Query = Record<string, string | number | boolean | undefined | null>;
+export const api = createShortenedClient({
+  baseUrl: location.origin,
+  credentials: "same-origin",
+  cache: "no-store",
+});
+api.use({
+  onRequest({ request }) {
+    if (request.method !== "GET") request.headers.set("x-csrf-token", csrfToken);
+    return request;
+  },
+  onResponse({ response, schemaPath }) {
+    if (response.status === 401 && !schemaPath.startsWith("/session")) onUnauthorized();
+  },
+});
 
-export function withQuery(path: string, query?: Query): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {}))
-    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
+/** An openapi-fetch answer: `data` when the status is 2xx, else `error` (the API's error body). */
+type Answer<D, E> = { data?: D; error?: E; response: Response };
+
+function errorOf(response: Response, error: unknown): ApiError {
+  const e =
+    error && typeof error === "object" && "error" in error && error.error && typeof error.error === "object"
+      ? error.error
+      : {};
+  const code = "code" in e && typeof e.code === "string" ? e.code : "http_error";
+  const message =
+    "message" in e && typeof e.message === "string" ? e.message : `${response.status} ${response.statusText}`;
+  return new ApiError(response.status, code, message, "details" in e ? e.details : undefined);
 }
 
-async function errorOf(res: Response): Promise<ApiError> {
-  let body: { error?: { code?: string; message?: string; details?: unknown } } | null = null;
-  try {
-    body = await res.json();
-  } catch {
-    // not JSON
-  }
-  return new ApiError(
-    res.status,
-    body?.error?.code ?? "http_error",
-    body?.error?.message ?? `${res.status} ${res.statusText}`,
-    body?.error?.details,
-  );
+/** The answer's body, or an ApiError with the API's code and message. */
+export function unwrap<D, E>(answer: Answer<D, E>): D {
+  if (answer.response.ok && answer.data !== undefined) return answer.data;
+  throw answer.response.ok
+    ? new ApiError(answer.response.status, "no_body", `${answer.response.status} without a body`)
+    : errorOf(answer.response, answer.error);
 }
 
-export async function request<T>(
-  method: "GET" | "POST" | "PUT" | "DELETE",
-  path: string,
-  o: { query?: Query; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json", ...o.headers };
-  if (method !== "GET") headers["x-csrf-token"] = csrfToken;
-  if (o.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(withQuery(path, o.query), {
-    method,
-    headers,
-    credentials: "same-origin",
-    cache: "no-store",
-    body: o.body === undefined ? undefined : JSON.stringify(o.body),
-  });
-  if (res.status === 401 && !path.startsWith("/session")) onUnauthorized();
-  if (!res.ok) throw await errorOf(res);
-  if (res.status === 204) return undefined as T;
-  const type = res.headers.get("content-type") ?? "";
-  return (type.includes("json") ? await res.json() : await res.text()) as T;
-}
+/** Awaits a call and unwraps its body: `const job = await ok(api.GET("/v1/jobs/{id}", …))`. */
+export const ok = async <D, E>(call: Promise<Answer<D, E>>): Promise<D> => unwrap(await call);
 
-export const api = {
-  get: <T>(path: string, query?: Query, headers?: Record<string, string>) =>
-    request<T>("GET", path, { query, headers }),
-  post: <T>(path: string, body: unknown = {}) => request<T>("POST", path, { body }),
-  put: <T>(path: string, body: unknown = {}) => request<T>("PUT", path, { body }),
-  delete: <T>(path: string) => request<T>("DELETE", path),
-};
+/** Awaits a call that answers without a body (204), or throws its ApiError. */
+export async function done<D, E>(call: Promise<Answer<D, E>>): Promise<void> {
+  const answer = await call;
+  if (!answer.response.ok) throw errorOf(answer.response, answer.error);
+}
 
 /**
  * A conditional GET: sends the ETag of the last answer and keeps the last body on 304, so a page can poll
  * a list every second or two while the server only hashes (and the browser parses nothing new).
  */
-export class EtagGetter<T> {
+export class EtagCache<D> {
   private etag = "";
-  private body: T | undefined;
-  constructor(private readonly path: string) {}
-  async get(query?: Query): Promise<{ body: T; changed: boolean }> {
-    const url = withQuery(this.path, query);
-    const res = await fetch(url, {
-      headers: { accept: "application/json", ...(this.etag ? { "if-none-match": this.etag } : {}) },
-      credentials: "same-origin",
-      cache: "no-store",
-    });
-    if (res.status === 304 && this.body !== undefined) return { body: this.body, changed: false };
-    if (res.status === 401) onUnauthorized();
-    if (!res.ok) throw await errorOf(res);
-    this.etag = res.headers.get("etag") ?? "";
-    this.body = (await res.json()) as T;
-    return { body: this.body, changed: true };
+  private body: D | undefined;
+  async get<E>(
+    call: (headers: { "if-none-match"?: string }) => Promise<Answer<D, E>>,
+  ): Promise<{ body: D; changed: boolean }> {
+    const answer = await call(this.etag ? { "if-none-match": this.etag } : {});
+    if (answer.response.status === 304 && this.body !== undefined) return { body: this.body, changed: false };
+    const body = unwrap(answer);
+    this.etag = answer.response.headers.get("etag") ?? "";
+    this.body = body;
+    return { body, changed: true };
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { duration, etaSeconds, num } from "./format.js";
+import { duration, etaSeconds, num, protocolText } from "./format.js";
 
 describe("format", () => {
   it("estimates the time left from progress and start", () => {
@@ -16,5 +16,12 @@ describe("format", () => {
     assert.equal(duration(7322), "2 h 2 min");
     assert.equal(num(0.000123), "1.23e-4");
     assert.equal(num(231.5012), "231.5");
+  });
+  it("writes a protocol's scalar settings in one line", () => {
+    assert.equal(
+      protocolText({ task: "zeroshot", bos: "tokenizer", shots: 0, tasks: ["piqa"] }),
+      "task=zeroshot · bos=tokenizer · shots=0",
+    );
+    assert.equal(protocolText(null), "");
   });
 });

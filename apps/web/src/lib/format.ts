@@ -42,3 +42,12 @@ export function num(v: number | null | undefined, digits = 4): string {
 
 export const pct = (f: number) => `${Math.round(f * 100)}%`;
 export const shortId = (id: string | null | undefined) => (id ? id.slice(-8) : "–");
+
+/** A metric's protocol in one line: its scalar settings as `key=value`, e.g. "dataset=wikitext2 · bos=none". */
+export function protocolText(protocol: unknown): string {
+  if (!protocol || typeof protocol !== "object") return "";
+  return Object.entries(protocol)
+    .filter(([, x]) => x !== null && typeof x !== "object")
+    .map(([k, x]) => `${k}=${x}`)
+    .join(" · ");
+}

@@ -1,6 +1,6 @@
 // Names for ids: a version id shown as "tiny@3", cached for the page's life (versions never change).
 import { useEffect, useState } from "react";
-import { api } from "./api.js";
+import { api, ok } from "./api.js";
 import type { Model, Version } from "./types.js";
 
 const versions = new Map<string, Promise<Version | null>>();
@@ -9,7 +9,7 @@ const models = new Map<string, Promise<Model | null>>();
 export function versionOf(id: string): Promise<Version | null> {
   let p = versions.get(id);
   if (!p) {
-    p = api.get<Version>(`/v1/versions/${id}`).catch(() => null);
+    p = ok(api.GET("/v1/versions/{id}", { params: { path: { id } } })).catch(() => null);
     versions.set(id, p);
   }
   return p;
@@ -18,7 +18,7 @@ export function versionOf(id: string): Promise<Version | null> {
 export function modelOf(id: string): Promise<Model | null> {
   let p = models.get(id);
   if (!p) {
-    p = api.get<Model>(`/v1/models/${id}`).catch(() => null);
+    p = ok(api.GET("/v1/models/{id}", { params: { path: { id } } })).catch(() => null);
     models.set(id, p);
   }
   return p;

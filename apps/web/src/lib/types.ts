@@ -1,139 +1,45 @@
-// The API's JSON shapes as the dashboard reads them (the OpenAPI document's components).
+// The API's JSON shapes as the dashboard reads them: the components of the OpenAPI document, as the typed
+// client (packages/client) generated them, so a change on the server shows here as a type error.
+import type { paths, Schemas } from "@shortened/client";
 
-export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export type Job = Schemas["Job"];
+export type JobState = Job["state"];
+export type JobKind = Job["kind"];
+export type JobEvent = Schemas["JobEvent"];
+export type Version = Schemas["ModelVersion"];
+export type Model = Schemas["Model"];
+export type SharedModel = Schemas["SharedModel"];
+export type Metric = Schemas["Metric"];
+export type Artifact = Schemas["Artifact"];
+export type Alias = Schemas["Alias"];
+export type PromotionCheck = Schemas["RuleCheck"];
+export type PromotionRule = Alias["rules"][number];
+export type ApiKeyInfo = Schemas["ApiKey"];
+export type Webhook = Schemas["Webhook"];
+
+type Ok<T> = T extends { 200: { content: { "application/json": infer B } } } ? B : never;
+/** GET /session: the team, the key and its role, and the CSRF token for writes. */
+export type Session = Ok<paths["/session"]["get"]["responses"]>;
+/** GET /v1/models/{id}/aliases/{alias}: the alias with its moves. */
+export type AliasWithHistory = Ok<paths["/v1/models/{id}/aliases/{alias}"]["get"]["responses"]>;
+export type Comparison = Ok<paths["/v1/metrics/compare"]["get"]["responses"]>;
+export type AuditEvent = Ok<paths["/v1/audit"]["get"]["responses"]>["items"][number];
+
+/** A structured progress event's data (the trainer's and evaluators' step reports). */
+export type ProgressData = Extract<JobEvent["data"], { fraction: number }>;
+export const isProgress = (d: JobEvent["data"]): d is ProgressData => typeof d.fraction === "number";
+/** A named field of an event's data as text ("" when absent): a log event's `line`, a state's `reason`. */
+export function eventText(e: JobEvent, field: string): string {
+  const data: Record<string, unknown> = e.data;
+  return data[field] === undefined || data[field] === null ? "" : String(data[field]);
+}
+
 export const JOB_STATES: JobState[] = ["queued", "running", "succeeded", "failed", "cancelled"];
-export const JOB_KINDS = ["importance", "prune", "retrain", "evaluate", "benchmark", "pipeline"] as const;
+export const JOB_KINDS: JobKind[] = ["importance", "prune", "retrain", "evaluate", "benchmark", "pipeline"];
 export const isFinished = (s: JobState) => s === "succeeded" || s === "failed" || s === "cancelled";
 
-export interface Job {
-  id: string;
-  kind: string;
-  state: JobState;
-  spec: Record<string, unknown>;
-  inputVersionId: string | null;
-  outputVersionId: string | null;
-  parentJobId: string | null;
-  reason: string | null;
-  errorCode: string | null;
-  progress: number;
-  attempts: number;
-  result: Record<string, unknown> | null;
-  cancelRequested: boolean;
-  createdAt: string;
-  updatedAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export interface ProgressData {
-  fraction: number;
-  message?: string;
-  step?: number;
-  totalSteps?: number;
-  loss?: number;
-  lr?: number;
-  gradNorm?: number;
-  tokensPerS?: number;
-  etaS?: number;
-  phase?: string;
-}
-
-export interface JobEvent {
-  seq: string;
-  type: "state" | "progress" | "log" | "metric" | "artifact";
-  jobId?: string;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface Version {
-  id: string;
-  modelId: string;
-  number: number;
-  kind: string;
-  parentId: string | null;
-  recipe: Record<string, unknown>;
-  config: Record<string, unknown> | null;
-  producedByJobId: string | null;
-  createdAt: string;
-}
-
-export interface Model {
-  id: string;
-  name: string;
-  description: string | null;
-  sourceUri: string | null;
-  license: string | null;
-  config: Record<string, unknown> | null;
-  createdAt: string;
-  updatedAt: string;
-  latestVersion?: Version | null;
-}
-
-export interface Metric {
-  id: string;
-  versionId: string;
-  jobId: string | null;
-  name: string;
-  value: number;
-  protocol: Record<string, unknown>;
-  protocolHash: string;
-  createdAt: string;
-}
-
-export interface Artifact {
-  id: string;
-  name: string;
-  key: string;
-  size: number;
-  sha256: string;
-  contentType: string;
-  jobId: string | null;
-  versionId: string | null;
-  createdAt: string;
-}
-
-export interface PromotionCheck {
-  rule: Record<string, unknown>;
-  passed: boolean;
-  message: string;
-}
-
-export interface Alias {
-  id: string;
-  name: string;
-  modelId: string;
-  versionId: string | null;
-  rules: Record<string, unknown>[];
-  updatedAt: string | null;
-  history?: {
-    id: string;
-    fromVersionId: string | null;
-    toVersionId: string;
-    actorKeyId: string | null;
-    checks: PromotionCheck[];
-    createdAt: string;
-  }[];
-}
-
-export interface ApiKeyInfo {
-  id: string;
-  name: string;
-  prefix: string;
-  role: "admin" | "member";
-  createdAt: string;
-  lastUsedAt: string | null;
-  revokedAt: string | null;
-}
-
-export interface Session {
-  team: { id: string; name: string };
-  key: { id: string; name: string; prefix: string };
-  role: "admin" | "member";
-  csrfToken: string;
+/** A job's result (null until it succeeds) as an object of named values. */
+export function resultOf(job: Job | undefined): Record<string, unknown> {
+  const r = job?.result;
+  return r && typeof r === "object" && !Array.isArray(r) ? { ...r } : {};
 }

@@ -1,10 +1,14 @@
 // Team admin (admin keys only; the API refuses a member key with 403 as well): API keys, webhooks,
 // promotion rules and the audit log.
+import { SetAliasRulesBody } from "@shortened/contracts/teams";
 import { type FormEvent, useState } from "react";
-import { api } from "../lib/api.js";
+import { api, done, ok } from "../lib/api.js";
 import { ago, time } from "../lib/format.js";
 import { useLoad } from "../lib/hooks.js";
-import type { Alias, ApiKeyInfo, Model, Page, Session } from "../lib/types.js";
+import type { JobState, Session } from "../lib/types.js";
+
+const WEBHOOK_STATES: JobState[] = ["running", "succeeded", "failed", "cancelled"];
+
 import { ErrorNote } from "./common.js";
 
 export default function Admin({ session }: { session: Session }) {
@@ -34,7 +38,7 @@ function useAction(after: () => void) {
 }
 
 function Keys({ session }: { session: Session }) {
-  const keys = useLoad(() => api.get<{ items: ApiKeyInfo[] }>("/v1/keys"), []);
+  const keys = useLoad(() => ok(api.GET("/v1/keys")), []);
   const { error, run } = useAction(keys.reload);
   const [name, setName] = useState("");
   const [role, setRole] = useState<"admin" | "member">("member");
@@ -42,7 +46,7 @@ function Keys({ session }: { session: Session }) {
   const create = (e: FormEvent) => {
     e.preventDefault();
     run(async () => {
-      const k = await api.post<ApiKeyInfo & { apiKey: string }>("/v1/keys", { name, role });
+      const k = await ok(api.POST("/v1/keys", { body: { name, role } }));
       setShown({ name: k.name, key: k.apiKey });
       setName("");
     });
@@ -91,11 +95,11 @@ function Keys({ session }: { session: Session }) {
                         className="secondary"
                         onClick={() =>
                           run(async () => {
-                            const r = await api.post<{ apiKey: string; name: string }>(
-                              `/v1/keys/${k.id}/rotate`,
-                              {
-                                graceSeconds: 3600,
-                              },
+                            const r = await ok(
+                              api.POST("/v1/keys/{id}/rotate", {
+                                params: { path: { id: k.id } },
+                                body: { graceSeconds: 3600 },
+                              }),
                             );
                             setShown({ name: r.name, key: r.apiKey });
                           })
@@ -106,7 +110,9 @@ function Keys({ session }: { session: Session }) {
                       <button
                         type="button"
                         className="danger"
-                        onClick={() => run(() => api.delete(`/v1/keys/${k.id}`))}
+                        onClick={() =>
+                          run(() => done(api.DELETE("/v1/keys/{id}", { params: { path: { id: k.id } } })))
+                        }
                       >
                         Revoke<span className="sr-only"> key {k.name}</span>
                       </button>
@@ -139,19 +145,11 @@ function Keys({ session }: { session: Session }) {
   );
 }
 
-interface Webhook {
-  id: string;
-  url: string;
-  states: string[];
-  active: boolean;
-  createdAt: string;
-}
-
 function Webhooks() {
-  const hooks = useLoad(() => api.get<{ items: Webhook[] }>("/v1/webhooks"), []);
+  const hooks = useLoad(() => ok(api.GET("/v1/webhooks")), []);
   const { error, run } = useAction(hooks.reload);
   const [url, setUrl] = useState("");
-  const [states, setStates] = useState<string[]>(["succeeded", "failed"]);
+  const [states, setStates] = useState<JobState[]>(["succeeded", "failed"]);
   const [secret, setSecret] = useState<string>();
   return (
     <section aria-labelledby="hooks-title">
@@ -169,7 +167,9 @@ function Webhooks() {
             <button
               type="button"
               className="danger"
-              onClick={() => run(() => api.delete(`/v1/webhooks/${h.id}`))}
+              onClick={() =>
+                run(() => done(api.DELETE("/v1/webhooks/{id}", { params: { path: { id: h.id } } })))
+              }
             >
               Delete<span className="sr-only"> webhook {h.url}</span>
             </button>
@@ -182,7 +182,7 @@ function Webhooks() {
         onSubmit={(e) => {
           e.preventDefault();
           run(async () => {
-            const r = await api.post<{ secret: string }>("/v1/webhooks", { url, states });
+            const r = await ok(api.POST("/v1/webhooks", { body: { url, states } }));
             setSecret(r.secret);
             setUrl("");
           });
@@ -194,7 +194,7 @@ function Webhooks() {
         </label>
         <fieldset className="inline">
           <legend>On</legend>
-          {["running", "succeeded", "failed", "cancelled"].map((s) => (
+          {WEBHOOK_STATES.map((s) => (
             <label key={s} className="check">
               <input
                 type="checkbox"
@@ -212,7 +212,7 @@ function Webhooks() {
 }
 
 function Rules() {
-  const models = useLoad(() => api.get<Page<Model>>("/v1/models", { limit: 100 }), []);
+  const models = useLoad(() => ok(api.GET("/v1/models", { params: { query: { limit: 100 } } })), []);
   const [model, setModel] = useState("");
   const [alias, setAlias] = useState("prod");
   const [text, setText] = useState(
@@ -223,7 +223,9 @@ function Rules() {
   const modelId = model || models.data?.items[0]?.id || "";
   const load = () =>
     run(async () => {
-      const a = await api.get<Alias>(`/v1/models/${modelId}/aliases/${encodeURIComponent(alias)}`);
+      const a = await ok(
+        api.GET("/v1/models/{id}/aliases/{alias}", { params: { path: { id: modelId, alias } } }),
+      );
       setText(JSON.stringify(a.rules, null, 2));
     });
   return (
@@ -242,7 +244,18 @@ function Rules() {
             } catch {
               throw new Error("the rules must be a JSON list");
             }
-            await api.put(`/v1/models/${modelId}/aliases/${encodeURIComponent(alias)}/rules`, { rules });
+            // The API's own schema (packages/contracts) checks them first and types the body.
+            const body = SetAliasRulesBody.safeParse({ rules });
+            if (!body.success) {
+              const issue = body.error.issues[0];
+              throw new Error(`invalid rules: ${issue.path.join(".")}: ${issue.message}`);
+            }
+            await done(
+              api.PUT("/v1/models/{id}/aliases/{alias}/rules", {
+                params: { path: { id: modelId, alias } },
+                body: body.data,
+              }),
+            );
             setSaved(`Saved the rules of @${alias}.`);
           });
         }}
@@ -282,18 +295,8 @@ function Rules() {
   );
 }
 
-interface AuditEvent {
-  id: string;
-  action: string;
-  actorKeyId: string | null;
-  targetType: string;
-  targetId: string | null;
-  data: Record<string, unknown>;
-  createdAt: string;
-}
-
 function Audit() {
-  const audit = useLoad(() => api.get<Page<AuditEvent>>("/v1/audit", { limit: 50 }), [], 10_000);
+  const audit = useLoad(() => ok(api.GET("/v1/audit", { params: { query: { limit: 50 } } })), [], 10_000);
   return (
     <section aria-labelledby="audit-title">
       <h2 id="audit-title">Audit log</h2>

@@ -3,46 +3,34 @@
 import { useMemo, useState } from "react";
 import { Chart } from "../charts/Chart.js";
 import { importanceOverlaySpec, qualitySpeedSpec } from "../charts/specs.js";
-import { api } from "../lib/api.js";
-import { num } from "../lib/format.js";
+import { api, ok } from "../lib/api.js";
+import { num, protocolText } from "../lib/format.js";
 import { useLoad } from "../lib/hooks.js";
 import { paretoFront } from "../lib/pareto.js";
 import { navigate } from "../lib/router.js";
-import type { Job, Metric, Model, Page, Version } from "../lib/types.js";
+import { type Comparison, type Metric, resultOf, type Version } from "../lib/types.js";
 import { ErrorNote } from "./common.js";
-
-interface Comparison {
-  versions: { id: string; label: string }[];
-  rows: {
-    name: string;
-    protocolHash: string;
-    protocol: Record<string, unknown>;
-    values: Record<string, number>;
-  }[];
-  notComparable: { name: string; reason: string }[];
-}
 
 type Labeled = Version & { label: string };
 
 export default function Compare({ query }: { query: URLSearchParams }) {
   const chosen = (query.get("versions") ?? "").split(",").filter(Boolean);
   const all = useLoad(async () => {
-    const models = await api.get<Page<Model>>("/v1/models", { limit: 100 });
+    const models = await ok(api.GET("/v1/models", { params: { query: { limit: 100 } } }));
     const lists = await Promise.all(
       models.items.map(async (m) =>
-        (await api.get<{ items: Version[] }>(`/v1/models/${m.id}/versions`)).items.map((v) => ({
-          ...v,
-          label: `${m.name}@${v.number}`,
-        })),
+        (await ok(api.GET("/v1/models/{id}/versions", { params: { path: { id: m.id } } }))).items.map(
+          (v): Labeled => ({ ...v, label: `${m.name}@${v.number}` }),
+        ),
       ),
     );
-    return lists.flat() as Labeled[];
+    return lists.flat();
   }, []);
   const [picked, setPicked] = useState<string[]>(chosen);
   const comparison = useLoad(
     () =>
       chosen.length >= 2
-        ? api.get<Comparison>("/v1/metrics/compare", { versions: chosen.join(",") })
+        ? ok(api.GET("/v1/metrics/compare", { params: { query: { versions: chosen.join(",") } } }))
         : Promise.resolve(null),
     [chosen.join(",")],
   );
@@ -118,12 +106,7 @@ function MetricsTable({ c }: { c: Comparison }) {
                   {num(r.values[v.id], 6)}
                 </td>
               ))}
-              <td className="protocol">
-                {Object.entries(r.protocol)
-                  .filter(([, x]) => x !== null && typeof x !== "object")
-                  .map(([k, x]) => `${k}=${x}`)
-                  .join(" · ")}
-              </td>
+              <td className="protocol">{protocolText(r.protocol)}</td>
             </tr>
           ))}
         </tbody>
@@ -149,7 +132,9 @@ function QualitySpeed({ versions, chosen }: { versions: Labeled[]; chosen: strin
   const metrics = useLoad(
     async () =>
       (
-        await Promise.all(pool.map((v) => api.get<{ items: Metric[] }>(`/v1/versions/${v.id}/metrics`)))
+        await Promise.all(
+          pool.map((v) => ok(api.GET("/v1/versions/{id}/metrics", { params: { path: { id: v.id } } }))),
+        )
       ).flatMap((r) => r.items),
     [pool.map((v) => v.id).join()],
   );
@@ -219,12 +204,13 @@ function ImportanceOverlay({ version }: { version: Labeled | undefined }) {
     async () =>
       version
         ? (
-            await api.get<Page<Job>>("/v1/jobs", {
-              kind: "importance",
-              state: "succeeded",
-              model: version.modelId,
-              limit: 100,
-            })
+            await ok(
+              api.GET("/v1/jobs", {
+                params: {
+                  query: { kind: "importance", state: "succeeded", model: version.modelId, limit: 100 },
+                },
+              }),
+            )
           ).items.filter((j) => j.inputVersionId === version.id)
         : [],
     [version?.id],
@@ -232,8 +218,9 @@ function ImportanceOverlay({ version }: { version: Labeled | undefined }) {
   const series = useMemo(() => {
     const byCriterion = new Map<string, number[]>();
     for (const j of jobs.data ?? []) {
-      const r = j.result as { criterion?: string; scores?: number[] } | null;
-      if (r?.criterion && r.scores && !byCriterion.has(r.criterion)) byCriterion.set(r.criterion, r.scores);
+      const { criterion, scores } = resultOf(j);
+      if (typeof criterion === "string" && Array.isArray(scores) && !byCriterion.has(criterion))
+        byCriterion.set(criterion, scores.map(Number));
     }
     return [...byCriterion].map(([criterion, scores]) => ({ criterion, scores }));
   }, [jobs.data]);

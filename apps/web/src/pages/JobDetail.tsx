@@ -4,22 +4,27 @@
 import { useMemo, useRef } from "react";
 import { Chart } from "../charts/Chart.js";
 import { importanceSpec, trainingCurveSpec } from "../charts/specs.js";
-import { api, EtagGetter } from "../lib/api.js";
+import { api, EtagCache, ok } from "../lib/api.js";
 import { bytes, duration, num, shortId, time } from "../lib/format.js";
 import { useJobStream, useLoad } from "../lib/hooks.js";
 import { VersionName, versionOf } from "../lib/labels.js";
 import { Link, navigate } from "../lib/router.js";
-import { type Artifact, isFinished, type Job, type Metric, type Page, type Session } from "../lib/types.js";
+import { type Artifact, eventText, isFinished, type Job, resultOf, type Session } from "../lib/types.js";
 import { ErrorNote, Json } from "./common.js";
 import { JobActions, ProgressCell, StateBadge } from "./Jobs.js";
 import { importanceView, latestProgress, timeline, trainingPoints } from "./job-data.js";
 
 export default function JobDetail({ id, session }: { id: string; session: Session }) {
-  const getter = useRef(new EtagGetter<Job>(`/v1/jobs/${id}`));
-  const stepsGetter = useRef(new EtagGetter<Page<Job>>("/v1/jobs"));
+  const jobCache = useRef(new EtagCache<Job>());
+  const stepsCache = useRef(new EtagCache<{ items: Job[] }>());
   const stream = useJobStream(id);
   const jobLoad = useLoad(
-    async () => (await getter.current.get()).body,
+    async () =>
+      (
+        await jobCache.current.get((headers) =>
+          api.GET("/v1/jobs/{id}", { params: { path: { id } }, headers }),
+        )
+      ).body,
     [id],
     stream.ended ? undefined : 2000,
   );
@@ -27,7 +32,11 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
   const stepsLoad = useLoad(
     async () =>
       job?.kind === "pipeline"
-        ? (await stepsGetter.current.get({ parentJobId: id, limit: 50 })).body.items
+        ? (
+            await stepsCache.current.get((headers) =>
+              api.GET("/v1/jobs", { params: { query: { parentJobId: id, limit: 50 } }, headers }),
+            )
+          ).body.items
         : [],
     [id, job?.kind],
     job && isFinished(job.state) ? undefined : 2000,
@@ -40,8 +49,8 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
   const outputs = useLoad(async () => {
     const ids = [id, ...steps.map((s) => s.id)];
     const [metrics, artifacts] = await Promise.all([
-      Promise.all(ids.map((j) => api.get<{ items: Metric[] }>(`/v1/jobs/${j}/metrics`))),
-      Promise.all(ids.map((j) => api.get<{ items: Artifact[] }>(`/v1/jobs/${j}/artifacts`))),
+      Promise.all(ids.map((j) => ok(api.GET("/v1/jobs/{id}/metrics", { params: { path: { id: j } } })))),
+      Promise.all(ids.map((j) => ok(api.GET("/v1/jobs/{id}/artifacts", { params: { path: { id: j } } })))),
     ]);
     return { metrics: metrics.flatMap((m) => m.items), artifacts: artifacts.flatMap((a) => a.items) };
   }, [id, finishedKey]);
@@ -94,8 +103,8 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
           </dd>
           <dt>Output</dt>
           <dd>
-            {job.outputVersionId || job.result?.finalVersionId ? (
-              <OutputLink id={String(job.outputVersionId ?? job.result?.finalVersionId)} />
+            {job.outputVersionId || resultOf(job).finalVersionId ? (
+              <OutputLink id={String(job.outputVersionId ?? resultOf(job).finalVersionId)} />
             ) : (
               "–"
             )}
@@ -257,7 +266,7 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
               {e.jobId && e.jobId !== id && (
                 <span className="tag">{kindOf.get(e.jobId) ?? shortId(e.jobId)}</span>
               )}{" "}
-              {String(e.data.line)}
+              {eventText(e, "line")}
             </div>
           ))}
         </section>
@@ -293,7 +302,7 @@ function OutputLink({ id }: { id: string }) {
 
 export function DownloadButton({ artifact }: { artifact: Artifact }) {
   const go = async () => {
-    const { url } = await api.get<{ url: string }>(`/v1/artifacts/${artifact.id}/url`);
+    const { url } = await ok(api.GET("/v1/artifacts/{id}/url", { params: { path: { id: artifact.id } } }));
     window.location.assign(url);
   };
   return (

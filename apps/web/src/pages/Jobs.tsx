@@ -1,7 +1,7 @@
 // Jobs: a live list (ETag polling every 2 s: the server answers 304 while nothing changed), filters,
 // progress with ETA, a pipeline's steps nested under it, cancel and retry.
 import { useMemo, useRef, useState } from "react";
-import { api, EtagGetter } from "../lib/api.js";
+import { api, done, EtagCache, ok } from "../lib/api.js";
 import { ago, duration, etaSeconds, pct, shortId } from "../lib/format.js";
 import { useLoad } from "../lib/hooks.js";
 import { VersionName } from "../lib/labels.js";
@@ -11,8 +11,8 @@ import {
   JOB_KINDS,
   JOB_STATES,
   type Job,
-  type Model,
-  type Page,
+  type JobKind,
+  type JobState,
   type Session,
 } from "../lib/types.js";
 import { ErrorNote } from "./common.js";
@@ -25,22 +25,29 @@ const SINCE = [
 ];
 
 export default function Jobs({ session }: { session: Session }) {
-  const [state, setState] = useState("");
-  const [kind, setKind] = useState("");
+  const [state, setState] = useState<JobState>();
+  const [kind, setKind] = useState<JobKind>();
   const [model, setModel] = useState("");
   const [since, setSince] = useState(0);
-  const getter = useRef(new EtagGetter<Page<Job>>("/v1/jobs"));
-  const models = useLoad(() => api.get<Page<Model>>("/v1/models", { limit: 100 }), []);
+  const cache = useRef(new EtagCache<{ items: Job[] }>());
+  const models = useLoad(() => ok(api.GET("/v1/models", { params: { query: { limit: 100 } } })), []);
   const jobs = useLoad(
     async () =>
       (
-        await getter.current.get({
-          state,
-          kind,
-          model,
-          limit: 100,
-          updatedSince: since ? new Date(Date.now() - since).toISOString() : undefined,
-        })
+        await cache.current.get((headers) =>
+          api.GET("/v1/jobs", {
+            params: {
+              query: {
+                state,
+                kind,
+                model: model || undefined,
+                limit: 100,
+                updatedSince: since ? new Date(Date.now() - since).toISOString() : undefined,
+              },
+            },
+            headers,
+          }),
+        )
       ).body,
     [state, kind, model, since],
     2000,
@@ -53,7 +60,10 @@ export default function Jobs({ session }: { session: Session }) {
       <form className="filters" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
         <label>
           State
-          <select value={state} onChange={(e) => setState(e.target.value)}>
+          <select
+            value={state ?? ""}
+            onChange={(e) => setState(JOB_STATES.find((s) => s === e.target.value))}
+          >
             <option value="">all</option>
             {JOB_STATES.map((s) => (
               <option key={s}>{s}</option>
@@ -62,7 +72,7 @@ export default function Jobs({ session }: { session: Session }) {
         </label>
         <label>
           Kind
-          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+          <select value={kind ?? ""} onChange={(e) => setKind(JOB_KINDS.find((k) => k === e.target.value))}>
             <option value="">all</option>
             {JOB_KINDS.map((k) => (
               <option key={k}>{k}</option>
@@ -175,7 +185,12 @@ export function JobActions({ job, session, onChange }: { job: Job; session: Sess
   const act = async (what: "cancel" | "retry") => {
     setError(undefined);
     try {
-      await api.post(`/v1/jobs/${job.id}/${what}`);
+      const params = { path: { id: job.id } };
+      await done(
+        what === "cancel"
+          ? api.POST("/v1/jobs/{id}/cancel", { params })
+          : api.POST("/v1/jobs/{id}/retry", { params }),
+      );
       onChange();
     } catch (e) {
       setError((e as Error).message);

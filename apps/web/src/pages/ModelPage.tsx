@@ -1,11 +1,11 @@
 // A model: its versions, the lineage graph, aliases with their history and rule checks (and moving one),
 // the model card of the selected version rendered from Markdown, and whether it is shared.
 import { type FormEvent, lazy, Suspense, useMemo, useState } from "react";
-import { ApiError, api } from "../lib/api.js";
+import { ApiError, api, done, ok } from "../lib/api.js";
 import { num, shortId, time } from "../lib/format.js";
 import { useLoad } from "../lib/hooks.js";
 import { Link } from "../lib/router.js";
-import type { Alias, Metric, Model, Page, PromotionCheck, Session, Version } from "../lib/types.js";
+import type { PromotionCheck, Session, Version } from "../lib/types.js";
 import { LineageGraph } from "../lineage/LineageGraph.js";
 import { ErrorNote } from "./common.js";
 
@@ -20,22 +20,23 @@ export default function ModelPage({
   versionId?: string;
   session: Session;
 }) {
-  const model = useLoad(() => api.get<Model>(`/v1/models/${modelId}`), [modelId]);
-  const versions = useLoad(
-    () => api.get<{ items: Version[] }>(`/v1/models/${modelId}/versions`),
-    [modelId],
-    5000,
-  );
+  const byId = { params: { path: { id: modelId } } };
+  const model = useLoad(() => ok(api.GET("/v1/models/{id}", byId)), [modelId]);
+  const versions = useLoad(() => ok(api.GET("/v1/models/{id}/versions", byId)), [modelId], 5000);
   const aliases = useLoad(async () => {
-    const list = await api.get<{ items: Alias[] }>(`/v1/models/${modelId}/aliases`);
+    const list = await ok(api.GET("/v1/models/{id}/aliases", byId));
     return Promise.all(
       list.items.map((a) =>
-        api.get<Alias>(`/v1/models/${modelId}/aliases/${encodeURIComponent(a.name.slice(1))}`),
+        ok(
+          api.GET("/v1/models/{id}/aliases/{alias}", {
+            params: { path: { id: modelId, alias: a.name.slice(1) } },
+          }),
+        ),
       ),
     );
   }, [modelId]);
   const shared = useLoad(async () => {
-    const page = await api.get<Page<Model>>("/v1/shared/models", { limit: 200 });
+    const page = await ok(api.GET("/v1/shared/models", { params: { query: { limit: 200 } } }));
     return page.items.some((m) => m.id === modelId);
   }, [modelId]);
   const list = versions.data?.items ?? [];
@@ -65,8 +66,8 @@ export default function ModelPage({
             type="button"
             className="secondary"
             onClick={async () => {
-              if (shared.data) await api.delete(`/v1/models/${modelId}/share`);
-              else await api.put(`/v1/models/${modelId}/share`);
+              if (shared.data) await done(api.DELETE("/v1/models/{id}/share", byId));
+              else await done(api.PUT("/v1/models/{id}/share", byId));
               shared.reload();
             }}
           >
@@ -203,16 +204,20 @@ function MoveAlias({
     setResult(undefined);
     const n = Number(version || defaultVersion);
     try {
-      const r = await api.put<{ move: { checks: PromotionCheck[] } }>(
-        `/v1/models/${modelId}/aliases/${encodeURIComponent(alias)}`,
-        { version: n },
+      const r = await ok(
+        api.PUT("/v1/models/{id}/aliases/{alias}", {
+          params: { path: { id: modelId, alias } },
+          body: { version: n },
+        }),
       );
       setResult({ ok: true, message: `@${alias} now points at @${n}`, checks: r.move.checks });
       onMoved();
     } catch (err) {
-      const d =
-        err instanceof ApiError ? (err.details as { checks?: PromotionCheck[] } | undefined) : undefined;
-      setResult({ ok: false, message: (err as Error).message, checks: d?.checks });
+      // A move that breaks a rule answers 409 with the checks in its details.
+      const d = err instanceof ApiError ? err.details : undefined;
+      const checks =
+        d && typeof d === "object" && "checks" in d && Array.isArray(d.checks) ? d.checks : undefined;
+      setResult({ ok: false, message: (err as Error).message, checks });
     }
   };
   return (
@@ -245,7 +250,7 @@ function MoveAlias({
 
 function VersionMetrics({ versionId }: { versionId: string }) {
   const metrics = useLoad(
-    () => api.get<{ items: Metric[] }>(`/v1/versions/${versionId}/metrics`),
+    () => ok(api.GET("/v1/versions/{id}/metrics", { params: { path: { id: versionId } } })),
     [versionId],
   );
   if (!metrics.data?.items.length) return null;
@@ -257,7 +262,13 @@ function VersionMetrics({ versionId }: { versionId: string }) {
 function Card({ versionId }: { versionId: string }) {
   const card = useLoad(
     () =>
-      api.get<string>(`/v1/versions/${versionId}/card`, { format: "markdown" }, { accept: "text/markdown" }),
+      ok(
+        api.GET("/v1/versions/{id}/card", {
+          params: { path: { id: versionId }, query: { format: "markdown" } },
+          headers: { accept: "text/markdown" },
+          parseAs: "text",
+        }),
+      ),
     [versionId],
   );
   if (card.error) return <ErrorNote error={card.error} />;

@@ -1,16 +1,19 @@
 // The registry: the team's models (search), each with its latest version; and the organisation's shared ones.
 import { useState } from "react";
-import { api } from "../lib/api.js";
+import { api, ok } from "../lib/api.js";
 import { ago } from "../lib/format.js";
 import { useLoad } from "../lib/hooks.js";
 import { Link } from "../lib/router.js";
-import type { Model, Page } from "../lib/types.js";
 import { ErrorNote } from "./common.js";
 
 export default function Registry() {
   const [q, setQ] = useState("");
-  const models = useLoad(() => api.get<Page<Model>>("/v1/models", { q, limit: 100 }), [q], 5000);
-  const shared = useLoad(() => api.get<Page<Model & { teamName?: string }>>("/v1/shared/models"), []);
+  const models = useLoad(
+    () => ok(api.GET("/v1/models", { params: { query: { q: q || undefined, limit: 100 } } })),
+    [q],
+    5000,
+  );
+  const shared = useLoad(() => ok(api.GET("/v1/shared/models")), []);
   return (
     <section aria-labelledby="registry-title">
       <h1 id="registry-title">Registry</h1>
@@ -37,7 +40,7 @@ export default function Registry() {
                 <Link href={`/registry/${m.id}`}>{m.name}</Link>
                 {m.description && <div className="hint">{m.description}</div>}
               </td>
-              <td>{String((m.config as { architecture?: string } | null)?.architecture ?? "–")}</td>
+              <td>{String(m.config?.architecture ?? "–")}</td>
               <td>{m.latestVersion ? `@${m.latestVersion.number} (${m.latestVersion.kind})` : "–"}</td>
               <td>{ago(m.updatedAt)}</td>
             </tr>
@@ -51,7 +54,7 @@ export default function Registry() {
           {shared.data.items.map((m) => (
             <li key={m.id}>
               {m.name}
-              {m.teamName ? ` (team ${m.teamName})` : ""}
+              {` (team ${m.team})`}
             </li>
           ))}
         </ul>

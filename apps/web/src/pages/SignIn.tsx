@@ -1,7 +1,7 @@
 // Sign-in: an API key becomes a server-side session held in an HttpOnly cookie; the key itself is not kept
 // by the browser.
 import { type FormEvent, useState } from "react";
-import { ApiError, request } from "../lib/api.js";
+import { ApiError, api, ok } from "../lib/api.js";
 import type { Session } from "../lib/types.js";
 
 export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
@@ -13,7 +13,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      onSignedIn(await request<Session>("POST", "/session", { body: { apiKey: key.trim() } }));
+      onSignedIn(await ok(api.POST("/session", { body: { apiKey: key.trim() } })));
     } catch (err) {
       setError(err instanceof ApiError ? err.message : String(err));
     } finally {

@@ -1,7 +1,9 @@
 // Submit a job or a pipeline with a form generated from the job-spec schemas of the API's OpenAPI
 // document: defaults shown beside each field, and the API's validation errors next to the fields.
+
+import { JobSpec } from "@shortened/contracts/jobs";
 import { type FormEvent, useMemo, useState } from "react";
-import { ApiError, api } from "../lib/api.js";
+import { ApiError, api, ok } from "../lib/api.js";
 import { useLoad } from "../lib/hooks.js";
 import { navigate } from "../lib/router.js";
 import {
@@ -14,16 +16,30 @@ import {
   jobSpecSchema,
   resolve,
 } from "../lib/schema.js";
-import type { Job, Model, Page } from "../lib/types.js";
 import { ErrorNote, Json } from "./common.js";
 import { SchemaForm } from "./SchemaForm.js";
 
 const KINDS = ["pipeline", "importance", "prune", "retrain", "evaluate", "benchmark"];
 type Doc = { components: { schemas: Record<string, JsonSchema> } } & Record<string, unknown>;
 
+/** The OpenAPI document the server serves (not an API operation, so not in the typed client). */
+async function loadDocument(): Promise<Doc> {
+  const res = await fetch("/openapi.json", { cache: "no-store" });
+  if (!res.ok) throw new ApiError(res.status, "http_error", `GET /openapi.json: ${res.status}`);
+  return res.json();
+}
+
+/** Schema issues as the API words them (`invalid job spec: path: message`, each issue in details). */
+function specError(issues: { path: PropertyKey[]; message: string }[]): ApiError {
+  const details = issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+  const first = details[0];
+  const where = first.path.length ? `${first.path.join(".")}: ` : "";
+  return new ApiError(400, "bad_request", `invalid job spec: ${where}${first.message}`, details);
+}
+
 export default function Submit() {
-  const doc = useLoad(() => api.get<Doc>("/openapi.json"), []);
-  const models = useLoad(() => api.get<Page<Model>>("/v1/models", { limit: 100 }), []);
+  const doc = useLoad(loadDocument, []);
+  const models = useLoad(() => ok(api.GET("/v1/models", { params: { query: { limit: 100 } } })), []);
   const [kind, setKind] = useState("pipeline");
   const [value, setValue] = useState<Record<string, unknown>>({ kind: "pipeline" });
   const [errors, setErrors] = useState(new Map<string, string>());
@@ -52,7 +68,11 @@ export default function Submit() {
     setErrors(new Map());
     setError(undefined);
     try {
-      const job = await api.post<Job>("/v1/jobs", value);
+      // The API's own job-spec schema (packages/contracts) checks the form first: the same issues the API
+      // would answer with, next to their fields, and a typed body for the client.
+      const spec = JobSpec.safeParse(value);
+      if (!spec.success) throw specError(spec.error.issues);
+      const job = await ok(api.POST("/v1/jobs", { body: spec.data }));
       navigate(`/jobs/${job.id}`);
     } catch (err) {
       setError(err as Error);

@@ -1,14 +1,14 @@
 // What the job page derives from a job, its steps and its event stream: the training curve, the state
 // timeline, and the importance with the blocks the prune step removed.
 import type { TrainPoint } from "../charts/specs.js";
-import type { Job, JobEvent, ProgressData } from "../lib/types.js";
+import { eventText, isProgress, type Job, type JobEvent, type ProgressData, resultOf } from "../lib/types.js";
 
 /** Every training step in the stream (a step repeated by a resumed attempt counts once, the last time). */
 export function trainingPoints(events: JobEvent[]): TrainPoint[] {
   const byKey = new Map<string, TrainPoint>();
   for (const e of events) {
-    if (e.type !== "progress") continue;
-    const d = e.data as unknown as ProgressData;
+    const d = e.data;
+    if (e.type !== "progress" || !isProgress(d)) continue;
     if (d.loss === undefined || d.step === undefined) continue;
     const phase = d.phase ?? "train";
     byKey.set(`${e.jobId ?? ""}/${phase}/${d.step}`, {
@@ -35,10 +35,10 @@ export function timeline(events: JobEvent[], jobId: string): TimelineEntry[] {
   for (const e of events) {
     if (e.jobId && e.jobId !== jobId) continue;
     if (e.type === "state") {
-      const d = e.data as { state?: string; reason?: string };
-      out.push({ at: e.createdAt, what: `${d.state}${d.reason ? `: ${d.reason}` : ""}` });
-    } else if (e.type === "log" && /^attempt \d+ started/.test(String(e.data.line))) {
-      out.push({ at: e.createdAt, what: String(e.data.line) });
+      const reason = eventText(e, "reason");
+      out.push({ at: e.createdAt, what: `${eventText(e, "state")}${reason ? `: ${reason}` : ""}` });
+    } else if (e.type === "log" && /^attempt \d+ started/.test(eventText(e, "line"))) {
+      out.push({ at: e.createdAt, what: eventText(e, "line") });
     }
   }
   return out;
@@ -57,10 +57,11 @@ export interface ImportanceView {
 /** The importance shown on a job's page: its own, or its pipeline's importance and prune steps'. */
 export function importanceView(job: Job, steps: Job[]): ImportanceView | null {
   const all = [job, ...steps];
-  const imp = all.find((j) => j.kind === "importance" && j.state === "succeeded" && j.result?.scores);
+  const imp = all.find((j) => j.kind === "importance" && j.state === "succeeded" && resultOf(j).scores);
   const prune = all.find((j) => j.kind === "prune" && j.state === "succeeded");
-  const pruneResult = (prune?.result ?? {}) as { removed?: number[]; criterion?: string; scores?: number[] };
-  const scores = (imp?.result?.scores as number[] | undefined) ?? pruneResult.scores;
+  const impResult = resultOf(imp);
+  const pruneResult = resultOf(prune) as { removed?: number[]; criterion?: string; scores?: number[] };
+  const scores = (impResult.scores as number[] | undefined) ?? pruneResult.scores;
   if (!scores) return null;
   const impSpec = (imp?.spec ?? (job.kind === "pipeline" ? job.spec.importance : undefined) ?? {}) as {
     keepFirst?: number;
@@ -68,13 +69,13 @@ export function importanceView(job: Job, steps: Job[]): ImportanceView | null {
   };
   const pruneSpec = (prune?.spec ?? {}) as { rule?: string; keepFirst?: number; keepLast?: number };
   return {
-    criterion: String(imp?.result?.criterion ?? pruneResult.criterion ?? "importance"),
+    criterion: String(impResult.criterion ?? pruneResult.criterion ?? "importance"),
     scores,
     keepFirst: impSpec.keepFirst ?? pruneSpec.keepFirst ?? 0,
     keepLast: impSpec.keepLast ?? pruneSpec.keepLast ?? 0,
     plus: (pruneSpec.rule ?? "plus") === "plus",
     removed: pruneResult.removed ?? [],
-    order: imp?.result?.orderPlus as number[] | undefined,
+    order: impResult.orderPlus as number[] | undefined,
   };
 }
 
@@ -82,7 +83,7 @@ export function importanceView(job: Job, steps: Job[]): ImportanceView | null {
 export function latestProgress(events: JobEvent[], jobId: string): ProgressData | null {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
-    if (e.type === "progress" && (e.jobId ?? jobId) === jobId) return e.data as unknown as ProgressData;
+    if (e.type === "progress" && (e.jobId ?? jobId) === jobId && isProgress(e.data)) return e.data;
   }
   return null;
 }
