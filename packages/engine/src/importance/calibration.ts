@@ -49,6 +49,9 @@ export interface CalibrationOptions {
   calibIdsFile?: string;
   /** or a UTF-8 text file to draw windows from */
   calibText?: string;
+  /** the name the protocol records for that text (e.g. "wikitext2"; default: the file's path): a job's copy
+   *  of the text lies in a temporary folder, a path that tells a later reader nothing */
+  calibSource?: string;
   n?: number;
   seqLen?: number;
   seed?: number;
@@ -66,6 +69,8 @@ export interface Calibration {
     seqLen: number;
     seed: number | null;
     bos: string;
+    /** the text's own hash (null for rows given as ids), so two protocols name the same text or not */
+    textSha256: string | null;
     rowsSha256: string;
     tokenizerHash: string | null;
   };
@@ -80,12 +85,14 @@ export function loadCalibration(opts: CalibrationOptions, ckpt: Checkpoint): Cal
   let source: string;
   let seed: number | null = null;
   let tokenizerHash: string | null = null;
+  let textSha256: string | null = null;
   let bos = "as given";
   if (opts.calibText !== undefined) {
     if (!existsSync(opts.calibText))
       throw new UserError("not_found", `calibration text ${opts.calibText} does not exist`);
     const text = readFileSync(opts.calibText, "utf8");
     if (text.trim().length === 0) throw new UserError("invalid_data", `${opts.calibText}: the text is empty`);
+    textSha256 = createHash("sha256").update(text).digest("hex");
     const n = opts.n ?? 10;
     const seqLen = opts.seqLen ?? 128;
     seed = opts.seed ?? 1234;
@@ -105,7 +112,7 @@ export function loadCalibration(opts: CalibrationOptions, ckpt: Checkpoint): Cal
       bos: bos as "none" | "every",
       bosId,
     }).rows;
-    source = opts.calibText;
+    source = opts.calibSource ?? opts.calibText;
   } else {
     source = opts.calibIdsFile ?? "calibration rows";
     rows = opts.calibIds ?? readBatchFile(opts.calibIdsFile!);
@@ -134,7 +141,7 @@ export function loadCalibration(opts: CalibrationOptions, ckpt: Checkpoint): Cal
     flat,
     rows: checked.batch,
     seqLen,
-    protocol: { source, n: checked.batch, seqLen, seed, bos, rowsSha256, tokenizerHash },
+    protocol: { source, n: checked.batch, seqLen, seed, bos, textSha256, rowsSha256, tokenizerHash },
   };
 }
 

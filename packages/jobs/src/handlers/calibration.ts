@@ -14,7 +14,8 @@ export async function calibrationOptions(c: Calibration, workDir: string) {
       ? await readFile(shippedDataPath("tinystories"), "utf8")
       : loadEvalText(c.dataset ?? "wikitext2").text);
   await writeFile(path, text);
-  return { calibText: path, n: c.n, seqLen: c.seqLen, seed: c.seed };
+  // The protocol names the dataset (or "text"), and the engine adds the text's hash: not this temporary path.
+  return { calibText: path, calibSource: calibrationSource(c), n: c.n, seqLen: c.seqLen, seed: c.seed };
 }
 
 export function calibrationSource(c: Calibration): string {
