@@ -39,6 +39,16 @@ test("alpaca-lora prompt: BOS + prompt + output + EOS; the prompt's labels are -
     const cut = alpacaRows(path, tok, { maxLen: 8, trainOnInputs: true });
     assert.equal(cut.ids[0]!.length, 8);
     assert.throws(() => alpacaRows(path, tok, { maxLen: 8 }), /no row has a label to learn/);
+    // A cut that keeps the short example's response but removes all of the long one's leaves the long one
+    // out (its loss would be 0/0), and counts it.
+    const longPrompt = tok.encode(alpacaPrompt("Add.", "2 and 3"), { addSpecialTokens: true }).length;
+    assert.ok(promptLen + 1 < longPrompt, "the first prompt is the shorter one");
+    const some = alpacaRows(path, tok, { maxLen: promptLen + 1 });
+    assert.equal(some.ids.length, 1);
+    assert.equal(some.dropped, 1);
+    assert.deepEqual(some.ids[0], full.slice(0, promptLen + 1));
+    for (const l of some.labels) assert.ok(l.slice(1).some((t) => t !== IGNORE));
+    assert.equal(rows.dropped, undefined);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

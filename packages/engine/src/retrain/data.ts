@@ -15,6 +15,8 @@ export interface TrainRows {
   labels: number[][];
   /** where the rows came from, for the run record */
   source: string;
+  /** instruction examples left out because the cut at maxLen kept no response token to learn */
+  dropped?: number;
 }
 
 const PROMPT_INPUT =
@@ -87,7 +89,11 @@ export interface AlpacaOptions {
   maxLen?: number;
 }
 
-/** alpaca-lora's tokenize/generate_and_tokenize_prompt: BOS + prompt + output (+ EOS when it fits). */
+/**
+ * alpaca-lora's tokenize/generate_and_tokenize_prompt: BOS + prompt + output (+ EOS when it fits). Unlike
+ * alpaca-lora, an example whose prompt fills all maxLen tokens is left out (counted in `dropped`): with its
+ * response cut entirely no token has a label, and a step made only of such rows has a loss of 0/0 (NaN).
+ */
 export function alpacaRows(path: string, tok: TextTokenizer, opts: AlpacaOptions = {}): TrainRows {
   const d = readJson(path);
   if (!Array.isArray(d))
@@ -95,6 +101,7 @@ export function alpacaRows(path: string, tok: TextTokenizer, opts: AlpacaOptions
   const maxLen = opts.maxLen ?? 256;
   const ids: number[][] = [];
   const labels: number[][] = [];
+  let dropped = 0;
   d.forEach((ex, i) => {
     const e = ex as Record<string, unknown> | null;
     const field = (k: string, required: boolean): string => {
@@ -124,10 +131,20 @@ export function alpacaRows(path: string, tok: TextTokenizer, opts: AlpacaOptions
       const promptLen = tokenize(alpacaPrompt(instruction, input), false).length;
       lab = full.map((t, j) => (j < promptLen ? IGNORE : t));
     }
+    // Position 0 is never a target (targets are the next tokens).
+    if (!lab.slice(1).some((t) => t !== IGNORE)) {
+      dropped++;
+      return;
+    }
     ids.push(full);
     labels.push(lab);
   });
-  return finish({ ids, labels, source: path });
+  if (ids.length === 0 && dropped > 0)
+    throw new UserError(
+      "invalid_data",
+      `${path}: no row has a label to learn: every example's prompt fills the ${maxLen} tokens (raise seqLen, or set trainOnInputs)`,
+    );
+  return finish({ ids, labels, source: path, ...(dropped ? { dropped } : {}) });
 }
 
 /** Raw text tokenized whole (no special tokens, as dataset.process_data) and cut into rows of seqLen. */

@@ -23,7 +23,15 @@ export function shippedDataPath(name: keyof typeof SHIPPED_TRAINING_DATA): strin
 export interface LoadedRows {
   rows: TrainRows;
   /** what the recipe records: where the rows came from and a hash of the file / rows */
-  record: { source: string; format: string; rows: number; sha256: string; trainOnInputs?: boolean };
+  record: {
+    source: string;
+    format: string;
+    rows: number;
+    sha256: string;
+    trainOnInputs?: boolean;
+    /** examples left out: the cut at seqLen kept none of their response */
+    dropped?: number;
+  };
 }
 
 export async function loadRetrainRows(
@@ -77,6 +85,10 @@ export async function loadRetrainRows(
   if (data.maxItems !== undefined && rows.ids.length > data.maxItems) {
     rows = { ...rows, ids: rows.ids.slice(0, data.maxItems), labels: rows.labels.slice(0, data.maxItems) };
   }
+  if (rows.dropped)
+    ports.progress.log(
+      `retrain data: ${rows.dropped} examples left out: their prompt fills all ${seqLen} tokens, so no response token is learned (raise seqLen to keep them)`,
+    );
   return {
     rows,
     record: {
@@ -85,6 +97,7 @@ export async function loadRetrainRows(
       rows: rows.ids.length,
       sha256,
       ...(format === "alpaca" ? { trainOnInputs: data.trainOnInputs } : {}),
+      ...(rows.dropped ? { dropped: rows.dropped } : {}),
     },
   };
 }
