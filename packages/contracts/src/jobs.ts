@@ -215,6 +215,17 @@ export const ZeroShotTask = z.enum(zeroShotTaskNames, {
 });
 
 /** Zero-shot multiple choice scored as lm-evaluation-harness 3326c54 does. */
+/** Whether a request starts with the tokenizer's BOS: the pinned harness adds none, lm-evaluation-harness 0.4.x
+ *  adds it for tokenizers that add one. Part of every zero-shot result's protocol. */
+export const zeroShotBosPolicies = ["none", "tokenizer"] as const;
+export const ZeroShotBos = z
+  .enum(zeroShotBosPolicies)
+  .default("none")
+  .describe(
+    "none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x",
+  );
+export type ZeroShotBos = z.infer<typeof ZeroShotBos>;
+
 export const EvaluateZeroShotSpec = z
   .object({
     kind: z.literal("evaluate"),
@@ -238,6 +249,7 @@ export const EvaluateZeroShotSpec = z
       .enum(["shared-context", "rows"])
       .default("shared-context")
       .describe("shared-context: each context once through the KV cache; rows: every request in full"),
+    bos: ZeroShotBos,
     device: Device,
     threads,
   })

@@ -3,7 +3,7 @@
 // Registered as a subcommand of the `eval` group (./eval.ts).
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { UserError, zeroShotTaskNames } from "@shortened/contracts";
+import { UserError, zeroShotBosPolicies, zeroShotTaskNames } from "@shortened/contracts";
 import { type ZeroShotResult, zeroShot } from "@shortened/engine";
 import { parseTaskNames, type ZeroShotTaskName } from "@shortened/hf";
 import { SingleBar } from "cli-progress";
@@ -24,6 +24,7 @@ interface Options {
   threads?: string;
   items?: boolean;
   strategy: string;
+  bos: string;
   json?: boolean;
 }
 
@@ -57,7 +58,7 @@ function human(r: Omit<ZeroShotResult, "items">): string {
   lines.push(`${"average".padEnd(15)} ${"".padEnd(8)} ${pct(r.average)}`);
   for (const n of r.notes) lines.push(`note: ${n}`);
   lines.push(
-    `protocol: ${r.protocol.harness}, zero-shot, max_length ${r.protocol.max_length}, ${r.protocol.dtype}`,
+    `protocol: ${r.protocol.harness}, bos ${r.protocol.bos}, zero-shot, max_length ${r.protocol.max_length}, ${r.protocol.dtype}`,
   );
   return lines.join("\n");
 }
@@ -85,6 +86,11 @@ export function zeroshotCommand(): Command {
       "shared-context (each context once, through the KV cache) | rows (every request in full)",
       "shared-context",
     )
+    .option(
+      "--bos <policy>",
+      "none (the pinned harness 3326c54) | tokenizer (lm-evaluation-harness 0.4.x: a BOS where the tokenizer adds one)",
+      "none",
+    )
     .option("--json", "print one JSON object")
     .action(async (opts: Options) => {
       await runCommand(
@@ -100,6 +106,8 @@ export function zeroshotCommand(): Command {
               "bad_request",
               `--strategy must be shared-context or rows (got "${opts.strategy}")`,
             );
+          const bos = zeroShotBosPolicies.find((p) => p === opts.bos);
+          if (!bos) throw new UserError("bad_request", `--bos must be none or tokenizer (got "${opts.bos}")`);
           if (!existsSync(opts.model))
             throw new UserError("not_found", `model folder not found: ${opts.model}`, 404);
           let bar: SingleBar | null = null;
@@ -113,6 +121,7 @@ export function zeroshotCommand(): Command {
               device: opts.device,
               threads,
               strategy: opts.strategy,
+              bos,
               onProgress: (done, total) => {
                 if (opts.json || !process.stderr.isTTY) return;
                 if (!bar) {

@@ -3509,6 +3509,12 @@ export interface operations {
                      */
                     strategy?: "shared-context" | "rows";
                     /**
+                     * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
+                     * @default none
+                     * @enum {string}
+                     */
+                    bos?: "none" | "tokenizer";
+                    /**
                      * @default cpu
                      * @enum {string}
                      */
@@ -3835,6 +3841,12 @@ export interface operations {
                          * @enum {string}
                          */
                         strategy?: "shared-context" | "rows";
+                        /**
+                         * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "tokenizer";
                         /**
                          * @default cpu
                          * @enum {string}

@@ -1,7 +1,7 @@
 // evaluate task "zeroshot": the paper's zero-shot multiple-choice tasks scored as lm-evaluation-harness
 // 3326c54 does. One metric per task and score (acc, acc_norm where the harness defines it), plus the paper's
-// average; each carries its protocol (harness commit, task file sha256, split, limit, n, tokenizer hash,
-// software). zeroshot.json keeps the table, the notes (e.g. BoolQ without passages) and every item's scores.
+// average; each carries its protocol (harness commit, BOS policy, task file sha256, split, limit, n, tokenizer
+// hash, software). zeroshot.json keeps the table, the notes (e.g. BoolQ without passages) and every item's scores.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
@@ -43,6 +43,7 @@ export async function evaluateZeroShot(
     dataDir: zeroShotDataDir(),
     limit: spec.limit,
     strategy: spec.strategy,
+    bos: spec.bos,
     device: spec.device,
     threads: spec.threads,
     signal: ports.signal,
@@ -57,6 +58,7 @@ export async function evaluateZeroShot(
   const common = {
     task: "zeroshot",
     harness: r.protocol.harness,
+    bos: r.protocol.bos,
     num_fewshot: r.protocol.num_fewshot,
     max_length: r.protocol.max_length,
     limit: r.protocol.limit,

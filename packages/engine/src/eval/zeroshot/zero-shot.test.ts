@@ -97,3 +97,34 @@ for (const strategy of ["shared-context", "rows"] as const) {
     await checkAgainstOracle("tinystories-llama-8L.json", model, loadTokenizer(model), strategy);
   });
 }
+
+test('the BOS policy "tokenizer" puts the BOS before every context of a tokenizer that adds one (scores change), and changes nothing for one without', async () => {
+  const demo = `${root}models/tinystories-llama-8L`;
+  const tok = loadTokenizer(demo);
+  assert.notEqual(tok.bosId, undefined, "the demo tokenizer adds a BOS");
+  const item = loadTask("arc_easy", dataDir, 1).items[0]!;
+  const plain = encodeItem(tok, item, "none");
+  const withBos = encodeItem(tok, item, "tokenizer");
+  withBos.requests.forEach((r, i) => {
+    assert.deepEqual(r.contextIds, [tok.bosId, ...plain.requests[i]!.contextIds]);
+    assert.deepEqual(r.continuationIds, plain.requests[i]!.continuationIds);
+  });
+
+  const score = (model: string, bos: "none" | "tokenizer", tokenizer?: RequestTokenizer) =>
+    zeroShot({ model, tasks: ["arc_easy", "piqa"], dataDir, limit: 3, threads: 1, bos, tokenizer });
+  const [a, b] = [await score(demo, "none"), await score(demo, "tokenizer")];
+  assert.equal(a.protocol.bos, "none");
+  assert.equal(b.protocol.bos, "tokenizer");
+  const lls = (r: Awaited<ReturnType<typeof score>>) =>
+    Object.values(r.items).flatMap((items) => items!.flatMap((s) => s.lls));
+  assert.ok(
+    lls(a).every((ll, i) => ll !== lls(b)[i]),
+    "every loglikelihood moves when the model reads a BOS first",
+  );
+
+  const random = `${fixtures}random-llama`;
+  const [c, d] = [await score(random, "none", bytes), await score(random, "tokenizer", bytes)];
+  assert.deepEqual(lls(c), lls(d));
+  assert.deepEqual(c.tasks, d.tasks);
+  assert.equal(d.protocol.bos, "tokenizer");
+});

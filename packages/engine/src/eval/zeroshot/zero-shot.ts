@@ -13,6 +13,7 @@ import {
   type RequestTokenizer,
   readConfig,
   type TokenRequest,
+  type ZeroShotBosPolicy,
   type ZeroShotTaskName,
 } from "@shortened/hf";
 import type { Device } from "../../graph/session.js";
@@ -43,6 +44,9 @@ export interface ZeroShotOptions {
   strategy?: "shared-context" | "rows";
   /** Overrides the model folder's tokenizer (tests with byte-level random models). */
   tokenizer?: RequestTokenizer;
+  /** "none" (default): no BOS, as the pinned harness; "tokenizer": the tokenizer's special tokens, as
+   *  lm-evaluation-harness 0.4.x (a BOS before every context where the tokenizer adds one). */
+  bos?: ZeroShotBosPolicy;
 }
 
 export interface TaskResult {
@@ -64,6 +68,7 @@ export interface ZeroShotResult {
   notes: string[];
   protocol: {
     harness: string;
+    bos: ZeroShotBosPolicy;
     num_fewshot: 0;
     max_length: number;
     limit: number | null;
@@ -82,7 +87,8 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     return file ? loadTask(name, "", opts.limit, file) : loadTask(name, opts.dataDir, opts.limit);
   });
   const tok = opts.tokenizer ?? loadTokenizer(opts.model);
-  const encoded: EncodedItem[][] = loaded.map((t) => t.items.map((item) => encodeItem(tok, item)));
+  const bos = opts.bos ?? "none";
+  const encoded: EncodedItem[][] = loaded.map((t) => t.items.map((item) => encodeItem(tok, item, bos)));
   // The harness asserts every continuation fits the window (it would be scored against too few positions).
   const maxLength = readConfig(opts.model).maxPositionEmbeddings;
   for (const [ti, t] of loaded.entries()) {
@@ -124,6 +130,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     notes: loaded.flatMap((t) => t.notes),
     protocol: {
       harness: `lm-evaluation-harness@${HARNESS_COMMIT}`,
+      bos,
       num_fewshot: 0,
       max_length: maxLength,
       limit: opts.limit ?? null,
