@@ -1,6 +1,6 @@
 // The dashboard end to end, in headless Chromium against a real stack (PostgreSQL, Redis, s3rver, the API
 // serving the built dashboard, a worker process): sign in with an API key, submit a pipeline from the form
-// (after the API's validation error shows next to its field), watch it progress live to success, its
+// (after the validation error shows next to its field), watch it progress live to success, its
 // training curve and importance chart, the lineage, compare base with final, move an alias, team admin;
 // a member sees no admin page, another team's key sees none of the first team's objects; revoking a key
 // ends its session; writes without the CSRF token are refused. Each page is screenshotted.
@@ -168,7 +168,7 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
     assert.equal((await call("GET", "/v1/team")).status, 200);
   });
 
-  it("submits a pipeline from the form, with the API's validation error next to its field first", async () => {
+  it("submits a pipeline from the form, with the validation error next to its field first", async () => {
     await nav(page, "Submit");
     await page.getByRole("heading", { name: "Submit a job" }).waitFor();
     await page.locator('[name="model"]').fill("tiny");
