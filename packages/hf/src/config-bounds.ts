@@ -2,7 +2,7 @@
 // zero rope_theta is refused with the key and its value, instead of exhausting memory or computing NaN.
 // The limits are generous (several times the largest public models) and only exclude what cannot be a model.
 import { UserError } from "@shortened/contracts";
-import type { ModelConfig } from "./config.js";
+import { GEMMA_FAMILY, type ModelConfig } from "./config.js";
 
 /** Inclusive [min, max] for each integer dimension, by config.json key. */
 export const CONFIG_BOUNDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -59,7 +59,7 @@ export function checkConfigBounds(c: ModelConfig, headDimGiven: boolean, where: 
   if (!(c.rmsNormEps > 0 && c.rmsNormEps < 1)) throw bad("rms_norm_eps", c.rmsNormEps, "must be in (0, 1)");
   if (!(c.ropeTheta > 0)) throw bad("rope_theta", c.ropeTheta, "must be greater than 0");
   if (!SUPPORTED_ACTIVATIONS.includes(c.hiddenAct)) {
-    const key = c.modelType === "gemma" ? "hidden_activation" : "hidden_act";
+    const key = GEMMA_FAMILY.includes(c.modelType) ? "hidden_activation" : "hidden_act";
     throw bad(
       key,
       c.hiddenAct,

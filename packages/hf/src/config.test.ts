@@ -65,13 +65,11 @@ describe("readConfig class defaults (as transformers and the oracle)", () => {
     assert.equal(c.rmsNormEps, 1e-5);
     assert.deepEqual(c.eosTokenId, [1, 2]);
   });
-  test("rope_scaling: default is null, others are reported", () => {
-    assert.equal(
-      parseConfig({ ...base, model_type: "llama", rope_scaling: { rope_type: "default" } }).ropeScaling,
-      null,
-    );
-    const rs = { rope_type: "llama3", factor: 8 };
-    assert.deepEqual(parseConfig({ ...base, model_type: "llama", rope_scaling: rs }).ropeScaling, rs);
+  test("rope_scaling: absent, null, {} and default are the default", () => {
+    for (const rope_scaling of [undefined, null, {}, { rope_type: "default" }])
+      assert.deepEqual(parseConfig({ ...base, model_type: "llama", rope_scaling }).ropeScaling, {
+        type: "default",
+      });
   });
   test("unsupported model_type and broken values are UserErrors", () => {
     const bad = (raw: Record<string, unknown>, re: RegExp) =>
@@ -81,7 +79,7 @@ describe("readConfig class defaults (as transformers and the oracle)", () => {
       );
     bad(
       { ...base, model_type: "gpt2" },
-      /unsupported model_type "gpt2" \(supported: llama, mistral, qwen2, gemma\)/,
+      /unsupported model_type "gpt2" \(supported: llama, mistral, qwen2, gemma, qwen3, gemma2, gemma3_text, phi3\)/,
     );
     bad({ ...base }, /unsupported model_type null/);
     bad({ ...base, model_type: "llama", hidden_size: "64" }, /"hidden_size" must be a non-negative integer/);

@@ -34,9 +34,11 @@ export {
   type StoredDtype,
 } from "./dtypes.js";
 export { IO_PIECE_BYTES, readAllSync, writeAll, writeAllSync } from "./io-pieces.js";
+export { LAYER_TYPES, type LayerType } from "./layer-types.js";
 export { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
 export { PRUNING_RECORD, type PruneOptions, type PruneResult, pruneCheckpoint } from "./prune.js";
-export { prunedConfig, selectBlocks } from "./prune-plan.js";
+export { type PrunedModelConfig, prunedConfig, prunedModelConfig, selectBlocks } from "./prune-plan.js";
+export { ROPE_TYPES, type RopeScaling, type RopeType } from "./rope-scaling.js";
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
 export {
   encodeSafetensorsHeader,

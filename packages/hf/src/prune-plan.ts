@@ -3,6 +3,8 @@
 import { basename } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { type Checkpoint, INDEX_FILE, parseLayerName, SINGLE_FILE } from "./checkpoint.js";
+import type { ModelConfig } from "./config.js";
+import type { LayerType } from "./layer-types.js";
 import type { TensorEntry } from "./safetensors-header.js";
 import type { TensorSpec } from "./safetensors-writer.js";
 
@@ -47,6 +49,57 @@ export function prunedConfig(
   for (const key of PER_LAYER_LISTS) {
     const list = raw[key];
     if (Array.isArray(list) && list.length === numLayers) out[key] = kept.map((i) => list[i]);
+  }
+  return out;
+}
+
+/** The pruned config.json and what its per-layer entries became (the oracle's `prune`). */
+export interface PrunedModelConfig {
+  config: Record<string, unknown>;
+  /** written when a block's attention type depends on its index (gemma2, gemma3_text, qwen3; qwen2 with
+   *  sliding layers), so that every kept block keeps its type (and gemma3_text its local/global RoPE) */
+  layerTypesAfter?: LayerType[];
+  /** qwen2 / qwen3 with use_sliding_window: the kept blocks below the old max_window_layers */
+  maxWindowLayersAfter?: number;
+  /** where transformers versions older than 4.53 (which ignore layer_types) would load a different model */
+  warnings: string[];
+}
+
+export function prunedModelConfig(c: ModelConfig, kept: number[]): PrunedModelConfig {
+  const config = prunedConfig(c.raw, kept, c.numHiddenLayers);
+  const warnings: string[] = [];
+  const out: PrunedModelConfig = { config, warnings };
+  if (!c.layerTypes) return out;
+  const eff = kept.map((i) => c.layerTypes![i]!);
+  const sliding = c.layerTypes.includes("sliding_attention");
+  const mt = c.modelType;
+  if (mt === "gemma2" || mt === "gemma3_text" || mt === "qwen3" || sliding) {
+    config["layer_types"] = eff;
+    out.layerTypesAfter = eff;
+  }
+  const changedFrom = (old: (j: number) => LayerType) => eff.flatMap((t, j) => (t !== old(j) ? [j] : []));
+  if ((mt === "qwen2" || mt === "qwen3") && c.useSlidingWindow) {
+    const mwl = c.maxWindowLayers!;
+    config["max_window_layers"] = kept.filter((i) => i < mwl).length;
+    out.maxWindowLayersAfter = config["max_window_layers"] as number;
+    if (sliding && !eff.every((t) => t === "sliding_attention"))
+      warnings.push(
+        `${mt}: transformers < 4.53 ignores layer_types: its eager/sdpa attention applies the sliding window to every layer (only flash-attention uses max_window_layers, which was renumbered to match)`,
+      );
+  } else if (mt === "gemma2") {
+    const bad = changedFrom((j) => (j % 2 === 0 ? "sliding_attention" : "full_attention"));
+    if (bad.length > 0)
+      warnings.push(
+        `gemma2: transformers < 4.53 ignores layer_types and makes even layers sliding: new layers [${bad.join(", ")}] would change attention type there`,
+      );
+  } else if (mt === "gemma3_text") {
+    const p = c.raw["sliding_window_pattern"];
+    const pattern = typeof p === "number" ? p : 6;
+    const bad = changedFrom((j) => ((j + 1) % pattern !== 0 ? "sliding_attention" : "full_attention"));
+    if (bad.length > 0)
+      warnings.push(
+        `gemma3_text: transformers 4.50-4.52 ignore layer_types and use sliding_window_pattern ${pattern}: new layers [${bad.join(", ")}] would change attention type and local/global RoPE there`,
+      );
   }
   return out;
 }

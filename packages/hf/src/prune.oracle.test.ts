@@ -1,5 +1,6 @@
 // Golden test: our pruneCheckpoint against the float64 oracle's `prune --remove` on random checkpoints of
-// every architecture, dtype, tie setting and a sharded layout (fixtures from scripts/fixtures/prune.sh).
+// every architecture, dtype, tie setting and a sharded layout (fixtures from scripts/fixtures/prune.sh): tensors
+// byte for byte, config.json key for key (layer_types / max_window_layers rewritten), the oracle's warnings.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -20,6 +21,9 @@ interface Expected {
   oracle_config: Record<string, unknown>;
   oracle_tensors: Record<string, { dtype: string; shape: number[]; sha256: string }>;
   copied_files: string[];
+  oracle_warnings: string[];
+  oracle_layer_types_after: string[] | null;
+  oracle_max_window_layers_after: number | null;
 }
 
 describe("pruneCheckpoint matches oracle.py prune", () => {
@@ -30,6 +34,12 @@ describe("pruneCheckpoint matches oracle.py prune", () => {
       "mistral",
       "qwen2",
       "gemma",
+      "qwen3",
+      "gemma2",
+      "gemma3_text",
+      "phi3",
+      "sliding",
+      "llama3-rope",
       "f32",
       "f16",
       "bf16",
@@ -51,6 +61,9 @@ describe("pruneCheckpoint matches oracle.py prune", () => {
         result.removed,
         [...expected.remove].sort((a, b) => a - b),
       );
+      assert.deepEqual(result.warnings, expected.oracle_warnings);
+      assert.deepEqual(result.layerTypes ?? null, expected.oracle_layer_types_after);
+      assert.deepEqual(result.maxWindowLayers ?? null, expected.oracle_max_window_layers_after);
 
       const pruned = Checkpoint.open(out);
       assert.equal(pruned.sharded, expected.sharded);
@@ -72,6 +85,7 @@ describe("pruneCheckpoint matches oracle.py prune", () => {
       }
       const record = JSON.parse(readFileSync(join(out, "pruning.json"), "utf8"));
       assert.deepEqual(record.removed_layers, result.removed);
+      assert.deepEqual(record.warnings, expected.oracle_warnings);
     });
   }
 

@@ -75,6 +75,7 @@ describe("pruneCheckpoint", () => {
       numHiddenLayers: 6,
       out,
       criterion: "ppl",
+      warnings: [],
     });
     assert.equal(progress.at(-1), 1);
     const src = Checkpoint.open(demo);

@@ -6,8 +6,15 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { Checkpoint, INDEX_FILE } from "./checkpoint.js";
+import type { LayerType } from "./layer-types.js";
 import { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
-import { isAuxiliaryFile, type OutputLayout, planOutput, prunedConfig, selectBlocks } from "./prune-plan.js";
+import {
+  isAuxiliaryFile,
+  type OutputLayout,
+  planOutput,
+  prunedModelConfig,
+  selectBlocks,
+} from "./prune-plan.js";
 import { SafetensorsStreamWriter } from "./safetensors-writer.js";
 import { TensorCopier } from "./tensor-copy.js";
 
@@ -31,6 +38,11 @@ export interface PruneResult {
   numHiddenLayers: number;
   out: string;
   criterion?: string;
+  /** the kept blocks' layer_types, when the config got an explicit list (see prunedModelConfig) */
+  layerTypes?: LayerType[];
+  maxWindowLayers?: number;
+  /** what older transformers versions would load differently (the oracle's prune warnings) */
+  warnings: string[];
 }
 
 const softwareVersion: string = (createRequire(import.meta.url)("../package.json") as { version: string })
@@ -46,7 +58,8 @@ export async function pruneCheckpoint(opts: PruneOptions): Promise<PruneResult> 
     throw new UserError("bad_request", `${opts.scores.length} scores given for ${numLayers} blocks`);
   }
   const layout = planOutput(ckpt, selection);
-  const config = prunedConfig(ckpt.config.raw, selection.kept, numLayers);
+  const pruned = prunedModelConfig(ckpt.config, selection.kept);
+  const config = pruned.config;
   const record = {
     format: "shortened.pruning/v1",
     source_model: ckpt.dir,
@@ -55,6 +68,7 @@ export async function pruneCheckpoint(opts: PruneOptions): Promise<PruneResult> 
     removed_layers: selection.removed,
     kept_layers: selection.kept,
     criterion: opts.criterion ?? null,
+    warnings: pruned.warnings,
     scores: opts.scores ?? null,
     created_at: new Date().toISOString(),
     software: { name: "shortened", version: softwareVersion },
@@ -77,6 +91,9 @@ export async function pruneCheckpoint(opts: PruneOptions): Promise<PruneResult> 
     numHiddenLayers: selection.kept.length,
     out,
     ...(opts.criterion ? { criterion: opts.criterion } : {}),
+    ...(pruned.layerTypesAfter ? { layerTypes: pruned.layerTypesAfter } : {}),
+    ...(pruned.maxWindowLayersAfter !== undefined ? { maxWindowLayers: pruned.maxWindowLayersAfter } : {}),
+    warnings: pruned.warnings,
   };
 }
 

@@ -20,15 +20,19 @@ export const EMBEDDING = "model.embed_tokens.weight";
 export const FINAL_NORM = "model.norm.weight";
 export const LM_HEAD = "lm_head.weight";
 
-/** Which linear layers of the LLaMA block carry a bias. */
+/** Which linear layers of the LLaMA block carry a bias, and the extra tensors of the later families. */
 export interface LlamaBiases {
   qkv: boolean;
   o: boolean;
   mlp: boolean;
+  /** per-head q_norm / k_norm [head_dim] after the attention projections (qwen3, gemma3_text) */
+  qkNorm?: boolean;
+  /** pre_feedforward_layernorm and post_feedforward_layernorm after the two norms (gemma2, gemma3_text) */
+  sandwichNorms?: boolean;
 }
 
-/** The LLaMA block's tensors in named_parameters order: q, k, v, o, gate, up, down (weight, then bias), then
- *  input_layernorm and post_attention_layernorm. */
+/** The LLaMA block's tensors in named_parameters order: q, k, v, o (weight, then bias), [q_norm, k_norm], gate,
+ *  up, down, then input_layernorm and post_attention_layernorm [, pre/post_feedforward_layernorm]. */
 export function llamaBlockTensors(c: ModelConfig, bias: LlamaBiases): BlockTensor[] {
   const H = c.hiddenSize;
   const q = c.numAttentionHeads * c.headDim;
@@ -47,9 +51,34 @@ export function llamaBlockTensors(c: ModelConfig, bias: LlamaBiases): BlockTenso
     { suffix: `${m}.weight`, shape: [out, inF], role: "weight" as const },
     ...(b ? [{ suffix: `${m}.bias`, shape: [out], role: "bias" as const }] : []),
   ]);
-  for (const norm of ["input_layernorm", "post_attention_layernorm"])
-    tensors.push({ suffix: `${norm}.weight`, shape: [H], role: "norm" });
+  if (bias.qkNorm)
+    tensors.splice(
+      tensors.findIndex((t) => t.suffix.startsWith("mlp.")),
+      0,
+      { suffix: "self_attn.q_norm.weight", shape: [c.headDim], role: "norm" },
+      { suffix: "self_attn.k_norm.weight", shape: [c.headDim], role: "norm" },
+    );
+  const norms = ["input_layernorm", "post_attention_layernorm"];
+  if (bias.sandwichNorms) norms.push("pre_feedforward_layernorm", "post_feedforward_layernorm");
+  for (const norm of norms) tensors.push({ suffix: `${norm}.weight`, shape: [H], role: "norm" });
   return tensors;
+}
+
+/** Phi-3: fused qkv_proj ([q | k | v] rows) and gate_up_proj ([gate | up] rows), no biases; in named_parameters
+ *  order (Phi3Attention registers o_proj before qkv_proj). */
+export function phi3BlockTensors(c: ModelConfig): BlockTensor[] {
+  const H = c.hiddenSize;
+  const I = c.intermediateSize;
+  const q = c.numAttentionHeads * c.headDim;
+  const kv = c.numKeyValueHeads * c.headDim;
+  return [
+    { suffix: "self_attn.o_proj.weight", shape: [H, q], role: "weight" },
+    { suffix: "self_attn.qkv_proj.weight", shape: [q + 2 * kv, H], role: "weight" },
+    { suffix: "mlp.gate_up_proj.weight", shape: [2 * I, H], role: "weight" },
+    { suffix: "mlp.down_proj.weight", shape: [H, I], role: "weight" },
+    { suffix: "input_layernorm.weight", shape: [H], role: "norm" },
+    { suffix: "post_attention_layernorm.weight", shape: [H], role: "norm" },
+  ];
 }
 
 /** One block's tensors, per family. */
@@ -61,6 +90,21 @@ const BLOCK_LAYOUTS: Readonly<Record<ModelType, (c: ModelConfig) => BlockTensor[
   qwen2: (c) => llamaBlockTensors(c, { qkv: c.qkvBias, o: false, mlp: false }),
   // Gemma: attention_bias, never an MLP bias
   gemma: (c) => llamaBlockTensors(c, { qkv: c.attentionBias, o: c.attentionBias, mlp: false }),
+  // Qwen3: attention_bias on q, k, v and o; per-head q_norm / k_norm
+  qwen3: (c) => llamaBlockTensors(c, { qkv: c.qkvBias, o: c.attentionBias, mlp: false, qkNorm: true }),
+  // Gemma-2: four norms per block
+  gemma2: (c) =>
+    llamaBlockTensors(c, { qkv: c.qkvBias, o: c.attentionBias, mlp: false, sandwichNorms: true }),
+  // Gemma-3 (text): Gemma-2's block with q_norm / k_norm
+  gemma3_text: (c) =>
+    llamaBlockTensors(c, {
+      qkv: c.qkvBias,
+      o: c.attentionBias,
+      mlp: false,
+      qkNorm: true,
+      sandwichNorms: true,
+    }),
+  phi3: phi3BlockTensors,
 };
 
 /** One block's tensors under this config, in named_parameters order. */

@@ -77,6 +77,7 @@ function human(r: PruneResult & { seconds: number; bytes: number }): string {
   return [
     `removed blocks ${r.removed.join(", ")} of ${before}: ${r.numHiddenLayers} blocks left`,
     `wrote ${r.out} (${formatBytes(r.bytes)} of tensors in ${r.seconds.toFixed(1)} s)`,
+    ...(r.warnings ?? []).map((w) => `warning: ${w}`),
   ].join("\n");
 }
 

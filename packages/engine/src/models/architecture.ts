@@ -13,6 +13,7 @@ import {
 } from "@shortened/hf";
 import { FAMILIES } from "./families.js";
 import type { BlockTensor, Family, FamilyFacts } from "./family.js";
+import { type RopeSpec, ropeSpecs } from "./rope-frequencies.js";
 
 export interface Architecture extends FamilyFacts {
   config: ModelConfig;
@@ -31,6 +32,17 @@ export interface Architecture extends FamilyFacts {
   maxPositions: number;
   /** the head is the embedding matrix (no lm_head.weight) */
   tiedHead: boolean;
+  /** the global rotary embedding, and gemma3_text's local one for sliding layers */
+  rope: { global: RopeSpec; local: RopeSpec | null };
+  /** channels of a head that RoPE rotates (Phi-3's partial rotary: fewer than headDim) */
+  rotaryDim: number;
+  /** attention scores are q·kᵀ times this; null: divided by √headDim (the four original families, as the
+   *  oracle computes them) */
+  attentionScale: number | null;
+  /** scores soft-capped as tanh(s/c)·c before the mask (gemma2), or null */
+  attnSoftcap: number | null;
+  /** logits soft-capped as tanh(z/c)·c (gemma2, gemma3_text), or null */
+  finalSoftcap: number | null;
 }
 
 export { EMBEDDING, FINAL_NORM, LM_HEAD };
@@ -60,11 +72,25 @@ export function architectureOf(c: ModelConfig): Architecture {
       ropeTheta: c.ropeTheta,
       maxPositions: c.maxPositionEmbeddings,
       tiedHead: c.tieWordEmbeddings,
+      rope: ropeSpecs(c),
+      rotaryDim: c.rotaryDim,
+      attentionScale: attentionScaleOf(c),
+      attnSoftcap: c.attnLogitSoftcapping,
+      finalSoftcap: c.finalLogitSoftcapping,
       ...family.facts(c),
     };
     cache.set(c, arch);
   }
   return arch;
+}
+
+const ORIGINAL_FOUR: readonly ModelType[] = ["llama", "mistral", "qwen2", "gemma"];
+
+/** transformers' attention scaling: query_pre_attn_scalar^-½ (gemma2, gemma3_text), head_dim^-½ for the later
+ *  families; the original four divide by √head_dim (equal up to rounding). */
+function attentionScaleOf(c: ModelConfig): number | null {
+  if (c.queryPreAttnScalar !== null) return c.queryPreAttnScalar ** -0.5;
+  return ORIGINAL_FOUR.includes(c.modelType) ? null : c.headDim ** -0.5;
 }
 
 /** The block tensor of this suffix, if the architecture has one. */

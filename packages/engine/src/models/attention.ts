@@ -19,10 +19,14 @@ export interface AttentionDims {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** scores = q·kᵀ · scale; null (default): q·kᵀ / √headDim */
+  scale?: number | null;
+  /** scores soft-capped as tanh(s/c)·c before the mask (Gemma-2), or null */
+  softcap?: number | null;
 }
 
 /**
- * softmax(q kᵀ / sqrt(d) + mask) v with grouped-query attention: kv head j serves query heads j·rep … j·rep+rep−1
+ * softmax(cap(q kᵀ / sqrt(d)) + mask) v with grouped-query attention: kv head j serves query heads j·rep … j·rep+rep−1
  * (HF repeat_interleave). q is [B, heads, Tq, d]; k, v are [B, kvHeads, Tk, d]. Instead of copying k and v rep
  * times, the rep query heads of a group are stacked along the sequence axis, [B, kvHeads, rep·Tq, d], so one
  * MatMul per group serves them all; `mask` is therefore [rep·Tq, Tk] (see `attentionMask`).
@@ -38,7 +42,12 @@ export function groupedQueryAttention(
   const { heads, kvHeads, headDim } = dims;
   const grouped = heads === kvHeads ? q : g.node("Reshape", [q, g.int64s([0, kvHeads, -1, headDim])]);
   const kT = g.node("Transpose", [k], { perm: [0, 1, 3, 2] });
-  const scores = g.node("Div", [g.node("MatMul", [grouped, kT]), g.scalar(Math.sqrt(headDim))]);
+  const qk = g.node("MatMul", [grouped, kT]);
+  let scores =
+    dims.scale === undefined || dims.scale === null
+      ? g.node("Div", [qk, g.scalar(Math.sqrt(headDim))])
+      : g.node("Mul", [qk, g.scalar(dims.scale)]);
+  if (dims.softcap !== undefined && dims.softcap !== null) scores = softcap(g, scores, dims.softcap);
   const probs = g.node("Softmax", [g.node("Add", [scores, mask])], { axis: -1 });
   const out = g.node("MatMul", [probs, v]);
   return heads === kvHeads ? out : g.node("Reshape", [out, g.int64s([0, heads, -1, headDim])]);
@@ -81,4 +90,9 @@ export function attentionMask(
   const mask = g.node("Where", [visible, g.scalar(0), g.scalar(masked)]);
   if (rep === 1) return mask;
   return g.node("Tile", [mask, g.int64s(keyValid ? [1, 1, rep, 1] : [rep, 1])]);
+}
+
+/** Soft-capping tanh(x / c) · c (Gemma-2's attention scores and final logits). */
+export function softcap(g: GraphBuilder, x: string, c: number): string {
+  return g.node("Mul", [g.node("Tanh", [g.node("Div", [x, g.scalar(c)])]), g.scalar(c)]);
 }

@@ -8,9 +8,11 @@ import type { Architecture } from "./architecture.js";
 /** A tensor of every block (its suffix, shape and role), as @shortened/hf's tensor layout lists it. */
 export type { BlockTensor };
 
-/** One layer's attention: how far back a query sees (null: the whole causal past). */
+/** One layer's attention: how far back a query sees (null: the whole causal past), and which rotary embedding
+ *  it uses (gemma3_text's sliding layers: the local one). */
 export interface LayerAttention {
   slidingWindow: number | null;
+  rope: "global" | "local";
 }
 
 /** What a family reads from its config beyond the dimensions every family shares. */
@@ -38,10 +40,15 @@ export interface BlockParts {
   heads(x: string, n: number): string;
   /** RoPE at this sequence's positions, for layer i */
   rope(x: string, i: number): string;
-  /** softmax(q kᵀ / √d + mask_i) v over the cached and new keys of layer i, heads merged: [B, T, heads·d] */
+  /** softmax(cap(q kᵀ · scale) + mask_i) v over the cached and new keys of layer i, heads merged: [B, T, heads·d]
+   *  (scale and soft-cap from the architecture) */
   attend(i: number, q: string, k: string, v: string): string;
   /** the MLP activation */
   act(x: string): string;
+  /** RMSNorm over the last axis with a block tensor `suffix` (e.g. "self_attn.q_norm.weight", per head) */
+  normWith(x: string, i: number, suffix: string): string;
+  /** block i's tensor as a graph value (e.g. for a fused projection's weight) */
+  tensor(i: number, suffix: string): string;
 }
 
 /** A block's two residual updates: `mid` = h + attention feeds the MLP's norm; the forward graph combines them

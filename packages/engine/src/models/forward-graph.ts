@@ -252,7 +252,13 @@ function blockParts(
     }
     return name;
   };
-  const dims = { heads: arch.numHeads, kvHeads: arch.numKvHeads, headDim: arch.headDim };
+  const dims = {
+    heads: arch.numHeads,
+    kvHeads: arch.numKvHeads,
+    headDim: arch.headDim,
+    scale: arch.attentionScale,
+    softcap: arch.attnSoftcap,
+  };
   const kvOut = ["batch", arch.numKvHeads, "total", arch.headDim];
   return {
     g,
@@ -280,5 +286,7 @@ function blockParts(
       return mergeHeads(g, o, arch.numHeads, arch.headDim);
     },
     act: (x) => activation(g, x, arch.activation),
+    normWith: (x, i, suffix) => rmsNorm(g, x, weightOf(i, suffix), arch.normEps, arch.normOnePlusWeight),
+    tensor: (i, suffix) => weightOf(i, suffix),
   };
 }

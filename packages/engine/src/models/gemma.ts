@@ -4,14 +4,14 @@
 
 import { blockTensorLayout } from "@shortened/hf";
 import type { Family } from "./family.js";
-import { llamaBlock, uniformAttention } from "./llama.js";
+import { layerAttention, llamaBlock } from "./llama.js";
 
 export const gemma: Family = {
   facts: (c) => ({
     blockTensors: blockTensorLayout(c),
     normOnePlusWeight: true,
     embeddingScale: Math.fround(Math.sqrt(c.hiddenSize)),
-    attention: uniformAttention(c),
+    attention: layerAttention(c),
   }),
-  block: llamaBlock,
+  block: (p, i, h) => llamaBlock(p, i, h),
 };

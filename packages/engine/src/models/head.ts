@@ -1,11 +1,13 @@
-// The language-model head: logits = RMSNorm(h) Eᵀ (E = lm_head, or the embedding when tied), and the fused
+// The language-model head: logits = cap(RMSNorm(h) Eᵀ) (E = lm_head, or the embedding when tied), and the fused
 // per-token loss NLL_t = −log softmax(logits_t)[target_t].
 import type { GraphBuilder } from "../graph/builder.js";
 import { type Architecture, EMBEDDING, FINAL_NORM, LM_HEAD } from "./architecture.js";
+import { softcap } from "./attention.js";
 import { rmsNorm } from "./norms.js";
 
 /** Logits [B, T, V] of hidden states [B, T, H]; with `lastOnly`, [B, V] of the last position alone (only it is
- *  normed and projected). */
+ *  normed and projected). Gemma-2/3 soft-cap them (tanh(z/c)·c): losses, PPL, scoring and sampling see the capped
+ *  logits. */
 export function lmHead(
   g: GraphBuilder,
   arch: Architecture,
@@ -21,7 +23,8 @@ export function lmHead(
     : h;
   const normed = rmsNorm(g, x, weight(FINAL_NORM), arch.normEps, arch.normOnePlusWeight);
   const head = weight(arch.tiedHead ? EMBEDDING : LM_HEAD);
-  return g.node("MatMul", [normed, g.node("Transpose", [head], { perm: [1, 0] })]);
+  const logits = g.node("MatMul", [normed, g.node("Transpose", [head], { perm: [1, 0] })]);
+  return arch.finalSoftcap === null ? logits : softcap(g, logits, arch.finalSoftcap);
 }
 
 /** Per-token negative log-likelihood −log softmax(logits)[target] for logits [B, T, V], targets [B, T]. */

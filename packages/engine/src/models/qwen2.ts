@@ -3,14 +3,14 @@
 
 import { blockTensorLayout } from "@shortened/hf";
 import type { Family } from "./family.js";
-import { llamaBlock, uniformAttention } from "./llama.js";
+import { layerAttention, llamaBlock } from "./llama.js";
 
 export const qwen2: Family = {
   facts: (c) => ({
     blockTensors: blockTensorLayout(c),
     normOnePlusWeight: false,
     embeddingScale: null,
-    attention: uniformAttention(c),
+    attention: layerAttention(c),
   }),
-  block: llamaBlock,
+  block: (p, i, h) => llamaBlock(p, i, h),
 };

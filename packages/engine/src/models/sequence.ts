@@ -1,10 +1,13 @@
 // What every block of a forward graph shares about the sequence it reads: where its new tokens sit (after the P
 // positions of a KV cache, or at explicit position ids), their RoPE rows, and each layer's attention mask. Built
-// once, before the blocks, so that blocks wrapped in `If` branches can all read them.
+// once, before the blocks, so that blocks wrapped in `If` branches can all read them. RoPE scaling that depends
+// on the sequence length T = P + (new tokens) (dynamic beyond max_position_embeddings, longrope's short/long
+// switch) is chosen in the graph from T, so one graph serves every length as a fresh transformers model would.
 import type { GraphBuilder } from "../graph/builder.js";
 import type { Architecture } from "./architecture.js";
 import { attentionMask } from "./attention.js";
-import { applyRotary, rotaryRows, rotaryTables } from "./rope.js";
+import { applyRotary, type RotaryPositions, rotaryRows, rotaryTables } from "./rope.js";
+import { longropeLengths, type RopeSpec, ropeFrequencies } from "./rope-frequencies.js";
 
 export interface Sequence {
   /** RoPE at the new tokens' positions, for layer i's queries or keys */
@@ -39,9 +42,14 @@ export function sequenceOf(
   const past = opts.pastKey ? scalar(past1d) : g.constant("int64", [], [0n]);
   const positions = { past, total: scalar(total1d) };
 
-  const tables = rotaryTables(arch.headDim, arch.ropeTheta, opts.maxSeqLen);
-  const at = opts.positionIds ? { ids: opts.positionIds } : { start: past1d, end: total1d };
-  const { cos, sin } = rotaryRows(g, tables, arch.headDim, at);
+  const at: RotaryPositions = opts.positionIds ? { ids: opts.positionIds } : { start: past1d, end: total1d };
+  const kinds = new Set(opts.layers.map((i) => arch.attention[i]!.rope));
+  const rows = new Map<string, { cos: string; sin: string }>();
+  for (const kind of kinds) {
+    const spec = kind === "local" ? arch.rope.local! : arch.rope.global;
+    const name = kind === "local" ? "rope_local" : "rope";
+    rows.set(kind, scaledRotaryRows(g, spec, at, positions, opts.maxSeqLen, name));
+  }
 
   const rep = arch.numHeads / arch.numKvHeads;
   const byWindow = new Map<number | null, string>();
@@ -50,7 +58,84 @@ export function sequenceOf(
     if (!byWindow.has(w)) byWindow.set(w, attentionMask(g, positions, w, rep, opts.keyValid));
   }
   return {
-    rope: (x) => applyRotary(g, x, cos, sin, arch.headDim),
+    rope: (x, i) => {
+      const { cos, sin } = rows.get(arch.attention[i]!.rope)!;
+      return applyRotary(g, x, cos, sin, arch.rotaryDim, arch.headDim);
+    },
     mask: (i) => byWindow.get(arch.attention[i]!.slidingWindow)!,
   };
+}
+
+/** The rows of a rotary embedding at the sequence's positions, for whatever length T the graph runs. */
+function scaledRotaryRows(
+  g: GraphBuilder,
+  spec: RopeSpec,
+  at: RotaryPositions,
+  pos: { past: string; total: string },
+  maxSeqLen: number,
+  name: string,
+): { cos: string; sin: string } {
+  const d = spec.dim;
+  const table = (T: number, suffix = "") =>
+    rotaryRows(g, rotaryTables(ropeFrequencies(spec, T), maxSeqLen), d, at, name + suffix);
+  const longerThan = (n: number) => g.node("Greater", [pos.total, g.constant("int64", [], [BigInt(n)])]);
+  const pick = (cond: string, a: { cos: string; sin: string }, b: { cos: string; sin: string }) => ({
+    cos: g.node("Where", [cond, a.cos, b.cos]),
+    sin: g.node("Where", [cond, a.sin, b.sin]),
+  });
+  const M = spec.maxPositions;
+  switch (spec.scaling.type) {
+    case "longrope": {
+      const { switchAt } = longropeLengths(spec);
+      const short = table(switchAt, "_short");
+      if (maxSeqLen <= switchAt) return short;
+      return pick(longerThan(switchAt), table(switchAt + 1, "_long"), short);
+    }
+    case "dynamic": {
+      const fixed = table(M);
+      if (maxSeqLen <= M) return fixed;
+      return pick(longerThan(M), dynamicRows(g, spec, spec.scaling.factor, at, pos), fixed);
+    }
+    default:
+      return table(maxSeqLen);
+  }
+}
+
+/** Dynamic NTK RoPE for T > M, computed in the graph in float64 and rounded once, as the host tables are:
+ *  θ' = θ·((factor·T/M) − (factor−1))^(d/(d−2)), inv_i = 1/θ'^(i/d), cos/sin(p·inv) at the positions. */
+function dynamicRows(
+  g: GraphBuilder,
+  spec: RopeSpec,
+  factor: number,
+  at: RotaryPositions,
+  pos: { past: string; total: string },
+): { cos: string; sin: string } {
+  const d = spec.dim;
+  const f64 = (v: number) => g.constant("float64", [], [v]);
+  const T = g.node("Cast", [pos.total], { to: 11 });
+  const grown = g.node("Sub", [
+    g.node("Div", [g.node("Mul", [f64(factor), T]), f64(spec.maxPositions)]),
+    f64(factor - 1),
+  ]);
+  const base = g.node("Mul", [f64(spec.theta), g.node("Pow", [grown, f64(d / (d - 2))])]);
+  const expo = g.constant(
+    "float64",
+    [d / 2],
+    Array.from({ length: d / 2 }, (_, k) => (2 * k) / d),
+  );
+  const inv = g.node("Div", [f64(1), g.node("Pow", [base, expo])]);
+  const positions =
+    "ids" in at
+      ? g.node("Unsqueeze", [g.node("Cast", [at.ids], { to: 11 }), g.int64s([-1])]) // [B, T, 1]
+      : g.node("Unsqueeze", [
+          g.node("Cast", [g.node("Range", [pos.past, pos.total, g.constant("int64", [], [1n])])], { to: 11 }),
+          g.int64s([1]),
+        ]); // [T, 1]
+  const freqs = g.node("Mul", [positions, inv]);
+  const angles = g.node("Concat", [freqs, freqs], { axis: -1 });
+  const rows = (op: "Cos" | "Sin") => {
+    const v = g.node("Cast", [g.node(op, [angles])], { to: 1 });
+    return "ids" in at ? g.node("Unsqueeze", [v, g.int64s([1])]) : v; // [B, 1, T, d] as rotaryRows
+  };
+  return { cos: rows("Cos"), sin: rows("Sin") };
 }
