@@ -28,6 +28,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   topP: "--top-p",
   maxNewTokens: "--max-new-tokens",
   limit: "--limit",
+  memoryBudget: "--memory-budget",
 };
 
 /** The message with each backquoted spec field replaced by its flag (unknown fields lose their quotes). */

@@ -25,6 +25,16 @@ export const Criterion = z
   .describe("block importance criterion (ppl = perplexity increase when the block is removed)");
 
 const threads = z.int().min(1).max(256).optional().describe("CPU threads for the engine");
+const memoryBudget = z
+  .string()
+  .max(32)
+  .regex(/^\s*\d+(\.\d+)?\s*[kmgtKMGT]?(i?[bB])?\s*$/, {
+    message: "memoryBudget: a size such as 4G, 2.5G or 2560M",
+  })
+  .optional()
+  .describe(
+    "peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory)",
+  );
 
 export const Calibration = z
   .object({
@@ -197,6 +207,7 @@ export const EvaluatePplSpec = z
     maxTokens: z.int().min(1).optional().describe("evaluate only the first N tokens (quick checks)"),
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict();
 

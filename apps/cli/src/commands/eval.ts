@@ -7,7 +7,7 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
 
 interface EvalPplFlags {
   model: string;
@@ -21,6 +21,7 @@ interface EvalPplFlags {
   skip?: string;
   device?: string;
   threads?: string;
+  memoryBudget?: string;
   json?: boolean;
 }
 
@@ -53,22 +54,25 @@ function human(r: PerplexityResult): string {
   return [
     `perplexity ${r.ppl.toFixed(4)} on ${p.dataset}${p.split ? ` (${p.split})` : ""}`,
     `${r.tokens} predicted tokens in ${r.nsamples} windows of ${p.seqLen}, BOS ${p.bos}, ${p.dtype} on ${p.device}`,
+    `plan: ${r.plan.summary}`,
   ].join("\n");
 }
 
 export function evalPplCommand(): Command {
-  return addRuntimeOptions(
-    new Command("ppl")
-      .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
-      .requiredOption("--model <dir>", "model folder")
-      .option("--ids <file>", 'token stream {"ids": [..]}')
-      .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
-      .option("--dataset <name>", "wikitext2 (WikiText-2 raw test) | ptb (PTB validation)")
-      .option("--seq-len <n>", "window length", "128")
-      .option("--bos <policy>", "first | every | none", "first")
-      .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
-      .option("--batch-size <n>", "windows per forward run", "4")
-      .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
+  return addMemoryBudgetOption(
+    addRuntimeOptions(
+      new Command("ppl")
+        .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
+        .requiredOption("--model <dir>", "model folder")
+        .option("--ids <file>", 'token stream {"ids": [..]}')
+        .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
+        .option("--dataset <name>", "wikitext2 (WikiText-2 raw test) | ptb (PTB validation)")
+        .option("--seq-len <n>", "window length", "128")
+        .option("--bos <policy>", "first | every | none", "first")
+        .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
+        .option("--batch-size <n>", "windows per forward run", "4")
+        .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
+    ),
   )
     .option("--json", "print one JSON object")
     .action(async (f: EvalPplFlags) => {
@@ -102,6 +106,8 @@ export function evalPplCommand(): Command {
               skip: intListFlag("--skip", f.skip),
               device: deviceFlag(f.device),
               threads: intFlag("--threads", f.threads),
+              memoryBudget: f.memoryBudget,
+              onPlan: planPrinter(f.json),
               onProgress: ({ done, total }) => {
                 if (!bar) return;
                 if (bar.getTotal() !== total) bar.start(total, 0);

@@ -1,4 +1,4 @@
-// --device and --threads: declared and read the same way by every command that computes.
+// --device, --threads and --memory-budget: declared and read the same way by every command that computes.
 import type { Command } from "commander";
 import { choiceFlag } from "./cli-numbers.js";
 
@@ -8,6 +8,19 @@ export function addRuntimeOptions(cmd: Command): Command {
   return cmd
     .option("--device <d>", "cpu | cuda", "cpu")
     .option("--threads <n>", "intra-op threads (default: all cores)");
+}
+
+/** --memory-budget, on the commands whose engine call plans its memory. */
+export function addMemoryBudgetOption(cmd: Command): Command {
+  return cmd.option(
+    "--memory-budget <size>",
+    "peak memory allowed, e.g. 4G, 2.5G, 2560M (default: $SHORTENED_MEMORY_BUDGET, else 75% of available)",
+  );
+}
+
+/** Prints the execution plan on stderr before the work starts (human mode; --json carries it in the result). */
+export function planPrinter(json: boolean | undefined): ((plan: { summary: string }) => void) | undefined {
+  return json ? undefined : (plan) => process.stderr.write(`plan: ${plan.summary}\n`);
 }
 
 export function deviceFlag(value: string | undefined): (typeof DEVICES)[number] | undefined {

@@ -4,6 +4,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "@shortened/contracts";
 import { type Checkpoint, loadEvalText, loadTokenizer } from "@shortened/hf";
+import { type ExecutionPlan, planExecution } from "../execution/plan.js";
+import { StreamedModel } from "../execution/streamed-model.js";
+import { streamedRowNllSums } from "../execution/streamed-rows.js";
 import type { Device } from "../graph/session.js";
 import { ForwardSession } from "../models/forward-session.js";
 import { checkTokenIds } from "../models/token-checks.js";
@@ -26,6 +29,12 @@ export interface PerplexityOptions {
   skip?: number[];
   device?: Device;
   threads?: number;
+  /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
+  memoryBudget?: string | number;
+  /** force the whole-model or the streamed plan (still refused when it does not fit) */
+  execution?: "whole" | "streamed";
+  /** the plan, once chosen, before the model is loaded */
+  onPlan?: (plan: ExecutionPlan) => void;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
 }
@@ -57,6 +66,8 @@ export interface PerplexityResult {
   segmentMeanNll: number[];
   skip: number[];
   protocol: PerplexityProtocol;
+  /** how the run met its memory budget */
+  plan: ExecutionPlan;
 }
 
 interface TokenStream {
@@ -106,22 +117,47 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
     );
   }
 
+  const T = windows.length;
+  const plan = planExecution({
+    config: c,
+    memoryBudget: opts.memoryBudget,
+    what: "perplexity",
+    workload: { batch: batchSize, seqLen: T, head: "nll" },
+    streamed: {
+      workload: (rows) => ({ batch: batchSize, seqLen: T, head: "nll", keptRows: rows }),
+      minRows: Math.min(batchSize, windows.count),
+      maxRows: windows.count,
+    },
+    force: opts.execution,
+  });
+  opts.onPlan?.(plan);
+
   // ---- compute ----
   const gates = new Float32Array(c.numHiddenLayers).fill(1);
   for (const b of skip) gates[b] = 0;
-  const session = await ForwardSession.open(ckpt, {
-    device: opts.device,
-    threads: opts.threads,
-    maxSeqLen: windows.length,
-    skipGatedBlocks: skip.length > 0,
-  });
+  const session =
+    plan.mode === "whole"
+      ? await ForwardSession.open(ckpt, {
+          device: opts.device,
+          threads: opts.threads,
+          maxSeqLen: T,
+          skipGatedBlocks: skip.length > 0,
+        })
+      : await StreamedModel.open(ckpt, { device: opts.device, threads: opts.threads, maxSeqLen: T });
   try {
-    const sums = await session.rowNllSums(windows.flat, windows.count, windows.length, {
+    const run = {
       batchSize,
       gates,
       signal: opts.signal,
-      onBatch: (done) => opts.onProgress?.({ done, total: windows.count }),
-    });
+      onBatch: (done: number) => opts.onProgress?.({ done, total: windows.count }),
+    };
+    const sums =
+      session instanceof ForwardSession
+        ? await session.rowNllSums(windows.flat, windows.count, T, run)
+        : await streamedRowNllSums(session, windows.flat, windows.count, T, {
+            ...run,
+            rowsPerPass: plan.rowsPerPass!,
+          });
     const perRow = windows.length - 1;
     const nllSum = sums.reduce((a, b) => a + b, 0);
     const tokens = windows.count * perRow;
@@ -149,6 +185,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
         device: opts.device ?? "cpu",
         softwareVersion: softwareVersion(),
       },
+      plan,
     };
   } finally {
     await session.release();

@@ -19,6 +19,8 @@ export async function evaluatePpl(
     batchSize: spec.batchSize,
     device: spec.device,
     threads: spec.threads,
+    memoryBudget: spec.memoryBudget,
+    onPlan: (plan: { summary: string }) => ports.progress.log(`plan: ${plan.summary}`),
     signal: ports.signal,
     onProgress: progressTo(ports, 0, 1, `ppl ${spec.dataset}`),
   };
@@ -50,7 +52,14 @@ export async function evaluatePpl(
   return {
     artifacts: [],
     metrics: [{ name: `ppl_${spec.dataset}`, value: r.ppl, protocol }],
-    summary: { ppl: r.ppl, dataset: spec.dataset, tokens: r.tokens, windows: r.nsamples, protocol },
+    summary: {
+      ppl: r.ppl,
+      dataset: spec.dataset,
+      tokens: r.tokens,
+      windows: r.nsamples,
+      protocol,
+      plan: r.plan,
+    },
     section: {
       kind: "ppl",
       dataset: spec.dataset,

@@ -1,0 +1,104 @@
+// The peak resident memory of a run, estimated before anything is loaded, for the two ways a model can run:
+// whole (one ONNX Runtime session holding every weight) or streamed (one block's weights at a time, read from
+// the safetensors into one reused buffer). Float32 compute; all sizes in bytes.
+import type { ModelConfig } from "@shortened/hf";
+import { architectureOf } from "../models/architecture.js";
+
+/** Node, tsx, ONNX Runtime's library and thread pools, the tokenizer: measured ≈ 250–300 MB on this project's
+ *  CLI before a model is opened. */
+export const RUNTIME_BASELINE_BYTES = 320 * 2 ** 20;
+
+/** Float32 copies of the weights a whole-model session holds at its peak: ONNX Runtime's own, plus the one it
+ *  reads from while building it (see ../graph/session.ts: weights go to the session once, through a file). */
+export const WHOLE_WEIGHT_COPIES = 1.15;
+
+/** What a run does per forward call, and what it keeps between calls. */
+export interface Workload {
+  /** rows per forward call */
+  batch: number;
+  /** tokens per row and call */
+  seqLen: number;
+  /** what the head computes: per-token NLL, all logits, the last position's logits, or nothing */
+  head: "nll" | "logits" | "last" | "none";
+  /** float32 [rows, seqLen, hidden] states kept by the caller at once (e.g. the PPL criterion's L+1) */
+  keptStates?: number;
+  /** rows whose kept states are held (default batch) */
+  keptRows?: number;
+  /** cached tokens per row (prompt + generated): the KV cache of every block */
+  kvTokens?: number;
+}
+
+export interface MemoryEstimate {
+  total: number;
+  weights: number;
+  activations: number;
+  kvCache: number;
+  keptStates: number;
+  runtime: number;
+}
+
+const F32 = 4;
+
+export function float32WeightBytes(c: ModelConfig): { total: number; block: number; embedding: number } {
+  const a = architectureOf(c);
+  const block = a.blockTensors.reduce((s, t) => s + t.shape.reduce((x, y) => x * y, 1), 0) * F32;
+  const embedding = a.vocabSize * a.hiddenSize * F32;
+  const head = a.tiedHead ? 0 : embedding;
+  return { total: embedding + head + a.numLayers * block + a.hiddenSize * F32, block, embedding };
+}
+
+/** ONNX Runtime's arena for one call: the block's widest intermediates (attention scores, MLP, residuals) and
+ *  the head's logits with their log-softmax. */
+function activationBytes(c: ModelConfig, w: Workload, headRows: number): number {
+  const a = architectureOf(c);
+  const n = w.batch * w.seqLen;
+  const keys = w.seqLen + (w.kvTokens ?? 0);
+  const block =
+    F32 * (8 * n * a.hiddenSize + 3 * w.batch * a.numHeads * w.seqLen * keys + 3 * n * a.intermediateSize);
+  const headTokens = w.head === "last" ? w.batch : w.head === "none" ? 0 : n;
+  const head = F32 * 3 * headTokens * headRows;
+  return block + head;
+}
+
+function kvBytes(c: ModelConfig, w: Workload): number {
+  const a = architectureOf(c);
+  return w.kvTokens
+    ? 2 * a.numLayers * w.batch * a.numKvHeads * a.headDim * (w.kvTokens + w.seqLen) * F32
+    : 0;
+}
+
+function keptBytes(c: ModelConfig, w: Workload): number {
+  return (w.keptStates ?? 0) * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
+}
+
+export function estimateWhole(c: ModelConfig, w: Workload): MemoryEstimate {
+  const weights = Math.ceil(float32WeightBytes(c).total * WHOLE_WEIGHT_COPIES);
+  return assemble(weights, activationBytes(c, w, c.vocabSize), kvBytes(c, w), keptBytes(c, w));
+}
+
+/** Rows of the head's weight one streamed head call reads: no more than a block's weights. */
+export function headChunkRows(c: ModelConfig): number {
+  const { block } = float32WeightBytes(c);
+  return Math.max(1, Math.min(c.vocabSize, Math.floor(block / (c.hiddenSize * F32))));
+}
+
+/** Streamed: one buffer holds a block's float32 weights or a chunk of the head, plus 16 MB of read scratch;
+ *  the states entering and leaving a block for the rows of a pass are kept. */
+export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
+  const rows = headChunkRows(c);
+  const weights = Math.max(float32WeightBytes(c).block, rows * c.hiddenSize * F32) + 16 * 2 ** 20;
+  const passStates = 2 * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
+  return assemble(weights, activationBytes(c, w, rows) + passStates, kvBytes(c, w), keptBytes(c, w));
+}
+
+function assemble(weights: number, activations: number, kvCache: number, keptStates: number): MemoryEstimate {
+  const runtime = RUNTIME_BASELINE_BYTES;
+  return {
+    total: weights + activations + kvCache + keptStates + runtime,
+    weights,
+    activations,
+    kvCache,
+    keptStates,
+    runtime,
+  };
+}

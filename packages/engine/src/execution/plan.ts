@@ -1,0 +1,84 @@
+// The execution plan of a run: whole model when its estimated peak fits the memory budget, else block-streamed
+// (one block's weights resident, as many rows per pass as fit, so each weight read serves many rows), else a
+// refusal that says what would fit. Chosen before anything is loaded; printed and stored with the result.
+import { UserError } from "@shortened/contracts";
+import type { ModelConfig } from "@shortened/hf";
+import { type MemoryBudget, resolveMemoryBudget } from "./budget.js";
+import { estimateStreamed, estimateWhole, type MemoryEstimate, type Workload } from "./estimate.js";
+import { budgetFlagValue, formatMemorySize } from "./memory-size.js";
+
+export interface ExecutionPlan {
+  mode: "whole" | "streamed";
+  budget: MemoryBudget;
+  estimate: MemoryEstimate;
+  /** blocks whose weights are in memory at once */
+  residentBlocks: number;
+  /** streamed: rows that go through every block before the next rows start (each block read once per pass) */
+  rowsPerPass?: number;
+  /** one line for people, e.g. "whole model, estimated peak 1.21 GB of a 4.00 GB budget (option)" */
+  summary: string;
+}
+
+export interface PlanRequest {
+  config: ModelConfig;
+  /** the caller's memoryBudget (size text or bytes); else the env var, else the default */
+  memoryBudget?: string | number;
+  /** what runs, for messages: "perplexity", "the PPL criterion" */
+  what: string;
+  /** the workload of one whole-model run */
+  workload: Workload;
+  /** the streamed workload for a pass of `rows` rows; absent when this use case cannot stream yet */
+  streamed?: { workload: (rows: number) => Workload; maxRows: number; minRows: number };
+  /** "whole" or "streamed" forces a mode (tests, benchmarks); still refused when it does not fit */
+  force?: "whole" | "streamed";
+}
+
+export function planExecution(req: PlanRequest): ExecutionPlan {
+  const budget = resolveMemoryBudget(req.memoryBudget);
+  const L = req.config.numHiddenLayers;
+  const whole = estimateWhole(req.config, req.workload);
+  const budgetText = `${formatMemorySize(budget.bytes)} budget (${budget.note ?? budget.source})`;
+  if (req.force !== "streamed" && whole.total <= budget.bytes) {
+    return {
+      mode: "whole",
+      budget,
+      estimate: whole,
+      residentBlocks: L,
+      summary: `whole model, estimated peak ${formatMemorySize(whole.total)} of a ${budgetText}`,
+    };
+  }
+  const s = req.streamed;
+  if (s && req.force !== "whole") {
+    const fits = (rows: number) => estimateStreamed(req.config, s.workload(rows)).total <= budget.bytes;
+    if (fits(s.minRows)) {
+      let rows = s.minRows;
+      while (rows < s.maxRows && fits(Math.min(s.maxRows, rows * 2))) rows = Math.min(s.maxRows, rows * 2);
+      const estimate = estimateStreamed(req.config, s.workload(rows));
+      return {
+        mode: "streamed",
+        budget,
+        estimate,
+        residentBlocks: 1,
+        rowsPerPass: rows,
+        summary:
+          `streamed, 1 of ${L} blocks resident, ${rows} rows per pass, estimated peak ` +
+          `${formatMemorySize(estimate.total)} of a ${budgetText}`,
+      };
+    }
+  }
+  const least = s ? estimateStreamed(req.config, s.workload(s.minRows)).total : whole.total;
+  const ways =
+    s && least < whole.total
+      ? [
+          `\`memoryBudget\` ${budgetFlagValue(least)} (streamed, one block resident)`,
+          `${budgetFlagValue(whole.total)} for the whole model`,
+        ]
+      : [`\`memoryBudget\` ${budgetFlagValue(whole.total)} (the whole model)`];
+  if (!s) ways.push(`streaming does not serve ${req.what} yet`);
+  if (req.workload.batch > 1) ways.push("a smaller `batchSize`");
+  throw new UserError(
+    "bad_request",
+    `${req.what} does not fit the ${budgetText}: the whole model needs about ${formatMemorySize(whole.total)}` +
+      `${s ? `, streamed about ${formatMemorySize(least)}` : ""}; would fit: ${ways.join(", or ")}`,
+  );
+}

@@ -1,0 +1,286 @@
+// Block-streamed execution: a model that does not fit runs as the embedding (rows gathered from the file), one
+// small ONNX Runtime graph per block kind fed the weights of one block at a time, and the head in chunks of
+// vocabulary rows. Weights are read with positioned reads into one reused float32 buffer, so one block (or one
+// head chunk) is resident; the caller keeps the hidden states of all its rows between blocks, so every block is
+// read once per pass however many rows the pass holds.
+//
+// Each block runs the very graph the whole model runs for it (../models/forward-graph.ts with `blockWeights:
+// "inputs"`, gate 1), so a streamed block is the whole model's block; the head computes per-token NLL as
+// logsumexp over the chunks' partial sums, which matches the whole graph's LogSoftmax to float32 rounding.
+import type { Checkpoint } from "@shortened/hf";
+import { GraphBuilder } from "../graph/builder.js";
+import { createSession, ort, type SessionOptions } from "../graph/session.js";
+import {
+  type Architecture,
+  architectureOf,
+  EMBEDDING,
+  FINAL_NORM,
+  LM_HEAD,
+  layerName,
+} from "../models/architecture.js";
+import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
+import { rmsNorm } from "../models/norms.js";
+import { headChunkRows } from "./estimate.js";
+import { TensorReader } from "./tensor-reader.js";
+
+export interface StreamedModelOptions extends SessionOptions {
+  /** longest sequence a block graph serves (rotary tables) */
+  maxSeqLen: number;
+  /** vocabulary rows per head chunk (default: as many as a block's weights hold) */
+  headChunkRows?: number;
+}
+
+/** Rows of hidden states [batch, seqLen, hidden] that move through the blocks together. */
+export interface HiddenRows {
+  batch: number;
+  seqLen: number;
+  data: Float32Array;
+}
+
+interface BlockRunner {
+  graph: ForwardGraph;
+  session: ort.InferenceSession;
+}
+
+interface HeadRunner {
+  session: ort.InferenceSession;
+  rows: number;
+}
+
+export class StreamedModel {
+  private readonly blockRunners = new Map<string, BlockRunner>();
+  private readonly graphs = new Map<string, ForwardGraph>();
+  /** one block's float32 weights or one head chunk: the only weights in memory */
+  private readonly arena: Float32Array;
+  private loadedBlock = -1;
+  private loadedFeeds: Record<string, ort.Tensor> = {};
+  private readonly reader: TensorReader;
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly arch: Architecture,
+    private readonly opts: StreamedModelOptions,
+    private readonly head: HeadRunner,
+    private readonly nllHead: ort.InferenceSession,
+  ) {
+    this.reader = new TensorReader(checkpoint);
+    const blockElems = arch.blockTensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    this.arena = new Float32Array(Math.max(blockElems, head.rows * arch.hiddenSize));
+  }
+
+  static async open(ckpt: Checkpoint, opts: StreamedModelOptions): Promise<StreamedModel> {
+    const arch = architectureOf(ckpt.config);
+    const rows = Math.min(arch.vocabSize, opts.headChunkRows ?? headChunkRows(ckpt.config));
+    const finalNorm = new TensorReader(ckpt);
+    const norm = finalNorm.readInto(FINAL_NORM, new Float32Array(arch.hiddenSize));
+    finalNorm.close();
+    const session = { device: opts.device, threads: opts.threads };
+    const [logitsHead, nllHead] = await Promise.all([
+      createSession(headGraph(arch, norm, "logits"), session),
+      createSession(headGraph(arch, norm, "nll"), session),
+    ]);
+    return new StreamedModel(ckpt, arch, opts, { session: logitsHead, rows }, nllHead);
+  }
+
+  get numLayers(): number {
+    return this.arch.numLayers;
+  }
+
+  /** h_0 of token ids [batch, seqLen]: each distinct token's embedding row read from the file. */
+  embed(ids: ArrayLike<number>, batch: number, seqLen: number): HiddenRows {
+    const H = this.arch.hiddenSize;
+    const out = new Float32Array(ids.length * H);
+    const rows = new Map<number, number>();
+    const row = new Float32Array(H);
+    const scale = this.arch.embeddingScale === null ? null : Math.fround(this.arch.embeddingScale);
+    for (let k = 0; k < ids.length; k++) {
+      const t = ids[k]!;
+      const first = rows.get(t);
+      if (first !== undefined) {
+        out.copyWithin(k * H, first * H, (first + 1) * H);
+        continue;
+      }
+      this.reader.readInto(EMBEDDING, row, t * H);
+      if (scale === null) out.set(row, k * H);
+      else for (let d = 0; d < H; d++) out[k * H + d] = row[d]! * scale;
+      rows.set(t, k);
+    }
+    return { batch, seqLen, data: out };
+  }
+
+  /** Reads block i's weights into the buffer (once; the next block or head chunk replaces them). */
+  loadBlock(i: number): void {
+    if (this.loadedBlock === i) return;
+    this.loadedBlock = -1;
+    const feeds: Record<string, ort.Tensor> = {};
+    let at = 0;
+    for (const w of this.blockGraph(i).inputs.blockWeights!) {
+      const n = w.dims.reduce((a, b) => a * b, 1);
+      const view = this.arena.subarray(at, at + n);
+      this.reader.readInto(layerName(i, w.suffix), view);
+      feeds[w.name] = new ort.Tensor("float32", view, w.dims);
+      at += n;
+    }
+    this.loadedFeeds = feeds;
+    this.loadedBlock = i;
+  }
+
+  /** Block i (its weights loaded by loadBlock) applied to rows of hidden states. */
+  async runBlock(i: number, h: HiddenRows): Promise<HiddenRows> {
+    if (this.loadedBlock !== i) this.loadBlock(i);
+    const runner = await this.blockRunner(i);
+    const { inputs, outputs } = runner.graph;
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.loadedFeeds,
+      [inputs.gates!]: new ort.Tensor("float32", new Float32Array([1]), [1]),
+      [inputs.hiddenIn!]: new ort.Tensor("float32", h.data, [h.batch, h.seqLen, this.arch.hiddenSize]),
+    };
+    const out = await runner.session.run(feeds, [outputs.hiddenOut!]);
+    return { batch: h.batch, seqLen: h.seqLen, data: out[outputs.hiddenOut!]!.data as Float32Array };
+  }
+
+  /** Per-token NLL [batch, seqLen] of the next-token targets, for several sets of rows at once: each head
+   *  chunk is read once and serves them all. */
+  async headNll(sets: { h: HiddenRows; targets: ArrayLike<number> }[]): Promise<Float32Array[]> {
+    const V = this.arch.vocabSize;
+    const acc = sets.map(({ h }) => ({
+      max: new Float64Array(h.batch * h.seqLen).fill(Number.NEGATIVE_INFINITY),
+      sum: new Float64Array(h.batch * h.seqLen),
+      target: new Float64Array(h.batch * h.seqLen),
+    }));
+    for (let v0 = 0; v0 < V; v0 += this.head.rows) {
+      const rows = Math.min(this.head.rows, V - v0);
+      const weight = this.loadHeadChunk(v0, rows);
+      for (let s = 0; s < sets.length; s++) {
+        const { h, targets } = sets[s]!;
+        const n = h.batch * h.seqLen;
+        const local = new BigInt64Array(n);
+        for (let k = 0; k < n; k++) {
+          const t = targets[k]! - v0;
+          local[k] = BigInt(t >= 0 && t < rows ? t : 0);
+        }
+        const out = await this.nllHead.run({
+          hidden: new ort.Tensor("float32", h.data, [n, this.arch.hiddenSize]),
+          head_weight: weight,
+          targets: new ort.Tensor("int64", local, [n]),
+        });
+        const m = out.chunk_max!.data as Float32Array;
+        const se = out.chunk_sumexp!.data as Float32Array;
+        const tl = out.target_logit!.data as Float32Array;
+        const a = acc[s]!;
+        for (let k = 0; k < n; k++) {
+          const t = targets[k]! - v0;
+          if (t >= 0 && t < rows) a.target[k] = tl[k]!;
+          // running logsumexp: Σ exp(x − M) over the chunks so far, M the largest max
+          const mk = m[k]!;
+          if (mk > a.max[k]!) {
+            a.sum[k] = a.sum[k]! * Math.exp(a.max[k]! - mk) + se[k]!;
+            a.max[k] = mk;
+          } else {
+            a.sum[k] = a.sum[k]! + se[k]! * Math.exp(mk - a.max[k]!);
+          }
+        }
+      }
+    }
+    return acc.map((a) => Float32Array.from(a.max, (mx, k) => mx + Math.log(a.sum[k]!) - a.target[k]!));
+  }
+
+  /** Logits [rows, vocab] of the given positions' hidden states [rows, hidden]. */
+  async headLogits(h: Float32Array, rows: number): Promise<Float32Array> {
+    const V = this.arch.vocabSize;
+    const out = new Float32Array(rows * V);
+    for (let v0 = 0; v0 < V; v0 += this.head.rows) {
+      const n = Math.min(this.head.rows, V - v0);
+      const weight = this.loadHeadChunk(v0, n);
+      const res = await this.head.session.run({
+        hidden: new ort.Tensor("float32", h, [rows, this.arch.hiddenSize]),
+        head_weight: weight,
+      });
+      const chunk = res.logits!.data as Float32Array;
+      for (let r = 0; r < rows; r++) out.set(chunk.subarray(r * n, (r + 1) * n), r * V + v0);
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    this.reader.close();
+    await Promise.all([
+      this.head.session.release(),
+      this.nllHead.release(),
+      ...[...this.blockRunners.values()].map((r) => r.session.release()),
+    ]);
+  }
+
+  private loadHeadChunk(v0: number, rows: number): ort.Tensor {
+    this.loadedBlock = -1;
+    const H = this.arch.hiddenSize;
+    const view = this.arena.subarray(0, rows * H);
+    this.reader.readInto(this.arch.tiedHead ? EMBEDDING : LM_HEAD, view, v0 * H);
+    return new ort.Tensor("float32", view, [rows, H]);
+  }
+
+  /** Blocks share a graph when their attention is alike (e.g. Mistral's sliding window on every layer). */
+  private kindOf(i: number): string {
+    return JSON.stringify(this.arch.attention[i]);
+  }
+
+  private blockGraph(i: number): ForwardGraph {
+    const kind = this.kindOf(i);
+    let fg = this.graphs.get(kind);
+    if (!fg) {
+      fg = buildForwardGraph(this.checkpoint.config, {
+        weight: (name) => {
+          throw new Error(`a streamed block graph reads no ${name}`);
+        },
+        blocks: { from: i, to: i + 1 },
+        input: "hidden",
+        blockWeights: "inputs",
+        hiddenOut: true,
+        nll: false,
+        maxSeqLen: this.opts.maxSeqLen,
+      });
+      this.graphs.set(kind, fg);
+    }
+    return fg;
+  }
+
+  private async blockRunner(i: number): Promise<BlockRunner> {
+    const kind = this.kindOf(i);
+    let r = this.blockRunners.get(kind);
+    if (!r) {
+      const graph = this.blockGraph(i);
+      const session = await createSession(graph.graph, {
+        device: this.opts.device,
+        threads: this.opts.threads,
+      });
+      r = { graph, session };
+      this.blockRunners.set(kind, r);
+    }
+    return r;
+  }
+}
+
+/** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ, reduced for the NLL to each token's chunk max,
+ *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves. */
+function headGraph(arch: Architecture, finalNorm: Float32Array, out: "nll" | "logits"): GraphBuilder {
+  const g = new GraphBuilder();
+  const H = arch.hiddenSize;
+  const h = g.input("hidden", "float32", ["tokens", H]);
+  const w = g.input("head_weight", "float32", ["rows", H]);
+  const norm = g.initializer("final_norm", { type: "float32", dims: [H], data: finalNorm });
+  const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
+  const logits = g.node("Gemm", [normed, w], { transB: 1 });
+  if (out === "logits") {
+    g.output(g.rename(logits, "logits"), "float32", ["tokens", "rows"]);
+    return g;
+  }
+  const targets = g.input("targets", "int64", ["tokens"]);
+  const axis = g.int64s([1]);
+  const max = g.node("ReduceMax", [logits, axis], { keepdims: 1 });
+  const sumExp = g.node("ReduceSum", [g.node("Exp", [g.node("Sub", [logits, max])]), axis], { keepdims: 0 });
+  const picked = g.node("GatherElements", [logits, g.node("Unsqueeze", [targets, axis])], { axis: 1 });
+  g.output(g.rename(g.node("Squeeze", [max, axis]), "chunk_max"), "float32", ["tokens"]);
+  g.output(g.rename(sumExp, "chunk_sumexp"), "float32", ["tokens"]);
+  g.output(g.rename(g.node("Squeeze", [picked, axis]), "target_logit"), "float32", ["tokens"]);
+  return g;
+}
