@@ -19,7 +19,9 @@ export const ModelRef = z
   .describe("model version id, or model name (latest version), or name@N");
 
 export const Device = z.enum(["cpu", "cuda"]).default("cpu");
-export const EvalDataset = z.enum(["wikitext2", "ptb"]);
+export const EvalDataset = z
+  .enum(["wikitext2", "ptb", "tinystories"])
+  .describe("tinystories: held-out TinyStories validation text, in-domain for TinyStories models");
 export const Criterion = z
   .enum(["ppl", "taylor", "bi", "angular", "magnitude"])
   .describe("block importance criterion (ppl = perplexity increase when the block is removed)");
@@ -225,7 +227,6 @@ export const ZeroShotTask = z.enum(zeroShotTaskNames, {
   error: (i) => `unknown zero-shot task ${JSON.stringify(i.input)} (known: ${zeroShotTaskNames.join(", ")})`,
 });
 
-/** Zero-shot multiple choice scored as lm-evaluation-harness 3326c54 does. */
 /** Whether a request starts with the tokenizer's BOS: the pinned harness adds none, lm-evaluation-harness 0.4.x
  *  adds it for tokenizers that add one. Part of every zero-shot result's protocol. */
 export const zeroShotBosPolicies = ["none", "tokenizer"] as const;
@@ -237,6 +238,7 @@ export const ZeroShotBos = z
   );
 export type ZeroShotBos = z.infer<typeof ZeroShotBos>;
 
+/** Zero-shot multiple choice scored as lm-evaluation-harness 3326c54 does. */
 export const EvaluateZeroShotSpec = z
   .object({
     kind: z.literal("evaluate"),

@@ -1,13 +1,14 @@
 // The perplexity evaluation texts shipped in data/ppl (see data/ppl/PROVENANCE.md), joined exactly as the
-// paper's code joins the Hugging Face dataset rows: "\n\n".join(rows) (dataset.process_data).
+// paper's code joins the Hugging Face dataset rows: "\n\n".join(rows) (dataset.process_data); and a held-out
+// TinyStories slice, the demo model's own domain.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "@shortened/contracts";
 
-export type DatasetName = "wikitext2" | "ptb";
-export const DATASET_NAMES: readonly DatasetName[] = ["wikitext2", "ptb"];
+export type DatasetName = "wikitext2" | "ptb" | "tinystories";
+export const DATASET_NAMES: readonly DatasetName[] = ["wikitext2", "ptb", "tinystories"];
 
 export interface EvalText {
   dataset: DatasetName;
@@ -28,6 +29,12 @@ export function evalDataDir(): string {
 const FILES: Record<DatasetName, { file: string; source: string; split: EvalText["split"] }> = {
   wikitext2: { file: "wikitext2_test_hf_joined.txt", source: "wikitext/wikitext-2-raw-v1", split: "test" },
   ptb: { file: "ptb.valid.txt", source: "ptb_text_only/penn_treebank", split: "validation" },
+  // In-domain text of the TinyStories demo model, held out from data/tinystories (its calibration and training text).
+  tinystories: {
+    file: "tinystories_validation_heldout_64k.txt",
+    source: "roneneldan/TinyStories (held-out slice)",
+    split: "validation",
+  },
 };
 
 export function isDatasetName(name: string): name is DatasetName {

@@ -1,8 +1,9 @@
 // `shortened demo`: the README's one command. In embedded mode (PGlite + a local folder, the same job
-// handlers as the service) it registers the shipped tiny LLaMA, measures its perplexity, and runs the
-// paper's pipeline: PPL-criterion block importance (calibrated on TinyStories text, the model's own
-// domain) -> remove 2 blocks by the "+" order -> a short LoRA retraining on Alpaca records, merged ->
-// perplexity again; it prints the perplexity before pruning, after pruning and after retraining.
+// handlers as the service) it registers the shipped tiny LLaMA and tells the paper's story in the model's own
+// domain (TinyStories): PPL-criterion block importance beside a second criterion's choice -> remove 2 blocks
+// by the "+" order -> a short LoRA retraining on TinyStories text, merged; perplexity of base, pruned and
+// retrained on held-out TinyStories text (in-domain), with WikiText-2 and PTB shown apart as out-of-domain,
+// and a one-line reading of the result.
 import { fileURLToPath } from "node:url";
 import { listMetrics, pipelineSteps, resolveVersion } from "@shortened/adapters";
 import { UserError } from "@shortened/contracts";
@@ -25,20 +26,29 @@ interface DemoOptions {
   retrainSteps: string;
 }
 
-/** The demo's retraining: LoRA (paper defaults r 8, alpha 16, all 7 projections) on the shipped Alpaca subset. */
-const RETRAIN = { batch: 4, seqLen: 256, lr: 1e-3, warmup: 3, checkpointEvery: 10 } as const;
+/** The demo's retraining: LoRA (paper defaults r 8, alpha 16, all 7 projections) on in-domain text (the
+ *  TinyStories head that also calibrates; the evaluation text is held out from it). */
+const RETRAIN = { batch: 4, seqLen: 128, lr: 1e-3, warmup: 3, checkpointEvery: 10 } as const;
+/** The model's own domain first; the rest are shown as out-of-domain. */
+const IN_DOMAIN = "tinystories";
+const DATASETS = [IN_DOMAIN, "wikitext2", "ptb"] as const;
+/** The criterion whose choice is shown beside PPL's (available to jobs without gradients). */
+const SECOND_CRITERION = "magnitude";
 
 export function register(program: Command): void {
   program
     .command("demo")
     .description(
-      "the paper's pipeline on the shipped 8-block TinyStories LLaMA, in-process: importance, prune, LoRA, perplexity",
+      "the paper's pipeline on the shipped 8-block TinyStories LLaMA, in-process: importance, prune, LoRA, in-domain perplexity",
     )
     .option("--state-dir <dir>", "embedded state folder (default ./.shortened or $SHORTENED_HOME)")
     .option("--blocks <n>", "number of blocks to remove", "2")
     .option("--max-tokens <n>", "evaluate on the first N tokens of each dataset (quick)", "32768")
     .option("--retrain-steps <n>", "LoRA steps after pruning (0: no retraining)", "30")
-    .option("--full", "evaluate on the whole WikiText-2 test and PTB validation texts (slower)")
+    .option(
+      "--full",
+      "evaluate on the whole texts (held-out TinyStories, WikiText-2 test, PTB validation; slower)",
+    )
     .option("--quiet", "no progress lines on stderr")
     .option("--json", "print one JSON object")
     .action((opts: DemoOptions) => runCommand(opts, () => demo(opts), human));
@@ -73,7 +83,7 @@ async function demo(opts: DemoOptions) {
         license: "MIT",
       });
     const base = await resolveVersion(db, teamId, `${DEMO_NAME}@1`);
-    const evaluate = (["wikitext2", "ptb"] as const).map((dataset) => ({
+    const evaluate = DATASETS.map((dataset) => ({
       dataset,
       seqLen: 128,
       bos: "first",
@@ -86,21 +96,29 @@ async function demo(opts: DemoOptions) {
       const { job } = await submitJob(db, env.dispatcher, teamId, { kind: "evaluate", model: base.id, ...e });
       baseEval.push(await db.job.findUniqueOrThrow({ where: { id: job.id } }));
     }
+    const importance = {
+      calibration: { dataset: "tinystories", n: 8, seqLen: 128, seed: 1234 },
+      keepFirst: 1,
+      keepLast: 1,
+    } as const;
+    // The second criterion's choice, on the same calibration and "+" rule, to set beside PPL's.
+    const { job: second } = await submitJob(db, env.dispatcher, teamId, {
+      kind: "importance",
+      model: base.id,
+      criterion: SECOND_CRITERION,
+      ...importance,
+    });
+    const secondJob = await db.job.findUniqueOrThrow({ where: { id: second.id } });
     const { job: pipe } = await submitJob(db, env.dispatcher, teamId, {
       kind: "pipeline",
       model: base.id,
-      importance: {
-        criterion: "ppl",
-        calibration: { dataset: "tinystories", n: 8, seqLen: 128, seed: 1234 },
-        keepFirst: 1,
-        keepLast: 1,
-      },
+      importance: { criterion: "ppl", ...importance },
       prune: { count, rule: "plus" },
       ...(retrainSteps > 0
         ? {
             retrain: {
               method: "lora",
-              data: { dataset: "alpaca" },
+              data: { dataset: "tinystories" },
               steps: retrainSteps,
               ...RETRAIN,
               merge: true,
@@ -111,7 +129,7 @@ async function demo(opts: DemoOptions) {
     });
     const pipeline = await db.job.findUniqueOrThrow({ where: { id: pipe.id } });
     const steps = await pipelineSteps(db, pipe.id);
-    const failed = [pipeline, ...steps, ...baseEval].find((j) => j.state !== "succeeded");
+    const failed = [pipeline, ...steps, ...baseEval, secondJob].find((j) => j.state !== "succeeded");
     if (failed) throw new Error(`demo job ${failed.kind} ${failed.state}: ${failed.reason ?? ""}`);
     const imp = steps.find((s) => s.kind === "importance")!.result as Record<string, unknown>;
     const pr = steps.find((s) => s.kind === "prune")!;
@@ -148,7 +166,7 @@ async function demo(opts: DemoOptions) {
     const retrained = rt?.outputVersion
       ? {
           method: "lora",
-          data: `alpaca (data/alpaca/alpaca_demo_300.json, ${rtResult?.data.rows} records)`,
+          data: `TinyStories text (data/tinystories, ${rtResult?.data.rows} rows of ${RETRAIN.seqLen} tokens)`,
           steps: retrainSteps,
           settings: { ...RETRAIN, r: 8, alpha: 16 },
           losses,
@@ -161,6 +179,11 @@ async function demo(opts: DemoOptions) {
           ),
         }
       : null;
+    const perplexity = {
+      base: await ppl(base.id),
+      pruned: await ppl(outVersion),
+      ...(retrained ? { retrained: await ppl(retrained.versionId) } : {}),
+    };
     return {
       stateDir: env.stateDir,
       model: {
@@ -177,6 +200,13 @@ async function demo(opts: DemoOptions) {
         order: imp.order,
         orderPlus: imp.orderPlus,
       },
+      // What the second criterion would have removed, on the same rule.
+      secondCriterion: {
+        criterion: SECOND_CRITERION,
+        scores: (secondJob.result as Record<string, unknown>).scores,
+        orderPlus: (secondJob.result as Record<string, unknown>).orderPlus,
+        wouldRemove: ((secondJob.result as { orderPlus: number[] }).orderPlus ?? []).slice(0, count),
+      },
       pruned: {
         removed: prResult.removed,
         kept: prResult.kept,
@@ -186,11 +216,9 @@ async function demo(opts: DemoOptions) {
         folder: env.store.pathOf(version.storagePrefix),
       },
       retrained,
-      perplexity: {
-        base: await ppl(base.id),
-        pruned: await ppl(outVersion),
-        ...(retrained ? { retrained: await ppl(retrained.versionId) } : {}),
-      },
+      perplexity,
+      inDomain: IN_DOMAIN,
+      reading: reading(perplexity, `ppl_${IN_DOMAIN}`, prResult.removed.length, facts.numHiddenLayers),
       jobs: { pipeline: pipe.id, steps: steps.map((s) => ({ id: s.id, kind: s.kind, state: s.state })) },
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
@@ -199,22 +227,55 @@ async function demo(opts: DemoOptions) {
   }
 }
 
+type Ppl = Record<string, { value: number } | undefined>;
+
+/** One line that says what the in-domain numbers mean: how much pruning cost and how much retraining won back. */
+export function reading(
+  p: { base: Ppl; pruned: Ppl; retrained?: Ppl },
+  name: string,
+  removed: number,
+  layers: number,
+): string {
+  const [base, pruned, retrained] = [p.base[name]?.value, p.pruned[name]?.value, p.retrained?.[name]?.value];
+  if (base === undefined || pruned === undefined) return "no in-domain perplexity to read";
+  const cut = `removing ${removed} of ${layers} blocks`;
+  if (pruned <= base)
+    return `${cut} did not raise in-domain perplexity (${base.toFixed(2)} -> ${pruned.toFixed(2)})`;
+  const hurt = `${cut} raised in-domain perplexity ${base.toFixed(2)} -> ${pruned.toFixed(2)}`;
+  if (retrained === undefined) return `${hurt}; no retraining was run`;
+  const won = (pruned - retrained) / (pruned - base);
+  if (won <= 0) return `${hurt}; the short LoRA run won none of it back (${retrained.toFixed(2)})`;
+  if (won >= 1)
+    return `${hurt}; the short LoRA run on in-domain text brought it back to ${retrained.toFixed(2)}, at or below the base`;
+  return `${hurt}; the short LoRA run won back ${Math.round(won * 100)}% of the increase (${retrained.toFixed(2)})`;
+}
+
 type DemoResult = Awaited<ReturnType<typeof demo>>;
+
+const DATASET_LABEL: Record<string, string> = {
+  ppl_tinystories: "TinyStories (held out)",
+  ppl_wikitext2: "WikiText-2 test",
+  ppl_ptb: "PTB validation",
+};
 
 function human(r: DemoResult): string {
   const fmt = (m: { value: number } | undefined) => (m ? m.value.toFixed(2).padStart(9) : "        -");
   const proto = Object.values(r.perplexity.base)[0]?.protocol as
     | { seqLen?: number; maxTokens?: number | null }
     | undefined;
-  const after = (name: string) =>
-    `${fmt(r.perplexity.base[name])} ${fmt(r.perplexity.pruned[name])}${r.retrained ? ` ${fmt(r.perplexity.retrained?.[name])}` : ""}`;
+  const row = (name: string) =>
+    `             ${DATASET_LABEL[name]!.padEnd(24)}${fmt(r.perplexity.base[name])} ${fmt(r.perplexity.pruned[name])}${r.retrained ? ` ${fmt(r.perplexity.retrained?.[name])}` : ""}`;
   const rt = r.retrained;
+  const scores = (xs: unknown) => (xs as number[]).map((x) => x.toPrecision(3)).join(", ");
+  const second = r.secondCriterion;
   const lines = [
     `model      ${r.model.name}: ${r.model.layers} blocks, ${r.model.parameters.toLocaleString("en-US")} parameters (hidden ${r.model.hiddenSize})`,
-    `importance PPL criterion on ${r.importance.calibration}`,
-    `           scores (PPL without the block) ${(r.importance.scores as number[]).map((s) => s.toFixed(1)).join(", ")}`,
-    `           removal order ${(r.importance.order as number[]).join(",")}; "+" order ${(r.importance.orderPlus as number[]).join(",")}`,
-    `pruned     removed blocks ${r.pruned.removed.join(", ")} -> ${r.pruned.layers} blocks; version ${r.pruned.versionId}`,
+    `importance on ${r.importance.calibration} (the model's own domain), "+" rule keeping the first and last block`,
+    `           PPL criterion (PPL without the block): ${scores(r.importance.scores)}`,
+    `             "+" order ${(r.importance.orderPlus as number[]).join(",")} -> removes ${r.pruned.removed.join(", ")}`,
+    `           ${second.criterion} criterion: ${scores(second.scores)}`,
+    `             "+" order ${(second.orderPlus as number[]).join(",")} -> would remove ${second.wouldRemove.join(", ")}`,
+    `pruned     removed blocks ${r.pruned.removed.join(", ")} (PPL criterion) -> ${r.pruned.layers} blocks; version ${r.pruned.versionId}`,
     `           checkpoint: ${r.pruned.folder}`,
     ...(rt
       ? [
@@ -224,9 +285,12 @@ function human(r: DemoResult): string {
         ]
       : []),
     `perplexity seqLen ${proto?.seqLen ?? "?"}, ${proto?.maxTokens ? `first ${proto.maxTokens} tokens of each text` : "full texts"}`,
-    `${" ".repeat(32)}${["base", "pruned", ...(rt ? ["retrained"] : [])].map((h) => h.padStart(9)).join(" ")}`,
-    `           WikiText-2 test      ${after("ppl_wikitext2")}`,
-    `           PTB validation       ${after("ppl_ptb")}`,
+    `${" ".repeat(37)}${["base", "pruned", ...(rt ? ["retrained"] : [])].map((h) => h.padStart(9)).join(" ")}`,
+    `  in-domain`,
+    row(`ppl_${r.inDomain}`),
+    `  out-of-domain (not what this model was trained on; for reference)`,
+    ...DATASETS.filter((d) => d !== r.inDomain).map((d) => row(`ppl_${d}`)),
+    `reading    ${r.reading}`,
     `jobs       pipeline ${r.jobs.pipeline}: ${r.jobs.steps.map((s) => `${s.kind} ${s.state}`).join(", ")}`,
     `state      ${r.stateDir} (${r.seconds} s)`,
   ];

@@ -3457,10 +3457,11 @@ export interface operations {
                      */
                     task?: "ppl";
                     /**
+                     * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
                      * @default wikitext2
                      * @enum {string}
                      */
-                    dataset?: "wikitext2" | "ptb";
+                    dataset?: "wikitext2" | "ptb" | "tinystories";
                     /** @default 128 */
                     seqLen?: number;
                     /**
@@ -3796,10 +3797,11 @@ export interface operations {
                          */
                         task?: "ppl";
                         /**
+                         * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
                          * @default wikitext2
                          * @enum {string}
                          */
-                        dataset?: "wikitext2" | "ptb";
+                        dataset?: "wikitext2" | "ptb" | "tinystories";
                         /** @default 128 */
                         seqLen?: number;
                         /**
