@@ -52,6 +52,9 @@ export interface StepProgress {
   etaS?: number;
   /** e.g. "lora", "cpt", "ppl wikitext2", "importance". */
   phase?: string;
+  /** Generation: the text so far (first prompt, first sample) and the time to its first token. */
+  text?: string;
+  ttftS?: number;
 }
 
 /** Progress, log lines and interim metrics as they happen (written as job events). */

@@ -119,6 +119,11 @@ export const ProgressData = z.object({
   tokensPerS: z.number().optional().describe("training: tokens per second of the step"),
   etaS: z.number().optional().describe("seconds left in this phase (the worker's estimate)"),
   phase: z.string().optional(),
+  text: z
+    .string()
+    .optional()
+    .describe("generation: the text so far (first prompt, first sample), streamed as it is generated"),
+  ttftS: z.number().optional().describe("generation: seconds from the start of decoding to the first token"),
 });
 export type ProgressData = z.infer<typeof ProgressData>;
 

@@ -66,7 +66,10 @@ export function evalPplCommand(): Command {
         .requiredOption("--model <dir>", "model folder")
         .option("--ids <file>", 'token stream {"ids": [..]}')
         .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
-        .option("--dataset <name>", "wikitext2 (WikiText-2 raw test) | ptb (PTB validation)")
+        .option(
+          "--dataset <name>",
+          "wikitext2 (WikiText-2 raw test) | ptb (PTB validation) | tinystories (held-out TinyStories validation text)",
+        )
         .option("--seq-len <n>", "window length", "128")
         .option("--bos <policy>", "first | every | none", "first")
         .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
@@ -83,7 +86,7 @@ export function evalPplCommand(): Command {
           if (sources !== 1)
             throw new UserError(
               "bad_request",
-              "give exactly one of --ids FILE, --text FILE, --dataset wikitext2|ptb",
+              "give exactly one of --ids FILE, --text FILE, --dataset wikitext2|ptb|tinystories",
             );
           // A progress bar on an interactive stderr in human mode (stdout stays one result).
           const bar =

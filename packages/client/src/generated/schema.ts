@@ -753,6 +753,10 @@ export interface components {
                 /** @description seconds left in this phase (the worker's estimate) */
                 etaS?: number;
                 phase?: string;
+                /** @description generation: the text so far (first prompt, first sample), streamed as it is generated */
+                text?: string;
+                /** @description generation: seconds from the start of decoding to the first token */
+                ttftS?: number;
             } | {
                 [key: string]: unknown;
             };

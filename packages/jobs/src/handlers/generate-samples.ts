@@ -43,6 +43,8 @@ export async function generateSamples(
 
   const gen = await KvGenerator.open(dir, { device: spec.device, threads: spec.threads });
   const samples: SamplesSection["samples"] = [];
+  /** Per prompt: seconds to the first token, and new tokens per second of its first sample. */
+  const timing: { ttftS: number; tokensPerS: number }[] = [];
   const rows: {
     prompt: string;
     promptTokens: number[];
@@ -52,11 +54,44 @@ export async function generateSamples(
     const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
     for (const [i, ids] of encoded.entries()) {
       ports.signal.throwIfAborted();
+      // The first sample's text streams as progress events (the sink keeps one every 500 ms, and the last).
+      const stream = {
+        tokens: [] as number[],
+        ended: false,
+        started: performance.now(),
+        ttftS: 0,
+        sentAt: 0,
+      };
       const r = await gen.generate(
         Array.from({ length: spec.numSamples }, () => ids),
-        // Throwing from the per-token callback stops a long generation within one token of a cancel.
-        { ...settings, eosIds, onToken: () => ports.signal.throwIfAborted() },
+        {
+          ...settings,
+          eosIds,
+          onToken: (step, chosen) => {
+            // Throwing here stops a long generation within one token of a cancel.
+            ports.signal.throwIfAborted();
+            const elapsed = (performance.now() - stream.started) / 1000;
+            if (step === 0) stream.ttftS = elapsed;
+            if (stream.ended) return;
+            stream.tokens.push(chosen[0]!);
+            stream.ended = eosIds.includes(chosen[0]!);
+            // Decoding the text so far costs O(length): a few times a second, and at the end.
+            const last = stream.ended || step === spec.maxNewTokens - 1;
+            if (!last && step > 0 && elapsed - stream.sentAt < 0.2) return;
+            stream.sentAt = elapsed;
+            ports.progress.progress((i + (step + 1) / spec.maxNewTokens) / encoded.length, "generate", {
+              step: stream.tokens.length,
+              totalSteps: spec.maxNewTokens,
+              phase: `generate ${i + 1}/${encoded.length}`,
+              text: continuationText(tok, ids, stream.tokens, special),
+              ttftS: stream.ttftS,
+              tokensPerS: elapsed > 0 ? stream.tokens.length / elapsed : 0,
+            });
+          },
+        },
       );
+      const seconds = (performance.now() - stream.started) / 1000;
+      timing.push({ ttftS: stream.ttftS, tokensPerS: seconds > 0 ? r.tokens[0]!.length / seconds : 0 });
       const outputs = r.tokens.map((t, b) => ({
         text: continuationText(tok, ids, t, special),
         tokens: t,
@@ -89,7 +124,7 @@ export async function generateSamples(
   return {
     artifacts: [{ name: "samples.json", path: file, contentType: "application/json" }],
     metrics: [],
-    summary: { samples, settings },
+    summary: { samples, settings, timing },
     section: { kind: "generate", settings, samples, protocol },
   };
 }
