@@ -65,6 +65,7 @@ export const ImportanceSpec = z
     keepLast: z.int().min(0).default(2).describe('"+" order: never remove the last K blocks'),
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict();
 export type ImportanceSpec = z.infer<typeof ImportanceSpec>;
@@ -89,6 +90,7 @@ export const PruneSpec = z
     calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234 }),
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict()
   .refine((s) => (s.blocks === undefined) !== (s.count === undefined), {

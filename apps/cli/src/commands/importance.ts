@@ -4,7 +4,7 @@ import { type BlockImportanceResult, blockImportance, FORWARD_CRITERIA } from "@
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag } from "./cli-numbers.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
 
 export interface ImportanceFlags {
   model: string;
@@ -22,28 +22,31 @@ export interface ImportanceFlags {
   keepLast?: string;
   device?: string;
   threads?: string;
+  memoryBudget?: string;
   json?: boolean;
 }
 
 /** Adds the calibration and criterion-tuning flags (used by `importance` and `prune --criterion`). */
 export function addImportanceFlags(cmd: Command): Command {
-  return addRuntimeOptions(
-    cmd
-      .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
-      .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
-      .option("--n <count>", "calibration windows drawn from --calib-text", "10")
-      .option("--seq-len <n>", "calibration window length (128 for --calib-text; rows are cut to it)")
-      .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
-      .option(
-        "--calib-bos <policy>",
-        "none | every (row = [BOS] + window[:-1], as --add_bos_to_every)",
-        "none",
-      )
-      .option("--group <n>", "bi/angular: compare h_l with h_{l+n}; angular scores groups of n blocks", "1")
-      .option("--token <which>", "bi/angular: all | last tokens (default bi: all, angular: last)")
-      .option("--batch-size <n>", "calibration rows per forward run", "10")
-      .option("--keep-first <n>", '"+" order: never remove the first n blocks', "4")
-      .option("--keep-last <n>", '"+" order: never remove the last n blocks', "2"),
+  return addMemoryBudgetOption(
+    addRuntimeOptions(
+      cmd
+        .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
+        .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
+        .option("--n <count>", "calibration windows drawn from --calib-text", "10")
+        .option("--seq-len <n>", "calibration window length (128 for --calib-text; rows are cut to it)")
+        .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
+        .option(
+          "--calib-bos <policy>",
+          "none | every (row = [BOS] + window[:-1], as --add_bos_to_every)",
+          "none",
+        )
+        .option("--group <n>", "bi/angular: compare h_l with h_{l+n}; angular scores groups of n blocks", "1")
+        .option("--token <which>", "bi/angular: all | last tokens (default bi: all, angular: last)")
+        .option("--batch-size <n>", "calibration rows per forward run", "10")
+        .option("--keep-first <n>", '"+" order: never remove the first n blocks', "4")
+        .option("--keep-last <n>", '"+" order: never remove the last n blocks', "2"),
+    ),
   );
 }
 
@@ -64,6 +67,8 @@ export function runImportance(f: ImportanceFlags & { criterion: string }): Promi
     keepLast: intFlag("--keep-last", f.keepLast),
     device: deviceFlag(f.device),
     threads: intFlag("--threads", f.threads),
+    memoryBudget: f.memoryBudget,
+    onPlan: planPrinter(f.json),
   });
 }
 
@@ -74,6 +79,7 @@ function human(r: BlockImportanceResult): string {
     `order:  ${r.order.join(", ")}`,
     `order+: ${r.orderPlus.join(", ")} (keeps the first ${r.keepFirst} and last ${r.keepLast} blocks)`,
     ...(r.removeBest ? [`best group of ${r.group} to remove: ${r.removeBest.join(", ")}`] : []),
+    ...(r.plan ? [`plan: ${r.plan.summary}`] : []),
   ].join("\n");
 }
 

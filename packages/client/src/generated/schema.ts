@@ -3265,6 +3265,8 @@ export interface operations {
                     device?: "cpu" | "cuda";
                     /** @description CPU threads for the engine */
                     threads?: number;
+                    /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                    memoryBudget?: string;
                 } | {
                     /** @enum {string} */
                     kind: "prune";
@@ -3324,6 +3326,8 @@ export interface operations {
                     device?: "cpu" | "cuda";
                     /** @description CPU threads for the engine */
                     threads?: number;
+                    /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                    memoryBudget?: string;
                 } | {
                     /** @enum {string} */
                     kind: "retrain";
@@ -3652,6 +3656,8 @@ export interface operations {
                         device?: "cpu" | "cuda";
                         /** @description CPU threads for the engine */
                         threads?: number;
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
                     };
                     prune: {
                         blocks?: number[];

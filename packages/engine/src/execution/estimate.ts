@@ -26,6 +26,9 @@ export interface Workload {
   keptRows?: number;
   /** cached tokens per row (prompt + generated): the KV cache of every block */
   kvTokens?: number;
+  /** a gradient graph (Taylor+): every block's intermediates stay for the backward pass, and each weight
+   *  gets a float32 gradient */
+  backward?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -72,8 +75,10 @@ function keptBytes(c: ModelConfig, w: Workload): number {
 }
 
 export function estimateWhole(c: ModelConfig, w: Workload): MemoryEstimate {
-  const weights = Math.ceil(float32WeightBytes(c).total * WHOLE_WEIGHT_COPIES);
-  return assemble(weights, activationBytes(c, w, c.vocabSize), kvBytes(c, w), keptBytes(c, w));
+  const copies = WHOLE_WEIGHT_COPIES + (w.backward ? 1 : 0);
+  const weights = Math.ceil(float32WeightBytes(c).total * copies);
+  const activations = activationBytes(c, w, c.vocabSize) * (w.backward ? c.numHiddenLayers : 1);
+  return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w));
 }
 
 /** Rows of the head's weight one streamed head call reads: no more than a block's weights. */

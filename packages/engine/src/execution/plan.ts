@@ -29,6 +29,8 @@ export interface PlanRequest {
   workload: Workload;
   /** the streamed workload for a pass of `rows` rows; absent when this use case cannot stream yet */
   streamed?: { workload: (rows: number) => Workload; maxRows: number; minRows: number };
+  /** what lowers the workload's batch, for the refusal (default "a smaller `batchSize`") */
+  smallerBatch?: string;
   /** "whole" or "streamed" forces a mode (tests, benchmarks); still refused when it does not fit */
   force?: "whole" | "streamed";
 }
@@ -75,7 +77,7 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
         ]
       : [`\`memoryBudget\` ${budgetFlagValue(whole.total)} (the whole model)`];
   if (!s) ways.push(`streaming does not serve ${req.what} yet`);
-  if (req.workload.batch > 1) ways.push("a smaller `batchSize`");
+  if (req.workload.batch > 1) ways.push(req.smallerBatch ?? "a smaller `batchSize`");
   throw new UserError(
     "bad_request",
     `${req.what} does not fit the ${budgetText}: the whole model needs about ${formatMemorySize(whole.total)}` +

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { perplexity } from "../eval/perplexity.js";
+import { blockImportance } from "../importance/block-importance.js";
 import { ForwardSession } from "../models/forward-session.js";
 import { openCheckpoint } from "../models/weights.js";
 import {
@@ -63,3 +64,52 @@ test("streamed perplexity equals the oracle and reports its plan", async () => {
     assert.ok(r.plan.rowsPerPass! >= 3);
   }
 });
+
+const calibIds: number[][] = fixture("calib.json").batch;
+
+for (const m of MODELS) {
+  test(`streamed PPL criterion of ${m} (block-major) equals the whole model within 1e-5 and the oracle`, async () => {
+    const ref = fixture(`cases/${m}/importance_ppl.json`);
+    const run = (execution: "whole" | "streamed") =>
+      blockImportance({
+        model: modelDir(m),
+        criterion: "ppl",
+        calibIds,
+        batchSize: 2,
+        threads: 1,
+        execution,
+      });
+    const [whole, streamed] = [await run("whole"), await run("streamed")];
+    assert.equal(streamed.plan!.mode, "streamed");
+    assertAllRel(streamed.blockMeanNll!, whole.blockMeanNll!, 1e-5, `${m} block NLL`);
+    assertRel(streamed.basePpl!, whole.basePpl!, 1e-5, `${m} base ppl`);
+    assertAllRel(streamed.scores, ref.block_scores, 1e-4, `${m} scores vs oracle`);
+    assert.deepEqual(streamed.order, ref.block_order);
+    assert.deepEqual(streamed.orderPlus, ref.block_order_plus);
+  });
+}
+
+for (const [criterion, group, file] of [
+  ["bi", 1, "importance_bi"],
+  ["angular", 2, "importance_angular_n2"],
+  ["bi", 2, "importance_bi_n2"],
+] as const) {
+  test(`streamed ${criterion} criterion (group ${group}) equals the whole model and the oracle`, async () => {
+    const ref = fixture(`cases/llama8/${file}.json`);
+    const run = (execution: "whole" | "streamed") =>
+      blockImportance({
+        model: modelDir("llama8"),
+        criterion,
+        group,
+        calibIds,
+        batchSize: 3,
+        threads: 1,
+        execution,
+      });
+    const [whole, streamed] = [await run("whole"), await run("streamed")];
+    assertAllRel(streamed.scores, whole.scores, 1e-5, `${criterion} streamed vs whole`);
+    assertAllRel(streamed.scores, ref.block_scores, 1e-4, `${criterion} vs oracle`);
+    assert.deepEqual(streamed.order, ref.block_order);
+    if (ref.remove_best) assert.deepEqual(streamed.removeBest, ref.remove_best);
+  });
+}

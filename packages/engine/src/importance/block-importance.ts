@@ -4,6 +4,8 @@
 import { UserError } from "@shortened/contracts";
 import type { Checkpoint } from "@shortened/hf";
 import { softwareVersion } from "../eval/protocol.js";
+import { type ExecutionPlan, planExecution } from "../execution/plan.js";
+import { StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { openCheckpoint } from "../models/weights.js";
 import { type Calibration, type CalibrationOptions, loadCalibration } from "./calibration.js";
@@ -31,6 +33,12 @@ export interface BlockImportanceOptions extends CalibrationOptions {
   keepLast?: number;
   device?: Device;
   threads?: number;
+  /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
+  memoryBudget?: string | number;
+  /** force the whole-model or the streamed plan (still refused when it does not fit) */
+  execution?: "whole" | "streamed";
+  /** the plan, once chosen, before the model is loaded */
+  onPlan?: (plan: ExecutionPlan) => void;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
 }
@@ -57,6 +65,8 @@ export interface BlockImportanceResult {
   batchLosses?: number[];
   calibration: Calibration["protocol"] | null;
   protocol: { dtype: "float32"; device: Device; softwareVersion: string };
+  /** how the run met its memory budget (magnitude reads one tensor at a time and needs none) */
+  plan?: ExecutionPlan;
 }
 
 export function isForwardCriterion(c: string): c is ForwardCriterion {
@@ -86,28 +96,45 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   const calib = criterion === "magnitude" && !hasCalib ? null : loadCalibration(opts, ckpt);
   const progress = (done: number, total: number) => opts.onProgress?.({ done, total });
 
+  const plan =
+    criterion === "magnitude" ? undefined : forwardPlan(ckpt, calib!, criterion, n, batchSize, opts);
+  if (plan) opts.onPlan?.(plan);
+
   // ---- compute ----
+  const streamedModel =
+    plan?.mode === "streamed"
+      ? await StreamedModel.open(ckpt, {
+          device: opts.device,
+          threads: opts.threads,
+          maxSeqLen: calib!.seqLen,
+        })
+      : undefined;
   const run = {
     batchSize,
     device: opts.device,
     threads: opts.threads,
     signal: opts.signal,
     onProgress: progress,
+    streamed: streamedModel && { model: streamedModel, rowsPerPass: plan!.rowsPerPass! },
   };
-  const result: Partial<BlockImportanceResult> = {};
+  const result: Partial<BlockImportanceResult> = { plan };
   let scores: number[];
-  if (criterion === "ppl") {
-    const r = await pplCriterion(ckpt, calib!, run);
-    scores = r.scores;
-    result.basePpl = r.basePpl;
-    result.blockMeanNll = r.blockMeanNll;
-  } else if (criterion === "magnitude") {
-    const r = magnitudeCriterion(ckpt, opts.signal);
-    scores = r.scores;
-    result.weightScores = r.weightScores;
-  } else {
-    scores = await similarityCriterion(ckpt, calib!, { ...run, criterion, n, token: opts.token });
-    result.group = n;
+  try {
+    if (criterion === "ppl") {
+      const r = await pplCriterion(ckpt, calib!, run);
+      scores = r.scores;
+      result.basePpl = r.basePpl;
+      result.blockMeanNll = r.blockMeanNll;
+    } else if (criterion === "magnitude") {
+      const r = magnitudeCriterion(ckpt, opts.signal);
+      scores = r.scores;
+      result.weightScores = r.weightScores;
+    } else {
+      scores = await similarityCriterion(ckpt, calib!, { ...run, criterion, n, token: opts.token });
+      result.group = n;
+    }
+  } finally {
+    await streamedModel?.release();
   }
   const order = stableOrder(scores);
   const group = similarity ? n : 1;
@@ -125,4 +152,32 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
     calibration: calib?.protocol ?? null,
     protocol: { dtype: "float32", device: opts.device ?? "cpu", softwareVersion: softwareVersion() },
   };
+}
+
+/** The plan of a criterion that runs the model: PPL keeps every block's input (L + 1 states) of its rows, the
+ *  similarity criteria the states back to l − n. */
+function forwardPlan(
+  ckpt: Checkpoint,
+  calib: Calibration,
+  criterion: "ppl" | "bi" | "angular",
+  n: number,
+  batchSize: number,
+  opts: BlockImportanceOptions,
+): ExecutionPlan {
+  const L = ckpt.config.numHiddenLayers;
+  const T = calib.seqLen;
+  const head = criterion === "ppl" ? "nll" : "none";
+  const streamedStates = criterion === "ppl" ? L + 1 : n + 1;
+  return planExecution({
+    config: ckpt.config,
+    memoryBudget: opts.memoryBudget,
+    what: criterion === "ppl" ? "the PPL criterion" : `the ${criterion} criterion`,
+    workload: { batch: batchSize, seqLen: T, head, keptStates: L + 1 },
+    streamed: {
+      workload: (rows) => ({ batch: batchSize, seqLen: T, head, keptStates: streamedStates, keptRows: rows }),
+      minRows: Math.min(batchSize, calib.rows),
+      maxRows: calib.rows,
+    },
+    force: opts.execution,
+  });
 }

@@ -3,6 +3,8 @@
 // batch and its hidden state h_i (block i's input) is fed back with gates 0 for blocks 0..i (skipped by `If`):
 // the model resumes after block i and the unchanged prefix is never recomputed.
 import type { Checkpoint } from "@shortened/hf";
+import { streamedPplCriterion } from "../execution/streamed-importance.js";
+import type { StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { embeddingLookup } from "../models/embedding.js";
 import { ForwardSession } from "../models/forward-session.js";
@@ -24,10 +26,22 @@ export async function pplCriterion(
     threads?: number;
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
+    /** block-streamed: this model, this many rows per pass (block-major order, ../execution) */
+    streamed?: { model: StreamedModel; rowsPerPass: number };
   },
 ): Promise<PplCriterionResult> {
   const L = ckpt.config.numHiddenLayers;
   const T = calib.seqLen;
+  const count = calib.rows * (T - 1);
+  const result = (baseSum: number, blockSums: Float64Array) => {
+    const blockMeanNll = Array.from(blockSums, (s) => s / count);
+    return { scores: blockMeanNll.map(Math.exp), basePpl: Math.exp(baseSum / count), blockMeanNll };
+  };
+  if (opts.streamed) {
+    const { model, rowsPerPass } = opts.streamed;
+    const r = await streamedPplCriterion(model, calib, { ...opts, rowsPerPass });
+    return result(r.baseSum, r.blockSums);
+  }
   // One session serves the full model and every resumed one: it takes the hidden state entering block 0 (the
   // embedding output, looked up here) and skips the blocks whose gate is 0.
   const session = await ForwardSession.open(ckpt, {
@@ -70,9 +84,7 @@ export async function pplCriterion(
         opts.onProgress?.(done, total);
       }
     }
-    const count = calib.rows * (T - 1);
-    const blockMeanNll = Array.from(blockSums, (s) => s / count);
-    return { scores: blockMeanNll.map(Math.exp), basePpl: Math.exp(baseSum / count), blockMeanNll };
+    return result(baseSum, blockSums);
   } finally {
     await session.release();
   }

@@ -3,6 +3,8 @@
 //   bi (ShortGPT block influence):  score[l] = 1 − mean over all tokens of cos(h_l, h_{l+n})
 //   angular (Gromov et al.):        score[l] = mean over rows of arccos(cos(h_l, h_{l+n})) / π at the last token
 import type { Checkpoint } from "@shortened/hf";
+import { streamedBoundaries } from "../execution/streamed-importance.js";
+import type { HiddenRows, StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { ForwardSession } from "../models/forward-session.js";
 import type { Calibration } from "./calibration.js";
@@ -19,6 +21,8 @@ export async function similarityCriterion(
     threads?: number;
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
+    /** block-streamed: this model, this many rows per pass */
+    streamed?: { model: StreamedModel; rowsPerPass: number };
   },
 ): Promise<number[]> {
   const L = ckpt.config.numHiddenLayers;
@@ -28,6 +32,45 @@ export async function similarityCriterion(
   const groups = L - opts.n + 1;
   const sums = new Float64Array(groups);
   let count = 0;
+  /** The token positions scored in rows [B, T]. */
+  const positionsOf = (B: number) => {
+    const positions: number[] = [];
+    for (let b = 0; b < B; b++) {
+      if (token === "all") for (let t = 0; t < T; t++) positions.push(b * T + t);
+      else positions.push(b * T + T - 1);
+    }
+    return positions;
+  };
+  /** Adds group l's score of the states entering block l (a) and block l + n (c). */
+  const accumulate = (l: number, positions: number[], a: Float32Array, c: Float32Array) => {
+    for (const p of positions) {
+      const cs = cosine(a, c, p * H, H);
+      sums[l] += opts.criterion === "bi" ? 1 - cs : Math.acos(Math.min(1, Math.max(-1, cs))) / Math.PI;
+    }
+  };
+  if (opts.streamed) {
+    // Boundaries arrive one block at a time: keep each pass's states back to l − n.
+    const kept = new Map<number, HiddenRows[]>();
+    await streamedBoundaries(
+      opts.streamed.model,
+      calib,
+      { ...opts, rowsPerPass: opts.streamed.rowsPerPass },
+      (l, states) => {
+        kept.set(l, states);
+        if (l >= opts.n) {
+          states.forEach((h, k) => {
+            accumulate(l - opts.n, positionsOf(h.batch), kept.get(l - opts.n)![k]!.data, h.data);
+          });
+          kept.delete(l - opts.n);
+        }
+        if (l === L) {
+          for (const h of states) count += positionsOf(h.batch).length;
+          kept.clear();
+        }
+      },
+    );
+    return Array.from(sums, (s) => s / count);
+  }
   const session = await ForwardSession.open(ckpt, {
     device: opts.device,
     threads: opts.threads,
@@ -41,19 +84,8 @@ export async function similarityCriterion(
       const B = Math.min(opts.batchSize, calib.rows - r0);
       const ids = calib.flat.slice(r0 * T, (r0 + B) * T);
       const { hidden } = await session.run({ batch: B, seqLen: T, ids }, { hidden: true });
-      const positions: number[] = [];
-      for (let b = 0; b < B; b++) {
-        if (token === "all") for (let t = 0; t < T; t++) positions.push(b * T + t);
-        else positions.push(b * T + T - 1);
-      }
-      for (let l = 0; l < groups; l++) {
-        const a = hidden![l]!;
-        const c = hidden![l + opts.n]!;
-        for (const p of positions) {
-          const cs = cosine(a, c, p * H, H);
-          sums[l] += opts.criterion === "bi" ? 1 - cs : Math.acos(Math.min(1, Math.max(-1, cs))) / Math.PI;
-        }
-      }
+      const positions = positionsOf(B);
+      for (let l = 0; l < groups; l++) accumulate(l, positions, hidden![l]!, hidden![l + opts.n]!);
       count += positions.length;
       opts.onProgress?.(r0 + B, calib.rows);
     }

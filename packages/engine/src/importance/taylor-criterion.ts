@@ -2,6 +2,7 @@
 // criteria (./block-importance.ts), with the scores from the gradient graph of ./taylor.ts.
 
 import { softwareVersion } from "../eval/protocol.js";
+import { planExecution } from "../execution/plan.js";
 import { openCheckpoint } from "../models/weights.js";
 import type { BlockImportanceOptions, BlockImportanceResult } from "./block-importance.js";
 import { loadCalibration } from "./calibration.js";
@@ -14,6 +15,16 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
   const L = ckpt.config.numHiddenLayers;
   const { keepFirst, keepLast, batchSize } = importanceLimits(opts);
   const calib = loadCalibration(opts, ckpt);
+  // One gradient graph over every calibration row; not streamed yet, so it runs whole or is refused.
+  const plan = planExecution({
+    config: ckpt.config,
+    memoryBudget: opts.memoryBudget,
+    what: "Taylor+ importance",
+    workload: { batch: calib.rows, seqLen: calib.seqLen, head: "nll", backward: true },
+    smallerBatch: "fewer calibration rows (`calibration.n`)",
+    force: opts.execution === "streamed" ? "streamed" : undefined,
+  });
+  opts.onPlan?.(plan);
   opts.onProgress?.({ done: 0, total: 1 });
   const r = await taylorImportance(
     ckpt,
@@ -39,5 +50,6 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
     batchLosses: r.batchLosses,
     calibration: calib.protocol,
     protocol: { dtype: "float32", device: opts.device ?? "cpu", softwareVersion: softwareVersion() },
+    plan,
   };
 }

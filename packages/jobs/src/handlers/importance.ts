@@ -9,7 +9,10 @@ import { calibrationOptions, calibrationSource } from "./calibration.js";
 import { type Handler, progressTo } from "./types.js";
 
 export async function computeImportance(
-  spec: Pick<ImportanceSpec, "criterion" | "calibration" | "keepFirst" | "keepLast" | "device" | "threads">,
+  spec: Pick<
+    ImportanceSpec,
+    "criterion" | "calibration" | "keepFirst" | "keepLast" | "device" | "threads" | "memoryBudget"
+  >,
   modelDir: string,
   ports: Ports,
   progress = { from: 0, to: 1 },
@@ -32,6 +35,8 @@ export async function computeImportance(
       keepLast: spec.keepLast,
       device: spec.device,
       threads: spec.threads,
+      memoryBudget: spec.memoryBudget,
+      onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),
       signal: ports.signal,
       onProgress: progressTo(ports, progress.from, progress.to, "importance"),
     }),
