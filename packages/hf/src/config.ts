@@ -168,7 +168,9 @@ export function parseConfig(raw: Record<string, unknown>, where = "config.json")
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
       throw new UserError(
         "invalid_checkpoint",
-        `${where}: "${key}" must be a non-negative integer (got ${JSON.stringify(v)})`,
+        v === undefined
+          ? `${where}: "${key}" is missing`
+          : `${where}: "${key}" must be a non-negative integer (got ${JSON.stringify(v)})`,
       );
     }
     return v;
@@ -290,7 +292,7 @@ function defaultPad(modelType: ModelType): number | undefined {
 }
 
 function activationOf(raw: Record<string, unknown>, modelType: ModelType, where: string): string {
-  if (modelType === "gemma") return stringOr(raw["hidden_activation"], "gelu_pytorch_tanh");
+  if (modelType === "gemma") return stringOr(raw, "hidden_activation", "gelu_pytorch_tanh", where);
   if (modelType === "gemma2" || modelType === "gemma3_text") {
     const act = raw["hidden_activation"] === undefined ? "gelu_pytorch_tanh" : raw["hidden_activation"];
     if (typeof act !== "string" || act === "")
@@ -300,7 +302,7 @@ function activationOf(raw: Record<string, unknown>, modelType: ModelType, where:
       );
     return act;
   }
-  return stringOr(raw["hidden_act"], "silu");
+  return stringOr(raw, "hidden_act", "silu", where);
 }
 
 /** Rotated channels per head: head_dim, or int(head_dim · partial_rotary_factor) for Phi-3 (the only family
@@ -375,6 +377,14 @@ function resolveModelType(raw: Record<string, unknown>, where: string): ModelTyp
   return mt as ModelType;
 }
 
-function stringOr(v: unknown, fallback: string): string {
-  return typeof v === "string" && v !== "" ? v : fallback;
+/** The string at `key`, or `fallback` when the key is absent or null. */
+function stringOr(raw: Record<string, unknown>, key: string, fallback: string, where: string): string {
+  const v = raw[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "string")
+    throw new UserError(
+      "invalid_checkpoint",
+      `${where}: "${key}" must be a string (got ${JSON.stringify(v)})`,
+    );
+  return v;
 }

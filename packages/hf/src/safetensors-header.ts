@@ -35,8 +35,10 @@ const MAX_HEADER_DEPTH = 4;
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
   const fd = openFile(file);
   try {
-    const fileSize = fstatSync(fd).size;
+    const stat = fstatSync(fd);
+    const fileSize = stat.size;
     const bad = (msg: string): UserError => new UserError("invalid_checkpoint", `${basename(file)}: ${msg}`);
+    if (!stat.isFile()) throw bad("is not a file");
     if (fileSize < 8) throw bad(`file is truncated (${fileSize} bytes, less than the 8-byte header length)`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
