@@ -4,7 +4,7 @@
 // log context, ETags, the audit trail), then one plugin per resource.
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { type ApiDeps, teamOptions } from "./deps.js";
-import { installErrorHandling } from "./errors.js";
+import { frameworkErrorOptions, installErrorHandling } from "./errors.js";
 import { auditTrail } from "./plugins/audit.js";
 import { apiKeySource, auth, type CredentialSource } from "./plugins/auth.js";
 import { etags } from "./plugins/etag.js";
@@ -41,7 +41,7 @@ export async function buildApp(
   d: ApiDeps,
   opts: { logger?: FastifyServerOptions["logger"] } = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: d.bodyLimitBytes });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: d.bodyLimitBytes, ...frameworkErrorOptions });
   const o = teamOptions(d);
   // Who a caller is: an API key (which wins), else a dashboard session cookie (web/sessions.ts).
   const sources: CredentialSource[] = [apiKeySource(d.db), sessionCookieSource(d.db)];

@@ -2,8 +2,15 @@
 // Bad input (UserError, schema issues, malformed or oversized bodies, a body in the wrong Content-Type) is
 // 4xx; anything else is a 500 whose message says nothing about internals.
 
+import type { Socket } from "node:net";
 import { isUserError } from "@shortened/contracts";
-import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifyServerOptions,
+} from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 
 const fastifyCodes: Record<string, { code: string; status: number }> = {
@@ -13,6 +20,8 @@ const fastifyCodes: Record<string, { code: string; status: number }> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "bad_request", status: 400 },
   FST_REQ_FILE_TOO_LARGE: { code: "payload_too_large", status: 413 },
   FST_FILES_LIMIT: { code: "payload_too_large", status: 413 },
+  FST_ERR_BAD_URL: { code: "bad_request", status: 400 },
+  FST_ERR_MAX_PARAM_LENGTH: { code: "uri_too_long", status: 414 },
 };
 
 const validationPart: Record<string, string> = {
@@ -64,3 +73,35 @@ export function installErrorHandling(app: FastifyInstance): void {
     reply.status(404).send(errorBody("not_found", `no route ${req.method} ${req.url.split("?")[0]}`)),
   );
 }
+
+/**
+ * The errors fastify answers before any route runs (a path parameter beyond maxParamLength, a malformed
+ * percent-encoding) and those of the HTTP parser (a malformed request, oversized headers), in the same shape.
+ */
+export const frameworkErrorOptions: Pick<FastifyServerOptions, "frameworkErrors" | "clientErrorHandler"> = {
+  frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+    const known = fastifyCodes[err.code] ?? { code: "bad_request", status: err.statusCode ?? 400 };
+    const message =
+      err.code === "FST_ERR_MAX_PARAM_LENGTH"
+        ? "a path parameter is too long (ids are at most 100 characters)"
+        : err.code === "FST_ERR_BAD_URL"
+          ? "malformed percent-encoding in the URL"
+          : err.message;
+    return reply.status(known.status).send(errorBody(known.code, message));
+  },
+  clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+    if (err.code === "ECONNRESET" || socket.destroyed) return;
+    const [status, code, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers_too_large", "the request headers are too large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "request_timeout", "the request was not received in time"]
+          : [400, "bad_request", "malformed HTTP request"];
+    const body = JSON.stringify(errorBody(code, message));
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${code.replace(/_/g, " ")}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+      );
+    socket.destroy(err);
+  },
+};

@@ -29,7 +29,7 @@ declare module "fastify" {
   }
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 422 | 429;
 
 const defaultDescription: Record<ErrorStatus, string> = {
   400: "bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue)",
@@ -38,6 +38,7 @@ const defaultDescription: Record<ErrorStatus, string> = {
   404: "no such object in the caller's team",
   409: "conflicts with the object's state",
   413: "the body is larger than the server's limit",
+  414: "a path parameter is longer than 100 characters",
   415: "unsupported Content-Type: send JSON with Content-Type: application/json",
   422: "understood but refused",
   429: "this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message",

@@ -169,6 +169,24 @@ export type Metric = z.infer<typeof Metric>;
 const limit = z.coerce.number().int().min(1).max(200).default(50);
 const iso = z.iso.datetime({ offset: true });
 
+/** A page cursor: the `nextCursor` of the previous page (an id); anything else is refused, not ignored. */
+export const PageCursor = z
+  .string()
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    "a cursor is the nextCursor of a previous page",
+  )
+  .describe("nextCursor of the previous page");
+
+/** An event cursor (a job event's seq): digits, at most the largest seq the database can hold. */
+export const EventSeq = z
+  .string()
+  .regex(/^\d{1,19}$/, "an event seq is 1 to 19 digits")
+  .refine(
+    (s) => !/^\d{1,19}$/.test(s) || BigInt(s) <= 9223372036854775807n,
+    "an event seq is at most 9223372036854775807",
+  );
+
 export const ListJobsQuery = z
   .object({
     state: JobState.optional(),
@@ -176,7 +194,7 @@ export const ListJobsQuery = z
     model: z.string().optional().describe("model id: jobs whose input is a version of it"),
     updatedSince: iso.optional(),
     parentJobId: z.string().optional(),
-    cursor: z.string().optional().describe("nextCursor of the previous page"),
+    cursor: PageCursor.optional(),
     limit,
   })
   .strict();
@@ -185,13 +203,13 @@ export const ListModelsQuery = z
     q: z.string().max(200).optional().describe("substring of the name or description"),
     architecture: z.string().optional(),
     updatedSince: iso.optional(),
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
     limit,
   })
   .strict();
 export const ListEventsQuery = z
   .object({
-    after: z.string().regex(/^\d+$/).optional(),
+    after: EventSeq.optional().describe("only events after this seq"),
     limit: z.coerce.number().int().min(1).max(1000).default(200),
     steps: z
       .enum(["true", "false"])
@@ -230,8 +248,6 @@ export const CardQuery = z
       .describe("markdown: the card as Markdown (or Accept: text/markdown)"),
   })
   .strict();
-/** An event cursor (a job event's seq). */
-export const EventSeq = z.string().regex(/^\d{1,19}$/, "an event seq is 1 to 19 digits");
 export const StreamQuery = z
   .object({
     lastEventId: EventSeq.optional().describe("resume after this event (as the Last-Event-ID header)"),

@@ -3,6 +3,7 @@
 // OpenAPI document, like resources.ts.
 import { z } from "zod";
 import { JobState } from "./jobs.js";
+import { PageCursor } from "./resources.js";
 
 export const AliasName = z
   .string()
@@ -89,14 +90,14 @@ export const CompareQuery = z
 export const ListAuditQuery = z
   .object({
     action: z.string().max(100).optional(),
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();
 
 export const ListSharedQuery = z
   .object({
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();

@@ -179,7 +179,7 @@ async function receiveUpload(req: FastifyRequest, dir: string, limit: number): P
   let count = 0;
   for await (const part of req.files({ limits: { fileSize: limit, files: 1000 } })) {
     const name = basename(part.filename || "");
-    if (!name || name.startsWith("."))
+    if (!name || name.startsWith(".") || name.includes("\0"))
       throw new UserError("bad_request", `bad file name in upload: ${part.filename}`);
     if (name.endsWith(".tar")) await extractTar(part.file, dir, limit);
     else await pipeline(part.file, createWriteStream(join(dir, name)));

@@ -1516,6 +1516,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -1633,6 +1642,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -1660,6 +1678,7 @@ export interface operations {
                 q?: string;
                 architecture?: string;
                 updatedSince?: string;
+                /** @description nextCursor of the previous page */
                 cursor?: string;
                 limit?: number;
             };
@@ -1929,6 +1948,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -1990,6 +2018,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -2042,6 +2079,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2113,6 +2159,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -2174,6 +2229,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -2228,6 +2292,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2298,6 +2371,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -2352,6 +2434,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2464,6 +2555,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2588,6 +2688,15 @@ export interface operations {
             };
             /** @description the body is larger than the server's limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2729,6 +2838,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -2821,6 +2939,15 @@ export interface operations {
             };
             /** @description the body is larger than the server's limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2927,6 +3054,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -2950,6 +3086,7 @@ export interface operations {
     listSharedModels: {
         parameters: {
             query?: {
+                /** @description nextCursor of the previous page */
                 cursor?: string;
                 limit?: number;
             };
@@ -3065,6 +3202,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -3121,6 +3267,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4045,6 +4200,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -4115,6 +4279,15 @@ export interface operations {
             };
             /** @description the body is larger than the server's limit */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4208,6 +4381,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -4231,6 +4413,7 @@ export interface operations {
     listJobEvents: {
         parameters: {
             query?: {
+                /** @description only events after this seq */
                 after?: string;
                 limit?: number;
                 /** @description a pipeline's events and its steps' events, in one order */
@@ -4278,6 +4461,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4346,6 +4538,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -4400,6 +4601,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4479,6 +4689,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -4531,6 +4750,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4598,6 +4826,15 @@ export interface operations {
             };
             /** @description no such object in the caller's team */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4980,6 +5217,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
             415: {
                 headers: {
@@ -5070,6 +5316,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
                 headers: {
@@ -5085,6 +5340,7 @@ export interface operations {
         parameters: {
             query?: {
                 action?: string;
+                /** @description nextCursor of the previous page */
                 cursor?: string;
                 limit?: number;
             };
