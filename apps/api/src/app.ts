@@ -41,7 +41,11 @@ export async function buildApp(
   d: ApiDeps,
   opts: { logger?: FastifyServerOptions["logger"] } = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: d.bodyLimitBytes, ...frameworkErrorOptions });
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: d.bodyLimitBytes,
+    ...frameworkErrorOptions,
+  });
   const o = teamOptions(d);
   // Who a caller is: an API key (which wins), else a dashboard session cookie (web/sessions.ts).
   const sources: CredentialSource[] = [apiKeySource(d.db), sessionCookieSource(d.db)];
