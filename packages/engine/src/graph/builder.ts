@@ -26,6 +26,23 @@ export interface Tensor {
   type: ElemType;
   dims: number[];
   data: TensorData;
+  /** Values made when the graph is serialized, one tensor at a time (then `data` is empty): a graph over a large
+   *  checkpoint never holds its weights in JavaScript while ONNX Runtime holds its own. */
+  read?: () => TensorData;
+}
+
+/** Bytes a tensor serializes to. */
+export function tensorBytes(t: Tensor): number {
+  if (!t.read) return t.data.byteLength;
+  const size =
+    t.type === "float64" || t.type === "int64"
+      ? 8
+      : t.type === "float32" || t.type === "int32"
+        ? 4
+        : t.type === "bool"
+          ? 1
+          : 2;
+  return t.dims.reduce((a, b) => a * b, 1) * size;
 }
 
 export interface Node {
@@ -159,7 +176,8 @@ export class GraphBuilder {
     try {
       if (externalDataFile) fd = openSync(externalDataFile, "w");
       for (const [name, t] of this.initializers) {
-        const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        const data = t.read ? t.read() : t.data;
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (fd !== undefined && bytes.byteLength >= EXTERNAL_THRESHOLD_BYTES) {
           const pad = (64 - (offset % 64)) % 64;
           if (pad) writeAllSync(fd, new Uint8Array(pad));

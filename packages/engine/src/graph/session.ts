@@ -1,11 +1,11 @@
 // Session helpers: one place that knows how to turn a GraphBuilder into an onnxruntime-node session,
 // which execution provider to use, and how many threads.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import ort from "onnxruntime-node";
-import type { GraphBuilder } from "./builder.js";
+import { type GraphBuilder, tensorBytes } from "./builder.js";
 
 export type Device = "cpu" | "cuda";
 
@@ -28,12 +28,14 @@ export async function createSession(
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
   let weightBytes = 0;
-  for (const t of graph.initializers.values()) weightBytes += t.data.byteLength;
+  for (const t of graph.initializers.values()) weightBytes += tensorBytes(t);
   try {
     if (weightBytes < INLINE_LIMIT_BYTES)
       return await ort.InferenceSession.create(graph.toBytes(), sessionOptions);
-    // ORT reads external data by path and maps it; the folder can go once the session holds the weights.
-    const dir = mkdtempSync(join(tmpdir(), "shortened-graph-"));
+    // ORT reads external data by path; the folder can go once the session holds the weights. Its name carries
+    // our pid, so a folder left by a killed process is found and removed by the next one.
+    removeOrphanedGraphDirs();
+    const dir = mkdtempSync(join(tmpdir(), `${GRAPH_DIR_PREFIX}${process.pid}-`));
     try {
       const modelPath = join(dir, "model.onnx");
       writeFileSync(modelPath, graph.toBytes(join(dir, "model.onnx.data")));
@@ -48,6 +50,29 @@ export async function createSession(
         "the CUDA execution provider is not installed for onnxruntime-node (see README: GPU workers)",
       );
     throw e;
+  }
+}
+
+const GRAPH_DIR_PREFIX = "shortened-graph-";
+
+/** Removes temporary graph folders whose process is gone (killed between writing and loading its graph). */
+export function removeOrphanedGraphDirs(dir = tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const m = new RegExp(`^${GRAPH_DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

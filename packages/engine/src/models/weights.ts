@@ -18,13 +18,20 @@ export function openCheckpoint(model: string | Checkpoint): Checkpoint {
   return ckpt;
 }
 
-/** The default weight hook: the named tensor as a float32 initializer of `g` (added once, on first use). */
+/** The default weight hook: the named tensor as a float32 initializer of `g` (added once, on first use), read from
+ *  the checkpoint only when the graph is serialized. */
 export function checkpointWeights(g: GraphBuilder, ckpt: Checkpoint): (name: string) => string {
   return (name) => {
     if (!g.initializers.has(name)) {
       const entry = ckpt.tensors.get(name);
       if (!entry) throw new UserError("invalid_checkpoint", `${ckpt.dir} lacks tensor ${name}`);
-      g.initializer(name, { type: "float32", dims: entry.shape, data: ckpt.readFloat32(name) });
+      // Read when the graph is written out, so only one tensor at a time is in JavaScript (../graph/builder.ts).
+      g.initializer(name, {
+        type: "float32",
+        dims: entry.shape,
+        data: new Float32Array(0),
+        read: () => ckpt.readFloat32(name),
+      });
     }
     return name;
   };
