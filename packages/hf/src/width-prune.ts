@@ -9,7 +9,7 @@ import { copyFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { Checkpoint, layerWeight, parseLayerName } from "./checkpoint.js";
-import type { ModelConfig } from "./config.js";
+import type { ModelConfig, ModelType } from "./config.js";
 import { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
 import { writeSafetensors } from "./safetensors-writer.js";
 
@@ -78,11 +78,19 @@ function blockShape(c: ModelConfig, groups: number, channels: number): { attenti
   return { attention: groups * d * H * (2 * rep + 2), mlp: 3 * H * channels };
 }
 
+/** The families whose blocks width pruning knows how to cut (separate projections, no q/k norms). */
+const WIDTH_PRUNABLE: readonly ModelType[] = ["llama", "mistral", "qwen2", "gemma"];
+
 export async function widthPrune(o: WidthPruneOptions): Promise<WidthPruneResult> {
   if (!(o.keepRatio > 0 && o.keepRatio <= 1))
     throw new UserError("bad_request", "the kept fraction must be in (0, 1]");
   const ckpt = Checkpoint.open(o.model);
   const c = ckpt.config;
+  if (!WIDTH_PRUNABLE.includes(c.modelType))
+    throw new UserError(
+      "unsupported_model",
+      `width pruning of model_type ${c.modelType} is not supported (only ${WIDTH_PRUNABLE.join(", ")}: the blocks with separate q/k/v and gate/up projections and two norms)`,
+    );
   checkOutputTarget(o.out, o.force ?? false, [o.model]);
   const G = c.numKeyValueHeads;
   const rep = c.numAttentionHeads / G;

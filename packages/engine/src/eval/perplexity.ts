@@ -9,6 +9,7 @@ import { StreamedModel } from "../execution/streamed-model.js";
 import { streamedRowNllSums } from "../execution/streamed-rows.js";
 import type { Device } from "../graph/session.js";
 import { ForwardSession } from "../models/forward-session.js";
+import { maxSequenceLength } from "../models/rope-frequencies.js";
 import { checkTokenIds } from "../models/token-checks.js";
 import { openCheckpoint } from "../models/weights.js";
 import { BOS_POLICIES, type BosPolicy, evaluationWindows } from "./perplexity-windows.js";
@@ -89,7 +90,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
   const batchSize = opts.batchSize ?? 4;
   if (!Number.isInteger(seqLen) || seqLen < 2)
     throw new UserError("bad_request", `\`seqLen\` must be an integer ≥ 2 (got ${seqLen})`);
-  if (seqLen > c.maxPositionEmbeddings) {
+  if (seqLen > maxSequenceLength(c)) {
     throw new UserError(
       "bad_request",
       `\`seqLen\` ${seqLen} exceeds max_position_embeddings ${c.maxPositionEmbeddings}`,

@@ -6,7 +6,9 @@ import { UserError } from "@shortened/contracts";
 import type { Checkpoint, ModelConfig } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, type Device, ort } from "../graph/session.js";
+import { architectureOf } from "../models/architecture.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
+import { longropeLengths } from "../models/rope-frequencies.js";
 import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import { checkSampling, chooseToken, type SamplingOptions, uniformStream } from "./sampling.js";
 
@@ -107,6 +109,7 @@ export class KvGenerator {
         "bad_request",
         `prompt (${T}) + new tokens (${opts.maxNewTokens}) exceed the model's ${this.maxSeqLen} positions`,
       );
+    checkRopeSwitch(this.config, T, T + opts.maxNewTokens);
     const V = this.config.vocabSize;
     const eos = new Set(opts.ignoreEos ? [] : (opts.eosIds ?? this.defaultEosIds()));
     const rand = uniformStream(opts.seed ?? 0);
@@ -139,4 +142,17 @@ export class KvGenerator {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Longrope changes every position's rotation once the sequence passes its original length: keys cached before
+ *  the switch would keep the short factors, which a fresh forward (the oracle, recomputation) does not. */
+function checkRopeSwitch(c: ModelConfig, promptLen: number, totalLen: number): void {
+  const spec = architectureOf(c).rope.global;
+  if (spec.scaling.type !== "longrope") return;
+  const { switchAt } = longropeLengths(spec);
+  if (promptLen <= switchAt && totalLen > switchAt)
+    throw new UserError(
+      "bad_request",
+      `prompt (${promptLen}) + new tokens would cross the longrope switch at ${switchAt} positions (original_max_position_embeddings), where the KV cache's rotations stop matching; generate at most ${switchAt - promptLen} tokens or give a prompt longer than ${switchAt}`,
+    );
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { UserError } from "@shortened/contracts";
 import { type Checkpoint, loadTokenizer } from "@shortened/hf";
+import { maxSequenceLength } from "../models/rope-frequencies.js";
 import { checkRows } from "../models/token-checks.js";
 import { mulberry32, randbelow } from "../random.js";
 
@@ -149,7 +150,7 @@ function checkSeqLen(seqLen: number, ckpt: Checkpoint): void {
   if (!Number.isInteger(seqLen) || seqLen < 2)
     throw new UserError("bad_request", `\`calibration.seqLen\` must be an integer ≥ 2 (got ${seqLen})`);
   const max = ckpt.config.maxPositionEmbeddings;
-  if (seqLen > max)
+  if (seqLen > maxSequenceLength(ckpt.config))
     throw new UserError(
       "bad_request",
       `\`calibration.seqLen\` ${seqLen} exceeds max_position_embeddings ${max}`,

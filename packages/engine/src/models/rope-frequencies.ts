@@ -40,6 +40,15 @@ export function ropeSpecs(c: ModelConfig): { global: RopeSpec; local: RopeSpec |
   return { global, local };
 }
 
+/** The longest sequence a model serves: max_position_embeddings, except where its RoPE scaling is defined for
+ *  longer sequences (dynamic NTK; longrope switching to its long factors past max_position_embeddings). */
+export function maxSequenceLength(c: ModelConfig): number {
+  const s = c.ropeScaling.type;
+  if (s === "dynamic" || (s === "longrope" && c.originalMaxPositionEmbeddings === null))
+    return Number.POSITIVE_INFINITY;
+  return c.maxPositionEmbeddings;
+}
+
 export interface RopeFrequencies {
   invFreq: Float64Array;
   attentionFactor: number;

@@ -2,7 +2,7 @@
 // positions of a KV cache, or at explicit position ids), their RoPE rows, and each layer's attention mask. Built
 // once, before the blocks, so that blocks wrapped in `If` branches can all read them. RoPE scaling that depends
 // on the sequence length T = P + (new tokens) (dynamic beyond max_position_embeddings, longrope's short/long
-// switch) is chosen in the graph from T, so one graph serves every length as a fresh transformers model would.
+// switch) is computed in the graph from T, so one graph serves every length as a fresh transformers model would.
 import type { GraphBuilder } from "../graph/builder.js";
 import type { Architecture } from "./architecture.js";
 import { attentionMask } from "./attention.js";
@@ -66,7 +66,8 @@ export function sequenceOf(
   };
 }
 
-/** The rows of a rotary embedding at the sequence's positions, for whatever length T the graph runs. */
+/** The rows of a rotary embedding at the sequence's positions. Scaling that depends on the length T (dynamic,
+ *  longrope) is computed in the graph from T; the others are host tables of maxSeqLen rows. */
 function scaledRotaryRows(
   g: GraphBuilder,
   spec: RopeSpec,
@@ -75,66 +76,69 @@ function scaledRotaryRows(
   maxSeqLen: number,
   name: string,
 ): { cos: string; sin: string } {
+  const s = spec.scaling;
+  if (s.type !== "dynamic" && s.type !== "longrope")
+    return rotaryRows(g, rotaryTables(ropeFrequencies(spec, maxSeqLen), maxSeqLen), spec.dim, at, name);
   const d = spec.dim;
-  const table = (T: number, suffix = "") =>
-    rotaryRows(g, rotaryTables(ropeFrequencies(spec, T), maxSeqLen), d, at, name + suffix);
-  const longerThan = (n: number) => g.node("Greater", [pos.total, g.constant("int64", [], [BigInt(n)])]);
-  const pick = (cond: string, a: { cos: string; sin: string }, b: { cos: string; sin: string }) => ({
-    cos: g.node("Where", [cond, a.cos, b.cos]),
-    sin: g.node("Where", [cond, a.sin, b.sin]),
-  });
-  const M = spec.maxPositions;
-  switch (spec.scaling.type) {
-    case "longrope": {
-      const { switchAt } = longropeLengths(spec);
-      const short = table(switchAt, "_short");
-      if (maxSeqLen <= switchAt) return short;
-      return pick(longerThan(switchAt), table(switchAt + 1, "_long"), short);
-    }
-    case "dynamic": {
-      const fixed = table(M);
-      if (maxSeqLen <= M) return fixed;
-      return pick(longerThan(M), dynamicRows(g, spec, spec.scaling.factor, at, pos), fixed);
-    }
-    default:
-      return table(maxSeqLen);
+  const f64 = (v: number) => g.constant("float64", [], [v]);
+  const T = g.node("Cast", [pos.total], { to: DOUBLE });
+  let inv: string;
+  let attentionFactor = 1;
+  if (s.type === "dynamic") {
+    // θ' = θ·((factor·max(T, M)/M) − (factor−1))^(d/(d−2)); θ' = θ for T ≤ M
+    const M = spec.maxPositions;
+    const grown = g.node("Sub", [
+      g.node("Div", [g.node("Mul", [f64(s.factor), g.node("Max", [T, f64(M)])]), f64(M)]),
+      f64(s.factor - 1),
+    ]);
+    const base = g.node("Mul", [f64(spec.theta), g.node("Pow", [grown, f64(d / (d - 2))])]);
+    const expo = g.constant(
+      "float64",
+      [d / 2],
+      Array.from({ length: d / 2 }, (_, k) => (2 * k) / d),
+    );
+    inv = g.node("Div", [f64(1), g.node("Pow", [base, expo])]);
+  } else {
+    // the long factors once T passes the original length, the short ones before
+    const { switchAt } = longropeLengths(spec);
+    const short = ropeFrequencies(spec, switchAt);
+    const long = ropeFrequencies(spec, switchAt + 1);
+    attentionFactor = short.attentionFactor;
+    inv = g.node("Where", [
+      g.node("Greater", [T, f64(switchAt)]),
+      g.constant("float64", [d / 2], [...long.invFreq]),
+      g.constant("float64", [d / 2], [...short.invFreq]),
+    ]);
   }
+  return rotaryRowsOf(g, inv, attentionFactor, at, pos);
 }
 
-/** Dynamic NTK RoPE for T > M, computed in the graph in float64 and rounded once, as the host tables are:
- *  θ' = θ·((factor·T/M) − (factor−1))^(d/(d−2)), inv_i = 1/θ'^(i/d), cos/sin(p·inv) at the positions. */
-function dynamicRows(
+const DOUBLE = 11;
+const FLOAT = 1;
+
+/** af·cos/sin(p·inv) at the positions, in float64 in the graph and rounded once (as the host tables are). */
+function rotaryRowsOf(
   g: GraphBuilder,
-  spec: RopeSpec,
-  factor: number,
+  inv: string,
+  attentionFactor: number,
   at: RotaryPositions,
   pos: { past: string; total: string },
 ): { cos: string; sin: string } {
-  const d = spec.dim;
-  const f64 = (v: number) => g.constant("float64", [], [v]);
-  const T = g.node("Cast", [pos.total], { to: 11 });
-  const grown = g.node("Sub", [
-    g.node("Div", [g.node("Mul", [f64(factor), T]), f64(spec.maxPositions)]),
-    f64(factor - 1),
-  ]);
-  const base = g.node("Mul", [f64(spec.theta), g.node("Pow", [grown, f64(d / (d - 2))])]);
-  const expo = g.constant(
-    "float64",
-    [d / 2],
-    Array.from({ length: d / 2 }, (_, k) => (2 * k) / d),
-  );
-  const inv = g.node("Div", [f64(1), g.node("Pow", [base, expo])]);
   const positions =
     "ids" in at
-      ? g.node("Unsqueeze", [g.node("Cast", [at.ids], { to: 11 }), g.int64s([-1])]) // [B, T, 1]
+      ? g.node("Unsqueeze", [g.node("Cast", [at.ids], { to: DOUBLE }), g.int64s([-1])]) // [B, T, 1]
       : g.node("Unsqueeze", [
-          g.node("Cast", [g.node("Range", [pos.past, pos.total, g.constant("int64", [], [1n])])], { to: 11 }),
+          g.node("Cast", [g.node("Range", [pos.past, pos.total, g.constant("int64", [], [1n])])], {
+            to: DOUBLE,
+          }),
           g.int64s([1]),
         ]); // [T, 1]
   const freqs = g.node("Mul", [positions, inv]);
   const angles = g.node("Concat", [freqs, freqs], { axis: -1 });
   const rows = (op: "Cos" | "Sin") => {
-    const v = g.node("Cast", [g.node(op, [angles])], { to: 1 });
+    let v = g.node(op, [angles]);
+    if (attentionFactor !== 1) v = g.node("Mul", [v, g.constant("float64", [], [attentionFactor])]);
+    v = g.node("Cast", [v], { to: FLOAT });
     return "ids" in at ? g.node("Unsqueeze", [v, g.int64s([1])]) : v; // [B, 1, T, d] as rotaryRows
   };
   return { cos: rows("Cos"), sin: rows("Sin") };

@@ -6,15 +6,9 @@ import { Checkpoint } from "@shortened/hf";
 import type { GraphBuilder } from "../graph/builder.js";
 
 /** Opens a checkpoint folder (or passes an open one through): Checkpoint.open has checked its tensors against
- *  its config (@shortened/hf tensor-layout.ts); compute also needs a RoPE it implements. */
+ *  its config (@shortened/hf tensor-layout.ts). */
 export function openCheckpoint(model: string | Checkpoint): Checkpoint {
   const ckpt = typeof model === "string" ? Checkpoint.open(model) : model;
-  const c = ckpt.config;
-  if (!["llama", "mistral", "qwen2", "gemma"].includes(c.modelType) || c.ropeScaling.type !== "default")
-    throw new UserError(
-      "unsupported_model",
-      `${c.modelType} with rope_scaling ${c.ropeScaling.type} is not supported for compute yet (inspect and prune work)`,
-    );
   return ckpt;
 }
 

@@ -3,7 +3,7 @@
 // adapter_model.safetensors) with every shape checked against the model, and writing one.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { loraTargetNames, UserError } from "@shortened/contracts";
 import { type ModelConfig, type NamedTensor, readTensorFile, writeTensorFile } from "@shortened/hf";
 import { architectureOf, layerName } from "../models/architecture.js";
 import { mulberry32 } from "../random.js";
@@ -17,6 +17,12 @@ export function loraModules(c: ModelConfig): { name: string; module: string; out
       const module = t.suffix.replace(/\.weight$/, "");
       return { name: module.split(".").pop()!, module, out: t.shape[0]!, in: t.shape[1]! };
     });
+}
+
+/** The modules LoRA targets when none are given: the seven projections of the LLaMA block (the paper's), or
+ *  Phi-3's four fused ones (qkv_proj, o_proj, gate_up_proj, down_proj; PEFT names, as the oracle). */
+export function defaultLoraTargets(c: ModelConfig): string[] {
+  return c.modelType === "phi3" ? ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"] : [...loraTargetNames];
 }
 
 export interface LoraModule {

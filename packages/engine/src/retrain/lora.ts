@@ -3,7 +3,6 @@
 // Output: the adapter in PEFT layout, the training curve, and with `merge` a merged HF checkpoint.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { loraTargetNames } from "@shortened/contracts";
 import {
   type Checkpoint,
   checkOutputTarget,
@@ -16,6 +15,7 @@ import { linear } from "../models/linear.js";
 import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
+  defaultLoraTargets,
   initAdapter,
   type LoraSpec,
   loraA,
@@ -65,7 +65,7 @@ export function prepareLora(o: LoraTrainOptions): {
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
-  const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? [...loraTargetNames]);
+  const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? defaultLoraTargets(ckpt.config));
   const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
   const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
   return { ckpt, spec, init, out };
