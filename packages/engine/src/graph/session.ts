@@ -13,6 +13,9 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads; 0 or undefined lets ONNX Runtime choose (all cores). */
   threads?: number;
+  /** false: plain allocations instead of ONNX Runtime's CPU arena, which keeps its peak (rounded up to powers of
+   *  two) for the session's life; training sessions whose peak is dominated by gradients turn it off */
+  memArena?: boolean;
 }
 
 /** Models at least this large are loaded from a file with external data instead of from a buffer. */
@@ -25,6 +28,7 @@ export async function createSession(
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [opts.device ?? "cpu"],
     graphOptimizationLevel: "all",
+    ...(opts.memArena === false ? { enableCpuMemArena: false } : {}),
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
   let weightBytes = 0;

@@ -49,7 +49,7 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     name,
     dims: shape,
     decay: !name.includes("bias") && !name.includes("norm"),
-    init: ckpt.readFloat32(name),
+    init: () => ckpt.readFloat32(name),
   }));
   const fingerprint = runFingerprint("cpt", o, ckpt.dir);
   const stateDir = o.stateDir ?? `${out}.train-state`;

@@ -1,7 +1,7 @@
 // The training loop shared by LoRA and CPT, as the oracle's (HF Trainer-like) loop: optimizer step s uses
 // rows (s·B·K + j) mod n for j < B·K as K micro-batches of B rows; its loss is Σ NLL over the step's valid
 // targets / their count, reported before the update; gradients are summed over micro-batches and scaled,
-// clipped and applied by the AdamW graph. State (trainable tensors, moments, step, curve) is checkpointed
+// clipped and applied by the AdamW graph, in place. State (trainable tensors, moments, step, curve) is checkpointed
 // every `checkpointEvery` steps, atomically, so the same command restarted after a kill resumes where the last
 // checkpoint left off and ends with bit-identical tensors on CPU (the data cursor is the step itself; with
 // dropout 0 there is no random state to carry).
@@ -61,8 +61,9 @@ export interface TrainRun extends TrainCurve {
 
 export interface TrainSpec {
   grad: GradSessionSpec;
-  /** trainable tensors in a fixed order, with their initial values */
-  tensors: (OptimizedTensor & { init: Float32Array })[];
+  /** trainable tensors in a fixed order, with their initial values (trained in place), or a function that
+   *  reads them (not called when a saved state is resumed) */
+  tensors: (OptimizedTensor & { init: Float32Array | (() => Float32Array) })[];
   rows: TrainRows;
   padId: number;
   /** identifies the run (model, data, options); a saved state of another run is refused */
@@ -72,20 +73,28 @@ export interface TrainSpec {
 const STATE_JSON = "state.json";
 const STATE_TENSORS = "state.safetensors";
 
+/**
+ * Trains `spec.tensors` in place: their `init` arrays become the parameters (no copy; callers hand them over),
+ * so the host holds parameters, two moments and one gradient sum: 16 bytes per trained parameter, plus ONNX
+ * Runtime's gradient outputs while a micro-batch runs.
+ */
 export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<TrainRun> {
   const state: AdamWState = { params: new Map(), m: new Map(), v: new Map() };
-  for (const t of spec.tensors) {
-    state.params.set(t.name, Float32Array.from(t.init));
-    state.m.set(t.name, new Float32Array(t.init.length));
-    state.v.set(t.name, new Float32Array(t.init.length));
-  }
   const curve: TrainCurve = { losses: [], lrs: [], gradNorms: [], tokens: [] };
   let start = 0;
   if (o.stateDir && existsSync(join(o.stateDir, STATE_JSON)))
     start = loadState(o.stateDir, spec, state, curve);
+  else {
+    for (const t of spec.tensors) {
+      const init = typeof t.init === "function" ? t.init() : t.init;
+      state.params.set(t.name, init);
+      state.m.set(t.name, new Float32Array(init.length));
+      state.v.set(t.name, new Float32Array(init.length));
+    }
+  }
 
   const sessionOpts = { device: o.device, threads: o.threads };
-  const gradSession = await GradSession.create(spec.grad, sessionOpts);
+  const gradSession = await GradSession.create(spec.grad, { ...sessionOpts, memArena: false });
   const adamw = await AdamW.create(spec.tensors, o.maxGradNorm, sessionOpts);
   const n = spec.rows.ids.length;
   const B = o.batch;
@@ -189,7 +198,7 @@ function loadState(dir: string, spec: TrainSpec, state: AdamWState, curve: Train
       ["v", state.v],
     ] as const) {
       const x = tensors.get(`${prefix}:${t.name}`);
-      if (!x || x.data.length !== t.init.length)
+      if (!x || x.data.length !== t.dims.reduce((a, b) => a * b, 1))
         throw new UserError("conflict", `${dir}: the saved state lacks ${prefix}:${t.name}`);
       map.set(t.name, x.data);
     }
