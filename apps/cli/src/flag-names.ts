@@ -9,6 +9,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   bos: "--bos",
   bosId: "--bos-id",
   group: "--group",
+  count: "--blocks",
   keepFirst: "--keep-first",
   keepLast: "--keep-last",
   steps: "--steps",

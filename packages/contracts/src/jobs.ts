@@ -47,22 +47,63 @@ export const Calibration = z
         "draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)",
       ),
     text: z.string().min(1).max(1_000_000).optional().describe("calibration text (instead of a dataset)"),
-    n: z.int().min(1).max(4096).default(8).describe("calibration sequences"),
-    seqLen: z.int().min(8).max(32768).default(128),
+    artifact: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe("artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows"),
+    format: z
+      .enum(["text", "ids"])
+      .optional()
+      .describe("how to read the artifact (default: .json = ids, else text)"),
+    ids: z
+      .array(z.array(z.int().min(0)).min(2).max(32768))
+      .min(1)
+      .max(4096)
+      .optional()
+      .describe("calibration rows of token ids, all of one length (cut to seqLen)"),
+    n: z.int().min(1).max(4096).default(8).describe("calibration sequences drawn from a text"),
+    seqLen: z.int().min(2).max(32768).default(128),
     seed: z.int().min(0).default(1234),
+    bos: z
+      .enum(["none", "every"])
+      .default("none")
+      .describe("windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)"),
   })
   .strict()
-  .refine((c) => !(c.dataset && c.text), { message: "calibration: give a dataset or a text, not both" });
+  .refine((c) => [c.dataset, c.text, c.artifact, c.ids].filter((x) => x !== undefined).length <= 1, {
+    message: "calibration: give at most one of dataset, text, artifact or ids",
+  })
+  .refine((c) => c.format === undefined || c.artifact !== undefined, {
+    message: "calibration: format applies to an artifact",
+  });
 export type Calibration = z.infer<typeof Calibration>;
+
+/** How the criteria read the calibration rows (the same fields in importance and prune). */
+const importanceTuning = {
+  group: z
+    .int()
+    .min(1)
+    .max(1024)
+    .default(1)
+    .describe("bi/angular: compare h_l with h_{l+group}; angular scores groups of contiguous blocks"),
+  token: z
+    .enum(["all", "last"])
+    .optional()
+    .describe("bi/angular: which tokens (default bi: all, angular: last)"),
+  batchSize: z.int().min(1).max(1024).default(10).describe("calibration rows per forward run"),
+};
 
 export const ImportanceSpec = z
   .object({
     kind: z.literal("importance"),
     model: ModelRef,
     criterion: Criterion.default("ppl"),
-    calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234 }),
+    calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234, bos: "none" }),
     keepFirst: z.int().min(0).default(4).describe('"+" order: never remove the first K blocks'),
     keepLast: z.int().min(0).default(2).describe('"+" order: never remove the last K blocks'),
+    ...importanceTuning,
     device: Device,
     threads,
     memoryBudget,
@@ -87,7 +128,8 @@ export const PruneSpec = z
       .describe('"plus" keeps the first/last blocks (PPL+ rule)'),
     keepFirst: z.int().min(0).default(4),
     keepLast: z.int().min(0).default(2),
-    calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234 }),
+    calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234, bos: "none" }),
+    ...importanceTuning,
     device: Device,
     threads,
     memoryBudget,

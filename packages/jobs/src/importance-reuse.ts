@@ -6,27 +6,36 @@ import { createHash } from "node:crypto";
 import type { Calibration, ImportanceSpec, Ports } from "@shortened/contracts";
 import { type BlockImportanceResult, plusOrder } from "@shortened/engine";
 
-export function calibrationKey(c: Calibration): { hash: string; calibration: Record<string, unknown> } {
+export function calibrationKey(
+  c: Calibration,
+  tuning: { group?: number; token?: string } = {},
+): { hash: string; calibration: Record<string, unknown> } {
+  const sha = (x: string) => createHash("sha256").update(x).digest("hex");
   const calibration = {
-    source: c.text !== undefined ? "text" : (c.dataset ?? "wikitext2"),
-    ...(c.text !== undefined ? { textSha256: createHash("sha256").update(c.text).digest("hex") } : {}),
-    n: c.n,
+    source: c.ids ? "ids" : c.text !== undefined ? "text" : (c.dataset ?? "wikitext2"),
+    ...(c.text !== undefined ? { textSha256: sha(c.text) } : {}),
+    ...(c.ids ? { idsSha256: sha(JSON.stringify(c.ids)) } : { n: c.n, seed: c.seed }),
     seqLen: c.seqLen,
-    seed: c.seed,
+    // Fields added later enter the key only when they change the rows or the scores, so keys of earlier
+    // results stay valid.
+    ...(c.bos !== undefined && c.bos !== "none" ? { bos: c.bos } : {}),
+    ...(tuning.group !== undefined && tuning.group !== 1 ? { group: tuning.group } : {}),
+    ...(tuning.token !== undefined ? { token: tuning.token } : {}),
   };
   const canonical = JSON.stringify(calibration, Object.keys(calibration).sort());
-  return { hash: createHash("sha256").update(canonical).digest("hex").slice(0, 32), calibration };
+  return { hash: sha(canonical).slice(0, 32), calibration };
 }
 
 export async function reuseOrCompute(
-  spec: Pick<ImportanceSpec, "criterion" | "calibration" | "keepFirst" | "keepLast">,
+  spec: Pick<ImportanceSpec, "criterion" | "calibration" | "keepFirst" | "keepLast" | "group" | "token">,
   ports: Ports,
   compute: () => Promise<BlockImportanceResult>,
 ): Promise<BlockImportanceResult & { reused?: boolean }> {
   const store = ports.importance;
-  if (!store) return compute();
+  // A file in the artifact store may be replaced under the same key: its scores are not kept.
+  if (!store || spec.calibration.artifact !== undefined) return compute();
   const versionId = ports.context.input.id;
-  const key = calibrationKey(spec.calibration);
+  const key = calibrationKey(spec.calibration, spec);
   const stored = (await store.find(versionId, spec.criterion, key.hash)) as BlockImportanceResult | null;
   if (stored) {
     ports.progress.log(

@@ -1,6 +1,7 @@
 export * from "./checkpoints.js";
 export * from "./compare.js";
 export * from "./embedded.js";
+export * from "./folder-run.js";
 export * from "./handlers/index.js";
 export * from "./importance-reuse.js";
 export * from "./keys.js";

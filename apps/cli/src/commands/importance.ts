@@ -1,10 +1,15 @@
-// `shortened importance --model DIR --criterion ppl|magnitude|bi|angular (--calib-ids FILE | --calib-text FILE)`:
-// per-block scores, the removal order and the "+" order. The calibration flags are shared with `prune`.
-import { type BlockImportanceResult, blockImportance, FORWARD_CRITERIA } from "@shortened/engine";
+// `shortened importance --model DIR --criterion ppl|magnitude|bi|angular|taylor (--calib-ids FILE | --calib-text FILE)`:
+// per-block scores, the removal order and the "+" order, computed by the importance job's handler on the
+// folder. The calibration flags are shared with `prune --criterion`.
+import { readFileSync } from "node:fs";
+import { Criterion, UserError } from "@shortened/contracts";
+import { type BlockImportanceResult, readBatchFile } from "@shortened/engine";
+import type { FolderRun } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag } from "./cli-numbers.js";
-import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
+import { withFolderRun } from "./folder-job.js";
+import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 export interface ImportanceFlags {
   model: string;
@@ -50,16 +55,30 @@ export function addImportanceFlags(cmd: Command): Command {
   );
 }
 
-export function runImportance(f: ImportanceFlags & { criterion: string }): Promise<BlockImportanceResult> {
-  return blockImportance({
-    model: f.model,
-    criterion: f.criterion,
-    calibIdsFile: f.calibIds,
-    calibText: f.calibText,
-    n: intFlag("--n", f.n),
-    seqLen: intFlag("--seq-len", f.seqLen),
-    seed: intFlag("--seed", f.seed),
-    calibBos: choiceFlag("--calib-bos", f.calibBos, ["none", "every"] as const),
+/** The importance fields of a job spec (importance, prune) from the flags; calibration files go in the run's store. */
+export async function importanceSpecFields(f: ImportanceFlags, run: FolderRun) {
+  if (f.calibIds !== undefined && f.calibText !== undefined)
+    throw new UserError("bad_request", "give one calibration source: --calib-ids or --calib-text, not both");
+  const seqLen = intFlag("--seq-len", f.seqLen);
+  let calibration: Record<string, unknown> = {};
+  if (f.calibIds !== undefined) {
+    const ids = readBatchFile(f.calibIds) as number[][];
+    // Rows are used whole unless --seq-len cuts them.
+    const rowLen = Array.isArray(ids[0]) ? ids[0].length : undefined;
+    calibration = { ids, seqLen: seqLen ?? rowLen };
+  } else if (f.calibText !== undefined) {
+    calibration = {
+      artifact: await run.addInput(f.calibText, "calibration text"),
+      format: "text",
+      n: intFlag("--n", f.n),
+      seqLen,
+      seed: intFlag("--seed", f.seed),
+      bos: choiceFlag("--calib-bos", f.calibBos, ["none", "every"] as const),
+    };
+  }
+  return {
+    criterion: criterionFlag(f.criterion),
+    calibration,
     group: intFlag("--group", f.group),
     token: choiceFlag("--token", f.token, ["all", "last"] as const),
     batchSize: intFlag("--batch-size", f.batchSize),
@@ -68,7 +87,22 @@ export function runImportance(f: ImportanceFlags & { criterion: string }): Promi
     device: deviceFlag(f.device),
     threads: intFlag("--threads", f.threads),
     memoryBudget: f.memoryBudget,
-    onPlan: planPrinter(f.json),
+  };
+}
+
+function criterionFlag(c: string | undefined) {
+  const known = Criterion.options as readonly string[];
+  if (c !== undefined && !known.includes(c))
+    throw new UserError("bad_request", `unknown criterion ${JSON.stringify(c)} (known: ${known.join(", ")})`);
+  return c as (typeof Criterion.options)[number] | undefined;
+}
+
+/** The importance job's handler on the folder; its numbers are those of importance.json. */
+export function runImportance(f: ImportanceFlags & { criterion: string }): Promise<BlockImportanceResult> {
+  return withFolderRun({ model: f.model, json: f.json }, async (run) => {
+    const r = await run.run("importance", await importanceSpecFields(f, run));
+    const file = r.artifacts.find((a) => a.name === "importance.json")!;
+    return { model: f.model, ...JSON.parse(readFileSync(file.path, "utf8")) };
   });
 }
 
@@ -87,7 +121,7 @@ export function importanceCommand(): Command {
   const cmd = new Command("importance")
     .description("score every block by a criterion and give the removal order")
     .requiredOption("--model <dir>", "model folder")
-    .requiredOption("--criterion <c>", [...FORWARD_CRITERIA, "taylor"].join(" | "));
+    .requiredOption("--criterion <c>", Criterion.options.join(" | "));
   return addImportanceFlags(cmd)
     .option("--json", "print one JSON object")
     .action(async (f: ImportanceFlags & { criterion: string }) => {

@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { addImportanceFlags, type ImportanceFlags } from "./importance.js";
 import { formatBytes } from "./inspect.js";
-import { removalByImportance } from "./prune-by-importance.js";
+import { pruneByImportance } from "./prune-by-importance.js";
 
 export interface PruneCliOptions extends Omit<ImportanceFlags, "criterion"> {
   criterion?: string;
@@ -90,7 +90,7 @@ export function pruneCommand(): Command {
     .option("--force", "replace --out if it exists")
     .option(
       "--criterion <c>",
-      "pick the blocks by importance: ppl | magnitude | bi | angular (with --blocks)",
+      "pick the blocks by importance: ppl | magnitude | bi | angular | taylor (with --blocks)",
     )
     .option("--blocks <n>", 'with --criterion: how many blocks to remove (the first of the "+" order)');
   return addImportanceFlags(cmd)
@@ -100,14 +100,13 @@ export function pruneCommand(): Command {
         opts,
         async () => {
           const started = performance.now();
-          const picked =
+          const result =
             opts.criterion !== undefined
-              ? await removalByImportance({ ...opts, criterion: opts.criterion })
-              : { remove: await resolveRemoval(opts) };
-          const result = await pruneWithProgress(
-            { model: opts.model, out: opts.out, force: opts.force, ...picked },
-            opts.json ?? false,
-          );
+              ? await pruneByImportance({ ...opts, criterion: opts.criterion })
+              : await pruneWithProgress(
+                  { model: opts.model, out: opts.out, force: opts.force, remove: await resolveRemoval(opts) },
+                  opts.json ?? false,
+                );
           return { ...result, seconds: (performance.now() - started) / 1000 };
         },
         human,

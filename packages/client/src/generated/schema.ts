@@ -3382,7 +3382,8 @@ export interface operations {
                      * @default {
                      *       "n": 8,
                      *       "seqLen": 128,
-                     *       "seed": 1234
+                     *       "seed": 1234,
+                     *       "bos": "none"
                      *     }
                      */
                     calibration?: {
@@ -3393,8 +3394,17 @@ export interface operations {
                         dataset?: "wikitext2" | "ptb" | "tinystories";
                         /** @description calibration text (instead of a dataset) */
                         text?: string;
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows */
+                        artifact?: string;
                         /**
-                         * @description calibration sequences
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
+                        /** @description calibration rows of token ids, all of one length (cut to seqLen) */
+                        ids?: number[][];
+                        /**
+                         * @description calibration sequences drawn from a text
                          * @default 8
                          */
                         n?: number;
@@ -3402,6 +3412,12 @@ export interface operations {
                         seqLen?: number;
                         /** @default 1234 */
                         seed?: number;
+                        /**
+                         * @description windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "every";
                     };
                     /**
                      * @description "+" order: never remove the first K blocks
@@ -3413,6 +3429,21 @@ export interface operations {
                      * @default 2
                      */
                     keepLast?: number;
+                    /**
+                     * @description bi/angular: compare h_l with h_{l+group}; angular scores groups of contiguous blocks
+                     * @default 1
+                     */
+                    group?: number;
+                    /**
+                     * @description bi/angular: which tokens (default bi: all, angular: last)
+                     * @enum {string}
+                     */
+                    token?: "all" | "last";
+                    /**
+                     * @description calibration rows per forward run
+                     * @default 10
+                     */
+                    batchSize?: number;
                     /**
                      * @default cpu
                      * @enum {string}
@@ -3453,7 +3484,8 @@ export interface operations {
                      * @default {
                      *       "n": 8,
                      *       "seqLen": 128,
-                     *       "seed": 1234
+                     *       "seed": 1234,
+                     *       "bos": "none"
                      *     }
                      */
                     calibration?: {
@@ -3464,8 +3496,17 @@ export interface operations {
                         dataset?: "wikitext2" | "ptb" | "tinystories";
                         /** @description calibration text (instead of a dataset) */
                         text?: string;
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows */
+                        artifact?: string;
                         /**
-                         * @description calibration sequences
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
+                        /** @description calibration rows of token ids, all of one length (cut to seqLen) */
+                        ids?: number[][];
+                        /**
+                         * @description calibration sequences drawn from a text
                          * @default 8
                          */
                         n?: number;
@@ -3473,7 +3514,28 @@ export interface operations {
                         seqLen?: number;
                         /** @default 1234 */
                         seed?: number;
+                        /**
+                         * @description windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "every";
                     };
+                    /**
+                     * @description bi/angular: compare h_l with h_{l+group}; angular scores groups of contiguous blocks
+                     * @default 1
+                     */
+                    group?: number;
+                    /**
+                     * @description bi/angular: which tokens (default bi: all, angular: last)
+                     * @enum {string}
+                     */
+                    token?: "all" | "last";
+                    /**
+                     * @description calibration rows per forward run
+                     * @default 10
+                     */
+                    batchSize?: number;
                     /**
                      * @default cpu
                      * @enum {string}
@@ -3773,7 +3835,8 @@ export interface operations {
                          * @default {
                          *       "n": 8,
                          *       "seqLen": 128,
-                         *       "seed": 1234
+                         *       "seed": 1234,
+                         *       "bos": "none"
                          *     }
                          */
                         calibration?: {
@@ -3784,8 +3847,17 @@ export interface operations {
                             dataset?: "wikitext2" | "ptb" | "tinystories";
                             /** @description calibration text (instead of a dataset) */
                             text?: string;
+                            /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows */
+                            artifact?: string;
                             /**
-                             * @description calibration sequences
+                             * @description how to read the artifact (default: .json = ids, else text)
+                             * @enum {string}
+                             */
+                            format?: "text" | "ids";
+                            /** @description calibration rows of token ids, all of one length (cut to seqLen) */
+                            ids?: number[][];
+                            /**
+                             * @description calibration sequences drawn from a text
                              * @default 8
                              */
                             n?: number;
@@ -3793,6 +3865,12 @@ export interface operations {
                             seqLen?: number;
                             /** @default 1234 */
                             seed?: number;
+                            /**
+                             * @description windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)
+                             * @default none
+                             * @enum {string}
+                             */
+                            bos?: "none" | "every";
                         };
                         /**
                          * @description "+" order: never remove the first K blocks
@@ -3804,6 +3882,21 @@ export interface operations {
                          * @default 2
                          */
                         keepLast?: number;
+                        /**
+                         * @description bi/angular: compare h_l with h_{l+group}; angular scores groups of contiguous blocks
+                         * @default 1
+                         */
+                        group?: number;
+                        /**
+                         * @description bi/angular: which tokens (default bi: all, angular: last)
+                         * @enum {string}
+                         */
+                        token?: "all" | "last";
+                        /**
+                         * @description calibration rows per forward run
+                         * @default 10
+                         */
+                        batchSize?: number;
                         /**
                          * @default cpu
                          * @enum {string}

@@ -115,7 +115,7 @@ export function loadCalibration(opts: CalibrationOptions, ckpt: Checkpoint): Cal
     }).rows;
     source = opts.calibSource ?? opts.calibText;
   } else {
-    source = opts.calibIdsFile ?? "calibration rows";
+    source = opts.calibSource ?? opts.calibIdsFile ?? "calibration rows";
     rows = opts.calibIds ?? readBatchFile(opts.calibIdsFile!);
   }
   const checked = checkRows(rows, V, source);

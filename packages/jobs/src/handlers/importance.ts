@@ -1,36 +1,48 @@
 // importance: one score per block under a criterion, the removal order and the "+" order.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type ImportanceSpec, type Ports, UserError } from "@shortened/contracts";
-import { blockImportance, FORWARD_CRITERIA, isForwardCriterion } from "@shortened/engine";
+import type { ImportanceSpec, Ports } from "@shortened/contracts";
+import { blockImportance } from "@shortened/engine";
 import { importancePlotSvg } from "../importance-plot.js";
 import { reuseOrCompute } from "../importance-reuse.js";
 import { calibrationOptions, calibrationSource } from "./calibration.js";
 import { type Handler, progressTo } from "./types.js";
 
+/** The fields of a spec that decide the scores (importance and prune specs have them all). */
+export type ImportanceInputs = Pick<
+  ImportanceSpec,
+  | "criterion"
+  | "calibration"
+  | "keepFirst"
+  | "keepLast"
+  | "group"
+  | "token"
+  | "batchSize"
+  | "device"
+  | "threads"
+  | "memoryBudget"
+>;
+
+/** Block importance of the job's model under any criterion of the contracts (Taylor+ included). */
 export async function computeImportance(
-  spec: Pick<
-    ImportanceSpec,
-    "criterion" | "calibration" | "keepFirst" | "keepLast" | "device" | "threads" | "memoryBudget"
-  >,
+  spec: ImportanceInputs,
   modelDir: string,
   ports: Ports,
   progress = { from: 0, to: 1 },
 ) {
-  if (!isForwardCriterion(spec.criterion))
-    throw new UserError(
-      "bad_request",
-      `criterion ${spec.criterion} is not available yet (available: ${FORWARD_CRITERIA.join(", ")})`,
-    );
-  const calib = await calibrationOptions(spec.calibration, ports.context.workDir);
+  const calib = await calibrationOptions(spec.calibration, ports);
+  const source = calibrationSource(spec.calibration);
   ports.progress.log(
-    `importance: criterion ${spec.criterion}, calibration ${calibrationSource(spec.calibration)} n=${calib.n} seqLen=${calib.seqLen}`,
+    `importance: criterion ${spec.criterion}, calibration ${source}${calib.calibIds ? ` ${calib.calibIds.length} rows` : ` n=${calib.n}`} seqLen=${calib.seqLen}`,
   );
   return reuseOrCompute(spec, ports, () =>
     blockImportance({
       model: modelDir,
       criterion: spec.criterion,
       ...calib,
+      group: spec.group,
+      token: spec.token,
+      batchSize: spec.batchSize,
       keepFirst: spec.keepFirst,
       keepLast: spec.keepLast,
       device: spec.device,
@@ -47,7 +59,8 @@ export const importance: Handler<"importance"> = async (spec, ports) => {
   const dir = await ports.checkpoints.materialize(ports.context.input, ports.signal);
   const r = await computeImportance(spec, dir, ports);
   const file = join(ports.context.workDir, "importance.json");
-  const record = { ...r, calibrationSource: calibrationSource(spec.calibration) };
+  const { model: _localFolder, ...scores } = r;
+  const record = { ...scores, calibrationSource: calibrationSource(spec.calibration) };
   await writeFile(file, JSON.stringify(record, null, 2));
   const plot = join(ports.context.workDir, "importance.svg");
   await writeFile(plot, await importancePlotSvg({ scores: r.scores, criterion: r.criterion }));
@@ -67,6 +80,9 @@ export const importance: Handler<"importance"> = async (spec, ports) => {
       scores: r.scores,
       order: r.order,
       orderPlus: r.orderPlus,
+      keepFirst: r.keepFirst,
+      keepLast: r.keepLast,
+      ...(r.removeBest ? { group: r.group, removeBest: r.removeBest } : {}),
       basePpl: r.basePpl ?? null,
     },
   };

@@ -2,19 +2,42 @@
 // the "+" order by default), and publishes the pruned checkpoint as a new version of the model.
 import { join } from "node:path";
 import { type Ports, type PruneSpec, UserError } from "@shortened/contracts";
+import { plusOrder } from "@shortened/engine";
 import { pruneCheckpoint, readConfig } from "@shortened/hf";
 import { computeImportance } from "./importance.js";
 import type { Handler } from "./types.js";
 
 interface Choice {
   remove: number[];
+  /** the criterion's name (absent for explicit blocks), as pruning.json and the config record it */
   criterion?: string;
   scores?: number[];
 }
 
+/** The one block chooser (jobs, pipelines and the CLI's `prune --criterion`): explicit blocks, or the first
+ *  `count` of the importance order ("+" rule by default); with angular groups (group > 1) the best group of
+ *  `group` contiguous blocks. Every check on the count runs before importance is computed. */
 async function chooseBlocks(spec: PruneSpec, dir: string, ports: Ports): Promise<Choice> {
-  if (spec.blocks) return { remove: spec.blocks, criterion: "explicit" };
+  if (spec.blocks) return { remove: spec.blocks };
   const count = spec.count!;
+  const group = spec.importanceJob ? 1 : spec.group;
+  const L = readConfig(dir).numHiddenLayers;
+  const starts = Array.from({ length: Math.max(0, L - group + 1) }, (_, i) => i);
+  const candidates = (
+    spec.rule === "plus" ? plusOrder(starts, L, spec.keepFirst, spec.keepLast, group) : starts
+  ).length;
+  if (group > 1 && count !== group)
+    throw new UserError(
+      "invalid_blocks",
+      `with \`group\` ${group} the removal is one group: \`count\` must be ${group}`,
+    );
+  if ((group === 1 && count > candidates) || (group > 1 && candidates === 0))
+    throw new UserError(
+      "invalid_blocks",
+      spec.rule === "plus"
+        ? `\`count\` ${count}: only ${candidates} of ${L} blocks may be removed (\`keepFirst\` ${spec.keepFirst} \`keepLast\` ${spec.keepLast})`
+        : `\`count\` ${count}: the model has ${L} blocks`,
+    );
   let order: number[];
   let orderPlus: number[];
   let scores: number[] | undefined;
@@ -31,17 +54,14 @@ async function chooseBlocks(spec: PruneSpec, dir: string, ports: Ports): Promise
     const r = await computeImportance(spec, dir, ports, { from: 0, to: 0.8 });
     ({ order, orderPlus, scores } = r);
   }
-  const candidates = spec.rule === "plus" ? orderPlus : order;
-  if (count > candidates.length)
+  const ranked = spec.rule === "plus" ? orderPlus : order;
+  if (count > ranked.length)
     throw new UserError(
       "invalid_blocks",
-      `cannot remove ${count} blocks: only ${candidates.length} are candidates under the "${spec.rule}" rule`,
+      `cannot remove ${count} blocks: only ${ranked.length} are candidates under the "${spec.rule}" rule`,
     );
-  return {
-    remove: candidates.slice(0, count),
-    criterion: spec.rule === "plus" ? `${criterion}+` : criterion,
-    scores,
-  };
+  const remove = group > 1 ? Array.from({ length: group }, (_, k) => ranked[0]! + k) : ranked.slice(0, count);
+  return { remove, criterion, scores };
 }
 
 export const prune: Handler<"prune"> = async (spec, ports) => {
@@ -63,11 +83,13 @@ export const prune: Handler<"prune"> = async (spec, ports) => {
   ports.progress.log(
     `prune: removed blocks ${r.removed.join(",")} (${before} -> ${r.numHiddenLayers} layers)`,
   );
+  // The recipe names the rule with the criterion ("ppl+": the "+" order), as the registry shows it.
+  const named = choice.criterion ? `${choice.criterion}${spec.rule === "plus" ? "+" : ""}` : "explicit";
   const recipe = {
     step: "prune",
     removed: r.removed,
     kept: r.kept,
-    criterion: choice.criterion ?? null,
+    criterion: named,
     rule: spec.blocks ? null : spec.rule,
     layersBefore: before,
     layersAfter: r.numHiddenLayers,
@@ -82,7 +104,8 @@ export const prune: Handler<"prune"> = async (spec, ports) => {
       removed: r.removed,
       kept: r.kept,
       numHiddenLayers: r.numHiddenLayers,
-      criterion: choice.criterion ?? null,
+      criterion: named,
+      ...(choice.scores ? { scores: choice.scores } : {}),
     },
   };
 };

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type Ports, type RetrainData, UserError } from "@shortened/contracts";
 import { alpacaRows, packedTextRows, readIdsRows, type TrainRows } from "@shortened/engine";
 import { loadTokenizer } from "@shortened/hf";
+import { teamFileToLocal } from "./team-file.js";
 
 /** The shipped training files (see each folder's PROVENANCE.md); SHORTENED_DATA_DIR overrides data/. */
 export const SHIPPED_TRAINING_DATA = {
@@ -59,12 +60,7 @@ export async function loadRetrainRows(
     source = `shipped:${data.dataset}`;
   } else {
     const key = data.artifact!;
-    if (!key.startsWith(`teams/${ports.context.teamId}/`) || key.includes(".."))
-      throw new UserError("bad_request", `retrain data: artifact ${key} is not a file of this team`);
-    const found = (await ports.artifacts.list(key)).some((o) => o.key === key);
-    if (!found) throw new UserError("not_found", `retrain data: no artifact ${key}`);
-    path = join(ports.context.workDir, `data${extname(key) || ".txt"}`);
-    await ports.artifacts.getToFile(key, path, ports.signal);
+    path = await teamFileToLocal(key, ports, "retrain data", "data");
     format = data.format ?? (extname(key).toLowerCase() === ".json" ? "alpaca" : "text");
     source = `artifact:${key}`;
   }
