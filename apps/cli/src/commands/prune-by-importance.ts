@@ -25,13 +25,14 @@ export async function pruneByImportance(f: ByImportanceFlags): Promise<PruneResu
   const out = checkOutputTarget(f.out, f.force ?? false, [f.model]);
   return withFolderRun({ model: f.model, near: out, json: f.json }, async (run) => {
     const r = await run.run("prune", { count, rule: "plus", ...(await importanceSpecFields(f, run)) });
-    const summary = r.summary as { removed: number[]; kept: number[]; numHiddenLayers: number };
+    const summary = r.summary as Pick<PruneResult, "removed" | "kept" | "numHiddenLayers" | "warnings">;
     const bytes = tensorBytes(r.version!.dir);
     await publishFolder(r.version!.dir, out);
     return {
       removed: summary.removed,
       kept: summary.kept,
       numHiddenLayers: summary.numHiddenLayers,
+      warnings: summary.warnings,
       out,
       criterion: f.criterion,
       bytes,

@@ -83,6 +83,7 @@ export const prune: Handler<"prune"> = async (spec, ports) => {
   ports.progress.log(
     `prune: removed blocks ${r.removed.join(",")} (${before} -> ${r.numHiddenLayers} layers)`,
   );
+  for (const w of r.warnings) ports.progress.log(`prune: warning: ${w}`);
   // The recipe names the rule with the criterion ("ppl+": the "+" order), as the registry shows it.
   const named = choice.criterion ? `${choice.criterion}${spec.rule === "plus" ? "+" : ""}` : "explicit";
   const recipe = {
@@ -105,6 +106,7 @@ export const prune: Handler<"prune"> = async (spec, ports) => {
       kept: r.kept,
       numHiddenLayers: r.numHiddenLayers,
       criterion: named,
+      warnings: r.warnings,
       ...(choice.scores ? { scores: choice.scores } : {}),
     },
   };
