@@ -1,7 +1,9 @@
 # The GPU worker image: CUDA 12 and cuDNN 9 runtime libraries, Node 20, the workspace built as in
-# infra/Dockerfile, plus onnxruntime-node's CUDA execution provider. npm ci skips onnxruntime-node's
-# install script (package.json allowScripts), so it is run here explicitly with the cuda12 flag; it
-# downloads the provider libraries matching the installed onnxruntime-node (1.29.0) from NuGet.
+# infra/Dockerfile (`npm ci --ignore-scripts`, then only the Prisma client generation), plus onnxruntime-node's
+# CUDA execution provider: its install script is the one step that downloads (from NuGet, the provider
+# libraries matching the installed onnxruntime-node) and it is run here by name, with the cuda12 flag.
+# Air-gapped: build with --build-arg ORT_CUDA=skip and add the provider libraries in a derived image
+# (node_modules/onnxruntime-node/bin/napi-v*/linux/x64/, next to libonnxruntime.so.1).
 # Build from the repository root: docker build -f infra/worker.Dockerfile -t shortened-worker .
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 
@@ -20,10 +22,13 @@ COPY packages ./packages
 COPY apps ./apps
 COPY models ./models
 COPY data ./data
-RUN npm ci --no-audit --no-fund \
- && node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12 \
+ARG ORT_CUDA=cuda12
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && PRISMA_SCHEMA_ENGINE_BINARY=/bin/false npx prisma generate \
+ && if [ "$ORT_CUDA" != skip ]; then \
+      node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install="$ORT_CUDA"; fi \
  && npx tsc -b \
- && npm prune --omit=dev --no-audit --no-fund \
+ && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && mkdir -p /cache && chown 1000:1000 /cache
 
 ENV NODE_ENV=production WORKER_CACHE_DIR=/cache WORKER_CONCURRENCY=1 WORKER_METRICS_PORT=9464

@@ -5,10 +5,13 @@ import { UserError } from "@shortened/contracts";
 import type { Command } from "commander";
 import { runCommand } from "../output.js";
 
-async function withDb<T>(work: (db: OpenedDb) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  work: (db: OpenedDb) => Promise<T>,
+  migrate: "apply" | "check" = "apply",
+): Promise<T> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new UserError("bad_request", "DATABASE_URL is not set");
-  const db = await openPostgres(url, { migrate: "apply" });
+  const db = await openPostgres(url, { migrate });
   try {
     return await work(db);
   } finally {
@@ -54,12 +57,16 @@ export function register(program: Command): void {
     });
   admin
     .command("migrate")
-    .description("apply pending database migrations")
+    .description("apply pending database migrations (--check: apply nothing, exit 2 while some are pending)")
+    .option(
+      "--check",
+      "only check: exit 0 when the database is up to date (a Kubernetes init container waits on it)",
+    )
     .option("--json", "print one JSON object")
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; check?: boolean }) => {
       await runCommand(
         opts,
-        () => withDb(async (db) => ({ applied: db.applied })),
+        () => withDb(async (db) => ({ applied: db.applied }), opts.check ? "check" : "apply"),
         (r) => (r.applied.length ? `applied ${r.applied.join(", ")}` : "database is up to date"),
       );
       process.exit(0);
