@@ -130,6 +130,37 @@ describe("live progress: ETag/304, updatedSince, SSE", { timeout: 60_000 }, () =
     assert.equal((await rig.call("GET", `/v1/jobs/${id}/stream`, { key: rig.b.admin })).status, 404);
   });
 
+  it("ends a stream when its key is revoked, and when a rotated key's grace period ends", async () => {
+    const id = await submit();
+    const url = `${rig.url}/v1/jobs/${id}/stream`;
+    for (const how of ["revoke", "rotate"] as const) {
+      const made = await rig.call("POST", "/v1/keys", {
+        key,
+        body: { name: `viewer-${how}`, role: "member" },
+      });
+      assert.equal(made.status, 201, made.text);
+      const started = Date.now();
+      const stop = (async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        const r =
+          how === "revoke"
+            ? await rig.call("DELETE", `/v1/keys/${made.body.id}`, { key })
+            : await rig.call("POST", `/v1/keys/${made.body.id}/rotate`, { key, body: { graceSeconds: 1 } });
+        assert.ok(r.status < 300, r.text);
+      })();
+      // The job never finishes: only the revocation can end this stream.
+      const read = await readSse(url, { authorization: `Bearer ${made.body.apiKey}` }, () => false, 8000);
+      await stop;
+      const last = read.events[read.events.length - 1];
+      assert.equal(last.event, "error", `${how}: ${JSON.stringify(read.events)}`);
+      assert.equal(JSON.parse(last.data).error.code, "unauthorized");
+      assert.ok(!read.events.some((e) => e.event === "end"));
+      assert.ok(Date.now() - started < 6000, `${how}: ended after ${Date.now() - started} ms`);
+      // Reconnecting with that key: 401.
+      assert.equal((await rig.call("GET", `/v1/jobs/${id}/stream`, { key: made.body.apiKey })).status, 401);
+    }
+  });
+
   it("exposes Prometheus metrics: queue depth, job durations, failures, request durations", async () => {
     const res = await rig.call("GET", "/metrics");
     assert.equal(res.status, 200);

@@ -16,6 +16,8 @@ import { addErrors } from "../route-schema.js";
 declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;
+    /** Asks the credential sources again: false once the caller's key (or session) is revoked or expired. */
+    stillAuthenticated?: () => Promise<boolean>;
   }
 }
 
@@ -78,6 +80,15 @@ export const auth = fp<{ sources: CredentialSource[] }>(
           401,
         );
       req.principal = principal;
+      const keyId = principal.keyId;
+      // Long-lived answers (event streams) ask again, so a revoked key stops receiving.
+      req.stillAuthenticated = async () => {
+        for (const source of sources) {
+          const again = await source.authenticate(req).catch(() => null);
+          if (again) return again.keyId === keyId;
+        }
+        return false;
+      };
       const { role } = req.routeOptions.config;
       if (role === "admin" && principal.role !== "admin")
         throw new UserError(

@@ -2,10 +2,13 @@
 // header a reconnecting EventSource sends, or ?lastEventId=) once and in order, each with `id: <seq>`,
 // then `event: end` once the job has finished and its final state event was sent. A pipeline's stream
 // also carries its steps' events (each event names its jobId), so one stream follows the whole run.
+// The caller's credential is checked again every second: a stream whose key (or dashboard session) is
+// revoked, or whose rotated key's grace period ends, gets `event: error` (unauthorized) and is closed.
 import { getJob, listEvents } from "@shortened/adapters";
 import { EventSeq, finishedStates, StreamQuery } from "@shortened/contracts";
 import { z } from "zod";
 import { teamOptions } from "../deps.js";
+import { errorBody } from "../errors.js";
 import { teamOf } from "../plugins/auth.js";
 import { errors, idParam } from "../route-schema.js";
 import { eventJson } from "../serialize.js";
@@ -19,6 +22,7 @@ export interface SseOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RECHECK_MS = 1000;
 
 /** A state event that ends the job (a retry later starts a new run with a "queued" state event). */
 function isFinal(e: { type: string; data: unknown; jobId: string }, jobId: string): boolean {
@@ -89,9 +93,18 @@ export const jobStreamRoutes = v1Routes("job stream", (app, d) => {
       });
       res.write("retry: 2000\n\n");
       let lastBeat = Date.now();
+      let lastCheck = Date.now();
       let finishedAt = 0;
       try {
         while (!closed) {
+          if (Date.now() - lastCheck >= RECHECK_MS) {
+            lastCheck = Date.now();
+            if (!(await req.stillAuthenticated?.())) {
+              const body = errorBody("unauthorized", "the credential of this stream was revoked or expired");
+              res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+              break;
+            }
+          }
           // The state is read before the events, so a job that finished meanwhile has its events read after.
           const state = (await d.db.job.findUnique({ where: { id: job.id }, select: { state: true } }))
             ?.state;
