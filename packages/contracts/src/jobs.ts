@@ -338,6 +338,7 @@ export const EvaluateGenerateSpec = z
     bos: z.boolean().default(true).describe("prepend the tokenizer's BOS token"),
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict();
 

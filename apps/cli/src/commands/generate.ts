@@ -8,7 +8,7 @@ import type { GenerationSettings } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { intFlag, numberFlag } from "./cli-numbers.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -24,6 +24,7 @@ interface Flags {
   ignoreEos?: boolean;
   device?: string;
   threads?: string;
+  memoryBudget?: string;
   json?: boolean;
 }
 
@@ -53,7 +54,14 @@ async function generate(f: Flags): Promise<GenerateCliResult> {
   if (!existsSync(f.model)) throw new UserError("not_found", `model folder not found: ${f.model}`, 404);
   const tok = loadTokenizer(f.model);
   const ids = tok.encode(f.prompt, { addSpecialTokens: f.bos });
-  const gen = await KvGenerator.open(f.model, { device, threads });
+  const gen = await KvGenerator.open(f.model, {
+    device,
+    threads,
+    maxSeqLen: ids.length + maxNewTokens,
+    batch: numSamples,
+    memoryBudget: f.memoryBudget,
+    onPlan: planPrinter(f.json),
+  });
   try {
     const settings = decodingSettings({ sample: f.sample, temperature, topK, topP, seed, maxNewTokens });
     const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
@@ -94,22 +102,24 @@ function human(r: GenerateCliResult): string {
 }
 
 export function generateCommand(): Command {
-  return addRuntimeOptions(
-    new Command("generate")
-      .description(
-        "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
-      )
-      .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
-      .requiredOption("--prompt <text>", "the prompt")
-      .option("--max-new-tokens <n>", "most tokens to generate", "128")
-      .option("--sample", "sample instead of greedy decoding")
-      .option("--temperature <t>", "softmax temperature (implies --sample)")
-      .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
-      .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
-      .option("--seed <n>", "seed of the sampler", "0")
-      .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
-      .option("--no-bos", "do not prepend the tokenizer's BOS token")
-      .option("--ignore-eos", "continue past the end-of-sequence token"),
+  return addMemoryBudgetOption(
+    addRuntimeOptions(
+      new Command("generate")
+        .description(
+          "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
+        )
+        .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
+        .requiredOption("--prompt <text>", "the prompt")
+        .option("--max-new-tokens <n>", "most tokens to generate", "128")
+        .option("--sample", "sample instead of greedy decoding")
+        .option("--temperature <t>", "softmax temperature (implies --sample)")
+        .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
+        .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
+        .option("--seed <n>", "seed of the sampler", "0")
+        .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
+        .option("--no-bos", "do not prepend the tokenizer's BOS token")
+        .option("--ignore-eos", "continue past the end-of-sequence token"),
+    ),
   )
     .option("--json", "print one JSON object")
     .action(async (f: Flags) => {

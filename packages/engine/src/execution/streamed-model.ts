@@ -28,6 +28,15 @@ export interface StreamedModelOptions extends SessionOptions {
   maxSeqLen: number;
   /** vocabulary rows per head chunk (default: as many as a block's weights hold) */
   headChunkRows?: number;
+  /** blocks take and return their KV cache (generation), in Hugging Face's order (h + a) + m as KvGenerator's
+   *  whole graph; otherwise gated h + 1·(a + m) as the scoring graphs */
+  kvCache?: boolean;
+}
+
+/** One block's cached keys and values [B, kvHeads, P, d]. */
+export interface BlockCache {
+  key: ort.Tensor;
+  value: ort.Tensor;
 }
 
 /** Rows of hidden states [batch, seqLen, hidden] that move through the blocks together. */
@@ -127,16 +136,38 @@ export class StreamedModel {
 
   /** Block i (its weights loaded by loadBlock) applied to rows of hidden states. */
   async runBlock(i: number, h: HiddenRows): Promise<HiddenRows> {
+    return (await this.runCachedBlock(i, h, null)).h;
+  }
+
+  /** Block i after its cache `past` (null: empty; the model opened with kvCache): the new states and the cache
+   *  grown by the new tokens. */
+  async runCachedBlock(
+    i: number,
+    h: HiddenRows,
+    past: BlockCache | null,
+  ): Promise<{ h: HiddenRows; present: BlockCache | null }> {
     if (this.loadedBlock !== i) this.loadBlock(i);
     const runner = await this.blockRunner(i);
     const { inputs, outputs } = runner.graph;
     const feeds: Record<string, ort.Tensor> = {
       ...this.loadedFeeds,
-      [inputs.gates!]: new ort.Tensor("float32", new Float32Array([1]), [1]),
       [inputs.hiddenIn!]: new ort.Tensor("float32", h.data, [h.batch, h.seqLen, this.arch.hiddenSize]),
     };
-    const out = await runner.session.run(feeds, [outputs.hiddenOut!]);
-    return { batch: h.batch, seqLen: h.seqLen, data: out[outputs.hiddenOut!]!.data as Float32Array };
+    if (inputs.gates) feeds[inputs.gates] = new ort.Tensor("float32", new Float32Array([1]), [1]);
+    const fetch = [outputs.hiddenOut!];
+    if (inputs.pastKeys) {
+      const empty = () =>
+        new ort.Tensor("float32", new Float32Array(0), [h.batch, this.arch.numKvHeads, 0, this.arch.headDim]);
+      feeds[inputs.pastKeys[0]!] = past?.key ?? empty();
+      feeds[inputs.pastValues![0]!] = past?.value ?? empty();
+      fetch.push(outputs.presentKeys![0]!, outputs.presentValues![0]!);
+    }
+    const out = await runner.session.run(feeds, fetch);
+    const next = { batch: h.batch, seqLen: h.seqLen, data: out[outputs.hiddenOut!]!.data as Float32Array };
+    const present = inputs.pastKeys
+      ? { key: out[outputs.presentKeys![0]!]!, value: out[outputs.presentValues![0]!]! }
+      : null;
+    return { h: next, present };
   }
 
   /** Per-token NLL [batch, seqLen] of the next-token targets, for several sets of rows at once: each head
@@ -237,6 +268,8 @@ export class StreamedModel {
         blockWeights: "inputs",
         hiddenOut: true,
         nll: false,
+        kvCache: this.opts.kvCache,
+        gates: !this.opts.kvCache,
         maxSeqLen: this.opts.maxSeqLen,
       });
       this.graphs.set(kind, fg);

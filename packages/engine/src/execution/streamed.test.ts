@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { perplexity } from "../eval/perplexity.js";
+import { KvGenerator } from "../generate/generator.js";
 import { blockImportance } from "../importance/block-importance.js";
 import { ForwardSession } from "../models/forward-session.js";
 import { openCheckpoint } from "../models/weights.js";
@@ -113,3 +114,26 @@ for (const [criterion, group, file] of [
     if (ref.remove_best) assert.deepEqual(streamed.removeBest, ref.remove_best);
   });
 }
+
+test("streamed generation with the KV cache decodes what the whole model decodes", async () => {
+  for (const m of [modelDir("llama-gqa"), modelDir("mistral-window"), DEMO_MODEL]) {
+    const ckpt = openCheckpoint(m);
+    const V = ckpt.config.vocabSize;
+    const prompt = ids.slice(0, 9).map((t) => t % V);
+    const whole = await KvGenerator.open(ckpt, { threads: 1, maxSeqLen: 40, execution: "whole" });
+    const streamed = await KvGenerator.open(ckpt, { threads: 1, maxSeqLen: 40, execution: "streamed" });
+    try {
+      assert.equal(streamed.plan.mode, "streamed");
+      const a = await whole.step([prompt, prompt], null);
+      const b = await streamed.step([prompt, prompt], null);
+      assertAllRel(Array.from(b.logits), Array.from(a.logits), 1e-5, `${m} prefill logits`);
+      const opts = { doSample: false, maxNewTokens: 12, ignoreEos: true };
+      const ga = await whole.generate([prompt], opts);
+      const gb = await streamed.generate([prompt], opts);
+      assert.deepEqual(gb.tokens, ga.tokens);
+    } finally {
+      await whole.release();
+      await streamed.release();
+    }
+  }
+});

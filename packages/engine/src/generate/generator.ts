@@ -4,6 +4,8 @@
 // graph and one session serve both, so the weights are held once. Rows of a batch share one prompt length.
 import { UserError } from "@shortened/contracts";
 import type { Checkpoint, ModelConfig } from "@shortened/hf";
+import { type ExecutionPlan, planExecution } from "../execution/plan.js";
+import { StreamedModel } from "../execution/streamed-model.js";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, type Device, ort } from "../graph/session.js";
 import { architectureOf } from "../models/architecture.js";
@@ -31,23 +33,59 @@ export interface GenerateResult {
   decodeMs: number;
 }
 
+export interface KvGeneratorOptions {
+  device?: Device;
+  threads?: number;
+  /** longest prompt + new tokens served (default max_position_embeddings): sizes the KV cache in the plan */
+  maxSeqLen?: number;
+  /** rows generated together, for the plan (default 1) */
+  batch?: number;
+  /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
+  memoryBudget?: string | number;
+  /** force the whole-model or the streamed plan (still refused when it does not fit) */
+  execution?: "whole" | "streamed";
+  onPlan?: (plan: ExecutionPlan) => void;
+}
+
 export class KvGenerator {
   private constructor(
     readonly config: ModelConfig,
-    readonly graph: ForwardGraph,
-    readonly session: ort.InferenceSession,
+    /** whole: the cached forward graph in one session; streamed: block by block (../execution) */
+    private readonly runner:
+      | { graph: ForwardGraph; session: ort.InferenceSession }
+      | { streamed: StreamedModel },
     readonly maxSeqLen: number,
+    readonly plan: ExecutionPlan,
   ) {}
 
-  static async open(
-    model: string | Checkpoint,
-    opts: { device?: Device; threads?: number; maxSeqLen?: number } = {},
-  ): Promise<KvGenerator> {
+  static async open(model: string | Checkpoint, opts: KvGeneratorOptions = {}): Promise<KvGenerator> {
     const ckpt = openCheckpoint(model);
     const maxSeqLen = Math.min(
       opts.maxSeqLen ?? ckpt.config.maxPositionEmbeddings,
       ckpt.config.maxPositionEmbeddings,
     );
+    // The plan sizes the KV cache and the prefill for maxSeqLen tokens; callers that know their prompts pass it
+    // (the CLI and jobs do), others are planned for 512 tokens.
+    const planned = opts.maxSeqLen === undefined ? Math.min(maxSeqLen, 512) : maxSeqLen;
+    const workload = { batch: opts.batch ?? 1, seqLen: planned, head: "last" as const, kvTokens: 0 };
+    const plan = planExecution({
+      config: ckpt.config,
+      memoryBudget: opts.memoryBudget,
+      what: "generation",
+      workload,
+      streamed: { workload: () => workload, minRows: 1, maxRows: 1 },
+      force: opts.execution,
+    });
+    opts.onPlan?.(plan);
+    if (plan.mode === "streamed") {
+      const streamed = await StreamedModel.open(ckpt, {
+        device: opts.device,
+        threads: opts.threads,
+        maxSeqLen,
+        kvCache: true,
+      });
+      return new KvGenerator(ckpt.config, { streamed }, maxSeqLen, plan);
+    }
     const g = new GraphBuilder();
     // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
     const fg = buildForwardGraph(ckpt.config, {
@@ -61,7 +99,7 @@ export class KvGenerator {
     });
     const session = await createSession(g, { device: opts.device, threads: opts.threads });
     g.initializers.clear();
-    return new KvGenerator(ckpt.config, fg, session, maxSeqLen);
+    return new KvGenerator(ckpt.config, { graph: fg, session }, maxSeqLen, plan);
   }
 
   defaultEosIds(): number[] {
@@ -74,8 +112,9 @@ export class KvGenerator {
     ids: number[][],
     past: ort.Tensor[] | null,
   ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
+    if ("streamed" in this.runner) return this.streamedStep(this.runner.streamed, ids, past);
     const c = this.config;
-    const { inputs, outputs } = this.graph;
+    const { inputs, outputs } = this.runner.graph;
     const B = ids.length;
     const T = ids[0]!.length;
     const flat = new BigInt64Array(B * T);
@@ -88,7 +127,7 @@ export class KvGenerator {
       feeds[inputs.pastKeys![i]!] = past ? past[2 * i]! : empty();
       feeds[inputs.pastValues![i]!] = past ? past[2 * i + 1]! : empty();
     }
-    const out = await this.session.run(feeds);
+    const out = await this.runner.session.run(feeds);
     const present: ort.Tensor[] = [];
     for (let i = 0; i < c.numHiddenLayers; i++)
       present.push(out[outputs.presentKeys![i]!]!, out[outputs.presentValues![i]!]!);
@@ -139,8 +178,31 @@ export class KvGenerator {
     return { tokens, finish: done.map((d) => (d ? "eos" : "length")), prefillMs, decodeMs };
   }
 
+  /** The same step block by block: each block's weights read once per step, its cache kept here. */
+  private async streamedStep(
+    model: StreamedModel,
+    ids: number[][],
+    past: ort.Tensor[] | null,
+  ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
+    const B = ids.length;
+    const T = ids[0]!.length;
+    const H = this.config.hiddenSize;
+    let h = model.embed(ids.flat(), B, T);
+    const present: ort.Tensor[] = [];
+    for (let i = 0; i < model.numLayers; i++) {
+      const cache = past ? { key: past[2 * i]!, value: past[2 * i + 1]! } : null;
+      const r = await model.runCachedBlock(i, h, cache);
+      h = r.h;
+      present.push(r.present!.key, r.present!.value);
+    }
+    const last = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) last.set(h.data.subarray(((b + 1) * T - 1) * H, (b + 1) * T * H), b * H);
+    return { logits: await model.headLogits(last, B), present };
+  }
+
   async release(): Promise<void> {
-    await this.session.release();
+    if ("streamed" in this.runner) await this.runner.streamed.release();
+    else await this.runner.session.release();
   }
 }
 

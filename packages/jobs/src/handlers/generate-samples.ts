@@ -41,7 +41,14 @@ export async function generateSamples(
     return ids;
   });
 
-  const gen = await KvGenerator.open(dir, { device: spec.device, threads: spec.threads });
+  const gen = await KvGenerator.open(dir, {
+    device: spec.device,
+    threads: spec.threads,
+    maxSeqLen: Math.max(...encoded.map((ids) => ids.length)) + spec.maxNewTokens,
+    batch: spec.numSamples,
+    memoryBudget: spec.memoryBudget,
+    onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),
+  });
   const samples: SamplesSection["samples"] = [];
   /** Per prompt: seconds to the first token, and new tokens per second of its first sample. */
   const timing: { ttftS: number; tokensPerS: number }[] = [];
