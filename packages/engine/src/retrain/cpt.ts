@@ -17,7 +17,8 @@ import { openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
-import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./training-run.js";
+import { planTraining, type TrainingPlan } from "./training-memory.js";
+import { checkTrainOptions, curveOf, longestRow, runFingerprint, writeCurve } from "./training-run.js";
 
 export interface CptTrainOptions extends TrainOptions {
   model: string | Checkpoint;
@@ -30,19 +31,26 @@ export interface CptTrainOptions extends TrainOptions {
 
 export interface CptTrainResult extends TrainCurve {
   out: string;
+  /** the memory estimate and budget, one line */
+  memoryPlan?: string;
   resumedFrom: number;
   /** the stored dtype of the written checkpoint (the input's) */
   dtype?: OutputDtype;
 }
 
-export function prepareCpt(o: CptTrainOptions): { ckpt: Checkpoint; out: string } {
+export function prepareCpt(o: CptTrainOptions): { ckpt: Checkpoint; out: string; plan: TrainingPlan } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
-  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]) };
+  const plan = planTraining(
+    ckpt.config,
+    { kind: "cpt", batch: o.batch, seqLen: longestRow(o.rows) },
+    o.memoryBudget,
+  );
+  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]), plan };
 }
 
 export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
-  const { ckpt, out } = prepareCpt(o);
+  const { ckpt, out, plan } = prepareCpt(o);
   const c = ckpt.config;
   const params = parameterShapes(c);
   const tensors = params.map(({ name, shape }) => ({
@@ -75,7 +83,7 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     writeCurve(dir, run);
   });
   clearState(stateDir);
-  return { ...curveOf(run), out, resumedFrom: run.resumedFrom, dtype };
+  return { ...curveOf(run), out, resumedFrom: run.resumedFrom, dtype, memoryPlan: plan.summary };
 }
 
 export interface CptLoraResult {

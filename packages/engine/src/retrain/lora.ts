@@ -26,7 +26,8 @@ import {
 } from "./lora-adapter.js";
 import { mergedTensor } from "./merge.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
-import { checkTrainOptions, curveOf, runFingerprint, writeCurve } from "./training-run.js";
+import { planTraining, type TrainingPlan } from "./training-memory.js";
+import { checkTrainOptions, curveOf, longestRow, runFingerprint, writeCurve } from "./training-run.js";
 
 export interface LoraTrainOptions extends TrainOptions {
   model: string | Checkpoint;
@@ -48,6 +49,8 @@ export interface LoraTrainOptions extends TrainOptions {
 
 export interface LoraTrainResult extends TrainCurve {
   out: string;
+  /** the memory estimate and budget, one line */
+  memoryPlan?: string;
   adapter: string;
   merged?: string;
   resumedFrom: number;
@@ -62,17 +65,24 @@ export function prepareLora(o: LoraTrainOptions): {
   spec: LoraSpec;
   init: Map<string, NamedTensor>;
   out: string;
+  plan: TrainingPlan;
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
   const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? defaultLoraTargets(ckpt.config));
   const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
+  const adapterParams = spec.modules.reduce((a, m) => a + spec.r * (m.in + m.out), 0);
+  const plan = planTraining(
+    ckpt.config,
+    { kind: "lora", batch: o.batch, seqLen: longestRow(o.rows), adapterParams },
+    o.memoryBudget,
+  );
   const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
-  return { ckpt, spec, init, out };
+  return { ckpt, spec, init, out, plan };
 }
 
 export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
-  const { ckpt, spec, init, out } = prepareLora(o);
+  const { ckpt, spec, init, out, plan } = prepareLora(o);
   const scale = spec.alpha / spec.r;
   const targeted = new Set(spec.modules.map((m) => m.prefix));
   const tensors = spec.modules.flatMap((m) => [
@@ -132,6 +142,7 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     adapter: `${out}/adapter_model.safetensors`,
     merged: o.merge ? `${out}/merged` : undefined,
     resumedFrom: run.resumedFrom,
+    memoryPlan: plan.summary,
     r: spec.r,
     alpha: spec.alpha,
     modules: spec.modules.length,

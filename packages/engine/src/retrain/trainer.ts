@@ -22,6 +22,8 @@ export interface TrainOptions extends SessionOptions {
   lr: number;
   warmup: number;
   schedule: Schedule;
+  /** a size ("4G") the run must fit in; default SHORTENED_MEMORY_BUDGET, else a share of available memory */
+  memoryBudget?: string | number;
   /** 0 turns clipping off */
   maxGradNorm: number;
   weightDecay: number;

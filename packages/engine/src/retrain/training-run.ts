@@ -36,6 +36,11 @@ export function checkTrainOptions(o: TrainOptions): void {
   }
 }
 
+/** Tokens of the longest training row (the sequence length a micro-batch can reach). */
+export function longestRow(rows: TrainRows): number {
+  return rows.ids.reduce((a, r) => Math.max(a, r.length), 1);
+}
+
 export function rowsHash(rows: TrainRows): string {
   return createHash("sha256")
     .update(JSON.stringify([rows.ids, rows.labels]))

@@ -1,0 +1,104 @@
+// The peak memory of a training run, estimated before anything is loaded, against the memory budget
+// (execution/budget.ts): a run that would not fit is refused with what would fit instead.
+//   CPT:  20 bytes per parameter (float32 parameters, two AdamW moments, the gradient sum, and ONNX Runtime's
+//         gradient outputs while a micro-batch runs) + the activations every block keeps for its backward pass.
+//   LoRA: the frozen float32 base as a whole-model session holds it (execution/estimate.ts) + 20 bytes per
+//         adapter parameter + the same activations.
+// Calibrated on the 100M generated LLaMA (batch 4 × 128): CPT measured 3.01 GiB peak RSS, estimated 2.84 GiB
+// before the 15% margin below.
+import { UserError } from "@shortened/contracts";
+import type { ModelConfig } from "@shortened/hf";
+import { type MemoryBudget, resolveMemoryBudget } from "../execution/budget.js";
+import { float32WeightBytes, RUNTIME_BASELINE_BYTES, WHOLE_WEIGHT_COPIES } from "../execution/estimate.js";
+import { formatMemorySize } from "../execution/memory-size.js";
+import { architectureOf } from "../models/architecture.js";
+
+/** Bytes per trained parameter: parameter, m, v, gradient sum, gradient output. */
+export const TRAINED_BYTES_PER_PARAM = 20;
+const MARGIN = 1.15;
+const F32 = 4;
+
+export interface TrainingWorkload {
+  kind: "cpt" | "lora";
+  /** rows per micro-batch and tokens per row */
+  batch: number;
+  seqLen: number;
+  /** LoRA: adapter parameters */
+  adapterParams?: number;
+}
+
+export interface TrainingEstimate {
+  total: number;
+  /** frozen weights (LoRA) */
+  frozen: number;
+  /** trained tensors with their optimizer state and gradients */
+  trained: number;
+  activations: number;
+  runtime: number;
+}
+
+export interface TrainingPlan {
+  budget: MemoryBudget;
+  estimate: TrainingEstimate;
+  summary: string;
+}
+
+/** Every block's saved intermediates (projections, attention probabilities, MLP) and the head's logits with
+ *  their log-softmax and gradient, for one micro-batch. */
+function trainingActivations(c: ModelConfig, batch: number, seqLen: number): number {
+  const a = architectureOf(c);
+  const n = batch * seqLen;
+  const block =
+    F32 * (n * (10 * a.hiddenSize + 4 * a.intermediateSize) + 2 * batch * a.numHeads * seqLen * seqLen);
+  return a.numLayers * block + F32 * 4 * n * a.vocabSize;
+}
+
+export function estimateTraining(c: ModelConfig, w: TrainingWorkload): TrainingEstimate {
+  const weights = float32WeightBytes(c).total;
+  const params = weights / F32;
+  const frozen = w.kind === "lora" ? Math.ceil(weights * WHOLE_WEIGHT_COPIES) : 0;
+  const trained = TRAINED_BYTES_PER_PARAM * (w.kind === "cpt" ? params : (w.adapterParams ?? 0));
+  const activations = trainingActivations(c, w.batch, w.seqLen);
+  const runtime = RUNTIME_BASELINE_BYTES;
+  const total = Math.ceil((frozen + trained + activations) * MARGIN) + runtime;
+  return { total, frozen, trained, activations, runtime };
+}
+
+/** The estimate against the budget (`memoryBudget`, else SHORTENED_MEMORY_BUDGET, else a share of available
+ *  memory); refuses a run that does not fit, naming what would. */
+export function planTraining(
+  c: ModelConfig,
+  w: TrainingWorkload,
+  memoryBudget?: string | number,
+): TrainingPlan {
+  const budget = resolveMemoryBudget(memoryBudget);
+  const estimate = estimateTraining(c, w);
+  const budgetText = `${formatMemorySize(budget.bytes)} budget (${budget.note ?? budget.source})`;
+  const what = w.kind === "cpt" ? "CPT" : "LoRA";
+  if (estimate.total <= budget.bytes) {
+    return {
+      budget,
+      estimate,
+      summary: `${what}, estimated peak ${formatMemorySize(estimate.total)} of a ${budgetText}`,
+    };
+  }
+  const ways: string[] = [];
+  if (w.batch > 1) {
+    const one = estimateTraining(c, { ...w, batch: 1 });
+    if (one.total <= budget.bytes)
+      ways.push(`\`batch\` 1 with \`gradAccum\` ${w.batch} (about ${formatMemorySize(one.total)})`);
+  }
+  if (w.kind === "cpt") {
+    const lora = estimateTraining(c, { ...w, kind: "lora", adapterParams: 0 });
+    ways.push(`LoRA instead of CPT (about ${formatMemorySize(lora.total)})`);
+  }
+  ways.push(
+    `a \`memoryBudget\` of at least ${formatMemorySize(estimate.total)} (a GPU worker for large models)`,
+  );
+  throw new UserError(
+    "bad_request",
+    `${what} training needs about ${formatMemorySize(estimate.total)} (trained state ${formatMemorySize(estimate.trained)}` +
+      `${estimate.frozen ? `, frozen weights ${formatMemorySize(estimate.frozen)}` : ""}, activations ` +
+      `${formatMemorySize(estimate.activations)}), more than the ${budgetText}; would fit: ${ways.join(", or ")}`,
+  );
+}
