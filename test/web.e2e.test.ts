@@ -332,6 +332,50 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
     await screenshot(page, "compare");
   });
 
+  it("generates from three versions side by side in the playground, streamed to completion; cancel stops all", async () => {
+    const label = async (id: string) => {
+      const v = (await call("GET", `/v1/versions/${id}`)).body;
+      return `${(await call("GET", `/v1/models/${v.modelId}`)).body.name}@${v.number}`;
+    };
+    const pruned = (await call("GET", `/v1/versions/${ids.final}`)).body.parentId;
+    const labels = [await label(ids.base), await label(pruned), await label(ids.final)];
+    await nav(page, "Playground");
+    await page.getByRole("heading", { name: "Playground" }).waitFor();
+    await page.getByLabel("Prompt").fill("Once upon a time");
+    await page.getByLabel("New tokens").fill("24");
+    for (const l of labels) await page.getByRole("checkbox", { name: `${l} ` }).check();
+    await page.getByRole("button", { name: "Generate" }).click();
+    const state = (l: string) => page.getByTestId(`column-${l}`).getByTestId("column-state").textContent();
+    for (const l of labels)
+      await until(
+        `${l} to finish in the playground`,
+        async () => /succeeded/.test((await state(l)) ?? ""),
+        300_000,
+        500,
+      );
+    for (const l of labels) {
+      assert.match((await state(l)) ?? "", /first token [\d.]+ ms · [\d.]+ tokens\/s · \d+ tokens/);
+      const text = (await page.getByTestId(`column-${l}`).getByTestId("column-text").textContent()) ?? "";
+      assert.ok(text.trim().length > 0, `${l} generated nothing`);
+    }
+    await screenshot(page, "playground");
+    // Greedy text in a column is the version's generate job's own output.
+    const jobs = (await call("GET", "/v1/jobs?kind=evaluate&limit=3")).body.items;
+    for (const j of jobs) {
+      const l = await label(j.inputVersionId);
+      const column = (await page.getByTestId(`column-${l}`).getByTestId("column-text").textContent()) ?? "";
+      assert.equal(column, j.result.samples[0].outputs[0].text);
+    }
+    // A long run, cancelled at once: all three stop.
+    await page.getByLabel("New tokens").fill("500");
+    await page.getByRole("button", { name: "Generate" }).click();
+    for (const l of labels)
+      await until(`${l}'s new job`, async () => !/succeeded/.test((await state(l)) ?? ""), 60_000, 100);
+    await page.getByRole("button", { name: "Cancel all" }).click();
+    for (const l of labels)
+      await until(`${l} to be cancelled`, async () => /cancelled/.test((await state(l)) ?? ""), 120_000, 500);
+  });
+
   it("shows a member no admin page, and ends the member's session when the key is revoked", async () => {
     const member = await openBrowser();
     try {
@@ -372,6 +416,17 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
         await p.evaluate(async (id) => (await fetch(`/v1/jobs/${id}/stream`)).status, ids.pipeline),
         404,
       );
+      // The playground offers none of the first team's versions, and the API refuses them by id.
+      await p.goto(`${api.url}/playground`);
+      await p.getByText("No versions yet").waitFor();
+      assert.equal(await p.getByRole("checkbox").count(), 0);
+      const refused = await p.evaluate(async (id) => {
+        const { csrfToken } = await (await fetch("/session")).json();
+        const body = { kind: "evaluate", task: "generate", model: id, prompts: ["Once"] };
+        const headers = { "content-type": "application/json", "x-csrf-token": csrfToken };
+        return (await fetch("/v1/jobs", { method: "POST", headers, body: JSON.stringify(body) })).status;
+      }, ids.base);
+      assert.equal(refused, 404);
     } finally {
       await other.close();
     }

@@ -11,6 +11,7 @@ const JobDetail = lazy(() => import("./pages/JobDetail.js"));
 const Registry = lazy(() => import("./pages/Registry.js"));
 const ModelPage = lazy(() => import("./pages/ModelPage.js"));
 const Compare = lazy(() => import("./pages/Compare.js"));
+const Playground = lazy(() => import("./pages/Playground.js"));
 const Submit = lazy(() => import("./pages/Submit.js"));
 const Admin = lazy(() => import("./pages/Admin.js"));
 
@@ -18,6 +19,7 @@ const NAV = [
   { href: "/jobs", label: "Jobs" },
   { href: "/registry", label: "Registry" },
   { href: "/compare", label: "Compare" },
+  { href: "/playground", label: "Playground" },
   { href: "/submit", label: "Submit" },
 ];
 
@@ -117,6 +119,7 @@ function Page({ path, query, session }: { path: string; query: URLSearchParams; 
       <ModelPage modelId={model.model} versionId={query.get("version") ?? undefined} session={session} />
     );
   if (path === "/compare") return <Compare query={query} />;
+  if (path === "/playground") return <Playground />;
   if (path === "/submit") return <Submit />;
   if (path === "/admin")
     return session.role === "admin" ? (

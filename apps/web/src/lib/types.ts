@@ -38,8 +38,10 @@ export const JOB_STATES: JobState[] = ["queued", "running", "succeeded", "failed
 export const JOB_KINDS: JobKind[] = ["importance", "prune", "retrain", "evaluate", "benchmark", "pipeline"];
 export const isFinished = (s: JobState) => s === "succeeded" || s === "failed" || s === "cancelled";
 
-/** A job's result (null until it succeeds) as an object of named values. */
-export function resultOf(job: Job | undefined): Record<string, unknown> {
-  const r = job?.result;
-  return r && typeof r === "object" && !Array.isArray(r) ? { ...r } : {};
+/** A JSON value as an object of named values ({} when it is not an object). */
+export function objectOf(v: unknown): Record<string, unknown> {
+  return v && typeof v === "object" && !Array.isArray(v) ? { ...v } : {};
 }
+
+/** A job's result (null until it succeeds) as an object of named values. */
+export const resultOf = (job: Job | undefined): Record<string, unknown> => objectOf(job?.result);
