@@ -8,7 +8,16 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 
 /** Top-level page paths of the single-page app (apps/web/src/routes.ts). */
-export const DASHBOARD_PAGES = ["/", "/sign-in", "/jobs", "/registry", "/compare", "/submit", "/admin"];
+export const DASHBOARD_PAGES = [
+  "/",
+  "/sign-in",
+  "/jobs",
+  "/registry",
+  "/compare",
+  "/playground",
+  "/submit",
+  "/admin",
+];
 
 const CSP = [
   "default-src 'self'",
