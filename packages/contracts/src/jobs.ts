@@ -2,7 +2,15 @@
 // worker. A spec is plain data; defaults are filled in by parsing, so a stored spec is complete.
 import { z } from "zod";
 
-export const jobKinds = ["importance", "prune", "retrain", "evaluate", "benchmark", "pipeline"] as const;
+export const jobKinds = [
+  "importance",
+  "prune",
+  "retrain",
+  "merge",
+  "evaluate",
+  "benchmark",
+  "pipeline",
+] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
 
@@ -240,6 +248,23 @@ export const RetrainSpec = z
   .strict();
 export type RetrainSpec = z.infer<typeof RetrainSpec>;
 
+/** Folds a LoRA adapter into its base model (W + alpha/r·B·A): the output is a "merged" version of the base. */
+export const MergeSpec = z
+  .object({
+    kind: z.literal("merge"),
+    model: ModelRef.describe("the base version the adapter was trained on"),
+    adapter: ModelRef.describe(
+      "a retrained LoRA version (retrain with merge false): its adapter_config.json and adapter_model.safetensors",
+    ),
+    alpha: z
+      .number()
+      .positive()
+      .optional()
+      .describe("LoRA alpha (default: the adapter's adapter_config.json)"),
+  })
+  .strict();
+export type MergeSpec = z.infer<typeof MergeSpec>;
+
 /** Perplexity (the default evaluate task). */
 export const EvaluatePplSpec = z
   .object({
@@ -417,6 +442,8 @@ export const JobSpec = z.discriminatedUnion("kind", [
   EvaluateSpec,
   BenchmarkSpec,
   PipelineSpec,
+  // last: the lint exceptions name the union's branches by position
+  MergeSpec,
 ]);
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -426,6 +453,7 @@ export const jobSpecByKind = {
   importance: ImportanceSpec,
   prune: PruneSpec,
   retrain: RetrainSpec,
+  merge: MergeSpec,
   evaluate: EvaluateSpec,
   benchmark: BenchmarkSpec,
   pipeline: PipelineSpec,

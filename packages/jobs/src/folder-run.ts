@@ -45,6 +45,8 @@ export interface FolderRunOptions {
   stateDir?: string;
   /** an output path: the scratch folder goes beside it (same file system, so outputs move by renaming) */
   near?: string;
+  /** other versions a spec names (merge's `adapter`): ref -> a folder or file, resolved as retrained versions */
+  versions?: Record<string, string>;
 }
 
 /** A spec as a command gives it: a job kind's fields but `kind` and `model` (the folder). */
@@ -130,9 +132,20 @@ export class FolderRun {
 
   private registry(): RegistryReader {
     const input = this.input;
+    const versions = this.opts.versions ?? {};
     return {
-      async resolveVersion() {
-        return input;
+      async resolveVersion(_teamId, ref) {
+        const path = versions[ref];
+        if (path === undefined) return input;
+        if (!existsSync(path)) throw new UserError("not_found", `${path} does not exist`);
+        const at = resolve(path);
+        return {
+          ...input,
+          id: `folder:${at}`,
+          modelName: basename(at),
+          kind: "retrained",
+          storagePrefix: at,
+        };
       },
       async jobResult() {
         return null;
@@ -147,8 +160,8 @@ export class FolderRun {
     const model = this.input.storagePrefix;
     const state = this.opts.stateDir ? resolve(this.opts.stateDir) : null;
     return {
-      async materialize() {
-        return model;
+      async materialize(version) {
+        return version?.storagePrefix ?? model;
       },
       async saveState(_jobId, dir) {
         if (!state) return;

@@ -706,7 +706,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            kind: "importance" | "prune" | "retrain" | "evaluate" | "benchmark" | "pipeline";
+            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline";
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             spec: {
@@ -3298,7 +3298,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                kind?: "importance" | "prune" | "retrain" | "evaluate" | "benchmark" | "pipeline";
+                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline";
                 /** @description model id: jobs whose input is a version of it */
                 model?: string;
                 updatedSince?: string;
@@ -4162,6 +4162,15 @@ export interface operations {
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
                     })[];
+                } | {
+                    /** @enum {string} */
+                    kind: "merge";
+                    /** @description the base version the adapter was trained on */
+                    model: string;
+                    /** @description a retrained LoRA version (retrain with merge false): its adapter_config.json and adapter_model.safetensors */
+                    adapter: string;
+                    /** @description LoRA alpha (default: the adapter's adapter_config.json) */
+                    alpha?: number;
                 };
             };
         };

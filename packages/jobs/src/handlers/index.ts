@@ -5,6 +5,7 @@ import type { JobKind } from "@shortened/contracts";
 import { benchmark } from "./benchmark.js";
 import { evaluate } from "./evaluate.js";
 import { importance } from "./importance.js";
+import { merge } from "./merge.js";
 import { pipeline } from "./pipeline.js";
 import { prune } from "./prune.js";
 import { retrain } from "./retrain.js";
@@ -12,7 +13,7 @@ import type { Handler } from "./types.js";
 
 export type HandlerTable = { [K in JobKind]?: Handler<K> };
 
-export const handlers: HandlerTable = { importance, prune, retrain, evaluate, benchmark, pipeline };
+export const handlers: HandlerTable = { importance, prune, retrain, merge, evaluate, benchmark, pipeline };
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {
   return Object.keys(table) as JobKind[];
