@@ -224,8 +224,10 @@ export const RetrainSpec = z
       .array(z.string().min(1).max(64))
       .min(1)
       .max(16)
-      .default([...loraTargetNames])
-      .describe("LoRA target modules"),
+      .optional()
+      .describe(
+        "LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj)",
+      ),
     merge: z
       .boolean()
       .default(true)

@@ -46,7 +46,7 @@ interface RetrainFlags {
   r: string;
   alpha: string;
   dropout: string;
-  targets: string;
+  targets?: string;
   initAdapter?: string;
   seed: string;
   checkpointEvery?: string;
@@ -114,7 +114,7 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     r: intFlag("--r", f.r),
     alpha: numberFlag("--alpha", f.alpha)!,
     targets: f.targets
-      .split(",")
+      ?.split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),
     initAdapter: f.initAdapter,
@@ -234,7 +234,10 @@ export function retrainCommand(): Command {
       .option("--r <r>", "LoRA rank", "8")
       .option("--alpha <a>", "LoRA alpha (scale alpha/r)", "16")
       .option("--dropout <p>", "LoRA dropout (only 0)", "0")
-      .option("--targets <list>", "LoRA target modules", loraTargetNames.join(","))
+      .option(
+        "--targets <list>",
+        `LoRA target modules (default: ${loraTargetNames.join(",")}; Phi-3: qkv_proj,o_proj,gate_up_proj,down_proj)`,
+      )
       .option("--init-adapter <path>", "start from this PEFT adapter (folder or adapter_model.safetensors)")
       .option("--seed <n>", "seed of the LoRA A initialisation (mulberry32)", "1234")
       .option(

@@ -3631,18 +3631,7 @@ export interface operations {
                      * @default 16
                      */
                     alpha?: number;
-                    /**
-                     * @description LoRA target modules
-                     * @default [
-                     *       "q_proj",
-                     *       "k_proj",
-                     *       "v_proj",
-                     *       "o_proj",
-                     *       "gate_proj",
-                     *       "up_proj",
-                     *       "down_proj"
-                     *     ]
-                     */
+                    /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
                     targets?: string[];
                     /**
                      * @description publish the merged checkpoint (W + alpha/r·BA) as the output version
@@ -4005,18 +3994,7 @@ export interface operations {
                          * @default 16
                          */
                         alpha?: number;
-                        /**
-                         * @description LoRA target modules
-                         * @default [
-                         *       "q_proj",
-                         *       "k_proj",
-                         *       "v_proj",
-                         *       "o_proj",
-                         *       "gate_proj",
-                         *       "up_proj",
-                         *       "down_proj"
-                         *     ]
-                         */
+                        /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
                         targets?: string[];
                         /**
                          * @description publish the merged checkpoint (W + alpha/r·BA) as the output version

@@ -22,6 +22,7 @@ export { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } f
 export {
   initAdapter,
   type LoraModule,
+  defaultLoraTargets,
   type LoraSpec,
   loraA,
   loraB,

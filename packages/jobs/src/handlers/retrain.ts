@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { ArtifactOutput, Ports, RetrainSpec, VersionKind } from "@shortened/contracts";
 import {
   CURVE_FILE,
+  defaultLoraTargets,
   openCheckpoint,
   prepareCpt,
   prepareLora,
@@ -39,7 +40,8 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   const ckpt = openCheckpoint(dir);
   const { rows, record } = await loadRetrainRows(spec.data, spec.seqLen, dir, ckpt.config.vocabSize, ports);
   const train = trainOptions(spec, ports.signal);
-  const lora = { r: spec.r, alpha: spec.alpha, targets: spec.targets, seed: spec.seed };
+  const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
+  const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed };
   // Every check (options, r, targets against the model) before any compute.
   if (spec.method === "cpt") prepareCpt({ ...train, model: ckpt, rows, out: join(workDir, "cpt") });
   else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
@@ -150,7 +152,7 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
     ...optimizerSettings(spec),
     seqLen: spec.seqLen,
     ...(loraPhase
-      ? { r: spec.r, alpha: spec.alpha, targets: spec.targets, seed: spec.seed, merged: spec.merge }
+      ? { r: spec.r, alpha: spec.alpha, targets: lora.targets, seed: spec.seed, merged: spec.merge }
       : {}),
     finalLoss,
   };
