@@ -20,9 +20,9 @@ export {
 export { GradSession, type GradSessionSpec, type TrainableTensor } from "./grad-session.js";
 export { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 export {
+  defaultLoraTargets,
   initAdapter,
   type LoraModule,
-  defaultLoraTargets,
   type LoraSpec,
   loraA,
   loraB,
