@@ -336,6 +336,7 @@ export const EvaluateZeroShotSpec = z
     bos: ZeroShotBos,
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict();
 

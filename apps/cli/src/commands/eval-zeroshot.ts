@@ -10,6 +10,7 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { evalCommand } from "./eval.js";
+import { memoryBudgetOption, planPrinter } from "./runtime-flags.js";
 
 /** The task files shipped with the repository (data/zeroshot). */
 export const DEFAULT_ZEROSHOT_DATA = fileURLToPath(new URL("../../../../data/zeroshot", import.meta.url));
@@ -22,6 +23,7 @@ interface Options {
   taskFile: string[];
   device: string;
   threads?: string;
+  memoryBudget?: string;
   items?: boolean;
   strategy: string;
   bos: string;
@@ -80,6 +82,8 @@ export function zeroshotCommand(): Command {
     )
     .option("--device <device>", "cpu or cuda", "cpu")
     .option("--threads <n>", "ONNX Runtime intra-op threads")
+    .addOption(memoryBudgetOption())
+
     .option("--items", "include every document's loglikelihoods and predictions")
     .option(
       "--strategy <s>",
@@ -120,6 +124,8 @@ export function zeroshotCommand(): Command {
               limit,
               device: opts.device,
               threads,
+              memoryBudget: opts.memoryBudget,
+              onPlan: planPrinter(opts.json),
               strategy: opts.strategy,
               bos,
               onProgress: (done, total) => {

@@ -1,5 +1,5 @@
 // --device, --threads and --memory-budget: declared and read the same way by every command that computes.
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { choiceFlag } from "./cli-numbers.js";
 
 export const DEVICES = ["cpu", "cuda"] as const;
@@ -12,7 +12,11 @@ export function addRuntimeOptions(cmd: Command): Command {
 
 /** --memory-budget, on the commands whose engine call plans its memory. */
 export function addMemoryBudgetOption(cmd: Command): Command {
-  return cmd.option(
+  return cmd.addOption(memoryBudgetOption());
+}
+
+export function memoryBudgetOption(): Option {
+  return new Option(
     "--memory-budget <size>",
     "peak memory allowed, e.g. 4G, 2.5G, 2560M (default: $SHORTENED_MEMORY_BUDGET, else 75% of available)",
   );

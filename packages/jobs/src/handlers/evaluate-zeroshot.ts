@@ -46,6 +46,8 @@ export async function evaluateZeroShot(
     bos: spec.bos,
     device: spec.device,
     threads: spec.threads,
+    memoryBudget: spec.memoryBudget,
+    onPlan: (plan: { summary: string }) => ports.progress.log(`plan: ${plan.summary}`),
     signal: ports.signal,
     onProgress: (done, total) =>
       ports.progress.progress(total > 0 ? done / total : 0, "zero-shot", {

@@ -16,6 +16,7 @@ import {
   type ZeroShotBosPolicy,
   type ZeroShotTaskName,
 } from "@shortened/hf";
+import { type ExecutionPlan, planExecution } from "../../execution/plan.js";
 import type { Device } from "../../graph/session.js";
 import { ForwardSession } from "../../models/forward-session.js";
 import { softwareVersion } from "../protocol.js";
@@ -42,6 +43,9 @@ export interface ZeroShotOptions {
   /** "shared-context" (default): each context once through the forward graph with its KV cache, then every choice from its
    *  cache; "rows": every request in full through the forward graph (the harness's own layout). */
   strategy?: "shared-context" | "rows";
+  /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
+  memoryBudget?: string | number;
+  onPlan?: (plan: ExecutionPlan) => void;
   /** Overrides the model folder's tokenizer (tests with byte-level random models). */
   tokenizer?: RequestTokenizer;
   /** "none" (default): no BOS, as the pinned harness; "tokenizer": the tokenizer's special tokens, as
@@ -63,6 +67,8 @@ export interface TaskResult {
 
 export interface ZeroShotResult {
   tasks: Partial<Record<ZeroShotTaskName, TaskResult>>;
+  /** how the run met its memory budget */
+  plan: ExecutionPlan;
   /** Mean of the reported metric over the evaluated tasks (the paper's "Average" when all seven run). */
   average: number;
   notes: string[];
@@ -104,6 +110,23 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
 
   const all: TokenRequest[] = encoded.flatMap((items) => items.flatMap((it) => it.requests));
   const batching = { tokensPerBatch: opts.tokensPerBatch, onBatch: opts.onProgress, signal: opts.signal };
+  // Zero-shot is not streamed yet: it runs whole when the model and its longest batch fit, and is refused otherwise.
+  const longest = Math.min(
+    maxLength,
+    Math.max(1, ...all.map((r) => r.contextIds.length + r.continuationIds.length)),
+  );
+  const plan = planExecution({
+    config: readConfig(opts.model),
+    memoryBudget: opts.memoryBudget,
+    what: "zero-shot scoring",
+    workload: {
+      batch: Math.max(1, Math.floor((opts.tokensPerBatch ?? 8192) / longest)),
+      seqLen: longest,
+      head: "nll",
+    },
+    smallerBatch: "fewer tokens per batch",
+  });
+  opts.onPlan?.(plan);
   let lls: number[];
   if ((opts.strategy ?? "shared-context") === "shared-context") {
     const scorer = await SharedContextScorer.open(opts.model, { device: opts.device, threads: opts.threads });
@@ -126,6 +149,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
   }
   const result: ZeroShotResult = {
     tasks: {},
+    plan,
     average: 0,
     notes: loaded.flatMap((t) => t.notes),
     protocol: {

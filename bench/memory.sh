@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Peak RSS (/usr/bin/time -v) of commands that run a model, whole and under a memory budget.
+# Usage: bench/memory.sh MODEL_DIR IDS_FILE [BUDGET ...]   (e.g. a generated 1.1B BF16 checkpoint, 2.5G 4G)
+# Run it under the team's heavy lock: flock /work/team/heavy.lock nice -n 5 bench/memory.sh ...
+set -euo pipefail
+model=$1; ids=$2; shift 2
+cli=(node --conditions=development --import tsx apps/cli/src/main.ts)
+run() {
+  local label=$1; shift
+  local log; log=$(mktemp)
+  local t0; t0=$(date +%s.%N)
+  /usr/bin/time -v "${cli[@]}" "$@" --json >"$log.out" 2>"$log"
+  local t1; t1=$(date +%s.%N)
+  local rss; rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$log")
+  local plan; plan=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log((r.plan&&r.plan.summary)||"")' "$log.out")
+  printf '| %s | %.2f GB | %.1f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$plan"
+  rm -f "$log" "$log.out"
+}
+echo "| command | peak RSS | wall | plan |"
+echo "| --- | --- | --- | --- |"
+run "eval ppl (default budget)" eval ppl --model "$model" --ids "$ids" --seq-len 128 --batch-size 4
+for b in "$@"; do
+  run "eval ppl --memory-budget $b" eval ppl --model "$model" --ids "$ids" --seq-len 128 --batch-size 4 --memory-budget "$b"
+done
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
