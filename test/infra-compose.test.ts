@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse } from "yaml";
-import { repoRoot } from "./helpers/service.js";
+import { ENV_CONTRACT, repoRoot } from "./helpers/service.js";
 
 const file = join(repoRoot, "docker-compose.yml");
 const hasCompose = spawnSync("docker-compose", ["version"], { encoding: "utf8" }).status === 0;
@@ -25,15 +25,6 @@ test("the API and the worker build from infra/Dockerfile and get the contract", 
   for (const name of ["api", "worker"]) {
     const s = compose.services[name]!;
     assert.equal(s.build?.dockerfile, "infra/Dockerfile", name);
-    for (const k of [
-      "DATABASE_URL",
-      "REDIS_URL",
-      "S3_ENDPOINT",
-      "S3_BUCKET",
-      "S3_REGION",
-      "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY",
-    ])
-      assert.ok(k in (s.environment ?? {}), `${name} lacks ${k}`);
+    for (const k of ENV_CONTRACT) assert.ok(k in (s.environment ?? {}), `${name} lacks ${k}`);
   }
 });

@@ -11,19 +11,10 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { containersOf, type K8sObject, renderKustomization } from "./helpers/kustomize.js";
-import { repoRoot } from "./helpers/service.js";
+import { ENV_CONTRACT, repoRoot } from "./helpers/service.js";
 
 const k8s = join(repoRoot, "infra", "k8s");
 const overlays = ["production", "trial"] as const;
-const contract = [
-  "DATABASE_URL",
-  "REDIS_URL",
-  "S3_ENDPOINT",
-  "S3_BUCKET",
-  "S3_REGION",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-];
 /** Keys the operator's own `shortened-secrets` must hold in production (overlays/production/kustomization.yaml). */
 const secretKeys = ["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"];
 
@@ -113,7 +104,7 @@ for (const overlay of overlays) {
           ...(c.env ?? []).map((e) => e.name),
         ]);
         assert.deepEqual(
-          contract.filter((k) => !env.has(k)),
+          ENV_CONTRACT.filter((k) => !env.has(k)),
           [],
           `${name} lacks part of the contract`,
         );

@@ -17,6 +17,17 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const cliMain = fileURLToPath(new URL("../../apps/cli/src/main.ts", import.meta.url));
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
+/** The variables every process reads (infra/README.md, the automation contract). */
+export const ENV_CONTRACT = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "S3_ENDPOINT",
+  "S3_BUCKET",
+  "S3_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+] as const;
+
 export const runId = () => `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
 
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
