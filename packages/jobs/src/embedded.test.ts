@@ -65,16 +65,16 @@ describe("embedded mode", { timeout: 120_000 }, () => {
     assert.equal(again.job.id, job.id);
   });
 
-  it("fails bad input with its reason and code, recording nothing", async () => {
-    const { job } = await submitJob(db.prisma, dispatcher, teamId, {
-      kind: "prune",
-      model: `${baseId}`,
-      blocks: [8],
-    });
-    const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
-    assert.equal(done.state, "failed");
-    assert.equal(done.errorCode, "invalid_blocks");
-    assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
+  it("refuses bad input the registry can tell at submission, with its reason and code, recording nothing", async () => {
+    const jobs = await db.prisma.job.count();
+    await assert.rejects(
+      submitJob(db.prisma, dispatcher, teamId, { kind: "prune", model: `${baseId}`, blocks: [8] }),
+      (e: Error & { code?: string; status?: number }) =>
+        e.code === "invalid_blocks" &&
+        e.status === 422 &&
+        /blocks 8 out of range: the model has 8 blocks/.test(e.message),
+    );
+    assert.equal(await db.prisma.job.count(), jobs);
   });
 
   it("benchmarks generation and stores each number with its settings", async () => {

@@ -18,6 +18,7 @@ import {
 import { type JobKind, JobSpec, UserError } from "@shortened/contracts";
 import { availableKinds } from "./handlers/index.js";
 import { planPipeline } from "./pipeline-plan.js";
+import { checkSubmission } from "./submission-checks.js";
 
 export interface DispatchJob {
   id: string;
@@ -81,6 +82,10 @@ export async function submitJob(
         parentJobId: rootId,
       });
   }
+  const inputConfig = (
+    await db.modelVersion.findUnique({ where: { id: input.id }, select: { config: true } })
+  )?.config;
+  await checkSubmission(db, teamId, inputConfig, rows);
   for (const r of rows)
     if (!kinds.includes(r.kind))
       throw new UserError(

@@ -1,0 +1,149 @@
+// What the registry already knows, checked when a job is submitted rather than when a worker fails on it:
+// blocks and counts against the input model's layers, LoRA targets against its projections, token ids
+// against its vocabulary, sequence lengths against its positions, and artifact keys and importance jobs
+// against the submitting team. Every refusal is a 400/422 with the reason; nothing is stored.
+import type { PrismaClient } from "@shortened/adapters";
+import { loraTargetNames, UserError } from "@shortened/contracts";
+
+/** The facts of the input version's config that a spec is checked against (absent facts are not checked). */
+export interface ModelFacts {
+  layers?: number;
+  vocabSize?: number;
+  maxPositions?: number;
+  modelType?: string;
+}
+
+export function modelFacts(config: unknown): ModelFacts {
+  const c = (config ?? {}) as Record<string, unknown>;
+  const raw = (c.raw ?? {}) as Record<string, unknown>;
+  const int = (v: unknown) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : undefined);
+  return {
+    layers: int(c.numHiddenLayers ?? raw.num_hidden_layers),
+    vocabSize: int(c.vocabSize ?? raw.vocab_size),
+    maxPositions: int(raw.max_position_embeddings),
+    modelType: typeof c.modelType === "string" ? c.modelType : undefined,
+  };
+}
+
+/** Phi-3 fuses q/k/v and gate/up into one projection each. */
+const fusedTargets = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"];
+const targetsOf = (m: ModelFacts): readonly string[] =>
+  m.modelType === "phi3" ? fusedTargets : loraTargetNames;
+
+const refuse = (code: "invalid_blocks" | "bad_request" | "invalid_data", message: string) =>
+  new UserError(code, message, 422);
+
+type Spec = Record<string, unknown>;
+
+function checkBlocks(spec: Spec, m: ModelFacts, where: string): void {
+  const blocks = spec.blocks as number[] | undefined;
+  const count = spec.count as number | undefined;
+  if (m.layers === undefined) return;
+  const L = m.layers;
+  if (blocks) {
+    const out = blocks.filter((b) => b >= L);
+    if (out.length)
+      throw refuse(
+        "invalid_blocks",
+        `${where}blocks ${out.join(", ")} out of range: the model has ${L} blocks (0..${L - 1})`,
+      );
+    const dup = blocks.filter((b, i) => blocks.indexOf(b) !== i);
+    if (dup.length) throw refuse("invalid_blocks", `${where}block ${dup[0]} is listed twice`);
+    if (blocks.length >= L)
+      throw refuse("invalid_blocks", `${where}removing all ${L} blocks leaves no model: keep at least one`);
+  }
+  if (count !== undefined) {
+    if (count >= L)
+      throw refuse(
+        "invalid_blocks",
+        `${where}count ${count} is too large: the model has ${L} blocks, so at most ${L - 1} can go`,
+      );
+    // Under the "+" rule the candidates exclude the first and last blocks (an importance job's own order
+    // has its own keepFirst/keepLast, checked when it ran).
+    const keep = ((spec.keepFirst as number | undefined) ?? 4) + ((spec.keepLast as number | undefined) ?? 2);
+    if (spec.rule !== "plain" && !spec.importanceJob && keep < L && count > L - keep)
+      throw refuse(
+        "invalid_blocks",
+        `${where}count ${count} is too large: the model has ${L} blocks and the "+" rule keeps ${keep} (keepFirst + keepLast), so at most ${L - keep} can go`,
+      );
+  }
+}
+
+function checkSeqLen(spec: Spec, m: ModelFacts, where: string): void {
+  if (m.maxPositions === undefined) return;
+  const lens: [string, unknown][] = [
+    ["seqLen", spec.seqLen],
+    ["calibration.seqLen", (spec.calibration as Spec | undefined)?.seqLen],
+  ];
+  for (const [name, v] of lens)
+    if (typeof v === "number" && v > m.maxPositions)
+      throw refuse("bad_request", `${where}${name} ${v} is beyond the model's ${m.maxPositions} positions`);
+}
+
+function checkRetrain(spec: Spec, m: ModelFacts, teamId: string, where: string): void {
+  const targets = spec.targets as string[] | undefined;
+  const known = targetsOf(m);
+  const unknown = (targets ?? []).filter((t) => !known.includes(t));
+  if (unknown.length)
+    throw refuse(
+      "bad_request",
+      `${where}unknown LoRA target ${unknown.join(", ")}: this model has ${known.join(", ")}`,
+    );
+  const data = spec.data as Spec | undefined;
+  if (!data) return;
+  if (typeof data.artifact === "string") checkArtifactKey(data.artifact, teamId, `${where}data.artifact`);
+  if (Array.isArray(data.ids) && m.vocabSize !== undefined)
+    for (const row of data.ids as number[][])
+      for (const id of row)
+        if (id >= m.vocabSize)
+          throw refuse(
+            "invalid_data",
+            `${where}data.ids: token id ${id} is beyond the vocabulary (${m.vocabSize} tokens)`,
+          );
+}
+
+/** An artifact-store key a job may read: the team's own, with no `..` segment. */
+export function checkArtifactKey(key: string, teamId: string, what: string): void {
+  if (key.split("/").some((p) => p === ".." || p === ".") || key.includes("\\") || key.startsWith("/"))
+    throw refuse("bad_request", `${what}: ${key} is not a plain artifact key (no "..", "." or leading "/")`);
+  if (!key.startsWith(`teams/${teamId}/`))
+    throw refuse(
+      "bad_request",
+      `${what}: ${key} is not an artifact of this team (keys start with teams/${teamId}/)`,
+    );
+}
+
+/**
+ * Checks every job of a submission (a job, or a pipeline and its steps) against its input model. Steps read
+ * the input's vocabulary and positions (pruning keeps both) and prune the input's blocks.
+ */
+export async function checkSubmission(
+  db: PrismaClient,
+  teamId: string,
+  config: unknown,
+  rows: { id: string; spec: Spec }[],
+): Promise<void> {
+  const m = modelFacts(config);
+  const ids = new Set(rows.map((r) => r.id));
+  for (const [i, { spec }] of rows.entries()) {
+    const where = i === 0 ? "" : `${String(spec.kind)} step: `;
+    checkSeqLen(spec, m, where);
+    if (spec.kind === "prune") {
+      checkBlocks(spec, m, where);
+      const imp = spec.importanceJob as string | undefined;
+      if (imp && !ids.has(imp)) {
+        const job = /^[0-9a-f-]{36}$/i.test(imp)
+          ? await db.job.findFirst({ where: { teamId, id: imp }, select: { kind: true } })
+          : null;
+        if (!job)
+          throw new UserError("not_found", `${where}importanceJob: no job "${imp}" in this team`, 404);
+        if (job.kind !== "importance")
+          throw refuse(
+            "bad_request",
+            `${where}importanceJob: job ${imp} is a ${job.kind} job, not an importance job`,
+          );
+      }
+    }
+    if (spec.kind === "retrain") checkRetrain(spec, m, teamId, where);
+  }
+}
