@@ -27,6 +27,7 @@ const tables = [
   "webhookDelivery",
   "importanceResult",
   "webSession",
+  "modelSource",
 ] as const;
 
 function countFiles(dir: string): number {

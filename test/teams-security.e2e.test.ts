@@ -46,6 +46,11 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
     });
     assert.equal(hook.status, 201);
     secrets.push(hook.body.secret);
+    const source = await rig.call("POST", "/v1/team/model-sources", {
+      key: a.admin,
+      body: { uri: "s3://team-a-models/" },
+    });
+    assert.equal(source.status, 201, source.text);
     const rules = await rig.call("PUT", `/v1/models/${model.id}/aliases/prod/rules`, {
       key: a.admin,
       body: { rules: [] },
@@ -69,6 +74,13 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       "POST /v1/keys": { path: "/v1/keys", body: { name: "x" }, own: true },
       "DELETE /v1/keys/:id": { path: `/v1/keys/${keyId}` },
       "POST /v1/keys/:id/rotate": { path: `/v1/keys/${keyId}/rotate`, body: {} },
+      "GET /v1/team/model-sources": { path: "/v1/team/model-sources", own: true },
+      "POST /v1/team/model-sources": {
+        path: "/v1/team/model-sources",
+        body: { uri: "s3://b-models/" },
+        own: true,
+      },
+      "DELETE /v1/team/model-sources/:id": { path: `/v1/team/model-sources/${source.body.id}` },
       "GET /v1/models": { path: "/v1/models", own: true },
       "POST /v1/models": { path: "/v1/models", body: { name: "m2", uri: "s3://bucket/x" }, own: true },
       "POST /v1/models/upload": { path: "/v1/models/upload?name=up", own: true },
@@ -149,12 +161,14 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
     assert.deepEqual(adminRoutes().sort(), [
       "DELETE /v1/keys/:id",
       "DELETE /v1/models/:id/share",
+      "DELETE /v1/team/model-sources/:id",
       "DELETE /v1/webhooks/:id",
       "GET /v1/audit",
       "GET /v1/webhooks",
       "GET /v1/webhooks/:id/deliveries",
       "POST /v1/keys",
       "POST /v1/keys/:id/rotate",
+      "POST /v1/team/model-sources",
       "POST /v1/webhooks",
       "PUT /v1/models/:id/aliases/:alias/rules",
       "PUT /v1/models/:id/share",

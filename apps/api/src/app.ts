@@ -20,6 +20,7 @@ import { auditRoutes } from "./routes/audit.js";
 import { jobStreamRoutes } from "./routes/job-stream.js";
 import { jobRoutes } from "./routes/jobs.js";
 import { metricRoutes } from "./routes/metrics.js";
+import { modelSourceRoutes } from "./routes/model-sources.js";
 import { modelRoutes } from "./routes/models.js";
 import { operationRoutes } from "./routes/operations.js";
 import { sharingRoutes } from "./routes/sharing.js";
@@ -70,6 +71,7 @@ export async function buildApp(
       await v1.register(auditTrail, { db: d.db });
       for (const routes of [
         teamRoutes,
+        modelSourceRoutes,
         modelRoutes,
         versionRoutes,
         aliasRoutes,

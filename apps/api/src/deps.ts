@@ -29,6 +29,8 @@ export interface ApiDeps {
   kinds?: JobKind[];
   /** Lifetime of presigned download URLs, in seconds. */
   urlExpirySeconds: number;
+  /** s3:// prefixes every team may register models from (MODEL_SOURCES); each team adds its own. */
+  modelSources?: string[];
   /** Team features (rate limits, webhooks, SSE polling); defaults below. */
   teams?: Partial<TeamOptions>;
   /** The dashboard and its cookie sessions; defaults in web/index.ts. */

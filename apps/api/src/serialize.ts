@@ -37,7 +37,6 @@ export function versionJson(v: Row): z.output<typeof ModelVersion> {
     number: v.number,
     kind: v.kind,
     parentId: v.parentId ?? null,
-    storagePrefix: v.storagePrefix,
     recipe: v.recipe ?? {},
     config: v.config ?? null,
     producedByJobId: v.producedByJobId ?? null,

@@ -51,6 +51,10 @@ export async function startApiServer(
       uploadLimitBytes: Number(env.UPLOAD_LIMIT_BYTES ?? 50 * 1024 ** 3),
       bodyLimitBytes: Number(env.BODY_LIMIT_BYTES ?? 2 * 1024 * 1024),
       urlExpirySeconds: Number(env.URL_EXPIRY_SECONDS ?? 3600),
+      modelSources: (env.MODEL_SOURCES ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
       teams: { ...teamOptionsFromEnv(env), queueCounts: (kind) => queues.counts(kind) },
       web: webOptionsFromEnv(env),
     },

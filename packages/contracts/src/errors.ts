@@ -19,7 +19,8 @@ export type UserErrorCode =
   | "rate_limited"
   | "promotion_refused"
   | "incomparable"
-  | "invalid_webhook_url";
+  | "invalid_webhook_url"
+  | "source_not_allowed";
 
 export class UserError extends Error {
   readonly code: UserErrorCode;

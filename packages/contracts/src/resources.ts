@@ -51,6 +51,7 @@ export const RegisterModelBody = z
     name: ModelName,
     uri: z
       .string()
+      .max(1024)
       .regex(/^s3:\/\/[^/]+\/.*/, "an s3://bucket/prefix URI")
       .describe("folder holding an HF checkpoint"),
     description: z.string().max(2000).optional(),
@@ -65,7 +66,6 @@ export const ModelVersion = z.object({
   number: z.int(),
   kind: z.enum(["base", "pruned", "retrained", "merged"]),
   parentId: z.string().nullable(),
-  storagePrefix: z.string(),
   recipe: z.record(z.string(), z.unknown()),
   config: z.record(z.string(), z.unknown()).nullable(),
   producedByJobId: z.string().nullable(),

@@ -101,3 +101,22 @@ export const ListSharedQuery = z
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();
+
+export const AddModelSourceBody = z
+  .object({
+    uri: z
+      .string()
+      .max(1024)
+      .regex(/^s3:\/\/[^/]+/, "an s3://bucket or s3://bucket/prefix URI")
+      .describe("models may then be registered from this bucket or prefix"),
+  })
+  .strict();
+export const ModelSource = z.object({
+  id: z.string(),
+  uri: z.string().describe("s3://bucket/prefix/"),
+  createdAt: z.string(),
+});
+export const ModelSourceList = z.object({
+  items: z.array(ModelSource).describe("this team's sources, added by its admins"),
+  operator: z.array(z.string()).describe("sources the operator allows for every team (MODEL_SOURCES)"),
+});

@@ -8,8 +8,10 @@ import {
   contentTypeOf,
   createBaseModel,
   type NamedObject,
+  normalizeS3Prefix,
   type PrismaClient,
   sha256File,
+  sourceRefusal,
   uuidv7,
 } from "@shortened/adapters";
 import { type ArtifactStore, type RegisterModelBody, UserError } from "@shortened/contracts";
@@ -60,10 +62,18 @@ export async function registerFromUri(
   store: ArtifactStore,
   teamId: string,
   body: RegisterModelBody,
+  opts: { operatorSources?: string[] } = {},
 ) {
   if (store.kind !== "s3")
     throw new UserError("bad_request", "models can be registered by s3:// URI only in service mode");
-  const prefix = body.uri.endsWith("/") ? body.uri : `${body.uri}/`;
+  const prefix = normalizeS3Prefix(body.uri);
+  const refused = await sourceRefusal(db, {
+    teamId,
+    uri: body.uri,
+    storeBucket: (store as unknown as { bucket: string }).bucket,
+    operatorSources: opts.operatorSources ?? [],
+  });
+  if (refused) throw new UserError("source_not_allowed", refused, 422);
   let objects: { key: string; size: number }[];
   try {
     objects = await store.list(prefix);
@@ -72,6 +82,12 @@ export async function registerFromUri(
   }
   if (!objects.some((o) => o.key === `${prefix}config.json`))
     throw new UserError("invalid_checkpoint", `${prefix} holds no config.json`);
+  await refuseRegisteredObjects(
+    db,
+    teamId,
+    body.uri,
+    objects.map((o) => o.key),
+  );
   // Validate and hash a local copy; the files themselves stay where they are.
   const dir = await mkdtemp(join(tmpdir(), "shortened-register-"));
   try {
@@ -102,4 +118,21 @@ export async function registerFromUri(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Files stay where they are, so one object belongs to one model: say which, when it is the caller's. */
+async function refuseRegisteredObjects(db: PrismaClient, teamId: string, uri: string, keys: string[]) {
+  const taken = await db.artifact.findFirst({
+    where: { key: { in: keys } },
+    select: { teamId: true, version: { select: { model: { select: { name: true } } } } },
+  });
+  if (!taken) return;
+  const name = taken.version?.model.name;
+  throw new UserError(
+    "conflict",
+    taken.teamId === teamId && name
+      ? `${uri} is already registered as model "${name}": use that model (or its versions) instead`
+      : `${uri} is already registered in this service by another team`,
+    409,
+  );
 }

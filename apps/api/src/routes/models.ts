@@ -40,13 +40,21 @@ export const modelRoutes = v1Routes("models", (app, d) => {
         body: RegisterModelBody,
         response: {
           201: registered,
-          ...errors([409, "a model of this name already exists"]),
+          ...errors(
+            [409, "a model of this name already exists, or this URI is already registered"],
+            [
+              422,
+              "not an allowed model source of this team (see /v1/team/model-sources), or not a checkpoint",
+            ],
+          ),
         },
       },
       config: { role: "member", audit },
     },
     async (req, reply) => {
-      const { model, version } = await registerFromUri(d.db, d.store, teamOf(req), req.body);
+      const { model, version } = await registerFromUri(d.db, d.store, teamOf(req), req.body, {
+        operatorSources: d.modelSources ?? [],
+      });
       return reply.status(201).send({ ...modelJson(model), latestVersion: versionJson(version) });
     },
   );

@@ -12,6 +12,7 @@ export * from "./errors.js";
 export * from "./importance.js";
 export * from "./jobs.js";
 export * from "./key-rotation.js";
+export * from "./model-sources.js";
 export * from "./models.js";
 export * from "./outbox.js";
 export * from "./outputs.js";
