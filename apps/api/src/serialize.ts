@@ -21,6 +21,7 @@ export function jobJson(j: Row & { outputVersion?: { id: string } | null }): z.o
     errorCode: j.errorCode ?? null,
     progress: j.progress,
     attempts: j.attempts,
+    preemptions: j.preemptions ?? 0,
     result: j.result ?? null,
     cancelRequested: j.cancelRequestedAt != null,
     createdAt: iso(j.createdAt),

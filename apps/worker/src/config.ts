@@ -17,8 +17,13 @@ export interface WorkerConfig {
   concurrency: number;
   kinds: JobKind[];
   cacheDir: string;
-  /** On SIGTERM: how long to let the running job finish before aborting it (it is then retried). */
+  /**
+   * On SIGTERM the running job is stopped at once: it saves its state (retrain) and is handed back to the
+   * queue as a preemption. This is how long that may take before the worker exits anyway.
+   */
   shutdownGraceMs: number;
+  /** Attempts of a job ended by stopped workers (kill, SIGTERM) after which it fails. */
+  maxPreemptions: number;
 }
 
 export function workerConfigFromEnv(
@@ -39,5 +44,6 @@ export function workerConfigFromEnv(
     kinds: kinds.filter((k) => availableKinds().includes(k)),
     cacheDir: over.cacheDir ?? env.WORKER_CACHE_DIR ?? "/tmp/shortened-worker",
     shutdownGraceMs: over.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 30_000),
+    maxPreemptions: over.maxPreemptions ?? Number(env.JOB_MAX_PREEMPTIONS ?? 20),
   };
 }

@@ -62,7 +62,11 @@ export class WorkerMetrics {
     this.busy.set(this.started.size);
   }
 
-  jobEnded(jobId: string, outcome: "succeeded" | "failed" | "retried" | "cancelled", cause?: string) {
+  jobEnded(
+    jobId: string,
+    outcome: "succeeded" | "failed" | "retried" | "cancelled" | "released" | "superseded",
+    cause?: string,
+  ) {
     const s = this.started.get(jobId);
     if (!s) return;
     this.started.delete(jobId);
@@ -81,6 +85,8 @@ export class WorkerMetrics {
         else if (msg === "job finished") this.jobEnded(jobId, "succeeded");
         else if (msg === "job cancelled") this.jobEnded(jobId, "cancelled");
         else if (msg === "job failed (bad input)") this.jobEnded(jobId, "failed", "bad_input");
+        else if (msg === "job released") this.jobEnded(jobId, "released");
+        else if (msg === "attempt superseded") this.jobEnded(jobId, "superseded");
         log.info(msg, extra);
       },
       error: (msg, extra) => {

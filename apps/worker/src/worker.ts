@@ -1,21 +1,34 @@
 // The BullMQ worker process: one BullMQ Worker per job-kind queue, all sharing a process-wide limit on
 // jobs running at once. Bad input fails at once; other errors are retried with backoff; a cancel
-// request stops the handler through its AbortSignal; SIGTERM lets the running job finish (or aborts it
-// after a grace period, and it is retried elsewhere).
+// request stops the handler through its AbortSignal. A stopped worker is a preemption, not a failure:
+// on SIGTERM the running job saves its state (retrain) and is handed back to the queue at once; a killed
+// worker's job is taken over after its lock expires; both are counted as `preemptions` on the job, up to
+// a generous bound. An attempt that a newer one superseded stops and writes nothing.
 
 import {
   type BullJob,
   endJob,
   failJob,
+  isCurrentAttempt,
+  JobNoLongerRunning,
   type OpenedDb,
   queueName,
   redisConnection,
+  releaseAttempt,
   requeueAfterError,
   UnrecoverableError,
+  WaitingError,
   Worker,
 } from "@shortened/adapters";
 import { type ArtifactStore, isUserError, type JobKind, UserError } from "@shortened/contracts";
-import { JobCancelled, runJob } from "@shortened/jobs";
+import {
+  AttemptSuperseded,
+  isWorkerStopping,
+  JobCancelled,
+  runJob,
+  TooManyPreemptions,
+  WorkerStopping,
+} from "@shortened/jobs";
 import type { WorkerConfig } from "./config.js";
 import { Semaphore } from "./semaphore.js";
 
@@ -39,45 +52,70 @@ export async function startWorker(
   const connection = redisConnection(cfg.queue.redisUrl);
   const keepTimings = await claimLockTimings(connection, cfg);
 
-  const process = async (bull: BullJob<{ jobId: string }>, _token?: string, signal?: AbortSignal) => {
+  const process = async (bull: BullJob<{ jobId: string }>, token?: string, signal?: AbortSignal) => {
     const jobId = bull.data.jobId;
     const release = await slots.acquire();
     const abort = new AbortController();
     const onAbort = () => abort.abort(shutdown.signal.reason ?? signal?.reason);
     shutdown.signal.addEventListener("abort", onAbort);
     signal?.addEventListener("abort", onAbort);
-    const attempt = bull.attemptsMade + 1;
-    // A dispatch the outbox has since replaced (a retry, or the reconciler after Redis lost it) is stale.
-    const row = await db.prisma.job.findUnique({ where: { id: jobId }, select: { queueKey: true } });
-    if (row?.queueKey && row.queueKey !== bull.id) {
-      release();
-      log.info("stale dispatch skipped", { jobId, queueJobId: bull.id, current: row.queueKey });
-      return { status: "stale-dispatch" };
-    }
-    log.info("job started", { jobId, kind: bull.name, attempt });
+    let attempt = 0;
     try {
-      const out = await runJob({ db: db.prisma, store, cacheDir: cfg.cacheDir, signal: abort.signal }, jobId);
+      // A dispatch the outbox has since replaced (a retry, or the reconciler after Redis lost it) is stale.
+      const row = await db.prisma.job.findUnique({ where: { id: jobId }, select: { queueKey: true } });
+      if (row?.queueKey && row.queueKey !== bull.id) {
+        log.info("stale dispatch skipped", { jobId, queueJobId: bull.id, current: row.queueKey });
+        return { status: "stale-dispatch" };
+      }
+      const out = await runJob(
+        {
+          db: db.prisma,
+          store,
+          cacheDir: cfg.cacheDir,
+          signal: abort.signal,
+          maxPreemptions: cfg.maxPreemptions,
+          onAttempt: (n) => {
+            attempt = n;
+            log.info("job started", { jobId, kind: bull.name, attempt: n });
+          },
+        },
+        jobId,
+      );
       log.info("job finished", { jobId, status: out.status });
       return out;
     } catch (e) {
       const msg = (e as Error)?.message ?? String(e);
+      if (
+        e instanceof AttemptSuperseded ||
+        (e instanceof JobNoLongerRunning && attempt && !(await isCurrentAttempt(db.prisma, jobId, attempt)))
+      ) {
+        // Another worker runs a newer attempt: this one leaves the job to it.
+        log.info("attempt superseded", { jobId, attempt });
+        return { status: "superseded" };
+      }
       if (e instanceof JobCancelled) {
         await endJob(db.prisma, jobId, "cancelled", "cancelled by request", "cancelled");
         log.info("job cancelled", { jobId });
         throw new UnrecoverableError("cancelled by request");
       }
-      if (shutdown.signal.aborted) {
-        // Not the job's fault: put it back; another worker (or this one, restarted) takes it.
-        await requeueAfterError(db.prisma, jobId, "worker shut down", attempt);
-        throw new Error("worker shut down during the job");
+      if (isWorkerStopping(shutdown.signal.reason)) {
+        // Not the job's fault: hand it back now (its state is saved), as a preemption, not a failed attempt.
+        if (attempt) await releaseAttempt(db.prisma, jobId, attempt, shutdown.signal.reason.message);
+        await bull.moveToWait(token);
+        log.info("job released", { jobId, attempt });
+        throw new WaitingError();
+      }
+      if (e instanceof TooManyPreemptions) {
+        await failJob(db.prisma, jobId, msg, "preempted", attempt);
+        throw new UnrecoverableError(msg);
       }
       if (isUserError(e)) {
-        await failJob(db.prisma, jobId, msg, (e as { code: string }).code);
+        await failJob(db.prisma, jobId, msg, (e as { code: string }).code, attempt);
         log.info("job failed (bad input)", { jobId, reason: msg });
         throw new UnrecoverableError(msg);
       }
-      const last = attempt >= (bull.opts.attempts ?? 1);
-      if (last) await failJob(db.prisma, jobId, msg, "internal");
+      const last = bull.attemptsMade + 1 >= (bull.opts.attempts ?? 1);
+      if (last) await failJob(db.prisma, jobId, msg, "internal", attempt);
       else await requeueAfterError(db.prisma, jobId, msg, attempt);
       log.error("job attempt failed", { jobId, attempt, last, error: msg });
       throw e;
@@ -117,7 +155,13 @@ export async function startWorker(
 
   return {
     async close() {
-      const grace = setTimeout(() => shutdown.abort(new Error("worker shutting down")), cfg.shutdownGraceMs);
+      // Running jobs stop now, save their state and go back to the queue; past the grace, exit anyway
+      // (the lock then expires and another worker takes the job over).
+      shutdown.abort(new WorkerStopping("the worker is shutting down (SIGTERM)"));
+      const grace = setTimeout(
+        () => void Promise.all(workers.map((w) => w.close(true))),
+        cfg.shutdownGraceMs,
+      );
       try {
         await Promise.all(workers.map((w) => w.close()));
       } finally {

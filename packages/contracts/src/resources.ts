@@ -97,7 +97,10 @@ export const Job = z.object({
   reason: z.string().nullable().describe("why it failed or was cancelled"),
   errorCode: z.string().nullable(),
   progress: z.number(),
-  attempts: z.int(),
+  attempts: z.int().describe("attempts started (retries after errors and restarts after preemptions)"),
+  preemptions: z
+    .int()
+    .describe("attempts that ended because their worker stopped (killed, drained, SIGTERM), not by an error"),
   result: z.unknown().describe("what the job produced (null until it succeeds)"),
   cancelRequested: z.boolean().describe("a cancel was asked for; a running job stops within seconds"),
   createdAt: z.string(),

@@ -13,6 +13,8 @@ export class StoreCheckpoints implements CheckpointStore {
     private readonly store: ArtifactStore,
     private readonly cacheDir: string,
     private readonly teamId: string,
+    /** Throws when the attempt saving state is no longer the job's current one (it must not overwrite). */
+    private readonly assertCurrent: () => Promise<void> = async () => {},
   ) {}
 
   async materialize(version: VersionInfo, signal?: AbortSignal): Promise<string> {
@@ -45,6 +47,7 @@ export class StoreCheckpoints implements CheckpointStore {
   }
 
   async saveState(jobId: string, dir: string): Promise<void> {
+    await this.assertCurrent();
     const prefix = jobStatePrefix(this.teamId, jobId);
     const files = await listFiles(dir);
     const old = await this.store.list(prefix);
@@ -52,6 +55,12 @@ export class StoreCheckpoints implements CheckpointStore {
     for (const f of files) await this.store.putFile(`${prefix}${stamp}${f}`, join(dir, f));
     // The new state is complete before the old one goes.
     await this.store.putBytes(`${prefix}${stamp}${COMPLETE}`, new Uint8Array());
+    try {
+      await this.assertCurrent();
+    } catch (e) {
+      await this.store.deletePrefix(`${prefix}${stamp}`);
+      throw e;
+    }
     await this.store.delete(old.map((o) => o.key));
   }
 

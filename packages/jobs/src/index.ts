@@ -9,6 +9,7 @@ export * from "./metric-protocols.js";
 export * from "./model-card.js";
 export * from "./models.js";
 export * from "./pipeline-plan.js";
+export * from "./preemption.js";
 export * from "./progress.js";
 export * from "./promotion.js";
 export * from "./queue-dispatcher.js";

@@ -22,6 +22,8 @@ export class DbProgressSink implements ProgressSink {
     private readonly also?: ProgressSink,
     /** The pipeline this job is a step of: its progress follows. */
     private readonly parentJobId?: string | null,
+    /** False once the attempt was superseded by a newer one: then nothing more is written. */
+    private readonly current: () => boolean = () => true,
   ) {}
 
   progress(fraction: number, message?: string, step?: StepProgress): void {
@@ -53,6 +55,7 @@ export class DbProgressSink implements ProgressSink {
     this.pending = [];
     this.chain = this.chain
       .then(async () => {
+        if (!this.current()) return;
         await appendEvents(this.db, this.jobId, batch);
         if (fraction === undefined) return;
         await setProgress(this.db, this.jobId, round(fraction));

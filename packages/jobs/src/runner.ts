@@ -1,10 +1,13 @@
 // Runs one job attempt, the same way in a BullMQ worker and in the CLI's embedded mode:
 // claim it, resolve its input, run the handler with the ports, upload and verify every output, then
-// record all of it in one transaction. A failure anywhere deletes what this attempt uploaded.
+// record all of it in one transaction. A failure anywhere deletes what this attempt uploaded. The
+// attempt number fences the attempt: once a newer attempt started (its worker was thought dead), this one
+// stops, writes no state, progress or result, and leaves the job to the newer one.
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   importanceStore,
+  isCurrentAttempt,
   type NamedObject,
   type PrismaClient,
   recordSuccess,
@@ -23,7 +26,8 @@ import {
 } from "@shortened/contracts";
 import { listFiles, StoreCheckpoints } from "./checkpoints.js";
 import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
-import { checkpointPrefix, jobOutputPrefix } from "./keys.js";
+import { attemptOutputPrefix, checkpointPrefix, jobOutputPrefix } from "./keys.js";
+import { AttemptSuperseded, TooManyPreemptions } from "./preemption.js";
 import { DbProgressSink, pipelineProgress } from "./progress.js";
 import { specError } from "./submit.js";
 
@@ -37,8 +41,12 @@ export interface RunnerDeps {
   signal?: AbortSignal;
   /** Also report progress here (the CLI's progress bar). */
   progress?: ProgressSink;
-  /** How often to look for a cancel request in the database. */
+  /** How often to look for a cancel request (or a newer attempt) in the database. */
   cancelPollMs?: number;
+  /** Told the attempt number once the attempt is claimed (the worker fences its own writes with it). */
+  onAttempt?: (attempt: number) => void;
+  /** Attempts ended by a stopped worker after which the job fails instead of starting again. */
+  maxPreemptions?: number;
 }
 
 export type RunOutcome =
@@ -61,6 +69,10 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     if (row?.cancelRequestedAt && row.state === "running") throw new JobCancelled(jobId);
     return { status: "already-finished", state: row?.state ?? "missing" };
   }
+  const attempt = job.attempts;
+  deps.onAttempt?.(attempt);
+  const maxPreemptions = deps.maxPreemptions ?? 20;
+  if (job.preemptions > maxPreemptions) throw new TooManyPreemptions(jobId, job.preemptions, maxPreemptions);
   const kind = job.kind as JobKind;
   const handler = (deps.handlers ?? defaultHandlers)[kind] as
     | ((spec: unknown, ports: Ports) => Promise<HandlerResult>)
@@ -80,10 +92,17 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(deps.signal?.reason);
   deps.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  let current = true;
   const poll = setInterval(async () => {
     try {
-      const row = await db.job.findUnique({ where: { id: jobId }, select: { cancelRequestedAt: true } });
-      if (row?.cancelRequestedAt) controller.abort(new JobCancelled(jobId));
+      const row = await db.job.findUnique({
+        where: { id: jobId },
+        select: { cancelRequestedAt: true, attempts: true },
+      });
+      if (row && row.attempts !== attempt) {
+        current = false;
+        controller.abort(new AttemptSuperseded(jobId, attempt));
+      } else if (row?.cancelRequestedAt) controller.abort(new JobCancelled(jobId));
     } catch {
       // A missed poll only delays cancellation.
     }
@@ -92,25 +111,32 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   const workRoot = join(deps.cacheDir, "work");
   for (const old of await readdir(workRoot).catch(() => [] as string[]))
     if (old.startsWith(`${job.id}-`)) await rm(join(workRoot, old), { recursive: true, force: true });
-  const workDir = join(workRoot, `${job.id}-${job.attempts}`);
+  const workDir = join(workRoot, `${job.id}-${attempt}`);
   await mkdir(workDir, { recursive: true });
-  const sink = new DbProgressSink(db, job.id, 500, deps.progress, job.parentJobId);
+  const sink = new DbProgressSink(db, job.id, 500, deps.progress, job.parentJobId, () => current);
+  // Saved training state is written only while this attempt is the job's current one.
+  const stillCurrent = async () => {
+    if (!(await isCurrentAttempt(db, jobId, attempt)) && !(await isCancelRequested(db, jobId))) {
+      current = false;
+      throw new AttemptSuperseded(jobId, attempt);
+    }
+  };
   const ports: Ports = {
     artifacts: store,
     registry,
-    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId),
+    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId, stillCurrent),
     progress: sink,
     signal: controller.signal,
-    context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt: job.attempts },
+    context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt },
     importance: importanceStore(db, job.teamId, job.id),
   };
   const uploaded: string[] = [];
   try {
     const result = await handler(spec, ports);
     controller.signal.throwIfAborted();
-    const success = await publish(store, job.teamId, job.id, input.id, result, uploaded, controller.signal);
+    const success = await publish(store, job, attempt, input.id, result, uploaded, controller.signal);
     await sink.flush();
-    const versionId = await recordSuccess(db, success);
+    const versionId = await recordSuccess(db, { ...success, attempt });
     if (job.parentJobId) await pipelineProgress(db, job.parentJobId).catch(() => {});
     return {
       status: "succeeded",
@@ -119,7 +145,11 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   } catch (e) {
     await sink.flush();
     if (uploaded.length) await store.delete(uploaded).catch(() => {});
-    if (controller.signal.aborted && controller.signal.reason instanceof JobCancelled)
+    if (
+      controller.signal.aborted &&
+      (controller.signal.reason instanceof JobCancelled ||
+        controller.signal.reason instanceof AttemptSuperseded)
+    )
       throw controller.signal.reason;
     throw e;
   } finally {
@@ -132,8 +162,8 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
 /** Uploads (and verifies) a handler's outputs; records every key in `uploaded` as it goes. */
 async function publish(
   store: ArtifactStore,
-  teamId: string,
-  jobId: string,
+  { teamId, id: jobId }: { teamId: string; id: string },
+  attempt: number,
   inputVersionId: string,
   r: HandlerResult,
   uploaded: string[],
@@ -146,7 +176,7 @@ async function publish(
   };
   let version: Parameters<typeof recordSuccess>[1]["version"];
   if (r.version) {
-    const prefix = checkpointPrefix(teamId, jobId);
+    const prefix = checkpointPrefix(teamId, jobId, attempt);
     const files: NamedObject[] = [];
     for (const f of await listFiles(r.version.dir))
       files.push(await put(prefix + f, join(r.version.dir, f), f));
@@ -154,6 +184,13 @@ async function publish(
   }
   const artifacts: NamedObject[] = [];
   for (const a of r.artifacts)
-    artifacts.push(await put(jobOutputPrefix(teamId, jobId) + a.name, a.path, a.name, a.contentType));
+    artifacts.push(
+      await put(attemptOutputPrefix(teamId, jobId, attempt) + a.name, a.path, a.name, a.contentType),
+    );
   return { jobId, teamId, inputVersionId, version, artifacts, metrics: r.metrics, summary: r.summary };
+}
+
+async function isCancelRequested(db: PrismaClient, jobId: string): Promise<boolean> {
+  const row = await db.job.findUnique({ where: { id: jobId }, select: { cancelRequestedAt: true } });
+  return Boolean(row?.cancelRequestedAt);
 }

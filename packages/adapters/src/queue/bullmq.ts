@@ -35,7 +35,9 @@ export function lockTimingsFromEnv(env: NodeJS.ProcessEnv = process.env): LockTi
   return {
     lockDuration: Number(env.WORKER_LOCK_MS ?? 30_000),
     stalledInterval: Number(env.WORKER_STALLED_INTERVAL_MS ?? 30_000),
-    maxStalledCount: Number(env.WORKER_MAX_STALLED ?? 2),
+    // A stall is a dead worker (killed, preempted), not the job's fault: allow many (the database counts
+    // them as preemptions; JOB_MAX_PREEMPTIONS bounds them there).
+    maxStalledCount: Number(env.WORKER_MAX_STALLED ?? 20),
   };
 }
 
@@ -138,4 +140,4 @@ export class JobQueues {
 }
 
 // The worker app uses BullMQ through this package (one place that pins it).
-export { type Job as BullJob, UnrecoverableError, Worker } from "bullmq";
+export { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from "bullmq";

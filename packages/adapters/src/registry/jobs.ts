@@ -110,22 +110,42 @@ export function pipelineSteps(db: PrismaClient, pipelineId: string) {
   return db.job.findMany({ where: { parentJobId: pipelineId }, orderBy: { id: "asc" }, include: withOutput });
 }
 
-/** A worker starts (or restarts) a job: null when it is already finished or cancelled. */
+/**
+ * A worker starts (or restarts) a job: null when it is already finished or cancelled. The returned row's
+ * `attempts` is this attempt's number, the fencing token of everything it writes. A job found `running`
+ * lost its worker without a word (killed, node gone): that attempt counts as a preemption, not a failure.
+ */
 export async function startAttempt(db: PrismaClient, id: string): Promise<JobRow | null> {
   const now = new Date();
+  const open = { id, cancelRequestedAt: null };
   const before = await db.job.findUnique({ where: { id }, select: { state: true, attempts: true } });
-  const n = await db.job.updateMany({
-    where: { id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
-    data: { state: "running", attempts: { increment: 1 } },
-  });
-  if (n.count === 0) return null;
+  let preempted = (
+    await db.job.updateMany({
+      where: { ...open, state: "running" },
+      data: { attempts: { increment: 1 }, preemptions: { increment: 1 } },
+    })
+  ).count;
+  if (!preempted) {
+    const n = await db.job.updateMany({
+      where: { ...open, state: "queued" },
+      data: { state: "running", attempts: { increment: 1 } },
+    });
+    if (n.count === 0) return null;
+  }
   await db.job.updateMany({ where: { id, startedAt: null }, data: { startedAt: now } });
-  if (before?.state === "queued") await appendEvents(db, id, [{ type: "state", data: { state: "running" } }]);
-  else if (before && before.attempts > 0)
-    await appendEvents(db, id, [
-      { type: "log", data: { line: `attempt ${before.attempts + 1} started (the previous one stopped)` } },
-    ]);
   const job = await db.job.findUniqueOrThrow({ where: { id }, include: withOutput });
+  preempted = preempted ? job.attempts - 1 : 0;
+  if (before?.state === "queued" && !preempted)
+    await appendEvents(db, id, [{ type: "state", data: { state: "running" } }]);
+  if (preempted)
+    await appendEvents(db, id, [
+      {
+        type: "log",
+        data: {
+          line: `attempt ${job.attempts} started: the worker of attempt ${preempted} stopped (preemption ${job.preemptions})`,
+        },
+      },
+    ]);
   // A pipeline is running as soon as its first step is.
   if (job.parentJobId) {
     const p = await db.job.updateMany({
@@ -135,6 +155,29 @@ export async function startAttempt(db: PrismaClient, id: string): Promise<JobRow
     if (p.count) await appendEvents(db, job.parentJobId, [{ type: "state", data: { state: "running" } }]);
   }
   return job;
+}
+
+/** Whether `attempt` is still the job's current attempt (a newer one fences the older one off). */
+export async function isCurrentAttempt(db: PrismaClient, id: string, attempt: number): Promise<boolean> {
+  const row = await db.job.findUnique({ where: { id }, select: { attempts: true, state: true } });
+  return row?.attempts === attempt && row.state === "running";
+}
+
+/**
+ * A worker that is stopping (SIGTERM, drain, spot reclaim) hands its attempt back: the job is queued
+ * again and the attempt counts as a preemption. False when a newer attempt or an end got there first.
+ */
+export async function releaseAttempt(db: PrismaClient, id: string, attempt: number, why: string) {
+  const n = await db.job.updateMany({
+    where: { id, state: "running", attempts: attempt },
+    data: { state: "queued", preemptions: { increment: 1 } },
+  });
+  if (n.count)
+    await appendEvents(db, id, [
+      { type: "log", data: { line: `attempt ${attempt} released: ${why}` } },
+      { type: "state", data: { state: "queued", preempted: true } },
+    ]);
+  return n.count > 0;
 }
 
 export async function setInputVersion(db: PrismaClient, id: string, versionId: string) {
@@ -151,10 +194,16 @@ export async function endJob(
   state: "failed" | "cancelled",
   reason: string,
   code: string,
+  /** Only if this is still the job's current attempt (a worker ending its own attempt). */
+  attempt?: number,
 ): Promise<boolean> {
   const now = new Date();
   const n = await db.job.updateMany({
-    where: { id, state: { in: ["queued", "running"] } },
+    where: {
+      id,
+      state: { in: ["queued", "running"] },
+      ...(attempt === undefined ? {} : { attempts: attempt }),
+    },
     data: { state, reason: reason.slice(0, 2000), errorCode: code, finishedAt: now },
   });
   if (n.count === 0) return false;
@@ -165,16 +214,26 @@ export async function endJob(
 }
 
 /** Fails a job and, for a pipeline step, its pipeline (whose other open steps are then cancelled). */
-export async function failJob(db: PrismaClient, id: string, reason: string, code: string): Promise<void> {
-  await endJob(db, id, "failed", reason, code);
+export async function failJob(
+  db: PrismaClient,
+  id: string,
+  reason: string,
+  code: string,
+  attempt?: number,
+): Promise<void> {
+  // A fenced-off attempt (a newer one runs) ends nothing.
+  if (!(await endJob(db, id, "failed", reason, code, attempt)) && attempt !== undefined) return;
   const row = await db.job.findUnique({ where: { id } });
   if (row?.parentJobId)
     await endJob(db, row.parentJobId, "failed", `step ${row.kind} failed: ${reason}`, code);
 }
 
-/** A transient failure that will be retried: back to queued, with the reason as a log event. */
+/** A transient failure of attempt `attempt` that will be retried: back to queued, the reason as a log event. */
 export async function requeueAfterError(db: PrismaClient, id: string, message: string, attempt: number) {
-  const n = await db.job.updateMany({ where: { id, state: "running" }, data: { state: "queued" } });
+  const n = await db.job.updateMany({
+    where: { id, state: "running", attempts: attempt },
+    data: { state: "queued" },
+  });
   if (n.count)
     await appendEvents(db, id, [
       { type: "log", data: { line: `attempt ${attempt} failed: ${message}; retrying` } },

@@ -26,11 +26,13 @@ export interface JobSuccess {
   artifacts: NamedObject[];
   metrics: MetricOutput[];
   summary: Record<string, unknown>;
+  /** The attempt that produced it: recorded only while it is still the job's current attempt. */
+  attempt?: number;
 }
 
 export class JobNoLongerRunning extends Error {
   constructor(id: string) {
-    super(`job ${id} was cancelled or finished elsewhere before its result was recorded`);
+    super(`job ${id} was cancelled, finished or restarted elsewhere before its result was recorded`);
   }
 }
 
@@ -63,7 +65,12 @@ export async function recordSuccess(db: PrismaClient, s: JobSuccess): Promise<st
     if (metrics.length) await tx.metric.createMany({ data: metrics });
     const summary = { ...s.summary, ...(versionId ? { outputVersionId: versionId } : {}) };
     const n = await tx.job.updateMany({
-      where: { id: s.jobId, state: "running", cancelRequestedAt: null },
+      where: {
+        id: s.jobId,
+        state: "running",
+        cancelRequestedAt: null,
+        ...(s.attempt === undefined ? {} : { attempts: s.attempt }),
+      },
       data: {
         state: "succeeded",
         progress: 1,

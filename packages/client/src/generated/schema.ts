@@ -754,7 +754,10 @@ export interface components {
             reason: string | null;
             errorCode: string | null;
             progress: number;
+            /** @description attempts started (retries after errors and restarts after preemptions) */
             attempts: number;
+            /** @description attempts that ended because their worker stopped (killed, drained, SIGTERM), not by an error */
+            preemptions: number;
             /** @description what the job produced (null until it succeeds) */
             result: unknown;
             /** @description a cancel was asked for; a running job stops within seconds */

@@ -32,6 +32,8 @@ export interface TrainOptions extends SessionOptions {
   stateDir?: string;
   signal?: AbortSignal;
   onProgress?: (p: TrainProgress) => void;
+  /** when the signal aborts for this reason, save the state first (a preempted worker hands over its steps) */
+  saveOnAbort?: (reason: unknown) => boolean;
   /** awaited after each saved state (e.g. to copy stateDir to remote storage before training goes on) */
   onStateSaved?: (step: number, stateDir: string) => Promise<void> | void;
 }
@@ -103,9 +105,16 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   const K = o.gradAccum;
   const t0 = performance.now();
   let tokensHere = 0;
+  let saved = start;
   try {
     for (let s = start; s < o.steps; s++) {
-      o.signal?.throwIfAborted();
+      if (o.signal?.aborted) {
+        if (o.stateDir && s > saved && o.saveOnAbort?.(o.signal.reason)) {
+          await saveState(o.stateDir, spec, state, curve, s);
+          await o.onStateSaved?.(s, o.stateDir);
+        }
+        o.signal.throwIfAborted();
+      }
       const lr = o.lr * lrMultiplier(o.schedule, s, o.warmup, o.steps);
       const sel = Array.from({ length: B * K }, (_, j) => (s * B * K + j) % n);
       const sums = new Map<string, Float32Array>();
@@ -149,6 +158,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       if (o.stateDir && o.checkpointEvery && done % o.checkpointEvery === 0 && done < o.steps) {
         await saveState(o.stateDir, spec, state, curve, done);
         await o.onStateSaved?.(done, o.stateDir);
+        saved = done;
       }
     }
   } finally {

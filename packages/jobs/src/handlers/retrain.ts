@@ -21,6 +21,7 @@ import {
   trainLora,
 } from "@shortened/engine";
 import { jobStatePrefix } from "../keys.js";
+import { isWorkerStopping } from "../preemption.js";
 import { CURVE_PLOT, type CurvePoint, trainingCurveSvg } from "../training-plot.js";
 import { loadRetrainRows } from "./retrain-data.js";
 import type { Handler } from "./types.js";
@@ -225,6 +226,7 @@ function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
     device: spec.device,
     threads: spec.threads,
     signal,
+    saveOnAbort: isWorkerStopping,
   };
 }
 
