@@ -52,7 +52,11 @@ const runCliAsync = async (args: string[]) =>
   ).stdout;
 const BUCKET = "shortened-e2e";
 
-describe("service mode end to end", { timeout: 180_000 }, () => {
+// Each test has its own bound: a bound on the whole suite would, on a busy machine, tear the stack down
+// (after) under a test that is still running, which then fails with "fetch failed" and takes the rest along.
+const EACH = { timeout: 240_000 };
+
+describe("service mode end to end", () => {
   let dropDb: () => Promise<void>;
   let s3: Awaited<ReturnType<typeof startS3>>;
   let api: ApiServer;
@@ -68,15 +72,23 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     () => api.url,
     () => key,
   );
-  const waitJob = (id: string, ms = 90_000) =>
-    until(
-      `job ${id} to finish`,
-      async () => {
-        const r = await call("GET", `/v1/jobs/${id}`);
-        return ["succeeded", "failed", "cancelled"].includes(r.body.state) ? r.body : null;
-      },
-      ms,
-    );
+  const waitJob = async (id: string, ms = 150_000) => {
+    let last: unknown = null;
+    try {
+      return await until(
+        `job ${id} to finish`,
+        async () => {
+          const r = await call("GET", `/v1/jobs/${id}`);
+          last = r.body;
+          return ["succeeded", "failed", "cancelled"].includes(r.body.state) ? r.body : null;
+        },
+        ms,
+      );
+    } catch (e) {
+      const steps = (await call("GET", `/v1/jobs?parentJobId=${id}`)).body.items;
+      throw new Error(`${(e as Error).message}: ${JSON.stringify({ last, steps })}`);
+    }
+  };
 
   before(async () => {
     const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
@@ -109,7 +121,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     rmSync(cacheRoot, { recursive: true, force: true });
   });
 
-  it("creates a team with `admin create-team --json` and authenticates Bearer keys", async () => {
+  it("creates a team with `admin create-team --json` and authenticates Bearer keys", EACH, async () => {
     const out = jsonOf(
       runCli(["admin", "create-team", `team-${prefix}`, "--json"], {
         env: { DATABASE_URL: env.DATABASE_URL },
@@ -146,7 +158,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     assert.match(await docs.text(), /swagger/i);
   });
 
-  it("refuses to start a worker whose lock timings differ from the running workers'", async () => {
+  it("refuses to start a worker whose lock timings differ from the running workers'", EACH, async () => {
     const odd = startWorkerProcess({
       ...env,
       WORKER_LOCK_MS: "60000",
@@ -157,7 +169,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
   });
 
   let baseVersionId = "";
-  it("registers the demo model by s3:// URI and by tar upload", async () => {
+  it("registers the demo model by s3:// URI and by tar upload", EACH, async () => {
     const store = s3rverStore(s3.endpoint, "models-src");
     await store.ensureBucket();
     for (const f of readdirSync(demoDir))
@@ -215,7 +227,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
   });
 
   let pipelineId = "";
-  it("runs a pipeline to completion; one job per Idempotency-Key", async () => {
+  it("runs a pipeline to completion; one job per Idempotency-Key", EACH, async () => {
     const spec = {
       kind: "pipeline",
       model: "tiny",
@@ -299,34 +311,38 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     assert.equal(JSON.parse(cli).version.parentId, baseVersionId);
   });
 
-  it("answers malformed, invalid, oversized and unavailable requests with 4xx and the error shape", async () => {
-    const malformed = await call("POST", "/v1/jobs", "{not json", { "content-type": "application/json" });
-    assert.equal(malformed.status, 400);
-    assert.equal(malformed.body.error.code, "bad_request");
-    const invalid = await call("POST", "/v1/jobs", { kind: "prune", model: "tiny" });
-    assert.equal(invalid.status, 400);
-    assert.match(invalid.body.error.message, /exactly one of blocks/);
-    const big = await call("POST", "/v1/jobs", {
-      kind: "evaluate",
-      model: "tiny",
-      pad: "x".repeat(3 * 1024 * 1024),
-    });
-    assert.equal(big.status, 413);
-    assert.equal(big.body.error.code, "payload_too_large");
-    const missing = await call("POST", "/v1/jobs", { kind: "evaluate", model: "no-such-model" });
-    assert.equal(missing.status, 404);
-    assert.equal(missing.body.error.code, "not_found");
-    const unknownKind = await call("POST", "/v1/jobs", { kind: "explode", model: "tiny" });
-    assert.equal(unknownKind.status, 400);
-    const badBlocks = await call("POST", "/v1/jobs", { kind: "prune", model: "tiny", blocks: [99] });
-    assert.equal(badBlocks.status, 201);
-    const failed = await waitJob(badBlocks.body.id);
-    assert.equal(failed.state, "failed");
-    assert.equal(failed.attempts, 1, "bad input is not retried");
-    assert.match(failed.reason, /99/);
-  });
+  it(
+    "answers malformed, invalid, oversized and unavailable requests with 4xx and the error shape",
+    EACH,
+    async () => {
+      const malformed = await call("POST", "/v1/jobs", "{not json", { "content-type": "application/json" });
+      assert.equal(malformed.status, 400);
+      assert.equal(malformed.body.error.code, "bad_request");
+      const invalid = await call("POST", "/v1/jobs", { kind: "prune", model: "tiny" });
+      assert.equal(invalid.status, 400);
+      assert.match(invalid.body.error.message, /exactly one of blocks/);
+      const big = await call("POST", "/v1/jobs", {
+        kind: "evaluate",
+        model: "tiny",
+        pad: "x".repeat(3 * 1024 * 1024),
+      });
+      assert.equal(big.status, 413);
+      assert.equal(big.body.error.code, "payload_too_large");
+      const missing = await call("POST", "/v1/jobs", { kind: "evaluate", model: "no-such-model" });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.code, "not_found");
+      const unknownKind = await call("POST", "/v1/jobs", { kind: "explode", model: "tiny" });
+      assert.equal(unknownKind.status, 400);
+      const badBlocks = await call("POST", "/v1/jobs", { kind: "prune", model: "tiny", blocks: [99] });
+      assert.equal(badBlocks.status, 201);
+      const failed = await waitJob(badBlocks.body.id);
+      assert.equal(failed.state, "failed");
+      assert.equal(failed.attempts, 1, "bad input is not retried");
+      assert.match(failed.reason, /99/);
+    },
+  );
 
-  it("pages through jobs and events by cursor, and filters lists", async () => {
+  it("pages through jobs and events by cursor, and filters lists", EACH, async () => {
     const all = (await call("GET", "/v1/jobs?limit=200")).body.items.map((j: { id: string }) => j.id);
     assert.ok(all.length >= 5);
     const seen: string[] = [];
@@ -354,7 +370,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     assert.deepEqual(models, ["tiny-upload"]);
   });
 
-  it("finishes a job on another worker after kill -9, without duplicates", async () => {
+  it("finishes a job on another worker after kill -9, without duplicates", EACH, async () => {
     const r = await call("POST", "/v1/jobs", SLOW_EVALUATE);
     const id = r.body.id;
     const owner = await until("a worker to start the job", async () =>
@@ -373,7 +389,7 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     workers = workers.filter((w) => w !== owner);
   });
 
-  it("cancels a running job within seconds", async () => {
+  it("cancels a running job within seconds", EACH, async () => {
     const r = await call("POST", "/v1/jobs", SLOW_EVALUATE);
     const id = r.body.id;
     await until("running", async () => (await call("GET", `/v1/jobs/${id}`)).body.progress > 0, 60_000);
@@ -389,40 +405,44 @@ describe("service mode end to end", { timeout: 180_000 }, () => {
     await call("POST", `/v1/jobs/${id}/cancel`);
   });
 
-  it("fails cleanly when S3 uploads fail: retried, then failed, no rows and no objects left", async () => {
-    // A worker whose output bucket does not exist (the input model is read from its s3:// URI).
-    const faultPrefix = `${prefix}-fault`;
-    const w = startWorkerProcess({
-      ...env,
-      QUEUE_PREFIX: faultPrefix,
-      S3_BUCKET: "no-such-bucket",
-      WORKER_CACHE_DIR: join(cacheRoot, "fault"),
-    });
-    workers.push(w);
-    await w.ready;
-    const queues = new JobQueues({ redisUrl: REDIS_URL, prefix: faultPrefix, attempts: 2, backoffMs: 300 });
-    try {
-      // Straight onto this worker's queue (not through the outbox, whose relay serves the API's prefix).
-      const direct = { dispatch: (jobs: DispatchJob[]) => queues.add(jobs), cancel: async () => {} };
-      const { job } = await submitJob(db.prisma, direct, teamId, {
-        kind: "prune",
-        model: "tiny",
-        blocks: [3],
+  it(
+    "fails cleanly when S3 uploads fail: retried, then failed, no rows and no objects left",
+    EACH,
+    async () => {
+      // A worker whose output bucket does not exist (the input model is read from its s3:// URI).
+      const faultPrefix = `${prefix}-fault`;
+      const w = startWorkerProcess({
+        ...env,
+        QUEUE_PREFIX: faultPrefix,
+        S3_BUCKET: "no-such-bucket",
+        WORKER_CACHE_DIR: join(cacheRoot, "fault"),
       });
-      const done = await waitJob(job.id);
-      assert.equal(done.state, "failed");
-      assert.equal(done.attempts, 2, "a transient error is retried");
-      assert.match(done.reason, /bucket/i);
-      assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
-      assert.equal(await db.prisma.artifact.count({ where: { jobId: job.id } }), 0);
-      const store = s3rverStore(s3.endpoint, BUCKET);
-      assert.equal((await store.list(`teams/${teamId}/jobs/${job.id}/`)).length, 0);
-    } finally {
-      await queues.close();
-    }
-    // SIGTERM: the worker stops taking jobs and exits cleanly.
-    w.child.kill("SIGTERM");
-    assert.equal(await w.exited, 0);
-    assert.ok(w.lines.some((l) => l.msg === "stopped"));
-  });
+      workers.push(w);
+      await w.ready;
+      const queues = new JobQueues({ redisUrl: REDIS_URL, prefix: faultPrefix, attempts: 2, backoffMs: 300 });
+      try {
+        // Straight onto this worker's queue (not through the outbox, whose relay serves the API's prefix).
+        const direct = { dispatch: (jobs: DispatchJob[]) => queues.add(jobs), cancel: async () => {} };
+        const { job } = await submitJob(db.prisma, direct, teamId, {
+          kind: "prune",
+          model: "tiny",
+          blocks: [3],
+        });
+        const done = await waitJob(job.id);
+        assert.equal(done.state, "failed");
+        assert.equal(done.attempts, 2, "a transient error is retried");
+        assert.match(done.reason, /bucket/i);
+        assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
+        assert.equal(await db.prisma.artifact.count({ where: { jobId: job.id } }), 0);
+        const store = s3rverStore(s3.endpoint, BUCKET);
+        assert.equal((await store.list(`teams/${teamId}/jobs/${job.id}/`)).length, 0);
+      } finally {
+        await queues.close();
+      }
+      // SIGTERM: the worker stops taking jobs and exits cleanly.
+      w.child.kill("SIGTERM");
+      assert.equal(await w.exited, 0);
+      assert.ok(w.lines.some((l) => l.msg === "stopped"));
+    },
+  );
 });

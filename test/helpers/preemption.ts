@@ -27,7 +27,7 @@ import {
 
 export const RETRAIN_SPEC = {
   kind: "retrain",
-  model: "tiny",
+  model: "tiny@1",
   method: "lora",
   data: { dataset: "alpaca", maxItems: 48 },
   steps: 24,

@@ -223,7 +223,7 @@ export async function startPrivateRedis(): Promise<{
 }
 
 /** The environment of a test stack's API and workers: its database, Redis, s3rver bucket and queue prefix,
- *  with short lock, stall and retry timings so that a killed worker's job moves on within seconds. */
+ *  with short lock, stall and retry timings so that a killed worker's job moves on within about ten seconds. */
 export function serviceEnv(
   o: { databaseUrl: string; redisUrl: string; s3Endpoint: string; bucket: string; queuePrefix: string },
   extra: Record<string, string> = {},
@@ -237,7 +237,10 @@ export function serviceEnv(
     AWS_SECRET_ACCESS_KEY: "S3RVER",
     PORT: "0",
     QUEUE_PREFIX: o.queuePrefix,
-    WORKER_LOCK_MS: "3000",
+    // The lock is renewed every half lock by the worker's main process (the job runs in a child process);
+    // on a machine loaded 8x over its cores that process can wait seconds for a CPU, so the lock must
+    // outlast that, or a live worker's job is taken over (a preemption that was none).
+    WORKER_LOCK_MS: "8000",
     WORKER_STALLED_INTERVAL_MS: "1000",
     JOB_BACKOFF_MS: "300",
     LOG_LEVEL: "silent",
@@ -250,7 +253,7 @@ export function serviceEnv(
 export function apiCaller(urlOf: () => string, keyOf: () => string) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const key = keyOf();
-    const res = await fetch(urlOf() + path, {
+    const res = await fetchWithCause(urlOf() + path, {
       method,
       headers: {
         ...(key ? { authorization: `Bearer ${key}` } : {}),
@@ -262,4 +265,16 @@ export function apiCaller(urlOf: () => string, keyOf: () => string) {
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : null };
   };
+}
+
+/** fetch, with the network error's cause in the message ("fetch failed" alone says nothing). */
+export async function fetchWithCause(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(
+      `${(e as Error).message} (${init?.method ?? "GET"} ${url}): ${cause?.code ?? ""} ${cause?.message ?? ""}`,
+    );
+  }
 }

@@ -25,12 +25,14 @@ export async function runWorkerProcess(
     migrate: process.env.MIGRATE_ON_START === "0" ? "check" : "apply",
   });
   if (db.applied.length) log.info("migrations applied", { applied: db.applied });
-  const store = S3Store.fromEnv();
+  // The artifact store is opened by each job's process (job-process.ts); checked here so a bad S3_*
+  // setting stops the worker at start, not its first job.
+  S3Store.fromEnv();
   // WORKER_METRICS_PORT: Prometheus /metrics of this worker (job durations, failures, utilisation).
   const metrics = new WorkerMetrics(cfg.concurrency);
   const metricsPort = process.env.WORKER_METRICS_PORT;
   const metricsServer = metricsPort ? await metrics.serve(Number(metricsPort)) : null;
-  const worker = await startWorker(cfg, db, store, metrics.observe(log));
+  const worker = await startWorker(cfg, db, metrics.observe(log));
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       log.info("shutting down", { signal: sig });

@@ -3,7 +3,8 @@
 // request stops the handler through its AbortSignal. A stopped worker is a preemption, not a failure:
 // on SIGTERM the running job saves its state (retrain) and is handed back to the queue at once; a killed
 // worker's job is taken over after its lock expires; both are counted as `preemptions` on the job, up to
-// a generous bound. An attempt that a newer one superseded stops and writes nothing.
+// a generous bound. An attempt that a newer one superseded stops and writes nothing. Each attempt runs in
+// a child process (job-process.ts), so the lock renewals here never wait for the model math.
 
 import {
   type BullJob,
@@ -20,16 +21,16 @@ import {
   WaitingError,
   Worker,
 } from "@shortened/adapters";
-import { type ArtifactStore, isUserError, type JobKind, UserError } from "@shortened/contracts";
+import { isUserError, type JobKind, UserError } from "@shortened/contracts";
 import {
   AttemptSuperseded,
   isWorkerStopping,
   JobCancelled,
-  runJob,
   TooManyPreemptions,
   WorkerStopping,
 } from "@shortened/jobs";
 import type { WorkerConfig } from "./config.js";
+import { JobProcess } from "./job-process.js";
 import { Semaphore } from "./semaphore.js";
 
 export interface RunningWorker {
@@ -41,20 +42,18 @@ export interface WorkerLog {
   error(msg: string, extra?: Record<string, unknown>): void;
 }
 
-export async function startWorker(
-  cfg: WorkerConfig,
-  db: OpenedDb,
-  store: ArtifactStore,
-  log: WorkerLog,
-): Promise<RunningWorker> {
+export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLog): Promise<RunningWorker> {
   const slots = new Semaphore(cfg.concurrency);
   const shutdown = new AbortController();
   const connection = redisConnection(cfg.queue.redisUrl);
   const keepTimings = await claimLockTimings(connection, cfg);
+  /** Idle job processes, one per slot at most (see job-process.ts). */
+  const executors: JobProcess[] = Array.from({ length: cfg.concurrency }, () => new JobProcess().start());
 
   const process = async (bull: BullJob<{ jobId: string }>, token?: string, signal?: AbortSignal) => {
     const jobId = bull.data.jobId;
     const release = await slots.acquire();
+    const executor = executors.pop() ?? new JobProcess();
     const abort = new AbortController();
     const onAbort = () => abort.abort(shutdown.signal.reason ?? signal?.reason);
     shutdown.signal.addEventListener("abort", onAbort);
@@ -67,20 +66,16 @@ export async function startWorker(
         log.info("stale dispatch skipped", { jobId, queueJobId: bull.id, current: row.queueKey });
         return { status: "stale-dispatch" };
       }
-      const out = await runJob(
-        {
-          db: db.prisma,
-          store,
-          cacheDir: cfg.cacheDir,
-          signal: abort.signal,
-          maxPreemptions: cfg.maxPreemptions,
-          onAttempt: (n) => {
-            attempt = n;
-            log.info("job started", { jobId, kind: bull.name, attempt: n });
-          },
-        },
+      const out = await executor.run({
         jobId,
-      );
+        cacheDir: cfg.cacheDir,
+        maxPreemptions: cfg.maxPreemptions,
+        signal: abort.signal,
+        onAttempt: (n) => {
+          attempt = n;
+          log.info("job started", { jobId, kind: bull.name, attempt: n });
+        },
+      });
       log.info("job finished", { jobId, status: out.status });
       return out;
     } catch (e) {
@@ -122,6 +117,7 @@ export async function startWorker(
     } finally {
       shutdown.signal.removeEventListener("abort", onAbort);
       signal?.removeEventListener("abort", onAbort);
+      executors.push(executor);
       release();
     }
   };
@@ -166,6 +162,7 @@ export async function startWorker(
         await Promise.all(workers.map((w) => w.close()));
       } finally {
         clearTimeout(grace);
+        for (const e of executors) e.close();
         clearInterval(keepTimings);
         connection.disconnect();
       }
