@@ -4,7 +4,7 @@
 
 import { JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
 import { UserError } from "@shortened/contracts";
-import { QueueDispatcher, QueueRelay, relayOptionsFromEnv } from "@shortened/jobs";
+import { OutputSweeper, QueueDispatcher, QueueRelay, relayOptionsFromEnv } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.js";
 import { teamOptionsFromEnv } from "./deps.js";
@@ -36,6 +36,7 @@ export async function startApiServer(
   // Jobs reach the queue through the outbox; open jobs the queue lost are dispatched again.
   const relay = new QueueRelay(db.prisma, queues, {
     ...relayOptionsFromEnv(env),
+    sweeper: new OutputSweeper(db.prisma, store),
     log: (msg, extra) => app.log.warn({ ...extra }, msg),
   });
   const app = await buildApp(

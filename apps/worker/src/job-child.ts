@@ -40,3 +40,4 @@ process.on("message", async (m: ToChild) => {
     await send({ type: "error", error: toWire(e) });
   }
 });
+void send({ type: "ready" });

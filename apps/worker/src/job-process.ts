@@ -39,6 +39,7 @@ export type ToChild =
   | { type: "run"; jobId: string; cacheDir: string; maxPreemptions: number }
   | { type: "abort"; reason: WireError };
 export type FromChild =
+  | { type: "ready" }
   | { type: "attempt"; attempt: number }
   | { type: "done"; outcome: RunOutcome }
   | { type: "error"; error: WireError };
@@ -90,6 +91,8 @@ const childEntry = join(dirname(here), here.endsWith(".ts") ? "job-child.ts" : "
  */
 export class JobProcess {
   private child: ChildProcess | null = null;
+  /** Resolves once the child listens for messages (one sent before would be lost). */
+  private ready: Promise<void> = Promise.resolve();
 
   private spawn(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.child.connected)
@@ -101,6 +104,19 @@ export class JobProcess {
       serialization: "advanced",
     });
     child.on("error", () => {});
+    this.ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (m: FromChild) => {
+        if (m.type !== "ready") return;
+        child.off("message", onMessage);
+        child.off("exit", onExit);
+        resolve();
+      };
+      const onExit = (code: number | null) =>
+        reject(new Error(`the job process did not start (exit code ${code})`));
+      child.on("message", onMessage);
+      child.once("exit", onExit);
+    });
+    this.ready.catch(() => {});
     this.child = child;
     return child;
   }
@@ -112,8 +128,9 @@ export class JobProcess {
   }
 
   /** Runs one attempt; resolves or rejects as runJob would have. */
-  run(o: JobProcessOptions): Promise<RunOutcome> {
+  async run(o: JobProcessOptions): Promise<RunOutcome> {
     const child = this.spawn();
+    await this.ready;
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (f: () => void) => {

@@ -8,3 +8,4 @@ export * from "./registry/index.js";
 export * from "./store/hash.js";
 export * from "./store/local.js";
 export * from "./store/s3.js";
+export * from "./store/store-errors.js";

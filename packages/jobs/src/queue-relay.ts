@@ -15,6 +15,7 @@ import {
   removeFromOutbox,
 } from "@shortened/adapters";
 import type { JobKind } from "@shortened/contracts";
+import type { OutputSweeper } from "./output-sweeper.js";
 
 export type RelayQueue = Pick<JobQueues, "add" | "jobState" | "failedReason">;
 
@@ -24,6 +25,8 @@ export interface RelayOptions {
   /** Compares the open jobs with the queue this often (ms); 0: only at start. */
   reconcileMs: number;
   log?: (msg: string, extra?: Record<string, unknown>) => void;
+  /** Removes what failed attempts left in the artifact store, on the reconciler's timer. */
+  sweeper?: OutputSweeper;
 }
 
 export function relayOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): RelayOptions {
@@ -64,6 +67,13 @@ export class QueueRelay {
   private readonly relay = new SingleFlight(() => this.drain());
   private readonly reconciler = new SingleFlight(async () => {
     await this.reconcileOnce();
+    const removed = await this.opts.sweeper?.sweep().catch((e) => {
+      this.opts.log?.("sweeping failed attempts' outputs failed; retrying later", {
+        error: (e as Error).message,
+      });
+      return 0;
+    });
+    if (removed) this.opts.log?.("removed failed attempts' outputs", { removed });
   });
   private timers: NodeJS.Timeout[] = [];
   private closed = false;

@@ -88,6 +88,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
 
   // What an earlier, dead attempt uploaded is not referenced by any row: remove it before starting.
   await store.deletePrefix(jobOutputPrefix(job.teamId, job.id));
+  await store.abortUploads?.(jobOutputPrefix(job.teamId, job.id));
 
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(deps.signal?.reason);
@@ -144,7 +145,11 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     };
   } catch (e) {
     await sink.flush();
-    if (uploaded.length) await store.delete(uploaded).catch(() => {});
+    // (If the store is down now, the next attempt or the sweeper removes them.)
+    if (uploaded.length) {
+      await store.delete(uploaded).catch(() => {});
+      await store.abortUploads?.(attemptOutputPrefix(job.teamId, job.id, attempt)).catch(() => {});
+    }
     if (
       controller.signal.aborted &&
       (controller.signal.reason instanceof JobCancelled ||

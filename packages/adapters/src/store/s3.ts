@@ -1,17 +1,21 @@
 // Artifact store on S3 (or any S3-compatible server): multipart uploads through lib-storage, a HEAD after
 // each upload to verify what landed, presigned GET URLs for downloads. Keys are relative to the bucket;
-// s3://bucket/key URIs reach other buckets (models registered by URI).
+// s3://bucket/key URIs reach other buckets (models registered by URI). A store that cannot be reached
+// gives ArtifactStoreUnavailable ("artifact store unavailable (upload)"), never its endpoint; multipart
+// uploads left incomplete by an outage are aborted by `abortUploads` (jobs sweep their prefix).
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -20,6 +24,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { type ArtifactStore, type StoredObject, UserError } from "@shortened/contracts";
 import { contentTypeOf, sha256Bytes, sha256File } from "./hash.js";
+import { storeCall } from "./store-errors.js";
 
 export interface S3StoreOptions {
   bucket: string;
@@ -82,7 +87,7 @@ export class S3Store implements ArtifactStore {
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await storeCall("check", () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
   }
 
   async putFile(
@@ -103,7 +108,7 @@ export class S3Store implements ArtifactStore {
     const onAbort = () => void upload.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await upload.done();
+      await storeCall("upload", () => upload.done());
     } finally {
       signal?.removeEventListener("abort", onAbort);
     }
@@ -114,8 +119,10 @@ export class S3Store implements ArtifactStore {
   async putBytes(key: string, bytes: Uint8Array, contentType?: string): Promise<StoredObject> {
     const sha256 = sha256Bytes(bytes);
     const type = contentType ?? contentTypeOf(key);
-    await this.client.send(
-      new PutObjectCommand({ ...this.locate(key), Body: bytes, ContentType: type, Metadata: { sha256 } }),
+    await storeCall("upload", () =>
+      this.client.send(
+        new PutObjectCommand({ ...this.locate(key), Body: bytes, ContentType: type, Metadata: { sha256 } }),
+      ),
     );
     await this.verify(key, bytes.byteLength);
     return { key, size: bytes.byteLength, sha256, contentType: type };
@@ -123,7 +130,7 @@ export class S3Store implements ArtifactStore {
 
   /** The object exists with the expected size (what a later reader will see). */
   private async verify(key: string, size: number): Promise<void> {
-    const head = await this.client.send(new HeadObjectCommand(this.locate(key)));
+    const head = await storeCall("verify", () => this.client.send(new HeadObjectCommand(this.locate(key))));
     if (head.ContentLength !== size)
       throw new Error(
         `upload of ${key} did not verify: stored ${head.ContentLength} bytes, expected ${size}`,
@@ -131,14 +138,18 @@ export class S3Store implements ArtifactStore {
   }
 
   async getToFile(key: string, path: string, signal?: AbortSignal): Promise<void> {
-    const out = await this.client.send(new GetObjectCommand(this.locate(key)), { abortSignal: signal });
-    await mkdir(dirname(path), { recursive: true });
-    await pipeline(out.Body as Readable, createWriteStream(path), { signal });
+    await storeCall("download", async () => {
+      const out = await this.client.send(new GetObjectCommand(this.locate(key)), { abortSignal: signal });
+      await mkdir(dirname(path), { recursive: true });
+      await pipeline(out.Body as Readable, createWriteStream(path), { signal });
+    });
   }
 
   async getBytes(key: string): Promise<Buffer> {
-    const out = await this.client.send(new GetObjectCommand(this.locate(key)));
-    return Buffer.from(await out.Body!.transformToByteArray());
+    return storeCall("download", async () => {
+      const out = await this.client.send(new GetObjectCommand(this.locate(key)));
+      return Buffer.from(await out.Body!.transformToByteArray());
+    });
   }
 
   async list(prefix: string): Promise<{ key: string; size: number }[]> {
@@ -147,8 +158,8 @@ export class S3Store implements ArtifactStore {
     const out: { key: string; size: number }[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket, Prefix: Key, ContinuationToken: token }),
+      const page = await storeCall("list", () =>
+        this.client.send(new ListObjectsV2Command({ Bucket, Prefix: Key, ContinuationToken: token })),
       );
       for (const o of page.Contents ?? [])
         out.push({ key: uri ? `s3://${Bucket}/${o.Key}` : o.Key!, size: Number(o.Size ?? 0) });
@@ -163,7 +174,9 @@ export class S3Store implements ArtifactStore {
       const byBucket = new Map<string, { Key: string }[]>();
       for (const b of batch) byBucket.set(b.Bucket, [...(byBucket.get(b.Bucket) ?? []), { Key: b.Key }]);
       for (const [Bucket, Objects] of byBucket)
-        await this.client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects, Quiet: true } }));
+        await storeCall("delete", () =>
+          this.client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects, Quiet: true } })),
+        );
     }
   }
 
@@ -171,6 +184,46 @@ export class S3Store implements ArtifactStore {
     const keys = (await this.list(prefix)).map((o) => o.key);
     if (keys.length) await this.delete(keys);
     return keys.length;
+  }
+
+  /**
+   * Aborts the incomplete multipart uploads under a prefix (what an upload cut off by an outage leaves:
+   * parts that no listing shows but that are stored and billed). Returns how many; 0 where the server
+   * cannot list them (s3rver).
+   */
+  async abortUploads(prefix: string): Promise<number> {
+    const { Bucket, Key } = this.locate(prefix);
+    let n = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await storeCall("list uploads", () =>
+        this.client
+          .send(
+            new ListMultipartUploadsCommand({
+              Bucket,
+              Prefix: Key,
+              KeyMarker: keyMarker,
+              UploadIdMarker: uploadIdMarker,
+            }),
+          )
+          .catch((e) => {
+            const x = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+            if (x.name === "NotImplemented" || x.$metadata?.httpStatusCode === 501) return null;
+            throw e;
+          }),
+      );
+      if (!page) return n;
+      for (const u of page.Uploads ?? []) {
+        await storeCall("abort upload", () =>
+          this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId })),
+        );
+        n++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return n;
   }
 
   async downloadUrl(key: string, expiresSeconds: number): Promise<string> {
