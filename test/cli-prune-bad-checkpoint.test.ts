@@ -37,7 +37,7 @@ const cases: [Defect, RegExp][] = [
   ],
   [
     "unsupported-model-type",
-    /^error: .*config\.json: unsupported model_type "gpt2" \(supported: llama, mistral, qwen2, gemma\)$/,
+    /^error: .*config\.json: unsupported model_type "gpt2" \(supported: llama, mistral, qwen2, gemma, qwen3, gemma2, gemma3_text, phi3\)$/,
   ],
 ];
 
