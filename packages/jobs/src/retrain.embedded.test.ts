@@ -192,15 +192,15 @@ describe("retrain job (embedded)", { timeout: 240_000 }, () => {
     assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
   });
 
-  it("fails an unknown target module at once, with its reason, recording nothing", async () => {
+  it("refuses an unknown target module at submission, with its reason, recording nothing", async () => {
     const d = new InProcessDispatcher(db.prisma, store, join(dir, "cache-a"), {});
-    const { job } = await submitJob(db.prisma, d, teamId, { ...loraSpec, targets: ["q_proj", "qkv_proj"] });
-    const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
-    assert.equal(done.state, "failed");
-    assert.equal(done.errorCode, "bad_request");
-    assert.match(done.reason ?? "", /unknown LoRA target module "qkv_proj"/);
-    assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: job.id } }), 0);
-    assert.equal(await db.prisma.artifact.count({ where: { jobId: job.id } }), 0);
+    const jobs = await db.prisma.job.count();
+    await assert.rejects(
+      submitJob(db.prisma, d, teamId, { ...loraSpec, targets: ["q_proj", "qkv_proj"] }),
+      (e: Error & { code?: string; status?: number }) =>
+        e.code === "bad_request" && /unknown LoRA target qkv_proj: this model has q_proj/.test(e.message),
+    );
+    assert.equal(await db.prisma.job.count(), jobs);
   });
 
   it("continued pretraining on raw text publishes the trained weights as a retrained version", async () => {
