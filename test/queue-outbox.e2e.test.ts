@@ -56,7 +56,8 @@ describe("jobs go through the outbox and survive Redis outages and wipes", { tim
         bucket: "outbox",
         queuePrefix: "outbox",
       },
-      { OUTBOX_POLL_MS: "200", RECONCILE_INTERVAL_MS: "0" },
+      // The demo checkpoint is registered from bucket src, an operator-allowed model source.
+      { OUTBOX_POLL_MS: "200", RECONCILE_INTERVAL_MS: "0", MODEL_SOURCES: "s3://src/" },
     );
     api = await startApiServer(env, { host: "127.0.0.1", logger: false });
     db = await openPostgres(database.url, { migrate: "skip" });
