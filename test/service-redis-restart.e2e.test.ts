@@ -45,7 +45,8 @@ before(async () => {
     bucket: "restart",
     queuePrefix: "restart",
   });
-  api = await startApiServer(env, { host: "127.0.0.1", logger: false });
+  // The demo checkpoint is registered from bucket src, an operator-allowed model source.
+  api = await startApiServer({ ...env, MODEL_SOURCES: "s3://src/" }, { host: "127.0.0.1", logger: false });
   db = await openPostgres(database.url, { migrate: "skip" });
   worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
   key = (await createTeam(db.prisma, "restart")).apiKey;
