@@ -102,7 +102,13 @@ describe("service mode end to end", () => {
         bucket: BUCKET,
         queuePrefix: prefix,
       },
-      { S3_REGION: "us-east-1", JOB_ATTEMPTS: "2", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
+      // models-src is the bucket the demo checkpoint is registered from: an operator-allowed model source.
+      {
+        S3_REGION: "us-east-1",
+        JOB_ATTEMPTS: "2",
+        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+        MODEL_SOURCES: "s3://models-src/",
+      },
     );
     // The S3-fault test queues a job on another prefix, which this API's reconciler must not take back.
     api = await startApiServer({ ...env, RECONCILE_INTERVAL_MS: "0" }, { host: "127.0.0.1", logger: false });
