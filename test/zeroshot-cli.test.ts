@@ -48,6 +48,22 @@ test("eval zeroshot --json: all seven tasks, the paper's metric per task and the
   assert.equal(r.items, undefined);
 });
 
+test("eval zeroshot without --tasks: the shipped tasks run, HellaSwag (not shipped) is named", () => {
+  const r = jsonOf(
+    runCli(["eval", "zeroshot", "--model", model, "--limit", "2", "--threads", "1", "--json"]),
+  );
+  assert.deepEqual(Object.keys(r.tasks).sort(), [
+    "arc_challenge",
+    "arc_easy",
+    "boolq",
+    "openbookqa",
+    "piqa",
+    "winogrande",
+  ]);
+  assert.deepEqual(r.missingTasks, ["hellaswag"]);
+  assert.ok(r.notes.some((n: string) => /^hellaswag \(expected hellaswag_val\.jsonl\): not run/.test(n)));
+});
+
 test("eval zeroshot: unknown task, malformed task line, missing HellaSwag data exit 2 with one line", () => {
   const unknown = runCli(["eval", "zeroshot", "--model", model, "--tasks", "arc_easy,mmlu", "--json"]);
   assert.equal(unknown.code, 2);

@@ -319,9 +319,11 @@ export const EvaluateZeroShotSpec = z
       .array(ZeroShotTask)
       .min(1)
       .max(zeroShotTaskNames.length)
-      .default([...zeroShotTaskNames])
       .refine((t) => new Set(t).size === t.length, { message: "tasks: a task is listed twice" })
-      .describe("tasks to score (default all seven)"),
+      .optional()
+      .describe(
+        "tasks to score; each must have its data on the workers (refused at submission otherwise). Default: every one of the seven whose data is present, the others named in the result (missingTasks) and the report",
+      ),
     limit: z
       .int()
       .min(1)

@@ -204,6 +204,42 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
     assert.match(md, /## Generation examples/);
   });
 
+  it("the default task list runs out of the box: the tasks with data, the missing ones named", async () => {
+    // HellaSwag is not shipped (data/zeroshot/PROVENANCE.md): the default runs the other six.
+    const done = await run({ kind: "evaluate", model: "tiny", task: "zeroshot", limit: 2 });
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    const result = done.result as { tasks: Record<string, unknown>; missingTasks: string[]; notes: string[] };
+    assert.deepEqual(
+      Object.keys(result.tasks).sort(),
+      zeroShotTaskNames.filter((t) => t !== "hellaswag").sort(),
+    );
+    assert.deepEqual(result.missingTasks, ["hellaswag"]);
+    assert.ok(result.notes.some((n) => /^hellaswag \(expected hellaswag_val\.jsonl\): not run/.test(n)));
+    const files = await artifacts(done.id);
+    assert.match(files["report.md"]!, /Not run \(no data on the worker\): HellaSwag\./);
+    assert.deepEqual(JSON.parse(files["zeroshot.json"]!).missingTasks, ["hellaswag"]);
+  });
+
+  it("refuses at submission a task list naming absent data (a job or a pipeline step); no job is created", async () => {
+    const before = await db.prisma.job.count();
+    await assert.rejects(
+      run({ kind: "evaluate", model: "tiny", task: "zeroshot", tasks: ["arc_easy", "hellaswag"] }),
+      (e: Error & { code?: string; status?: number }) =>
+        e.status === 422 &&
+        /no data for zero-shot task hellaswag \(expected hellaswag_val\.jsonl\)/.test(e.message),
+    );
+    await assert.rejects(
+      run({
+        kind: "pipeline",
+        model: "tiny",
+        prune: { blocks: [1] },
+        evaluate: [{ task: "zeroshot", tasks: ["hellaswag"] }],
+      }),
+      /evaluate step: no data for zero-shot task hellaswag/,
+    );
+    assert.equal(await db.prisma.job.count(), before);
+  });
+
   it("refuses an unknown task at submission, naming it; no job is created", async () => {
     const before = await db.prisma.job.count();
     await assert.rejects(
@@ -238,11 +274,7 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
       assert.equal(malformed.state, "failed");
       assert.equal(malformed.errorCode, "invalid_data");
       assert.match(malformed.reason ?? "", /arc_easy_test\.jsonl.*line 1/);
-      const missing = await run({ kind: "evaluate", model: "tiny", task: "zeroshot", tasks: ["winogrande"] });
-      assert.equal(missing.state, "failed");
-      assert.equal(missing.errorCode, "not_found");
-      assert.match(missing.reason ?? "", /no data for task winogrande/);
-      for (const j of [malformed, missing]) {
+      for (const j of [malformed]) {
         assert.equal(j.attempts, 1);
         assert.equal(await db.prisma.metric.count({ where: { jobId: j.id } }), 0);
         assert.equal(await db.prisma.artifact.count({ where: { jobId: j.id } }), 0);

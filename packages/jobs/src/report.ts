@@ -40,6 +40,8 @@ export interface ZeroShotSection {
   kind: "zeroshot";
   tasks: Record<string, ZeroShotTaskRow>;
   average: number;
+  /** Tasks of the default list not run because their data is absent (named in the report). */
+  missingTasks?: string[];
   notes: string[];
   protocol: Record<string, unknown>;
 }
@@ -165,6 +167,10 @@ function zeroShotDetail(s: ZeroShotSection): string[] {
       lines.push(`| ${label} | ${x.split} | ${x.n} | ${pct(x.acc)} | ${pct(x.acc_norm)} | ${x.metric} |`);
   }
   lines.push("", `Average (reported metrics): ${pct(s.average)}`);
+  if (s.missingTasks?.length)
+    lines.push(
+      `Not run (no data on the worker): ${s.missingTasks.map((t) => TASK_LABELS.find(([k]) => k === t)?.[1] ?? t).join(", ")}.`,
+    );
   for (const n of s.notes) lines.push(`- Note: ${n}`);
   return lines;
 }

@@ -3,7 +3,9 @@
 // against its vocabulary, sequence lengths against its positions, and artifact keys and importance jobs
 // against the submitting team. Every refusal is a 400/422 with the reason; nothing is stored.
 import type { PrismaClient } from "@shortened/adapters";
-import { loraTargetNames, UserError } from "@shortened/contracts";
+import { loraTargetNames, UserError, type zeroShotTaskNames } from "@shortened/contracts";
+import { missingTaskLine, tasksWithData } from "@shortened/hf";
+import { zeroShotDataDir } from "./handlers/evaluate-zeroshot.js";
 
 /** The facts of the input version's config that a spec is checked against (absent facts are not checked). */
 export interface ModelFacts {
@@ -102,6 +104,19 @@ function checkRetrain(spec: Spec, m: ModelFacts, teamId: string, where: string):
           );
 }
 
+/** A zero-shot task list names only tasks whose data is here (no list: those present run, the rest are named). */
+function checkZeroShotTasks(spec: Spec, where: string): void {
+  const tasks = spec.tasks as (typeof zeroShotTaskNames)[number][] | undefined;
+  if (spec.task !== "zeroshot" || !tasks) return;
+  const dataDir = zeroShotDataDir();
+  const { missing } = tasksWithData(dataDir, tasks);
+  if (missing.length)
+    throw refuse(
+      "bad_request",
+      `${where}no data for zero-shot task ${missing.map(missingTaskLine).join(", ")} in ${dataDir}; leave tasks out to run every task whose data is present`,
+    );
+}
+
 /** An artifact-store key a job may read: the team's own, with no `..` segment. */
 export function checkArtifactKey(key: string, teamId: string, what: string): void {
   if (key.split("/").some((p) => p === ".." || p === ".") || key.includes("\\") || key.startsWith("/"))
@@ -145,5 +160,6 @@ export async function checkSubmission(
       }
     }
     if (spec.kind === "retrain") checkRetrain(spec, m, teamId, where);
+    if (spec.kind === "evaluate") checkZeroShotTasks(spec, where);
   }
 }

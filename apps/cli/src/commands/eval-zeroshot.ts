@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { UserError, zeroShotBosPolicies, zeroShotTaskNames } from "@shortened/contracts";
 import { type ZeroShotResult, zeroShot } from "@shortened/engine";
-import { parseTaskNames, type ZeroShotTaskName } from "@shortened/hf";
+import { missingTaskLine, parseTaskNames, tasksWithData, type ZeroShotTaskName } from "@shortened/hf";
 import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
@@ -71,7 +71,10 @@ export function zeroshotCommand(): Command {
       "zero-shot accuracy on BoolQ, PIQA, HellaSwag, WinoGrande, ARC-e, ARC-c, OpenBookQA (lm-eval 3326c54)",
     )
     .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
-    .option("--tasks <list>", `comma-separated tasks (default all: ${zeroShotTaskNames.join(",")})`)
+    .option(
+      "--tasks <list>",
+      `comma-separated tasks of ${zeroShotTaskNames.join(",")} (default: every one whose data is in --data, the others named in notes)`,
+    )
     .option("--limit <n>", "score only the first N documents of each task file")
     .option("--data <dir>", "folder with the task files", DEFAULT_ZEROSHOT_DATA)
     .option(
@@ -100,7 +103,21 @@ export function zeroshotCommand(): Command {
       await runCommand(
         opts,
         async () => {
-          const tasks = parseTaskNames(opts.tasks);
+          const taskFiles = parseTaskFiles(opts.taskFile);
+          // No --tasks: the tasks whose data is here (a task given a --task-file counts as present).
+          const { present, missing } =
+            opts.tasks === undefined
+              ? tasksWithData(
+                  opts.data,
+                  zeroShotTaskNames.filter((t) => !taskFiles[t]),
+                )
+              : { present: parseTaskNames(opts.tasks), missing: [] as ZeroShotTaskName[] };
+          const tasks =
+            opts.tasks === undefined
+              ? zeroShotTaskNames.filter((t) => present.includes(t) || taskFiles[t])
+              : present;
+          if (!tasks.length)
+            throw new UserError("not_found", `no zero-shot task has its data in ${opts.data}`, 404);
           const limit = positiveInt(opts.limit, "--limit");
           const threads = positiveInt(opts.threads, "--threads");
           if (opts.device !== "cpu" && opts.device !== "cuda")
@@ -120,7 +137,7 @@ export function zeroshotCommand(): Command {
               model: opts.model,
               tasks,
               dataDir: opts.data,
-              taskFiles: parseTaskFiles(opts.taskFile),
+              taskFiles,
               limit,
               device: opts.device,
               threads,
@@ -140,7 +157,12 @@ export function zeroshotCommand(): Command {
                 bar.update(done);
               },
             });
-            const { items, ...summary } = result;
+            const { items, ...rest } = result;
+            const notes = [
+              ...rest.notes,
+              ...missing.map((t) => `${missingTaskLine(t)}: not run, its data is not in ${opts.data}`),
+            ];
+            const summary = { ...rest, missingTasks: missing, notes };
             return opts.items ? { ...summary, items } : summary;
           } finally {
             (bar as SingleBar | null)?.stop();

@@ -4002,18 +4002,7 @@ export interface operations {
                     model: string;
                     /** @enum {string} */
                     task: "zeroshot";
-                    /**
-                     * @description tasks to score (default all seven)
-                     * @default [
-                     *       "boolq",
-                     *       "piqa",
-                     *       "hellaswag",
-                     *       "winogrande",
-                     *       "arc_easy",
-                     *       "arc_challenge",
-                     *       "openbookqa"
-                     *     ]
-                     */
+                    /** @description tasks to score; each must have its data on the workers (refused at submission otherwise). Default: every one of the seven whose data is present, the others named in the result (missingTasks) and the report */
                     tasks?: ("boolq" | "piqa" | "hellaswag" | "winogrande" | "arc_easy" | "arc_challenge" | "openbookqa")[];
                     /** @description score only the first N documents of each task file (quick checks; recorded in the protocol) */
                     limit?: number;
@@ -4364,18 +4353,7 @@ export interface operations {
                     } | {
                         /** @enum {string} */
                         task: "zeroshot";
-                        /**
-                         * @description tasks to score (default all seven)
-                         * @default [
-                         *       "boolq",
-                         *       "piqa",
-                         *       "hellaswag",
-                         *       "winogrande",
-                         *       "arc_easy",
-                         *       "arc_challenge",
-                         *       "openbookqa"
-                         *     ]
-                         */
+                        /** @description tasks to score; each must have its data on the workers (refused at submission otherwise). Default: every one of the seven whose data is present, the others named in the result (missingTasks) and the report */
                         tasks?: ("boolq" | "piqa" | "hellaswag" | "winogrande" | "arc_easy" | "arc_challenge" | "openbookqa")[];
                         /** @description score only the first N documents of each task file (quick checks; recorded in the protocol) */
                         limit?: number;

@@ -105,6 +105,25 @@ export function parseTaskNames(list: string | string[] | undefined): ZeroShotTas
   return [...new Set(names)] as ZeroShotTaskName[];
 }
 
+/** The file a task would read in `dataDir` (the first of its known names found), or undefined. */
+export function taskDataFile(name: ZeroShotTaskName, dataDir: string): string | undefined {
+  return TASKS[name].files.map((f) => join(dataDir, f)).find((p) => existsSync(p));
+}
+
+/** Splits tasks (default: all seven) into those whose data is in `dataDir` and those whose data is not. */
+export function tasksWithData(
+  dataDir: string,
+  names: readonly ZeroShotTaskName[] = zeroShotTaskNames,
+): { present: ZeroShotTaskName[]; missing: ZeroShotTaskName[] } {
+  const present = names.filter((n) => taskDataFile(n, dataDir) !== undefined);
+  return { present, missing: names.filter((n) => !present.includes(n)) };
+}
+
+/** Why a task cannot run here: "hellaswag (expected hellaswag_val.jsonl)". */
+export function missingTaskLine(name: ZeroShotTaskName): string {
+  return `${name} (expected ${TASKS[name].files.join(" or ")})`;
+}
+
 export interface LoadedTask {
   spec: TaskSpec;
   file: string;
@@ -118,7 +137,7 @@ export function loadTask(name: ZeroShotTaskName, dataDir: string, limit?: number
   const spec = TASKS[name];
   if (file !== undefined && !existsSync(file))
     throw new UserError("not_found", `task file for ${name} not found: ${file}`, 404);
-  file ??= spec.files.map((f) => join(dataDir, f)).find((p) => existsSync(p));
+  file ??= taskDataFile(name, dataDir);
   if (!file)
     throw new UserError(
       "not_found",

@@ -6,9 +6,9 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { EvaluateZeroShotSpec, MetricOutput, Ports } from "@shortened/contracts";
+import { type EvaluateZeroShotSpec, type MetricOutput, type Ports, UserError } from "@shortened/contracts";
 import { zeroShot } from "@shortened/engine";
-import { evalDataDir } from "@shortened/hf";
+import { evalDataDir, missingTaskLine, tasksWithData } from "@shortened/hf";
 import type { ZeroShotSection, ZeroShotTaskRow } from "../report.js";
 import type { TaskOutcome } from "./evaluate-outcome.js";
 
@@ -36,11 +36,17 @@ export async function evaluateZeroShot(
   ports: Ports,
   dir: string,
 ): Promise<TaskOutcome<ZeroShotSection>> {
+  // No task list: every task whose data is here (a listed task without data was refused at submission).
+  const dataDir = zeroShotDataDir();
+  const { present, missing } = spec.tasks ? { present: spec.tasks, missing: [] } : tasksWithData(dataDir);
+  if (!present.length) throw new UserError("not_found", `no zero-shot task has its data in ${dataDir}`, 404);
+  const missingNotes = missing.map((t) => `${missingTaskLine(t)}: not run, its data is not on this worker`);
+  for (const n of missingNotes) ports.progress.log(`note: ${n}`);
   // zeroShot reads and checks every task file before it loads the model: bad data fails before any compute.
   const r = await zeroShot({
     model: dir,
-    tasks: spec.tasks,
-    dataDir: zeroShotDataDir(),
+    tasks: present,
+    dataDir,
     limit: spec.limit,
     strategy: spec.strategy,
     bos: spec.bos,
@@ -107,6 +113,7 @@ export async function evaluateZeroShot(
   metrics.push({ name: "zeroshot_average", value: r.average, protocol: averageProtocol });
   for (const n of r.notes) ports.progress.log(`note: ${n}`);
 
+  const notes = [...r.notes, ...missingNotes];
   const protocol = { ...common, strategy: spec.strategy, taskFiles: files };
   const file = join(ports.context.workDir, "zeroshot.json");
   const table = Object.fromEntries(
@@ -114,12 +121,16 @@ export async function evaluateZeroShot(
   );
   await writeFile(
     file,
-    JSON.stringify({ tasks: table, average: r.average, notes: r.notes, protocol, items: r.items }, null, 2),
+    JSON.stringify(
+      { tasks: table, average: r.average, missingTasks: missing, notes, protocol, items: r.items },
+      null,
+      2,
+    ),
   );
   return {
     artifacts: [{ name: "zeroshot.json", path: file, contentType: "application/json" }],
     metrics,
-    summary: { tasks: rows, average: r.average, notes: r.notes, protocol },
-    section: { kind: "zeroshot", tasks: rows, average: r.average, notes: r.notes, protocol },
+    summary: { tasks: rows, average: r.average, missingTasks: missing, notes, protocol },
+    section: { kind: "zeroshot", tasks: rows, average: r.average, missingTasks: missing, notes, protocol },
   };
 }
