@@ -91,9 +91,13 @@ export function headChunkRows(c: ModelConfig): number {
  *  the states entering and leaving a block for the rows of a pass are kept. */
 export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const rows = headChunkRows(c);
-  const weights = Math.max(float32WeightBytes(c).block, rows * c.hiddenSize * F32) + 16 * 2 ** 20;
-  const passStates = 2 * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
-  return assemble(weights, activationBytes(c, w, rows) + passStates, kvBytes(c, w), keptBytes(c, w));
+  const { block } = float32WeightBytes(c);
+  // backward (Taylor+, one block at a time): the block's weight gradients, its intermediates kept for the
+  // backward pass beside their gradients, and the gradient flowing between blocks
+  const weights = Math.max(block, rows * c.hiddenSize * F32) + 16 * 2 ** 20 + (w.backward ? block : 0);
+  const passStates = (w.backward ? 4 : 2) * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
+  const activations = activationBytes(c, w, rows) * (w.backward ? 2 : 1) + passStates;
+  return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w));
 }
 
 function assemble(weights: number, activations: number, kvCache: number, keptStates: number): MemoryEstimate {

@@ -5,4 +5,5 @@ export * from "./memory-size.js";
 export * from "./plan.js";
 export * from "./streamed-model.js";
 export * from "./streamed-rows.js";
+export * from "./streamed-taylor.js";
 export * from "./tensor-reader.js";

@@ -18,6 +18,7 @@ import {
   LM_HEAD,
   layerName,
 } from "../models/architecture.js";
+import { softcap } from "../models/attention.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
 import { rmsNorm } from "../models/norms.js";
 import { headChunkRows } from "./estimate.js";
@@ -71,6 +72,8 @@ export class StreamedModel {
     private readonly opts: StreamedModelOptions,
     private readonly head: HeadRunner,
     private readonly nllHead: ort.InferenceSession,
+    /** the final norm's weight [hidden] (the head graphs hold it; the Taylor+ backward scores it) */
+    readonly finalNorm: Float32Array,
   ) {
     this.reader = new TensorReader(checkpoint);
     const blockElems = arch.blockTensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
@@ -88,11 +91,25 @@ export class StreamedModel {
       createSession(headGraph(arch, norm, "logits"), session),
       createSession(headGraph(arch, norm, "nll"), session),
     ]);
-    return new StreamedModel(ckpt, arch, opts, { session: logitsHead, rows }, nllHead);
+    return new StreamedModel(ckpt, arch, opts, { session: logitsHead, rows }, nllHead, norm);
   }
 
   get numLayers(): number {
     return this.arch.numLayers;
+  }
+
+  /** vocabulary rows per head chunk */
+  get headRows(): number {
+    return this.head.rows;
+  }
+
+  /** longest sequence the block graphs serve */
+  get maxSeqLen(): number {
+    return this.opts.maxSeqLen;
+  }
+
+  get sessionOptions(): SessionOptions {
+    return { device: this.opts.device, threads: this.opts.threads };
   }
 
   /** h_0 of token ids [batch, seqLen]: each distinct token's embedding row read from the file. */
@@ -134,6 +151,13 @@ export class StreamedModel {
     this.loadedBlock = i;
   }
 
+  /** Block i's weights as feeds of a graph built like blockGraph(i) (read now unless already loaded; valid
+   *  until the next block or head chunk is loaded). */
+  blockWeightFeeds(i: number): Record<string, ort.Tensor> {
+    this.loadBlock(i);
+    return this.loadedFeeds;
+  }
+
   /** Block i (its weights loaded by loadBlock) applied to rows of hidden states. */
   async runBlock(i: number, h: HiddenRows): Promise<HiddenRows> {
     return (await this.runCachedBlock(i, h, null)).h;
@@ -173,6 +197,13 @@ export class StreamedModel {
   /** Per-token NLL [batch, seqLen] of the next-token targets, for several sets of rows at once: each head
    *  chunk is read once and serves them all. */
   async headNll(sets: { h: HiddenRows; targets: ArrayLike<number> }[]): Promise<Float32Array[]> {
+    return (await this.headNllLse(sets)).map((x) => x.nll);
+  }
+
+  /** headNll, with each token's logsumexp of its logits (float64, from the chunks' partial sums) beside. */
+  async headNllLse(
+    sets: { h: HiddenRows; targets: ArrayLike<number> }[],
+  ): Promise<{ nll: Float32Array; lse: Float64Array }[]> {
     const V = this.arch.vocabSize;
     const acc = sets.map(({ h }) => ({
       max: new Float64Array(h.batch * h.seqLen).fill(Number.NEGATIVE_INFINITY),
@@ -213,7 +244,10 @@ export class StreamedModel {
         }
       }
     }
-    return acc.map((a) => Float32Array.from(a.max, (mx, k) => mx + Math.log(a.sum[k]!) - a.target[k]!));
+    return acc.map((a) => {
+      const lse = a.max.map((mx, k) => mx + Math.log(a.sum[k]!));
+      return { nll: Float32Array.from(lse, (l, k) => l - a.target[k]!), lse };
+    });
   }
 
   /** Logits [rows, vocab] of the given positions' hidden states [rows, hidden]. */
@@ -242,7 +276,8 @@ export class StreamedModel {
     ]);
   }
 
-  private loadHeadChunk(v0: number, rows: number): ort.Tensor {
+  /** The head's weight rows [v0, v0 + rows) (they replace the loaded block). */
+  loadHeadChunk(v0: number, rows: number): ort.Tensor {
     this.loadedBlock = -1;
     const H = this.arch.hiddenSize;
     const view = this.arena.subarray(0, rows * H);
@@ -251,11 +286,12 @@ export class StreamedModel {
   }
 
   /** Blocks share a graph when their attention is alike (e.g. Mistral's sliding window on every layer). */
-  private kindOf(i: number): string {
+  kindOf(i: number): string {
     return JSON.stringify(this.arch.attention[i]);
   }
 
-  private blockGraph(i: number): ForwardGraph {
+  /** The one-block graph of block i's kind (weights as inputs `blocks.0.<suffix>`). */
+  blockGraph(i: number): ForwardGraph {
     const kind = this.kindOf(i);
     let fg = this.graphs.get(kind);
     if (!fg) {
@@ -293,7 +329,7 @@ export class StreamedModel {
   }
 }
 
-/** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ, reduced for the NLL to each token's chunk max,
+/** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ (soft-capped as the whole head), reduced for the NLL to each token's chunk max,
  *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves. */
 function headGraph(arch: Architecture, finalNorm: Float32Array, out: "nll" | "logits"): GraphBuilder {
   const g = new GraphBuilder();
@@ -302,7 +338,8 @@ function headGraph(arch: Architecture, finalNorm: Float32Array, out: "nll" | "lo
   const w = g.input("head_weight", "float32", ["rows", H]);
   const norm = g.initializer("final_norm", { type: "float32", dims: [H], data: finalNorm });
   const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
-  const logits = g.node("Gemm", [normed, w], { transB: 1 });
+  const raw = g.node("Gemm", [normed, w], { transB: 1 });
+  const logits = arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
   if (out === "logits") {
     g.output(g.rename(logits, "logits"), "float32", ["tokens", "rows"]);
     return g;

@@ -70,13 +70,7 @@ export async function taylorImportance(
   const session = await createSession(g, { device: opts.device, threads: opts.threads });
   g.initializers.clear();
 
-  // Batch b holds rows [b·bs, min(N, (b+1)·bs)); each of its tokens weighs 1/(its T−1 predictions per row).
-  const weights = new Float32Array(N * T);
-  for (let r = 0; r < N; r++) {
-    const b = Math.floor(r / bs);
-    const rowsInBatch = Math.min(N, (b + 1) * bs) - b * bs;
-    for (let t = 0; t < T - 1; t++) weights[r * T + t] = 1 / (rowsInBatch * (T - 1));
-  }
+  const weights = taylorTokenWeights(N, T, bs);
   opts.signal?.throwIfAborted();
   const ids = BigInt64Array.from(Array.from(rows.flat, (v) => BigInt(v)));
   const targets = BigInt64Array.from(Array.from(shiftedTargets(rows.flat, N, T), (v) => BigInt(v)));
@@ -91,14 +85,39 @@ export async function taylorImportance(
   const ws = out.weight_scores!.data as Float32Array;
   const nll = out.nll!.data as Float32Array;
 
+  return taylorResult(
+    scored.map((k, i) => [k, ws[i]!]),
+    nll,
+    { rows: N, seqLen: T, batchSize: bs, numLayers: L },
+  );
+}
+
+/** Σ_b L_b as one weighted sum: batch b holds rows [b·bs, min(N, (b+1)·bs)), each of its tokens weighs
+ *  1/(its rows · T−1 predictions per row); the last position of a row weighs 0. */
+export function taylorTokenWeights(N: number, T: number, bs: number): Float32Array {
+  const weights = new Float32Array(N * T);
+  for (let r = 0; r < N; r++) {
+    const b = Math.floor(r / bs);
+    const rowsInBatch = Math.min(N, (b + 1) * bs) - b * bs;
+    for (let t = 0; t < T - 1; t++) weights[r * T + t] = 1 / (rowsInBatch * (T - 1));
+  }
+  return weights;
+}
+
+/** The result from the weights' scores (in named_parameters order) and the per-token NLL [N, T]. */
+export function taylorResult(
+  weightScores: [string, number][],
+  nll: ArrayLike<number>,
+  s: { rows: number; seqLen: number; batchSize: number; numLayers: number },
+): TaylorResult {
+  const { rows: N, seqLen: T, batchSize: bs, numLayers: L } = s;
   const batchLosses: number[] = [];
   for (let r0 = 0; r0 < N; r0 += bs) {
     const r1 = Math.min(N, r0 + bs);
-    let s = 0;
-    for (let r = r0; r < r1; r++) for (let t = 0; t < T - 1; t++) s += nll[r * T + t]!;
-    batchLosses.push(s / ((r1 - r0) * (T - 1)));
+    let sum = 0;
+    for (let r = r0; r < r1; r++) for (let t = 0; t < T - 1; t++) sum += nll[r * T + t]!;
+    batchLosses.push(sum / ((r1 - r0) * (T - 1)));
   }
-  const weightScores = scored.map((k, i) => [k, ws[i]!] as [string, number]);
   const blockScoreAll: Record<string, number> = {};
   for (const [k, v] of weightScores) {
     const key = k.split(".").slice(0, 3).join(".");
