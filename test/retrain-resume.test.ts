@@ -1,35 +1,15 @@
 // Resume: a `shortened retrain` run SIGKILLed after its first saved state, then restarted with the same
 // command, ends with exactly the bytes of an uninterrupted run (CPU, one thread).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { jsonOf, runCli } from "./helpers/cli.js";
+import { killAfterFirstState } from "./helpers/kill-after-state.js";
 
 const fixtures = fileURLToPath(new URL("../packages/engine/src/fixtures/train/", import.meta.url));
-const cliMain = fileURLToPath(new URL("../apps/cli/src/main.ts", import.meta.url));
-
-function killAfterFirstState(args: string[], stateDir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", cliMain, ...args], {
-      stdio: "ignore",
-    });
-    const timer = setInterval(() => {
-      if (existsSync(join(stateDir, "state.json"))) {
-        clearInterval(timer);
-        child.kill("SIGKILL");
-      }
-    }, 2);
-    child.on("exit", (_code, signal) => {
-      clearInterval(timer);
-      if (signal === "SIGKILL") resolve();
-      else reject(new Error("the run finished before it could be killed"));
-    });
-  });
-}
 
 for (const method of ["cpt", "lora"] as const) {
   test(`retrain ${method}: SIGKILL mid-run, restart, same final bytes as an uninterrupted run`, async () => {

@@ -56,6 +56,10 @@ interface RetrainFlags {
   trainOnInputs?: boolean;
   device: string;
   threads?: string;
+  distillFrom?: string;
+  kdAlpha: string;
+  temperature: string;
+  topK?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -109,6 +113,14 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
     device: deviceFlag(f.device),
     threads: intFlag("--threads", f.threads),
+    distill: f.distillFrom
+      ? {
+          teacher: f.distillFrom,
+          alpha: numberFlag("--kd-alpha", f.kdAlpha)!,
+          temperature: numberFlag("--temperature", f.temperature)!,
+          topK: intFlag("--top-k", f.topK) ?? null,
+        }
+      : undefined,
   };
   const lora = {
     r: intFlag("--r", f.r),
@@ -133,6 +145,7 @@ async function retrain(methodArg: string, f: RetrainFlags) {
       return {
         method,
         losses: r.losses,
+        ...kdCurve(r),
         lrs: r.lrs,
         gradNorms: r.gradNorms,
         out: r.out,
@@ -148,6 +161,7 @@ async function retrain(methodArg: string, f: RetrainFlags) {
       return {
         method,
         losses: r.losses,
+        ...kdCurve(r),
         lrs: r.lrs,
         gradNorms: r.gradNorms,
         out: r.out,
@@ -161,6 +175,7 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     return {
       method,
       losses: r.lora.losses,
+      ...kdCurve(r.lora),
       cptLosses: r.cpt.losses,
       lrs: r.lora.lrs,
       gradNorms: r.lora.gradNorms,
@@ -175,6 +190,11 @@ async function retrain(methodArg: string, f: RetrainFlags) {
   }
 }
 
+/** Distillation: the KD and cross-entropy parts of each step's loss. */
+function kdCurve(r: { kdLosses?: number[]; ceLosses?: number[] }) {
+  return r.kdLosses ? { kdLosses: r.kdLosses, ceLosses: r.ceLosses } : {};
+}
+
 function progressBar(enabled: boolean) {
   let bar: SingleBar | null = null;
   return {
@@ -182,15 +202,16 @@ function progressBar(enabled: boolean) {
       if (!enabled) return;
       if (!bar) {
         bar = new SingleBar({
-          format: `${phase} [{bar}] {value}/{total} | loss {loss} | lr {lr} | grad norm {gnorm} | {tps} tok/s | ETA {etaS}s`,
+          format: `${phase} [{bar}] {value}/{total} | loss {loss}{kd} | lr {lr} | grad norm {gnorm} | {tps} tok/s | ETA {etaS}s`,
           stream: process.stderr,
           hideCursor: true,
         });
-        bar.start(p.steps, 0, { loss: "-", lr: "-", gnorm: "-", tps: "-", etaS: "-" });
+        bar.start(p.steps, 0, { loss: "-", kd: "", lr: "-", gnorm: "-", tps: "-", etaS: "-" });
       }
       if (p.step === 1 && bar.getTotal() !== p.steps) bar.setTotal(p.steps);
       bar.update(p.step, {
         loss: p.loss.toFixed(4),
+        kd: p.kdLoss !== undefined ? ` (KD ${p.kdLoss.toFixed(4)}, CE ${p.ceLoss?.toFixed(4)})` : "",
         lr: p.lr.toExponential(2),
         gnorm: p.gradNorm.toFixed(3),
         tps: Math.round(p.tokensPerSec),
@@ -247,7 +268,14 @@ export function retrainCommand(): Command {
       .option("--merge", "lora: also write the merged checkpoint to <out>/merged")
       .option("--seq-len <n>", "raw text: tokens per packed row", "128")
       .option("--cutoff-len <n>", "Alpaca: maximum tokens per example", "256")
-      .option("--train-on-inputs", "Alpaca: also learn the prompt tokens"),
+      .option("--train-on-inputs", "Alpaca: also learn the prompt tokens")
+      .option(
+        "--distill-from <dir>",
+        "distill from this teacher (the unpruned model): loss = kd-alpha·τ²·KL(teacher‖student) + (1 − kd-alpha)·CE",
+      )
+      .option("--kd-alpha <a>", "distillation: weight of the KD term (1: KD only)", "1")
+      .option("--temperature <t>", "distillation: softmax temperature τ", "1")
+      .option("--top-k <k>", "distillation: keep the teacher's K most likely tokens per position"),
   )
     .option("--force", "replace an existing --out")
     .option("--json", "print one JSON object")

@@ -15,6 +15,13 @@ import {
 import { parameterShapes } from "../models/architecture.js";
 import { openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
+import {
+  type DistillOptions,
+  type DistillSpec,
+  distillKey,
+  distillTraining,
+  resolveDistill,
+} from "./distill.js";
 import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
 import { planTraining, type TrainingPlan } from "./training-memory.js";
@@ -27,6 +34,8 @@ export interface CptTrainOptions extends TrainOptions {
   force?: boolean;
   /** names the model in the run fingerprint instead of its folder (see LoraTrainOptions.modelKey) */
   modelKey?: string;
+  /** distill from a teacher instead of plain next-token cross-entropy */
+  distill?: DistillOptions;
 }
 
 export interface CptTrainResult extends TrainCurve {
@@ -38,19 +47,30 @@ export interface CptTrainResult extends TrainCurve {
   dtype?: OutputDtype;
 }
 
-export function prepareCpt(o: CptTrainOptions): { ckpt: Checkpoint; out: string; plan: TrainingPlan } {
+export function prepareCpt(o: CptTrainOptions): {
+  ckpt: Checkpoint;
+  out: string;
+  plan: TrainingPlan;
+  distill?: DistillSpec;
+} {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
+  const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
   const plan = planTraining(
     ckpt.config,
-    { kind: "cpt", batch: o.batch, seqLen: longestRow(o.rows) },
+    {
+      kind: "cpt",
+      batch: o.batch,
+      seqLen: longestRow(o.rows),
+      teacher: distill && { config: distill.teacher.config, topK: distill.topK },
+    },
     o.memoryBudget,
   );
-  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]), plan };
+  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]), plan, distill };
 }
 
 export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
-  const { ckpt, out, plan } = prepareCpt(o);
+  const { ckpt, out, plan, distill } = prepareCpt(o);
   const c = ckpt.config;
   const params = parameterShapes(c);
   const tensors = params.map(({ name, shape }) => ({
@@ -59,7 +79,8 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     decay: !name.includes("bias") && !name.includes("norm"),
     init: () => ckpt.readFloat32(name),
   }));
-  const fingerprint = runFingerprint("cpt", o, ckpt.dir);
+  const fingerprint = runFingerprint("cpt", o, ckpt.dir, distill ? { distill: distillKey(distill) } : {});
+  const kd = distillTraining(distill, { device: o.device, threads: o.threads });
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const embedding = "model.embed_tokens.weight";
   const run = await runTraining(
@@ -69,7 +90,9 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
         trainable: tensors.map(({ name, dims }) => ({ name, dims })),
         hooks: (_g, input) => ({ weight: input }),
         padRowNoLookupGrad: c.padTokenId !== undefined ? { embedding, padId: c.padTokenId } : undefined,
+        kd: kd.kd,
       },
+      teacher: kd.teacher,
       tensors,
       rows: o.rows,
       padId: c.padTokenId ?? 0,

@@ -8,6 +8,8 @@ import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
 import { buildForwardGraph, type WeightHooks } from "../models/forward-graph.js";
 import type { MicroBatch } from "./data.js";
+import { kdSum } from "./distill.js";
+import type { TeacherTargets } from "./teacher-targets.js";
 
 export interface TrainableTensor {
   name: string;
@@ -21,6 +23,16 @@ export interface GradSessionSpec {
   hooks: (g: GraphBuilder, input: (name: string) => string) => WeightHooks;
   /** nn.Embedding(padding_idx): the pad row gets no gradient through the lookup (CPT of a model with a pad id) */
   padRowNoLookupGrad?: { embedding: string; padId: number };
+  /** distillation: the objective becomes alpha·τ²·ΣKL + (1 − alpha)·ΣNLL (terms with weight 0 left out, so
+   *  alpha 0 is CPT's graph exactly), and the session also reports ΣKL */
+  kd?: { alpha: number; temperature: number; topK: number | null };
+}
+
+export interface GradResult {
+  nllSum: number;
+  /** Σ_t KL_t over the valid targets (distillation only) */
+  kdSum?: number;
+  grads: Map<string, Float32Array>;
 }
 
 export class GradSession {
@@ -28,6 +40,7 @@ export class GradSession {
     readonly trainable: TrainableTensor[],
     private readonly session: ort.InferenceSession,
     private readonly layers: number,
+    private readonly kd: boolean,
   ) {}
 
   static async create(spec: GradSessionSpec, opts: SessionOptions = {}): Promise<GradSession> {
@@ -40,30 +53,43 @@ export class GradSession {
       if (!v) throw new Error(`${name} is not a trainable tensor`);
       return v;
     };
-    const fg = buildForwardGraph(c, { graph: g, ...spec.hooks(g, input), nll: true });
+    const fg = buildForwardGraph(c, { graph: g, ...spec.hooks(g, input), nll: true, logits: !!spec.kd });
     const stop: string[] = [];
     if (spec.padRowNoLookupGrad) stop.push(detachPadRow(g, fg.inputs.ids!, spec.padRowNoLookupGrad));
     const mask = g.input("target_mask", "float32", ["batch", "seq"]);
     const nllSum = g.node("ReduceSum", [g.node("Mul", [fg.outputs.nll!, mask])], { keepdims: 0 });
+    let objective = nllSum;
+    let kl: string | undefined;
+    if (spec.kd) {
+      const { alpha, temperature, topK } = spec.kd;
+      kl = kdSum(g, fg.outputs.logits!, mask, temperature, topK, c.vocabSize);
+      const terms: string[] = [];
+      const kdWeight = alpha * temperature * temperature;
+      if (kdWeight !== 0) terms.push(kdWeight === 1 ? kl : g.node("Mul", [kl, g.scalar(kdWeight)]));
+      if (alpha !== 1) terms.push(alpha === 0 ? nllSum : g.node("Mul", [nllSum, g.scalar(1 - alpha)]));
+      objective = terms.length === 1 ? terms[0]! : g.node("Add", terms);
+    }
     const grads = grad(
       g,
-      nllSum,
+      objective,
       spec.trainable.map((t) => t.name),
       { stop },
     );
     g.output(g.rename(nllSum, "nll_sum"), "float32", []);
+    if (kl) g.output(g.rename(kl, "kd_sum"), "float32", []);
     spec.trainable.forEach((t, i) => {
       g.output(g.rename(grads[i]!, `grad:${t.name}`), "float32", t.dims);
     });
     const session = await createSession(g, opts);
     g.initializers.clear();
-    return new GradSession(spec.trainable, session, c.numHiddenLayers);
+    return new GradSession(spec.trainable, session, c.numHiddenLayers, !!spec.kd);
   }
 
   async run(
     mb: MicroBatch,
     params: Map<string, Float32Array>,
-  ): Promise<{ nllSum: number; grads: Map<string, Float32Array> }> {
+    teacher?: TeacherTargets,
+  ): Promise<GradResult> {
     const dims = [mb.batch, mb.seqLen];
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor("int64", mb.ids, dims),
@@ -72,10 +98,25 @@ export class GradSession {
       gates: new ort.Tensor("float32", new Float32Array(this.layers).fill(1), [this.layers]),
     };
     for (const t of this.trainable) feeds[t.name] = new ort.Tensor("float32", params.get(t.name)!, t.dims);
-    const out = await this.session.run(feeds);
+    if (this.kd) {
+      if (!teacher) throw new Error("a distillation session needs the teacher's targets");
+      const kdDims = [mb.batch, mb.seqLen, teacher.k];
+      feeds.kd_logp = new ort.Tensor("float32", teacher.logp, kdDims);
+      if (teacher.ids) feeds.kd_ids = new ort.Tensor("int64", teacher.ids, kdDims);
+    }
+    const fetches = [
+      "nll_sum",
+      ...(this.kd ? ["kd_sum"] : []),
+      ...this.trainable.map((t) => `grad:${t.name}`),
+    ];
+    const out = await this.session.run(feeds, fetches);
     const grads = new Map<string, Float32Array>();
     for (const t of this.trainable) grads.set(t.name, out[`grad:${t.name}`]!.data as Float32Array);
-    return { nllSum: (out.nll_sum!.data as Float32Array)[0]!, grads };
+    return {
+      nllSum: (out.nll_sum!.data as Float32Array)[0]!,
+      kdSum: this.kd ? (out.kd_sum!.data as Float32Array)[0]! : undefined,
+      grads,
+    };
   }
 
   async release(): Promise<void> {

@@ -15,6 +15,13 @@ import { linear } from "../models/linear.js";
 import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
+  type DistillOptions,
+  type DistillSpec,
+  distillKey,
+  distillTraining,
+  resolveDistill,
+} from "./distill.js";
+import {
   defaultLoraTargets,
   initAdapter,
   type LoraSpec,
@@ -45,6 +52,8 @@ export interface LoraTrainOptions extends TrainOptions {
   /** names the model in the run fingerprint instead of its folder (e.g. a registry version id), so a run
    *  saved on one machine resumes on another whose copy of the model lives elsewhere */
   modelKey?: string;
+  /** distill from a teacher instead of plain next-token cross-entropy */
+  distill?: DistillOptions;
 }
 
 export interface LoraTrainResult extends TrainCurve {
@@ -66,23 +75,31 @@ export function prepareLora(o: LoraTrainOptions): {
   init: Map<string, NamedTensor>;
   out: string;
   plan: TrainingPlan;
+  distill?: DistillSpec;
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
+  const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
   const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? defaultLoraTargets(ckpt.config));
   const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
   const adapterParams = spec.modules.reduce((a, m) => a + spec.r * (m.in + m.out), 0);
   const plan = planTraining(
     ckpt.config,
-    { kind: "lora", batch: o.batch, seqLen: longestRow(o.rows), adapterParams },
+    {
+      kind: "lora",
+      batch: o.batch,
+      seqLen: longestRow(o.rows),
+      adapterParams,
+      teacher: distill && { config: distill.teacher.config, topK: distill.topK },
+    },
     o.memoryBudget,
   );
   const out = checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]);
-  return { ckpt, spec, init, out, plan };
+  return { ckpt, spec, init, out, plan, distill };
 }
 
 export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
-  const { ckpt, spec, init, out, plan } = prepareLora(o);
+  const { ckpt, spec, init, out, plan, distill } = prepareLora(o);
   const scale = spec.alpha / spec.r;
   const targeted = new Set(spec.modules.map((m) => m.prefix));
   const tensors = spec.modules.flatMap((m) => [
@@ -93,9 +110,15 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     "lora",
     o,
     ckpt.dir,
-    { r: spec.r, alpha: spec.alpha, targets: spec.targets },
+    {
+      r: spec.r,
+      alpha: spec.alpha,
+      targets: spec.targets,
+      ...(distill ? { distill: distillKey(distill) } : {}),
+    },
     tensors.map((t) => t.init),
   );
+  const kd = distillTraining(distill, { device: o.device, threads: o.threads });
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const run = await runTraining(
     {
@@ -111,7 +134,9 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
             return g.node("Add", [base(x), g.node("Mul", [up, g.scalar(scale)])]);
           },
         }),
+        kd: kd.kd,
       },
+      teacher: kd.teacher,
       tensors,
       rows: o.rows,
       padId: ckpt.config.padTokenId ?? 0,

@@ -11,9 +11,10 @@ import { UserError } from "@shortened/contracts";
 import { type NamedTensor, readTensorFile, writeFolderAtomically, writeTensorFile } from "@shortened/hf";
 import type { SessionOptions } from "../graph/session.js";
 import { AdamW, type AdamWState, type OptimizedTensor } from "./adamw.js";
-import { microBatch, type TrainRows } from "./data.js";
+import { type MicroBatch, microBatch, type TrainRows } from "./data.js";
 import { GradSession, type GradSessionSpec } from "./grad-session.js";
 import { lrMultiplier, type Schedule } from "./schedule.js";
+import type { TeacherTargets } from "./teacher-targets.js";
 
 export interface TrainOptions extends SessionOptions {
   steps: number;
@@ -45,6 +46,9 @@ export interface TrainProgress {
   loss: number;
   lr: number;
   gradNorm: number;
+  /** distillation: the τ²·mean-KL term and the cross-entropy of the step (loss = α·kdLoss + (1 − α)·ceLoss) */
+  kdLoss?: number;
+  ceLoss?: number;
   tokensPerSec: number;
   etaSec: number;
 }
@@ -55,6 +59,15 @@ export interface TrainCurve {
   gradNorms: number[];
   /** input tokens (padding included) of each step */
   tokens: number[];
+  /** distillation: τ²·ΣKL/n and ΣNLL/n of each step (losses holds the objective) */
+  kdLosses?: number[];
+  ceLosses?: number[];
+}
+
+/** The teacher's targets of a micro-batch (rows `sel` of the training data). */
+export interface TeacherSource {
+  targets(mb: MicroBatch, sel: number[]): Promise<TeacherTargets>;
+  release(): Promise<void>;
 }
 
 export interface TrainRun extends TrainCurve {
@@ -72,6 +85,8 @@ export interface TrainSpec {
   padId: number;
   /** identifies the run (model, data, options); a saved state of another run is refused */
   fingerprint: string;
+  /** distillation: opens where the teacher's targets come from (spec.grad.kd holds α, τ and K) */
+  teacher?: () => Promise<TeacherSource>;
 }
 
 const STATE_JSON = "state.json";
@@ -84,7 +99,10 @@ const STATE_TENSORS = "state.safetensors";
  */
 export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<TrainRun> {
   const state: AdamWState = { params: new Map(), m: new Map(), v: new Map() };
+  const kd = spec.grad.kd;
   const curve: TrainCurve = { losses: [], lrs: [], gradNorms: [], tokens: [] };
+  if (kd) Object.assign(curve, { kdLosses: [], ceLosses: [] });
+  if (kd && !spec.teacher) throw new Error("distillation needs a teacher source");
   let start = 0;
   if (o.stateDir && existsSync(join(o.stateDir, STATE_JSON)))
     start = loadState(o.stateDir, spec, state, curve);
@@ -100,6 +118,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   const sessionOpts = { device: o.device, threads: o.threads };
   const gradSession = await GradSession.create(spec.grad, { ...sessionOpts, memArena: false });
   const adamw = await AdamW.create(spec.tensors, o.maxGradNorm, sessionOpts);
+  let teacher: TeacherSource | undefined;
   const n = spec.rows.ids.length;
   const B = o.batch;
   const K = o.gradAccum;
@@ -107,6 +126,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   let tokensHere = 0;
   let saved = start;
   try {
+    teacher = await spec.teacher?.();
     for (let s = start; s < o.steps; s++) {
       if (o.signal?.aborted) {
         if (o.stateDir && s > saved && o.saveOnAbort?.(o.signal.reason)) {
@@ -119,12 +139,15 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       const sel = Array.from({ length: B * K }, (_, j) => (s * B * K + j) % n);
       const sums = new Map<string, Float32Array>();
       let nllSum = 0;
+      let klSum = 0;
       let valid = 0;
       let tokens = 0;
       for (let k = 0; k < K; k++) {
-        const mb = microBatch(spec.rows, sel.slice(k * B, (k + 1) * B), spec.padId);
-        const r = await gradSession.run(mb, state.params);
+        const rows = sel.slice(k * B, (k + 1) * B);
+        const mb = microBatch(spec.rows, rows, spec.padId);
+        const r = await gradSession.run(mb, state.params, await teacher?.targets(mb, rows));
         nllSum += r.nllSum;
+        klSum += r.kdSum ?? 0;
         valid += mb.valid;
         tokens += mb.batch * mb.seqLen;
         for (const [name, gsum] of r.grads) {
@@ -138,7 +161,14 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
         valid > 0
           ? await adamw.step(state, sums, { gradScale: 1 / valid, lr, weightDecay: o.weightDecay, t: s + 1 })
           : 0;
-      curve.losses.push(valid > 0 ? nllSum / valid : Number.NaN);
+      const ce = valid > 0 ? nllSum / valid : Number.NaN;
+      let kdLoss: number | undefined;
+      if (kd) {
+        kdLoss = valid > 0 ? (kd.temperature * kd.temperature * klSum) / valid : Number.NaN;
+        curve.kdLosses!.push(kdLoss);
+        curve.ceLosses!.push(ce);
+        curve.losses.push(kd.alpha * kdLoss + (1 - kd.alpha) * ce);
+      } else curve.losses.push(ce);
       curve.lrs.push(lr);
       curve.gradNorms.push(gradNorm);
       curve.tokens.push(tokens);
@@ -152,6 +182,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
         loss: curve.losses[s]!,
         lr,
         gradNorm,
+        ...(kd ? { kdLoss, ceLoss: ce } : {}),
         tokensPerSec: elapsed > 0 ? tokensHere / elapsed : 0,
         etaSec: perStep * (o.steps - done),
       });
@@ -164,6 +195,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   } finally {
     await gradSession.release();
     await adamw.release();
+    await teacher?.release();
   }
   return { ...curve, params: state.params, resumedFrom: start };
 }

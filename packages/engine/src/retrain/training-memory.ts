@@ -25,12 +25,16 @@ export interface TrainingWorkload {
   seqLen: number;
   /** LoRA: adapter parameters */
   adapterParams?: number;
+  /** distillation: the teacher, run forward (no gradients) on every micro-batch beside the student */
+  teacher?: { config: ModelConfig; topK: number | null };
 }
 
 export interface TrainingEstimate {
   total: number;
-  /** frozen weights (LoRA) */
+  /** frozen weights (LoRA; and a distillation teacher's) */
   frozen: number;
+  /** distillation: the teacher's weights and forward (included in frozen and activations) */
+  teacher?: number;
   /** trained tensors with their optimizer state and gradients */
   trained: number;
   activations: number;
@@ -53,15 +57,34 @@ function trainingActivations(c: ModelConfig, batch: number, seqLen: number): num
   return a.numLayers * block + F32 * 4 * n * a.vocabSize;
 }
 
+/** The teacher's forward of one micro-batch: one block's working set at a time (no backward), its logits
+ *  and the log-probabilities handed to the student (K per position, the vocabulary without top-K), float64
+ *  while they are computed; and the student graph's own copy of them with their KL terms. */
+function teacherActivations(t: ModelConfig, topK: number | null, batch: number, seqLen: number): number {
+  const a = architectureOf(t);
+  const n = batch * seqLen;
+  const block =
+    F32 * (n * (6 * a.hiddenSize + 3 * a.intermediateSize) + 2 * batch * a.numHeads * seqLen * seqLen);
+  const k = topK ?? a.vocabSize;
+  return block + F32 * n * a.vocabSize + (8 + 4 * F32) * n * k;
+}
+
 export function estimateTraining(c: ModelConfig, w: TrainingWorkload): TrainingEstimate {
   const weights = float32WeightBytes(c).total;
   const params = weights / F32;
-  const frozen = w.kind === "lora" ? Math.ceil(weights * WHOLE_WEIGHT_COPIES) : 0;
+  const teacherWeights = w.teacher
+    ? Math.ceil(float32WeightBytes(w.teacher.config).total * WHOLE_WEIGHT_COPIES)
+    : 0;
+  const frozen = (w.kind === "lora" ? Math.ceil(weights * WHOLE_WEIGHT_COPIES) : 0) + teacherWeights;
   const trained = TRAINED_BYTES_PER_PARAM * (w.kind === "cpt" ? params : (w.adapterParams ?? 0));
-  const activations = trainingActivations(c, w.batch, w.seqLen);
+  const teacherForward = w.teacher
+    ? teacherActivations(w.teacher.config, w.teacher.topK, w.batch, w.seqLen)
+    : 0;
+  const activations = trainingActivations(c, w.batch, w.seqLen) + teacherForward;
   const runtime = RUNTIME_BASELINE_BYTES;
   const total = Math.ceil((frozen + trained + activations) * MARGIN) + runtime;
-  return { total, frozen, trained, activations, runtime };
+  const teacher = w.teacher ? teacherWeights + teacherForward : undefined;
+  return { total, frozen, trained, activations, runtime, ...(teacher ? { teacher } : {}) };
 }
 
 /** The estimate against the budget (`memoryBudget`, else SHORTENED_MEMORY_BUDGET, else a share of available
@@ -79,7 +102,9 @@ export function planTraining(
     return {
       budget,
       estimate,
-      summary: `${what}, estimated peak ${formatMemorySize(estimate.total)} of a ${budgetText}`,
+      summary:
+        `${what}${w.teacher ? " with a distillation teacher" : ""}, estimated peak ` +
+        `${formatMemorySize(estimate.total)} of a ${budgetText}`,
     };
   }
   const ways: string[] = [];
@@ -98,7 +123,8 @@ export function planTraining(
   throw new UserError(
     "bad_request",
     `${what} training needs about ${formatMemorySize(estimate.total)} (trained state ${formatMemorySize(estimate.trained)}` +
-      `${estimate.frozen ? `, frozen weights ${formatMemorySize(estimate.frozen)}` : ""}, activations ` +
+      `${estimate.frozen ? `, frozen weights ${formatMemorySize(estimate.frozen)}` : ""}` +
+      `${estimate.teacher ? ` with the teacher's ${formatMemorySize(estimate.teacher)}` : ""}, activations ` +
       `${formatMemorySize(estimate.activations)}), more than the ${budgetText}; would fit: ${ways.join(", or ")}`,
   );
 }

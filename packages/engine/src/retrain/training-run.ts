@@ -87,7 +87,8 @@ export function runFingerprint(
 
 /** The curve fields of a finished run, as the LoRA and CPT results report them. */
 export function curveOf(run: TrainCurve): TrainCurve {
-  return { losses: run.losses, lrs: run.lrs, gradNorms: run.gradNorms, tokens: run.tokens };
+  const kd = run.kdLosses ? { kdLosses: run.kdLosses, ceLosses: run.ceLosses } : {};
+  return { losses: run.losses, lrs: run.lrs, gradNorms: run.gradNorms, tokens: run.tokens, ...kd };
 }
 
 /** training_curve.json: one entry per optimizer step. */
@@ -98,6 +99,7 @@ export function writeCurve(dir: string, c: TrainCurve): void {
     lr: c.lrs[s],
     gradNorm: c.gradNorms[s],
     tokens: c.tokens[s],
+    ...(c.kdLosses ? { kdLoss: c.kdLosses[s], ceLoss: c.ceLosses?.[s] } : {}),
   }));
   writeFileSync(join(dir, CURVE_FILE), `${JSON.stringify({ steps }, null, 1)}\n`);
 }
