@@ -9,5 +9,6 @@ export * from "./graph/builder.js";
 export * from "./graph/session.js";
 export * from "./importance/index.js";
 export * from "./models/index.js";
+export * from "./quantize/index.js";
 export { mulberry32, randbelow } from "./random.js";
 export * from "./retrain/index.js";

@@ -7,6 +7,8 @@ import { UserError } from "@shortened/contracts";
 import { decodeUtf8Strict, parseBoundedJson } from "./bounded-json.js";
 import { type ModelConfig, readConfig } from "./config.js";
 import { bytesToFloat32, isFloatDtype } from "./dtypes.js";
+import { dequantizeGptq, type GptqLinear } from "./gptq-pack.js";
+import { readGptqGroups, readGptqLinear } from "./gptq-read.js";
 import { IO_PIECE_BYTES, readAllSync } from "./io-pieces.js";
 import { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
 import { checkTensorLayout } from "./tensor-layout.js";
@@ -126,12 +128,41 @@ export class Checkpoint {
     return out;
   }
 
-  /** Values as float32 (F16/BF16 widened exactly, F64 rounded). */
+  /** Values as float32 (F16/BF16 widened exactly, F64 rounded). A GPTQ linear's `X.weight` is its dequantized
+   *  weight [out, in] (exact in float32), so every float reader of the model reads a GPTQ checkpoint too. */
   readFloat32(name: string): Float32Array {
+    const module = this.quantizedModule(name);
+    if (module) return dequantizeGptq(readGptqLinear(this, module));
     const t = this.entry(name);
     if (!isFloatDtype(t.dtype))
       throw new UserError("invalid_checkpoint", `tensor ${name} is ${t.dtype}, not a float`);
     return bytesToFloat32(this.readBytes(name), t.dtype);
+  }
+
+  /** The module whose GPTQ tensors stand for the float tensor `name` ("….q_proj.weight" → "….q_proj"), or null
+   *  when `name` is stored as it is. */
+  quantizedModule(name: string): string | null {
+    if (!this.config.quantization || !name.endsWith(".weight") || this.tensors.has(name)) return null;
+    const module = name.slice(0, -".weight".length);
+    return this.tensors.has(`${module}.qweight`) ? module : null;
+  }
+
+  /** One GPTQ linear, unpacked (see ./gptq-read.ts). */
+  gptqLinear(module: string): GptqLinear {
+    return readGptqLinear(this, module);
+  }
+
+  /** One GPTQ linear without its codes (zero points, scales, g_idx). */
+  gptqGroups(module: string): Omit<GptqLinear, "codes"> {
+    return readGptqGroups(this, module);
+  }
+
+  /** Shape of a tensor the model reads, also for a quantized linear's float weight [out, in]. */
+  shapeOf(name: string): number[] {
+    const module = this.quantizedModule(name);
+    if (!module) return this.entry(name).shape;
+    const [packedK, N] = this.entry(`${module}.qweight`).shape as [number, number];
+    return [N, (packedK * 32) / this.config.quantization!.bits];
   }
 
   /** Parameter count as transformers reports it: a tied lm_head copy is not counted twice. */

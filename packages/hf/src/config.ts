@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { isUserError, UserError } from "@shortened/contracts";
 import { decodeUtf8Strict, parseBoundedJson } from "./bounded-json.js";
 import { CONFIG_BOUNDS, checkConfigBounds } from "./config-bounds.js";
+import { type GptqConfig, parseQuantizationConfig } from "./gptq-config.js";
 import { type LayerType, layerAttention } from "./layer-types.js";
 import { parseRopeScaling, type RopeScaling } from "./rope-scaling.js";
 
@@ -54,6 +55,8 @@ export interface ModelConfig {
   attnLogitSoftcapping: number | null;
   /** gemma2 / gemma3_text: logits soft-capped as tanh(z/c)·c (null: none) */
   finalLogitSoftcapping: number | null;
+  /** GPTQ weight quantization of the block linears (quantization_config), or null for a float model */
+  quantization: GptqConfig | null;
   raw: Record<string, unknown>;
 }
 
@@ -280,6 +283,7 @@ export function parseConfig(raw: Record<string, unknown>, where = "config.json")
     finalLogitSoftcapping: gemmaNext
       ? optNum("final_logit_softcapping", modelType === "gemma2" ? 30 : null)
       : null,
+    quantization: parseQuantizationConfig(raw, where),
     raw,
   };
   checkConfigBounds(config, raw["head_dim"] != null || defaults.headDim !== null, where);

@@ -33,6 +33,28 @@ export {
   isFloatDtype,
   type StoredDtype,
 } from "./dtypes.js";
+export {
+  GPTQ_BITS,
+  type GptqBits,
+  type GptqCheckpointFormat,
+  type GptqConfig,
+  gptqShapeProblem,
+  groupCount,
+  PAPER_GPTQ,
+  parseQuantizationConfig,
+  quantizationConfigJson,
+} from "./gptq-config.js";
+export {
+  dequantizeGptq,
+  type GptqLinear,
+  packAlongCols,
+  packAlongRows,
+  sequentialGroups,
+  unpackAlongCols,
+  unpackAlongRows,
+  zerosFromStored,
+  zerosToStored,
+} from "./gptq-pack.js";
 export { IO_PIECE_BYTES, readAllSync, writeAll, writeAllSync } from "./io-pieces.js";
 export { LAYER_TYPES, type LayerType } from "./layer-types.js";
 export { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
@@ -57,9 +79,11 @@ export {
   checkTensorLayout,
   EMBEDDING,
   FINAL_NORM,
+  GPTQ_TENSORS,
   type LlamaBiases,
   LM_HEAD,
   llamaBlockTensors,
+  storedTensorLayout,
   tensorLayout,
 } from "./tensor-layout.js";
 export { loadTokenizer, METASPACE_SPLIT, metaspaceSplitIsSafe, type TextTokenizer } from "./tokenizer.js";

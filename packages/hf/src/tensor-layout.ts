@@ -5,7 +5,8 @@
 // block layout in BLOCK_LAYOUTS.
 import { UserError } from "@shortened/contracts";
 import type { ModelConfig, ModelType } from "./config.js";
-import { isFloatDtype } from "./dtypes.js";
+import { isFloatDtype, type StoredDtype } from "./dtypes.js";
+import { gptqShapeProblem, groupCount } from "./gptq-config.js";
 import type { TensorEntry } from "./safetensors-header.js";
 
 /** A tensor of every block, named by its suffix under `model.layers.i.`: a linear layer's weight [out, in] or
@@ -136,6 +137,46 @@ function toleratedShape(c: ModelConfig, name: string): number[] | null {
   return null;
 }
 
+/** The four tensors of a GPTQ linear, by suffix after the module name. */
+export const GPTQ_TENSORS = ["qweight", "qzeros", "scales", "g_idx"] as const;
+
+interface StoredTensor {
+  shape: number[];
+  /** allowed dtypes: "float" for any float type */
+  dtype: "float" | StoredDtype;
+  optional?: boolean;
+}
+
+/** What the files hold: the float layout, or for a GPTQ checkpoint every block linear's weight replaced by its
+ *  packed tensors (biases, norms, embeddings and the head stay float). */
+export function storedTensorLayout(c: ModelConfig, where: string): Map<string, StoredTensor> {
+  const out = new Map<string, StoredTensor>();
+  const q = c.quantization;
+  const block = blockTensorLayout(c);
+  for (const t of tensorLayout(c)) {
+    const m = /^model\.layers\.\d+\.(.+)$/.exec(t.name);
+    const role = m ? block.find((b) => b.suffix === m[1])?.role : undefined;
+    if (!q || role !== "weight") {
+      out.set(t.name, { shape: t.shape, dtype: "float" });
+      continue;
+    }
+    const [outF, inF] = t.shape as [number, number];
+    const module = t.name.slice(0, -".weight".length);
+    const problem = gptqShapeProblem(q, outF, inF);
+    if (problem)
+      throw new UserError(
+        "invalid_checkpoint",
+        `${where}: ${module} [${outF}, ${inF}] cannot hold ${q.bits}-bit GPTQ weights with group size ${q.groupSize}: ${problem}`,
+      );
+    const G = groupCount(q, inF);
+    out.set(`${module}.qweight`, { shape: [(inF * q.bits) / 32, outF], dtype: "I32" });
+    out.set(`${module}.qzeros`, { shape: [G, (outF * q.bits) / 32], dtype: "I32" });
+    out.set(`${module}.scales`, { shape: [G, outF], dtype: "float" });
+    out.set(`${module}.g_idx`, { shape: [inF], dtype: "I32", optional: true });
+  }
+  return out;
+}
+
 /** Checks stored tensors against the layout `c` implies; `where` names the checkpoint in messages. */
 export function checkTensorLayout(
   c: ModelConfig,
@@ -144,27 +185,39 @@ export function checkTensorLayout(
 ): void {
   const bad = (msg: string): UserError => new UserError("invalid_checkpoint", `${where}: ${msg}`);
   const shapeText = (s: readonly number[]): string => `[${s.join(", ")}]`;
-  const expected = new Map(tensorLayout(c).map((t) => [t.name, t.shape]));
-  for (const [name, shape] of expected) {
+  const expected = storedTensorLayout(c, where);
+  for (const [name, want] of expected) {
     const entry = tensors.get(name);
-    if (!entry) throw bad(`tensor ${name} is missing (config.json implies it)`);
-    if (shapeText(entry.shape) !== shapeText(shape))
+    if (!entry) {
+      if (want.optional) continue;
+      throw bad(`tensor ${name} is missing (config.json implies it)`);
+    }
+    if (shapeText(entry.shape) !== shapeText(want.shape))
       throw bad(
-        `tensor ${name} has shape ${shapeText(entry.shape)}, but config.json implies ${shapeText(shape)}`,
+        `tensor ${name} has shape ${shapeText(entry.shape)}, but config.json implies ${shapeText(want.shape)}`,
       );
   }
   for (const [name, entry] of tensors) {
-    const want = expected.get(name) ?? toleratedShape(c, name);
+    const stored = expected.get(name);
+    const want = stored?.shape ?? toleratedShape(c, name);
     const block = /^model\.layers\.(\d+)\./.exec(name);
     if (!want && block && Number(block[1]) >= c.numHiddenLayers)
       throw bad(
         `tensor ${name} belongs to block ${block[1]}, but config.json says num_hidden_layers is ${c.numHiddenLayers}`,
       );
+    if (!want && !c.quantization && /\.(qweight|qzeros|scales|g_idx)$/.test(name))
+      throw bad(`tensor ${name} is a GPTQ tensor, but config.json has no quantization_config`);
+    if (!want && c.quantization && /\.weight$/.test(name) && tensors.has(name.replace(/weight$/, "qweight")))
+      throw bad(`tensor ${name} is stored beside its GPTQ tensors (a quantized linear has no float weight)`);
     if (!want) throw bad(`tensor ${name} is not part of a ${c.modelType} model with this config.json`);
     if (shapeText(entry.shape) !== shapeText(want))
       throw bad(
         `tensor ${name} has shape ${shapeText(entry.shape)}, but config.json implies ${shapeText(want)}`,
       );
-    if (!isFloatDtype(entry.dtype)) throw bad(`tensor ${name} is ${entry.dtype}, not a float type`);
+    const dtype = stored?.dtype ?? "float";
+    if (dtype === "float" && !isFloatDtype(entry.dtype))
+      throw bad(`tensor ${name} is ${entry.dtype}, not a float type`);
+    if (dtype !== "float" && entry.dtype !== dtype)
+      throw bad(`tensor ${name} is ${entry.dtype}, not ${dtype}`);
   }
 }

@@ -7,7 +7,14 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
-import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
+import {
+  accuracyLevelFlag,
+  addAccuracyLevelOption,
+  addMemoryBudgetOption,
+  addRuntimeOptions,
+  deviceFlag,
+  planPrinter,
+} from "./runtime-flags.js";
 
 interface EvalPplFlags {
   model: string;
@@ -22,6 +29,7 @@ interface EvalPplFlags {
   device?: string;
   threads?: string;
   memoryBudget?: string;
+  accuracyLevel?: string;
   json?: boolean;
 }
 
@@ -59,22 +67,24 @@ function human(r: PerplexityResult): string {
 }
 
 export function evalPplCommand(): Command {
-  return addMemoryBudgetOption(
-    addRuntimeOptions(
-      new Command("ppl")
-        .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
-        .requiredOption("--model <dir>", "model folder")
-        .option("--ids <file>", 'token stream {"ids": [..]}')
-        .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
-        .option(
-          "--dataset <name>",
-          "wikitext2 (WikiText-2 raw test) | ptb (PTB validation) | tinystories (held-out TinyStories validation text)",
-        )
-        .option("--seq-len <n>", "window length", "128")
-        .option("--bos <policy>", "first | every | none", "first")
-        .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
-        .option("--batch-size <n>", "windows per forward run", "4")
-        .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
+  return addAccuracyLevelOption(
+    addMemoryBudgetOption(
+      addRuntimeOptions(
+        new Command("ppl")
+          .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
+          .requiredOption("--model <dir>", "model folder")
+          .option("--ids <file>", 'token stream {"ids": [..]}')
+          .option("--text <file>", "UTF-8 text file, tokenized whole without special tokens")
+          .option(
+            "--dataset <name>",
+            "wikitext2 (WikiText-2 raw test) | ptb (PTB validation) | tinystories (held-out TinyStories validation text)",
+          )
+          .option("--seq-len <n>", "window length", "128")
+          .option("--bos <policy>", "first | every | none", "first")
+          .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
+          .option("--batch-size <n>", "windows per forward run", "4")
+          .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
+      ),
     ),
   )
     .option("--json", "print one JSON object")
@@ -109,6 +119,7 @@ export function evalPplCommand(): Command {
               skip: intListFlag("--skip", f.skip),
               device: deviceFlag(f.device),
               threads: intFlag("--threads", f.threads),
+              accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
               memoryBudget: f.memoryBudget,
               onPlan: planPrinter(f.json),
               onProgress: ({ done, total }) => {

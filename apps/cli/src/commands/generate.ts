@@ -8,7 +8,14 @@ import type { GenerationSettings } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { intFlag, numberFlag } from "./cli-numbers.js";
-import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag, planPrinter } from "./runtime-flags.js";
+import {
+  accuracyLevelFlag,
+  addAccuracyLevelOption,
+  addMemoryBudgetOption,
+  addRuntimeOptions,
+  deviceFlag,
+  planPrinter,
+} from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -25,6 +32,7 @@ interface Flags {
   device?: string;
   threads?: string;
   memoryBudget?: string;
+  accuracyLevel?: string;
   json?: boolean;
 }
 
@@ -60,6 +68,7 @@ async function generate(f: Flags): Promise<GenerateCliResult> {
     maxSeqLen: ids.length + maxNewTokens,
     batch: numSamples,
     memoryBudget: f.memoryBudget,
+    accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
     onPlan: planPrinter(f.json),
   });
   try {
@@ -102,23 +111,25 @@ function human(r: GenerateCliResult): string {
 }
 
 export function generateCommand(): Command {
-  return addMemoryBudgetOption(
-    addRuntimeOptions(
-      new Command("generate")
-        .description(
-          "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
-        )
-        .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
-        .requiredOption("--prompt <text>", "the prompt")
-        .option("--max-new-tokens <n>", "most tokens to generate", "128")
-        .option("--sample", "sample instead of greedy decoding")
-        .option("--temperature <t>", "softmax temperature (implies --sample)")
-        .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
-        .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
-        .option("--seed <n>", "seed of the sampler", "0")
-        .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
-        .option("--no-bos", "do not prepend the tokenizer's BOS token")
-        .option("--ignore-eos", "continue past the end-of-sequence token"),
+  return addAccuracyLevelOption(
+    addMemoryBudgetOption(
+      addRuntimeOptions(
+        new Command("generate")
+          .description(
+            "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
+          )
+          .requiredOption("--model <dir>", "model folder (config.json, safetensors, tokenizer.json)")
+          .requiredOption("--prompt <text>", "the prompt")
+          .option("--max-new-tokens <n>", "most tokens to generate", "128")
+          .option("--sample", "sample instead of greedy decoding")
+          .option("--temperature <t>", "softmax temperature (implies --sample)")
+          .option("--top-k <k>", "keep the k most likely tokens (implies --sample)")
+          .option("--top-p <p>", "keep the most likely tokens up to mass p (implies --sample)")
+          .option("--seed <n>", "seed of the sampler", "0")
+          .option("--num-samples <n>", "independent generations of the prompt, run as one batch", "1")
+          .option("--no-bos", "do not prepend the tokenizer's BOS token")
+          .option("--ignore-eos", "continue past the end-of-sequence token"),
+      ),
     ),
   )
     .option("--json", "print one JSON object")

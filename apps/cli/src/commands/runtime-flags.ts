@@ -1,4 +1,6 @@
 // --device, --threads and --memory-budget: declared and read the same way by every command that computes.
+
+import type { AccuracyLevel } from "@shortened/engine";
 import { type Command, Option } from "commander";
 import { choiceFlag } from "./cli-numbers.js";
 
@@ -8,6 +10,20 @@ export function addRuntimeOptions(cmd: Command): Command {
   return cmd
     .option("--device <d>", "cpu | cuda", "cpu")
     .option("--threads <n>", "intra-op threads (default: all cores)");
+}
+
+/** --accuracy-level, on the commands that run a GPTQ checkpoint's linears with MatMulNBits. */
+export function addAccuracyLevelOption(cmd: Command): Command {
+  return cmd.option(
+    "--accuracy-level <n>",
+    "GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights) | 4 (int8 activations)",
+    "0",
+  );
+}
+
+export function accuracyLevelFlag(value: string | undefined): AccuracyLevel | undefined {
+  const v = choiceFlag("--accuracy-level", value, ["0", "1", "2", "3", "4"] as const);
+  return v === undefined ? undefined : (Number(v) as AccuracyLevel);
 }
 
 /** --memory-budget, on the commands whose engine call plans its memory. */

@@ -12,10 +12,11 @@ import { ForwardSession } from "../models/forward-session.js";
 import { maxSequenceLength } from "../models/rope-frequencies.js";
 import { checkTokenIds } from "../models/token-checks.js";
 import { openCheckpoint } from "../models/weights.js";
+import type { QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import { BOS_POLICIES, type BosPolicy, evaluationWindows } from "./perplexity-windows.js";
 import { softwareVersion } from "./protocol.js";
 
-export interface PerplexityOptions {
+export interface PerplexityOptions extends QuantizedRunOptions {
   model: string | Checkpoint;
   /** exactly one source: pre-tokenized ids, a UTF-8 text file, or a dataset name (wikitext2 | ptb) */
   ids?: number[];
@@ -143,6 +144,8 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
           threads: opts.threads,
           maxSeqLen: T,
           skipGatedBlocks: skip.length > 0,
+          accuracyLevel: opts.accuracyLevel,
+          quantizedLinears: opts.quantizedLinears,
         })
       : await StreamedModel.open(ckpt, { device: opts.device, threads: opts.threads, maxSeqLen: T });
   try {

@@ -25,6 +25,11 @@ export class TensorReader {
 
   /** Elements [start, start + out.length) of the flattened tensor `name`, widened into `out`. */
   readInto(name: string, out: Float32Array, start = 0): Float32Array {
+    // a GPTQ linear's weight: dequantized whole (exact), then the asked range
+    if (this.checkpoint.quantizedModule(name)) {
+      out.set(this.checkpoint.readFloat32(name).subarray(start, start + out.length));
+      return out;
+    }
     const t = this.checkpoint.entry(name);
     const size =
       t.dtype === "F32" ? 4 : t.dtype === "F16" || t.dtype === "BF16" ? 2 : t.dtype === "F64" ? 8 : 0;

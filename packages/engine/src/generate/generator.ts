@@ -11,7 +11,8 @@ import { createSession, type Device, ort } from "../graph/session.js";
 import { architectureOf } from "../models/architecture.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
 import { longropeLengths } from "../models/rope-frequencies.js";
-import { checkpointWeights, openCheckpoint } from "../models/weights.js";
+import { checkpointHooks, openCheckpoint } from "../models/weights.js";
+import type { QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import { checkSampling, chooseToken, type SamplingOptions, uniformStream } from "./sampling.js";
 
 export interface GenerateOptions extends SamplingOptions {
@@ -33,7 +34,7 @@ export interface GenerateResult {
   decodeMs: number;
 }
 
-export interface KvGeneratorOptions {
+export interface KvGeneratorOptions extends QuantizedRunOptions {
   device?: Device;
   threads?: number;
   /** longest prompt + new tokens served (default max_position_embeddings): sizes the KV cache in the plan */
@@ -90,7 +91,7 @@ export class KvGenerator {
     // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
     const fg = buildForwardGraph(ckpt.config, {
       graph: g,
-      weight: checkpointWeights(g, ckpt),
+      ...checkpointHooks(g, ckpt, opts),
       kvCache: true,
       gates: false,
       nll: false,

@@ -8,7 +8,7 @@ import onnxProto from "onnx-proto";
 
 const { onnx } = onnxProto;
 
-export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "bool" | "float64";
+export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "bool" | "float64" | "uint8";
 export type Dim = number | string;
 export type AttrValue =
   | number
@@ -39,7 +39,7 @@ export function tensorBytes(t: Tensor): number {
       ? 8
       : t.type === "float32" || t.type === "int32"
         ? 4
-        : t.type === "bool"
+        : t.type === "bool" || t.type === "uint8"
           ? 1
           : 2;
   return t.dims.reduce((a, b) => a * b, 1) * size;
@@ -69,6 +69,7 @@ export interface Subgraph {
 
 const ELEM: Record<ElemType, number> = {
   float32: 1, // TensorProto.FLOAT
+  uint8: 2,
   int32: 6,
   int64: 7,
   bool: 9,

@@ -31,6 +31,9 @@ import { type Sequence, sequenceOf } from "./sequence.js";
  */
 export interface WeightHooks {
   weight: (name: string) => string;
+  /** `x Wᵀ` of the linear `prefix` computed another way (a GPTQ linear through MatMulNBits, ../quantize), or
+   *  null for the float MatMul with `weight(prefix.weight)`; the bias is added after it either way. */
+  matmul?: (x: string, prefix: string) => string | null;
   linear?: (x: string, prefix: string, base: (x: string) => string) => string;
 }
 
@@ -266,8 +269,12 @@ function blockParts(
     norm: (x, i, name) => rmsNorm(g, x, weightOf(i, `${name}.weight`), arch.normEps, arch.normOnePlusWeight),
     linear: (x, i, module) => {
       const bias = blockTensor(arch, `${module}.bias`) !== undefined;
-      const base = (v: string) =>
-        linear(g, v, weightOf(i, `${module}.weight`), bias ? weightOf(i, `${module}.bias`) : undefined);
+      const base = (v: string) => {
+        const b = bias ? weightOf(i, `${module}.bias`) : undefined;
+        const y = opts.blockWeights === "inputs" ? null : (opts.matmul?.(v, layerName(i, module)) ?? null);
+        if (y === null) return linear(g, v, weightOf(i, `${module}.weight`), b);
+        return b ? g.node("Add", [y, b]) : y;
+      };
       return opts.linear ? opts.linear(x, layerName(i, module), base) : base(x);
     },
     heads: (x, n) => splitHeads(g, x, n, arch.headDim),

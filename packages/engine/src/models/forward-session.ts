@@ -3,14 +3,16 @@
 import type { Checkpoint } from "@shortened/hf";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
+import type { QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import { layerName } from "./architecture.js";
 import { buildForwardGraph, type ForwardGraph, type ForwardGraphOptions } from "./forward-graph.js";
 import { shiftedTargets } from "./targets.js";
-import { checkpointWeights, openCheckpoint } from "./weights.js";
+import { checkpointHooks, openCheckpoint } from "./weights.js";
 
 /** The forward graph's shape options (see ForwardGraphOptions) plus the session's. */
 export interface ForwardSessionOptions
   extends SessionOptions,
+    QuantizedRunOptions,
     Pick<
       ForwardGraphOptions,
       | "blocks"
@@ -59,7 +61,7 @@ export class ForwardSession {
     const g = new GraphBuilder();
     const fg = buildForwardGraph(ckpt.config, {
       graph: g,
-      weight: checkpointWeights(g, ckpt),
+      ...checkpointHooks(g, ckpt, opts),
       blocks: opts.blocks,
       input: opts.input,
       blockWeights: opts.blockWeights,

@@ -9,7 +9,8 @@ import type { TokenRequest } from "@shortened/hf";
 import { GraphBuilder } from "../../graph/builder.js";
 import { createSession, type Device, ort } from "../../graph/session.js";
 import { buildForwardGraph, type ForwardGraph } from "../../models/forward-graph.js";
-import { checkpointWeights, openCheckpoint } from "../../models/weights.js";
+import { checkpointHooks, openCheckpoint } from "../../models/weights.js";
+import type { QuantizedRunOptions } from "../../quantize/gptq-matmul.js";
 import { harnessWindow, type LoglikelihoodOptions } from "./loglikelihood.js";
 
 interface Group {
@@ -37,7 +38,7 @@ export class SharedContextScorer {
 
   static async open(
     model: string,
-    opts: { device?: Device; threads?: number } = {},
+    opts: { device?: Device; threads?: number } & QuantizedRunOptions = {},
   ): Promise<SharedContextScorer> {
     const ckpt = openCheckpoint(model);
     const c = ckpt.config;
@@ -45,12 +46,12 @@ export class SharedContextScorer {
     // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
     const fg = buildForwardGraph(c, {
       graph: g,
-      weight: checkpointWeights(g, ckpt),
+      ...checkpointHooks(g, ckpt, opts),
       kvCache: { padded: true },
       gates: false,
       nll: true,
     });
-    const session = await createSession(g, opts);
+    const session = await createSession(g, { device: opts.device, threads: opts.threads });
     g.initializers.clear();
     return new SharedContextScorer(
       fg,
