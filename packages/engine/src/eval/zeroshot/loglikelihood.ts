@@ -18,7 +18,7 @@ export interface LoglikelihoodOptions {
   signal?: AbortSignal;
 }
 
-interface Row {
+export interface Row {
   ids: number[];
   /** scored positions are [start, ids.length - 1) of the model input; targets are ids[start+1 ..] */
   start: number;
@@ -43,11 +43,21 @@ export function harnessWindow(req: TokenRequest, maxLength: number): { ids: numb
   return { ids: full, start: full.length - 1 - req.continuationIds.length };
 }
 
-export async function loglikelihoods(
-  session: ForwardSession,
+/** One forward call's rows: right-padded ids and targets [B, T] and the requests each row answers. */
+export interface PackedBatch {
+  B: number;
+  T: number;
+  ids: Int32Array;
+  targets: Int32Array;
+  rows: Row[];
+}
+
+/** Deduplicated request rows, longest first (as the harness's Reorderer, so each batch pads little and the
+ *  first run is the largest), packed into batches of at most tokensPerBatch tokens and maxBatch rows. */
+export function packRequests(
   requests: TokenRequest[],
-  opts: LoglikelihoodOptions,
-): Promise<number[]> {
+  opts: Pick<LoglikelihoodOptions, "maxLength" | "tokensPerBatch" | "maxBatch">,
+): PackedBatch[] {
   const tokensPerBatch = opts.tokensPerBatch ?? 8192;
   const maxBatch = opts.maxBatch ?? 64;
   const rows = new Map<string, Row>();
@@ -58,12 +68,9 @@ export async function loglikelihoods(
     if (row) row.slots.push(slot);
     else rows.set(key, { ids, start, slots: [slot] });
   });
-  // Longest first (as the harness's Reorderer), so each batch pads little and the first run is the largest.
   const ordered = [...rows.values()].sort((a, b) => b.ids.length - a.ids.length);
-  const out: number[] = new Array(requests.length);
-  let done = 0;
+  const batches: PackedBatch[] = [];
   for (let i = 0; i < ordered.length; ) {
-    if (opts.signal?.aborted) throw new UserError("cancelled", "zero-shot evaluation cancelled");
     const T = ordered[i]!.ids.length - 1;
     const B = Math.max(
       1,
@@ -78,16 +85,38 @@ export async function loglikelihoods(
         targets[b * T + t] = row.ids[t + 1]!;
       }
     });
-    const res = await session.run({ batch: B, seqLen: T, ids, targets }, { nll: true });
-    const nll = res.nll!;
-    batch.forEach((row, b) => {
-      let ll = 0;
-      for (let t = row.start; t < row.ids.length - 1; t++) ll -= nll[b * T + t]!;
-      for (const slot of row.slots) out[slot] = ll;
-      done += row.slots.length;
-    });
-    opts.onBatch?.(done, requests.length);
+    batches.push({ B, T, ids, targets, rows: batch });
     i += B;
+  }
+  return batches;
+}
+
+/** Writes each row's continuation loglikelihood (float64 sum of −NLL over its scored positions) to its
+ *  requests' slots; returns how many requests that answered. */
+export function recordBatch(batch: PackedBatch, nll: ArrayLike<number>, out: number[]): number {
+  let done = 0;
+  batch.rows.forEach((row, b) => {
+    let ll = 0;
+    for (let t = row.start; t < row.ids.length - 1; t++) ll -= nll[b * batch.T + t]!;
+    for (const slot of row.slots) out[slot] = ll;
+    done += row.slots.length;
+  });
+  return done;
+}
+
+export async function loglikelihoods(
+  session: ForwardSession,
+  requests: TokenRequest[],
+  opts: LoglikelihoodOptions,
+): Promise<number[]> {
+  const out: number[] = new Array(requests.length);
+  let done = 0;
+  for (const batch of packRequests(requests, opts)) {
+    if (opts.signal?.aborted) throw new UserError("cancelled", "zero-shot evaluation cancelled");
+    const { B, T, ids, targets } = batch;
+    const res = await session.run({ batch: B, seqLen: T, ids, targets }, { nll: true });
+    done += recordBatch(batch, res.nll!, out);
+    opts.onBatch?.(done, requests.length);
   }
   return out;
 }

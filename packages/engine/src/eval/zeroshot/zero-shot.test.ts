@@ -36,7 +36,7 @@ async function checkAgainstOracle(
   fixtureFile: string,
   model: string,
   tok: RequestTokenizer,
-  strategy: "shared-context" | "rows",
+  strategy: "shared-context" | "rows" | "streamed",
 ): Promise<void> {
   const fx = JSON.parse(readFileSync(fixtures + fixtureFile, "utf8")) as Fixture;
   const tasks = [...zeroShotTaskNames];
@@ -68,8 +68,9 @@ async function checkAgainstOracle(
     tokenizer: tok,
     threads: 1,
     tokensPerBatch: 300,
-    strategy,
+    ...(strategy === "streamed" ? { execution: "streamed" as const } : { strategy }),
   });
+  assert.equal(res.plan.mode, strategy === "streamed" ? "streamed" : "whole");
   assert.equal(res.protocol.max_length, fx.max_length);
   for (const name of tasks) {
     const got = res.items[name]!;
@@ -87,7 +88,7 @@ async function checkAgainstOracle(
   }
 }
 
-for (const strategy of ["shared-context", "rows"] as const) {
+for (const strategy of ["shared-context", "rows", "streamed"] as const) {
   test(`zero-shot (${strategy}) on a random llama (byte tokenizer, harness truncation at 192 positions) matches the oracle`, async () => {
     await checkAgainstOracle("random-llama.json", `${fixtures}random-llama`, bytes, strategy);
   });

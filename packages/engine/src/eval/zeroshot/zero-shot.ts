@@ -17,8 +17,11 @@ import {
   type ZeroShotTaskName,
 } from "@shortened/hf";
 import { type ExecutionPlan, planExecution } from "../../execution/plan.js";
+import { streamedLoglikelihoods } from "../../execution/streamed-loglikelihoods.js";
+import { StreamedModel } from "../../execution/streamed-model.js";
 import type { Device } from "../../graph/session.js";
 import { ForwardSession } from "../../models/forward-session.js";
+import { openCheckpoint } from "../../models/weights.js";
 import { softwareVersion } from "../protocol.js";
 import { loglikelihoods } from "./loglikelihood.js";
 import { type ItemScore, mean, scoreItem } from "./metrics.js";
@@ -46,6 +49,8 @@ export interface ZeroShotOptions {
   /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
   memoryBudget?: string | number;
   onPlan?: (plan: ExecutionPlan) => void;
+  /** force the whole-model or the streamed plan (still refused when it does not fit) */
+  execution?: "whole" | "streamed";
   /** Overrides the model folder's tokenizer (tests with byte-level random models). */
   tokenizer?: RequestTokenizer;
   /** "none" (default): no BOS, as the pinned harness; "tokenizer": the tokenizer's special tokens, as
@@ -110,25 +115,44 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
 
   const all: TokenRequest[] = encoded.flatMap((items) => items.flatMap((it) => it.requests));
   const batching = { tokensPerBatch: opts.tokensPerBatch, onBatch: opts.onProgress, signal: opts.signal };
-  // Zero-shot is not streamed yet: it runs whole when the model and its longest batch fit, and is refused otherwise.
+  // Whole when the model and its longest batch fit; else block-streamed (rows of a pass share each block read).
   const longest = Math.min(
     maxLength,
     Math.max(1, ...all.map((r) => r.contextIds.length + r.continuationIds.length)),
   );
+  const config = readConfig(opts.model);
+  const batchRows = Math.max(1, Math.floor((opts.tokensPerBatch ?? 8192) / longest));
   const plan = planExecution({
-    config: readConfig(opts.model),
+    config,
     memoryBudget: opts.memoryBudget,
     what: "zero-shot scoring",
-    workload: {
-      batch: Math.max(1, Math.floor((opts.tokensPerBatch ?? 8192) / longest)),
-      seqLen: longest,
-      head: "nll",
+    workload: { batch: batchRows, seqLen: longest, head: "nll" },
+    streamed: {
+      workload: (rows) => ({ batch: batchRows, seqLen: longest, head: "nll", keptRows: rows }),
+      minRows: Math.min(batchRows, all.length),
+      maxRows: Math.max(batchRows, all.length),
     },
     smallerBatch: "fewer tokens per batch",
+    force: opts.execution,
   });
   opts.onPlan?.(plan);
   let lls: number[];
-  if ((opts.strategy ?? "shared-context") === "shared-context") {
+  if (plan.mode === "streamed") {
+    const model = await StreamedModel.open(openCheckpoint(opts.model), {
+      device: opts.device,
+      threads: opts.threads,
+      maxSeqLen: longest,
+    });
+    try {
+      lls = await streamedLoglikelihoods(model, all, {
+        maxLength,
+        ...batching,
+        tokensPerPass: plan.rowsPerPass! * longest,
+      });
+    } finally {
+      await model.release();
+    }
+  } else if ((opts.strategy ?? "shared-context") === "shared-context") {
     const scorer = await SharedContextScorer.open(opts.model, { device: opts.device, threads: opts.threads });
     try {
       lls = await scorer.loglikelihoods(all, batching);
