@@ -5,10 +5,14 @@
 // stored). Writes bench/results/checkpoint-fuzz.json; README "Reliability" quotes its totals.
 //
 //   flock /work/team/heavy.lock nice -n 5 node --conditions=development --import tsx bench/checkpoint-fuzz.ts \
-//     [--stride 1] [--no-cli] [--no-upload]
+//     [--stride 1] [--no-cli] [--no-upload] [--retry-cli-unclean]
+//
+// --retry-cli-unclean: runs through the CLI only the cases the last results file lists as unclean (with the
+// same command each had), and updates that file's CLI tally in place (a run cut short by something outside
+// the product, such as a reinstall of node_modules, is finished without redoing the rest).
 //
 // Needs PostgreSQL on 127.0.0.1 (as the tests). One CLI start per case: ~350 starts take several minutes.
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -22,9 +26,12 @@ const { values: args } = parseArgs({
     stride: { type: "string", default: "1" },
     "no-cli": { type: "boolean", default: false },
     "no-upload": { type: "boolean", default: false },
+    "retry-cli-unclean": { type: "boolean", default: false },
   },
 });
 
+const resultsFile = new URL("./results/checkpoint-fuzz.json", import.meta.url);
+if (args["retry-cli-unclean"]) await retryCliUnclean();
 const cases = sampleCases(Number(args.stride));
 const work = scratchDir("bench-checkpoint-fuzz-");
 const started = Date.now();
@@ -89,11 +96,49 @@ const result = {
   cli: { ...cli, byCommand: cliByCommand },
   upload,
 };
-writeFileSync(
-  new URL("./results/checkpoint-fuzz.json", import.meta.url),
-  `${JSON.stringify(result, null, 2)}\n`,
-);
+writeFileSync(resultsFile, `${JSON.stringify(result, null, 2)}\n`);
 console.log(
   JSON.stringify({ ...result, cli: { ...result.cli, unclean: cli.unclean }, upload: { ...upload } }, null, 2),
 );
 if (cli.unclean.length || upload.unclean.length) process.exitCode = 1;
+
+/** Reruns the CLI cases the results file lists as unclean and rewrites its CLI tally; then exits. */
+async function retryCliUnclean(): Promise<never> {
+  const previous = JSON.parse(readFileSync(resultsFile, "utf8"));
+  const all = sampleCases(Number(args.stride));
+  const t0 = Date.now();
+  const prevCli = previous.cli as Tally & { byCommand: Record<string, number> };
+  const retry = new Set(prevCli.unclean.map((line: string) => line.slice(0, line.indexOf(": "))));
+  const work = scratchDir("bench-checkpoint-fuzz-retry-");
+  const unclean: string[] = [];
+  let clean = 0;
+  try {
+    all.forEach((c, i) => {
+      if (!retry.has(c.id)) return;
+      const caseWork = join(work, `cli-${i}`);
+      mkdirSync(caseWork);
+      const o = tryCli(buildCase(c, caseWork), CLI_COMMANDS[i % CLI_COMMANDS.length]!, caseWork);
+      rmSync(caseWork, { recursive: true, force: true });
+      const f = prevCli.byFamily[c.family]!;
+      if (o.clean) {
+        clean++;
+        prevCli.clean++;
+        f.clean++;
+      } else unclean.push(`${c.id}: ${o.detail}`);
+    });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const cli = { ...prevCli, unclean };
+  const retried = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus().length}× ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    loadAverage: os.loadavg().map((x) => Number(x.toFixed(1))),
+    seconds: Math.round((Date.now() - t0) / 1000),
+    cases: retry.size,
+    clean,
+  };
+  writeFileSync(resultsFile, `${JSON.stringify({ ...previous, cli, cliRetry: retried }, null, 2)}\n`);
+  console.log(JSON.stringify({ cliRetry: retried, unclean }, null, 2));
+  process.exit(unclean.length ? 1 : 0);
+}

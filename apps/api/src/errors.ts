@@ -1,6 +1,7 @@
 // One error shape for every failure: {"error": {"code", "message", "details"?}} with a stable code.
 // Bad input (UserError, schema issues, malformed or oversized bodies, a body in the wrong Content-Type) is
-// 4xx; anything else is a 500 whose message says nothing about internals.
+// 4xx; an unreachable artifact store is 503 `store_unavailable`; anything else is a 500 whose message says
+// nothing about internals.
 
 import type { Socket } from "node:net";
 import { isUserError } from "@shortened/contracts";
@@ -62,6 +63,10 @@ export function installErrorHandling(app: FastifyInstance): void {
     }
     if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" || err.code === "FST_INVALID_MULTIPART_CONTENT_TYPE")
       return reply.status(415).send(errorBody("unsupported_media_type", unsupportedMediaType(req)));
+    // The artifact store could not be reached: the request may succeed later (the reason names the operation,
+    // never the store's endpoint).
+    if ((err as Error).name === "ArtifactStoreUnavailable")
+      return reply.status(503).header("retry-after", "5").send(errorBody("store_unavailable", err.message));
     const known = err.code ? fastifyCodes[err.code] : undefined;
     if (known) return reply.status(known.status).send(errorBody(known.code, err.message));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)

@@ -78,6 +78,7 @@ export async function registerFromUri(
   try {
     objects = await store.list(prefix);
   } catch (e) {
+    if ((e as Error).name === "ArtifactStoreUnavailable") throw e;
     throw new UserError("bad_request", `cannot list ${prefix}: ${(e as Error).message}`);
   }
   if (!objects.some((o) => o.key === `${prefix}config.json`))

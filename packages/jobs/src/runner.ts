@@ -29,6 +29,7 @@ import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index
 import { attemptOutputPrefix, checkpointPrefix, jobOutputPrefix } from "./keys.js";
 import { AttemptSuperseded, TooManyPreemptions } from "./preemption.js";
 import { DbProgressSink, pipelineProgress } from "./progress.js";
+import { stableReason } from "./stable-reason.js";
 import { specError } from "./submit.js";
 
 export interface RunnerDeps {
@@ -156,6 +157,12 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
         controller.signal.reason instanceof AttemptSuperseded)
     )
       throw controller.signal.reason;
+    // The reason is shown to the team: no local paths of this worker.
+    if (e instanceof Error)
+      e.message = stableReason(e.message, [
+        [workDir, "work"],
+        [deps.cacheDir, "cache"],
+      ]);
     throw e;
   } finally {
     clearInterval(poll);

@@ -82,7 +82,7 @@ function checkSeqLen(spec: Spec, m: ModelFacts, where: string): void {
       throw refuse("bad_request", `${where}${name} ${v} is beyond the model's ${m.maxPositions} positions`);
 }
 
-function checkRetrain(spec: Spec, m: ModelFacts, teamId: string, where: string): void {
+function checkRetrain(spec: Spec, m: ModelFacts, where: string): void {
   const targets = spec.targets as string[] | undefined;
   const known = targetsOf(m);
   const unknown = (targets ?? []).filter((t) => !known.includes(t));
@@ -93,7 +93,6 @@ function checkRetrain(spec: Spec, m: ModelFacts, teamId: string, where: string):
     );
   const data = spec.data as Spec | undefined;
   if (!data) return;
-  if (typeof data.artifact === "string") checkArtifactKey(data.artifact, teamId, `${where}data.artifact`);
   if (Array.isArray(data.ids) && m.vocabSize !== undefined)
     for (const row of data.ids as number[][])
       for (const id of row)
@@ -128,6 +127,22 @@ export function checkArtifactKey(key: string, teamId: string, what: string): voi
     );
 }
 
+/** The artifact keys a spec reads (training data, calibration text), with where they are in the spec. */
+function artifactKeys(spec: Spec): [key: string, where: string][] {
+  const keys: [string, string][] = [];
+  const data = (spec.data as Spec | undefined)?.artifact;
+  if (typeof data === "string") keys.push([data, "data.artifact"]);
+  const calibration = (spec.calibration as Spec | undefined)?.artifact;
+  if (typeof calibration === "string") keys.push([calibration, "calibration.artifact"]);
+  return keys;
+}
+
+/**
+ * Says whether an object is in the artifact store: true or false, or undefined when the store cannot be
+ * asked now (an outage must not block submissions: the job then fails on it with the store's reason).
+ */
+export type ArtifactExists = (key: string) => Promise<boolean | undefined>;
+
 /**
  * Checks every job of a submission (a job, or a pipeline and its steps) against its input model. Steps read
  * the input's vocabulary and positions (pruning keeps both) and prune the input's blocks.
@@ -137,6 +152,7 @@ export async function checkSubmission(
   teamId: string,
   config: unknown,
   rows: { id: string; spec: Spec }[],
+  exists?: ArtifactExists,
 ): Promise<void> {
   const m = modelFacts(config);
   const ids = new Set(rows.map((r) => r.id));
@@ -159,7 +175,12 @@ export async function checkSubmission(
           );
       }
     }
-    if (spec.kind === "retrain") checkRetrain(spec, m, teamId, where);
+    if (spec.kind === "retrain") checkRetrain(spec, m, where);
     if (spec.kind === "evaluate") checkZeroShotTasks(spec, where);
+    for (const [key, what] of artifactKeys(spec)) {
+      checkArtifactKey(key, teamId, `${where}${what}`);
+      if ((await exists?.(key)) === false)
+        throw refuse("invalid_data", `${where}${what}: no artifact ${key} in this team's store`);
+    }
   }
 }

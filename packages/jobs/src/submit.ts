@@ -15,10 +15,10 @@ import {
   submitJobs,
   uuidv7,
 } from "@shortened/adapters";
-import { type JobKind, JobSpec, UserError } from "@shortened/contracts";
+import { type ArtifactStore, type JobKind, JobSpec, UserError } from "@shortened/contracts";
 import { availableKinds } from "./handlers/index.js";
 import { planPipeline } from "./pipeline-plan.js";
-import { checkSubmission } from "./submission-checks.js";
+import { type ArtifactExists, checkSubmission } from "./submission-checks.js";
 
 export interface DispatchJob {
   id: string;
@@ -55,7 +55,7 @@ export async function submitJob(
   dispatcher: Dispatcher,
   teamId: string,
   body: unknown,
-  opts: { idempotencyKey?: string; kinds?: JobKind[] } = {},
+  opts: { idempotencyKey?: string; kinds?: JobKind[]; store?: ArtifactStore } = {},
 ): Promise<{ job: JobRow; created: boolean }> {
   const parsed = JobSpec.safeParse(body);
   if (!parsed.success) throw specError(parsed.error.issues);
@@ -85,7 +85,7 @@ export async function submitJob(
   const inputConfig = (
     await db.modelVersion.findUnique({ where: { id: input.id }, select: { config: true } })
   )?.config;
-  await checkSubmission(db, teamId, inputConfig, rows);
+  await checkSubmission(db, teamId, inputConfig, rows, opts.store && artifactExists(opts.store));
   for (const r of rows)
     if (!kinds.includes(r.kind))
       throw new UserError(
@@ -96,6 +96,18 @@ export async function submitJob(
   const out = await submitJobs(db, teamId, rows, opts.idempotencyKey, { outbox: dispatcher.outbox });
   if (out.created) await dispatchOrFail(db, dispatcher, [...rows.slice(1), root]);
   return out;
+}
+
+/** One listing of the key itself (cheap); unknown while the store is down. */
+function artifactExists(store: ArtifactStore): ArtifactExists {
+  return async (key) => {
+    try {
+      return (await store.list(key)).some((o) => o.key === key);
+    } catch (e) {
+      if ((e as Error).name === "ArtifactStoreUnavailable") return undefined;
+      throw e;
+    }
+  };
 }
 
 async function dispatchOrFail(db: PrismaClient, dispatcher: Dispatcher, jobs: DispatchJob[], retry = false) {

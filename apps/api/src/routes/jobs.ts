@@ -56,6 +56,7 @@ export const jobRoutes = v1Routes("jobs", (app, d) => {
       const { job, created } = await submitJob(d.db, d.dispatcher, teamOf(req), req.body, {
         idempotencyKey: req.headers["idempotency-key"],
         kinds: d.kinds,
+        store: d.store,
       });
       return reply
         .status(created ? 201 : 200)
