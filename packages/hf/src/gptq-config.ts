@@ -101,7 +101,7 @@ export function groupCount(c: Pick<GptqConfig, "groupSize">, inFeatures: number)
 /** Why a linear [out, in] cannot be stored in the classic layout with these settings, or null. The packing
  *  needs in·bits and out·bits to fill whole 32-bit words, and the groups must tile the inputs. */
 export function gptqShapeProblem(
-  c: Pick<GptqConfig, "bits" | "groupSize">,
+  c: { bits: number; groupSize: number },
   out: number,
   inF: number,
 ): string | null {
