@@ -30,6 +30,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   maxNewTokens: "--max-new-tokens",
   limit: "--limit",
   memoryBudget: "--memory-budget",
+  dtype: "--dtype",
+  device: "--device",
 };
 
 /** The message with each backquoted spec field replaced by its flag (unknown fields lose their quotes). */

@@ -35,6 +35,15 @@ export const Criterion = z
   .describe("block importance criterion (ppl = perplexity increase when the block is removed)");
 
 const threads = z.int().min(1).max(256).optional().describe("CPU threads for the engine");
+/** The compute dtypes: one list for the job specs, the CLI's --dtype and the engine. */
+export const computeDtypes = ["float32", "float16", "bfloat16"] as const;
+export const ComputeDtype = z
+  .enum(computeDtypes)
+  .optional()
+  .describe(
+    "compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda",
+  );
+export type ComputeDtype = (typeof computeDtypes)[number];
 const memoryBudget = z
   .string()
   .max(32)
@@ -113,6 +122,7 @@ export const ImportanceSpec = z
     keepLast: z.int().min(0).default(2).describe('"+" order: never remove the last K blocks'),
     ...importanceTuning,
     device: Device,
+    dtype: ComputeDtype,
     threads,
     memoryBudget,
   })
@@ -139,6 +149,7 @@ export const PruneSpec = z
     calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234, bos: "none" }),
     ...importanceTuning,
     device: Device,
+    dtype: ComputeDtype,
     threads,
     memoryBudget,
   })
@@ -279,6 +290,7 @@ export const EvaluatePplSpec = z
     batchSize: z.int().min(1).max(1024).default(8),
     maxTokens: z.int().min(1).optional().describe("evaluate only the first N tokens (quick checks)"),
     device: Device,
+    dtype: ComputeDtype,
     threads,
     memoryBudget,
   })
@@ -337,6 +349,7 @@ export const EvaluateZeroShotSpec = z
       .describe("shared-context: each context once through the KV cache; rows: every request in full"),
     bos: ZeroShotBos,
     device: Device,
+    dtype: ComputeDtype,
     threads,
     memoryBudget,
   })
@@ -367,6 +380,7 @@ export const EvaluateGenerateSpec = z
     numSamples: z.int().min(1).max(16).default(1).describe("independent generations per prompt"),
     bos: z.boolean().default(true).describe("prepend the tokenizer's BOS token"),
     device: Device,
+    dtype: ComputeDtype,
     threads,
     memoryBudget,
   })
@@ -396,6 +410,7 @@ export const BenchmarkSpec = z
     repeats: z.int().min(1).max(100).default(3),
     warmup: z.int().min(0).max(100).default(1),
     device: Device,
+    dtype: ComputeDtype,
     threads,
   })
   .strict();

@@ -27,13 +27,18 @@ export function calibrationKey(
 }
 
 export async function reuseOrCompute(
-  spec: Pick<ImportanceSpec, "criterion" | "calibration" | "keepFirst" | "keepLast" | "group" | "token">,
+  spec: Pick<
+    ImportanceSpec,
+    "criterion" | "calibration" | "keepFirst" | "keepLast" | "group" | "token" | "dtype"
+  >,
   ports: Ports,
   compute: () => Promise<BlockImportanceResult>,
 ): Promise<BlockImportanceResult & { reused?: boolean }> {
   const store = ports.importance;
   // A file in the artifact store may be replaced under the same key: its scores are not kept.
   if (!store || spec.calibration.artifact !== undefined) return compute();
+  // The stored scores are float32 ones; a half-precision run is its own (close, not equal) measurement.
+  if ((spec.dtype ?? "float32") !== "float32") return compute();
   const versionId = ports.context.input.id;
   const key = calibrationKey(spec.calibration, spec);
   const stored = (await store.find(versionId, spec.criterion, key.hash)) as BlockImportanceResult | null;

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { benchmarkSvg } from "./bench-plot.js";
 import { intFlag, intListFlag } from "./cli-numbers.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import { addDtypeOption, addRuntimeOptions, deviceFlag, dtypeFlag } from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -20,6 +20,7 @@ interface Flags {
   memory: boolean;
   plot?: string;
   device?: string;
+  dtype?: string;
   threads?: string;
   seed: string;
   json?: boolean;
@@ -61,6 +62,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
     seed: intFlag("--seed", f.seed)!,
     threads: intFlag("--threads", f.threads),
     device: deviceFlag(f.device),
+    dtype: dtypeFlag(f.dtype),
     memory: f.memory,
   };
   for (const dir of [f.model, f.baseline]) {
@@ -88,7 +90,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
 
 export function benchCommand(): Command {
   return addRuntimeOptions(
-    new Command("bench")
+    addDtypeOption(new Command("bench"))
       .description(
         "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
       )

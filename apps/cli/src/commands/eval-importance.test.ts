@@ -145,3 +145,35 @@ test("bad input exits 2 with one line on stderr, before any compute", () => {
     assert.equal(r.stderr.trim().split("\n").length, 1);
   }
 });
+
+test("--dtype float16: eval ppl and importance run float16 (within the README's tolerance); bfloat16 on CPU exits 2", () => {
+  const common = ["--model", model, "--threads", "1", "--dtype", "float16", "--json"];
+  const ppl = jsonOf(
+    runCli(["eval", "ppl", ...common, "--ids", join(FIX, "stream.json"), "--seq-len", "32", "--bos-id", "1"]),
+  );
+  // 4u√D with u = 2^-11, D = 6·8 + 2 (../../../../packages/engine/src/test-support/half-tolerance.ts)
+  const tol = 4 * 2 ** -11 * Math.sqrt(50);
+  assert.ok(rel(ppl.ppl, oracle("cases/llama8/ppl_first.json").ppl) < tol);
+  assert.equal(ppl.protocol.dtype, "float16");
+  assert.match(ppl.plan.summary, /float16 weights/);
+  const imp = jsonOf(
+    runCli(["importance", ...common, "--criterion", "ppl", "--calib-ids", join(FIX, "calib.json")]),
+  );
+  assert.equal(imp.protocol.dtype, "float16");
+  const bf = runCli([
+    "eval",
+    "ppl",
+    "--model",
+    model,
+    "--ids",
+    join(FIX, "stream.json"),
+    "--dtype",
+    "bfloat16",
+  ]);
+  assert.equal(bf.code, 2);
+  assert.match(bf.stderr, /--dtype bfloat16 needs the CUDA execution provider \(--device cuda\)/);
+  assert.equal(bf.stderr.trim().split("\n").length, 1);
+  const bad = runCli(["eval", "ppl", "--model", model, "--ids", join(FIX, "stream.json"), "--dtype", "half"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--dtype/);
+});

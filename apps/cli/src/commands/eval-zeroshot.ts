@@ -10,7 +10,7 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { evalCommand } from "./eval.js";
-import { memoryBudgetOption, planPrinter } from "./runtime-flags.js";
+import { addDtypeOption, dtypeFlag, memoryBudgetOption, planPrinter } from "./runtime-flags.js";
 
 /** The task files shipped with the repository (data/zeroshot). */
 export const DEFAULT_ZEROSHOT_DATA = fileURLToPath(new URL("../../../../data/zeroshot", import.meta.url));
@@ -22,6 +22,7 @@ interface Options {
   data: string;
   taskFile: string[];
   device: string;
+  dtype?: string;
   threads?: string;
   memoryBudget?: string;
   items?: boolean;
@@ -66,7 +67,7 @@ function human(r: Omit<ZeroShotResult, "items">): string {
 }
 
 export function zeroshotCommand(): Command {
-  return new Command("zeroshot")
+  return addDtypeOption(new Command("zeroshot"))
     .description(
       "zero-shot accuracy on BoolQ, PIQA, HellaSwag, WinoGrande, ARC-e, ARC-c, OpenBookQA (lm-eval 3326c54)",
     )
@@ -140,6 +141,7 @@ export function zeroshotCommand(): Command {
               taskFiles,
               limit,
               device: opts.device,
+              dtype: dtypeFlag(opts.dtype),
               threads,
               memoryBudget: opts.memoryBudget,
               onPlan: planPrinter(opts.json),

@@ -10,9 +10,11 @@ import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
 import {
   accuracyLevelFlag,
   addAccuracyLevelOption,
+  addDtypeOption,
   addMemoryBudgetOption,
   addRuntimeOptions,
   deviceFlag,
+  dtypeFlag,
   planPrinter,
 } from "./runtime-flags.js";
 
@@ -27,6 +29,7 @@ interface EvalPplFlags {
   batchSize?: string;
   skip?: string;
   device?: string;
+  dtype?: string;
   threads?: string;
   memoryBudget?: string;
   accuracyLevel?: string;
@@ -70,7 +73,7 @@ export function evalPplCommand(): Command {
   return addAccuracyLevelOption(
     addMemoryBudgetOption(
       addRuntimeOptions(
-        new Command("ppl")
+        addDtypeOption(new Command("ppl"))
           .description("perplexity over windows of --seq-len tokens (the paper's eval_ppl protocol)")
           .requiredOption("--model <dir>", "model folder")
           .option("--ids <file>", 'token stream {"ids": [..]}')
@@ -118,6 +121,7 @@ export function evalPplCommand(): Command {
               batchSize: intFlag("--batch-size", f.batchSize),
               skip: intListFlag("--skip", f.skip),
               device: deviceFlag(f.device),
+              dtype: dtypeFlag(f.dtype),
               threads: intFlag("--threads", f.threads),
               accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
               memoryBudget: f.memoryBudget,

@@ -11,9 +11,11 @@ import { intFlag, numberFlag } from "./cli-numbers.js";
 import {
   accuracyLevelFlag,
   addAccuracyLevelOption,
+  addDtypeOption,
   addMemoryBudgetOption,
   addRuntimeOptions,
   deviceFlag,
+  dtypeFlag,
   planPrinter,
 } from "./runtime-flags.js";
 
@@ -30,6 +32,7 @@ interface Flags {
   bos: boolean;
   ignoreEos?: boolean;
   device?: string;
+  dtype?: string;
   threads?: string;
   memoryBudget?: string;
   accuracyLevel?: string;
@@ -64,6 +67,7 @@ async function generate(f: Flags): Promise<GenerateCliResult> {
   const ids = tok.encode(f.prompt, { addSpecialTokens: f.bos });
   const gen = await KvGenerator.open(f.model, {
     device,
+    dtype: dtypeFlag(f.dtype),
     threads,
     maxSeqLen: ids.length + maxNewTokens,
     batch: numSamples,
@@ -114,7 +118,7 @@ export function generateCommand(): Command {
   return addAccuracyLevelOption(
     addMemoryBudgetOption(
       addRuntimeOptions(
-        new Command("generate")
+        addDtypeOption(new Command("generate"))
           .description(
             "generate text from a prompt with a KV cache (greedy, or sampled with temperature/top-k/top-p)",
           )

@@ -9,7 +9,13 @@ import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag } from "./cli-numbers.js";
 import { withFolderRun } from "./folder-job.js";
-import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import {
+  addDtypeOption,
+  addMemoryBudgetOption,
+  addRuntimeOptions,
+  deviceFlag,
+  dtypeFlag,
+} from "./runtime-flags.js";
 
 export interface ImportanceFlags {
   model: string;
@@ -26,6 +32,7 @@ export interface ImportanceFlags {
   keepFirst?: string;
   keepLast?: string;
   device?: string;
+  dtype?: string;
   threads?: string;
   memoryBudget?: string;
   json?: boolean;
@@ -34,23 +41,32 @@ export interface ImportanceFlags {
 /** Adds the calibration and criterion-tuning flags (used by `importance` and `prune --criterion`). */
 export function addImportanceFlags(cmd: Command): Command {
   return addMemoryBudgetOption(
-    addRuntimeOptions(
-      cmd
-        .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
-        .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
-        .option("--n <count>", "calibration windows drawn from --calib-text", "10")
-        .option("--seq-len <n>", "calibration window length (128 for --calib-text; rows are cut to it)")
-        .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
-        .option(
-          "--calib-bos <policy>",
-          "none | every (row = [BOS] + window[:-1], as --add_bos_to_every)",
-          "none",
-        )
-        .option("--group <n>", "bi/angular: compare h_l with h_{l+n}; angular scores groups of n blocks", "1")
-        .option("--token <which>", "bi/angular: all | last tokens (default bi: all, angular: last)")
-        .option("--batch-size <n>", "calibration rows per forward run", "10")
-        .option("--keep-first <n>", '"+" order: never remove the first n blocks', "4")
-        .option("--keep-last <n>", '"+" order: never remove the last n blocks', "2"),
+    addDtypeOption(
+      addRuntimeOptions(
+        cmd
+          .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
+          .option(
+            "--calib-text <file>",
+            "text to draw calibration windows from (the oracle's gen-calib rule)",
+          )
+          .option("--n <count>", "calibration windows drawn from --calib-text", "10")
+          .option("--seq-len <n>", "calibration window length (128 for --calib-text; rows are cut to it)")
+          .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
+          .option(
+            "--calib-bos <policy>",
+            "none | every (row = [BOS] + window[:-1], as --add_bos_to_every)",
+            "none",
+          )
+          .option(
+            "--group <n>",
+            "bi/angular: compare h_l with h_{l+n}; angular scores groups of n blocks",
+            "1",
+          )
+          .option("--token <which>", "bi/angular: all | last tokens (default bi: all, angular: last)")
+          .option("--batch-size <n>", "calibration rows per forward run", "10")
+          .option("--keep-first <n>", '"+" order: never remove the first n blocks', "4")
+          .option("--keep-last <n>", '"+" order: never remove the last n blocks', "2"),
+      ),
     ),
   );
 }
@@ -85,6 +101,7 @@ export async function importanceSpecFields(f: ImportanceFlags, run: FolderRun) {
     keepFirst: intFlag("--keep-first", f.keepFirst),
     keepLast: intFlag("--keep-last", f.keepLast),
     device: deviceFlag(f.device),
+    dtype: dtypeFlag(f.dtype),
     threads: intFlag("--threads", f.threads),
     memoryBudget: f.memoryBudget,
   };

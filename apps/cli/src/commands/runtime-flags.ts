@@ -1,5 +1,6 @@
-// --device, --threads and --memory-budget: declared and read the same way by every command that computes.
+// --device, --threads, --dtype and --memory-budget: declared and read the same way by every command that computes.
 
+import { computeDtypes } from "@shortened/contracts";
 import type { AccuracyLevel } from "@shortened/engine";
 import { type Command, Option } from "commander";
 import { choiceFlag } from "./cli-numbers.js";
@@ -24,6 +25,18 @@ export function addAccuracyLevelOption(cmd: Command): Command {
 export function accuracyLevelFlag(value: string | undefined): AccuracyLevel | undefined {
   const v = choiceFlag("--accuracy-level", value, ["0", "1", "2", "3", "4"] as const);
   return v === undefined ? undefined : (Number(v) as AccuracyLevel);
+}
+
+/** --dtype, on the commands that run a model (the job specs' `dtype`, the same list). */
+export function addDtypeOption(cmd: Command): Command {
+  return cmd.option(
+    "--dtype <t>",
+    "compute dtype: float32 | float16 (weight matrices and MatMuls in float16) | bfloat16 (--device cuda only)",
+  );
+}
+
+export function dtypeFlag(value: string | undefined): (typeof computeDtypes)[number] | undefined {
+  return choiceFlag("--dtype", value, computeDtypes);
 }
 
 /** --memory-budget, on the commands whose engine call plans its memory. */

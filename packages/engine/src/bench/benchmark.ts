@@ -8,6 +8,7 @@ import { UserError } from "@shortened/contracts";
 import { KvGenerator } from "../generate/generator.js";
 import type { Device } from "../graph/session.js";
 import { ort } from "../graph/session.js";
+import type { ComputeDtype } from "../models/precision.js";
 import { generationFlops, modelAndCacheBytes } from "./flops.js";
 import { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
 import { randomPrompts } from "./prompts.js";
@@ -27,6 +28,8 @@ export interface BenchmarkOptions {
   runs: number;
   device?: Device;
   threads?: number;
+  /** compute dtype (default float32) */
+  dtype?: ComputeDtype;
   seed?: number;
   /** Measure peak memory per model and batch size (one child process each). */
   memory?: boolean;
@@ -105,7 +108,7 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
   const gens: KvGenerator[] = [];
   try {
     for (const m of o.models)
-      gens.push(await KvGenerator.open(m.dir, { device: o.device, threads: o.threads }));
+      gens.push(await KvGenerator.open(m.dir, { device: o.device, threads: o.threads, dtype: o.dtype }));
     for (const [i, g] of gens.entries()) {
       if (o.inputLen + o.outputLen > g.maxSeqLen)
         throw new UserError(

@@ -9,6 +9,7 @@ import { StreamedModel } from "../execution/streamed-model.js";
 import { streamedRowNllSums } from "../execution/streamed-rows.js";
 import type { Device } from "../graph/session.js";
 import { ForwardSession } from "../models/forward-session.js";
+import { type ComputeDtype, checkComputeDtype } from "../models/precision.js";
 import { maxSequenceLength } from "../models/rope-frequencies.js";
 import { checkTokenIds } from "../models/token-checks.js";
 import { openCheckpoint } from "../models/weights.js";
@@ -31,6 +32,8 @@ export interface PerplexityOptions extends QuantizedRunOptions {
   skip?: number[];
   device?: Device;
   threads?: number;
+  /** compute dtype (default float32; ../models/precision.ts) */
+  dtype?: ComputeDtype;
   /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
   memoryBudget?: string | number;
   /** force the whole-model or the streamed plan (still refused when it does not fit) */
@@ -48,7 +51,7 @@ export interface PerplexityProtocol {
   seqLen: number;
   bos: BosPolicy;
   bosId: number | null;
-  dtype: "float32";
+  dtype: ComputeDtype;
   tokenizerHash: string | null;
   textSha256: string | null;
   device: Device;
@@ -102,6 +105,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new UserError("bad_request", "`batchSize` must be a positive integer");
   const skip = checkSkip(opts.skip ?? [], c.numHiddenLayers);
+  const dtype = checkComputeDtype(opts.dtype, opts.device);
   const stream = tokenStream(opts, ckpt);
   checkTokenIds(stream.ids, c.vocabSize, stream.source);
   let bosId: number | undefined;
@@ -124,7 +128,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
     config: c,
     memoryBudget: opts.memoryBudget,
     what: "perplexity",
-    workload: { batch: batchSize, seqLen: T, head: "nll" },
+    workload: { batch: batchSize, seqLen: T, head: "nll", dtype },
     streamed: {
       workload: (rows) => ({ batch: batchSize, seqLen: T, head: "nll", keptRows: rows }),
       minRows: Math.min(batchSize, windows.count),
@@ -146,6 +150,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
           skipGatedBlocks: skip.length > 0,
           accuracyLevel: opts.accuracyLevel,
           quantizedLinears: opts.quantizedLinears,
+          dtype,
         })
       : await StreamedModel.open(ckpt, { device: opts.device, threads: opts.threads, maxSeqLen: T });
   try {
@@ -183,7 +188,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
         seqLen,
         bos,
         bosId: bosId ?? null,
-        dtype: "float32",
+        dtype,
         tokenizerHash: stream.tokenizerHash,
         textSha256: stream.textSha256,
         device: opts.device ?? "cpu",

@@ -1,8 +1,10 @@
 // The peak resident memory of a run, estimated before anything is loaded, for the two ways a model can run:
 // whole (one ONNX Runtime session holding every weight) or streamed (one block's weights at a time, read from
-// the safetensors into one reused buffer). Float32 compute; all sizes in bytes.
+// the safetensors into one reused buffer). Weights count by compute dtype (a half dtype holds its matrices in 2
+// bytes, ../models/precision.ts); activations are float32. All sizes in bytes.
 import type { ModelConfig } from "@shortened/hf";
 import { architectureOf } from "../models/architecture.js";
+import { type ComputeDtype, heldInComputeDtype } from "../models/precision.js";
 
 /** Node, tsx, ONNX Runtime's library and thread pools, the tokenizer: measured ≈ 250–300 MB on this project's
  *  CLI before a model is opened. */
@@ -27,8 +29,10 @@ export interface Workload {
   /** cached tokens per row (prompt + generated): the KV cache of every block */
   kvTokens?: number;
   /** a gradient graph (Taylor+): every block's intermediates stay for the backward pass, and each weight
-   *  gets a float32 gradient */
+   *  gets a gradient (in the weight's dtype) */
   backward?: boolean;
+  /** the compute dtype (default float32): the size of the weights the session holds */
+  dtype?: ComputeDtype;
 }
 
 export interface MemoryEstimate {
@@ -43,9 +47,20 @@ export interface MemoryEstimate {
 const F32 = 4;
 
 export function float32WeightBytes(c: ModelConfig): { total: number; block: number; embedding: number } {
+  return weightBytes(c, "float32");
+}
+
+/** Bytes of the weights held in a compute dtype: matrices in it, vectors (norms, biases) in float32. */
+export function weightBytes(
+  c: ModelConfig,
+  dtype: ComputeDtype = "float32",
+): { total: number; block: number; embedding: number } {
   const a = architectureOf(c);
-  const block = a.blockTensors.reduce((s, t) => s + t.shape.reduce((x, y) => x * y, 1), 0) * F32;
-  const embedding = a.vocabSize * a.hiddenSize * F32;
+  const matrix = dtype === "float32" ? F32 : 2;
+  const size = (shape: readonly number[]) =>
+    shape.reduce((x, y) => x * y, 1) * (heldInComputeDtype(shape) ? matrix : F32);
+  const block = a.blockTensors.reduce((s, t) => s + size(t.shape), 0);
+  const embedding = a.vocabSize * a.hiddenSize * matrix;
   const head = a.tiedHead ? 0 : embedding;
   return { total: embedding + head + a.numLayers * block + a.hiddenSize * F32, block, embedding };
 }
@@ -76,7 +91,7 @@ function keptBytes(c: ModelConfig, w: Workload): number {
 
 export function estimateWhole(c: ModelConfig, w: Workload): MemoryEstimate {
   const copies = WHOLE_WEIGHT_COPIES + (w.backward ? 1 : 0);
-  const weights = Math.ceil(float32WeightBytes(c).total * copies);
+  const weights = Math.ceil(weightBytes(c, w.dtype).total * copies);
   const activations = activationBytes(c, w, c.vocabSize) * (w.backward ? c.numHiddenLayers : 1);
   return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w));
 }

@@ -35,6 +35,17 @@ export interface PlanRequest {
   force?: "whole" | "streamed";
 }
 
+function dtypeNote(req: PlanRequest): string {
+  const dtype = req.workload.dtype ?? "float32";
+  return dtype === "float32" ? "" : ` (${dtype} weights)`;
+}
+
+/** Streaming reads each block's weights into float32 buffers: a half compute dtype runs the whole model. */
+function streamable(req: PlanRequest): PlanRequest["streamed"] {
+  const dtype = req.workload.dtype ?? "float32";
+  return dtype === "float32" ? req.streamed : undefined;
+}
+
 export function planExecution(req: PlanRequest): ExecutionPlan {
   const budget = resolveMemoryBudget(req.memoryBudget);
   const L = req.config.numHiddenLayers;
@@ -46,10 +57,10 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
       budget,
       estimate: whole,
       residentBlocks: L,
-      summary: `whole model, estimated peak ${formatMemorySize(whole.total)} of a ${budgetText}`,
+      summary: `whole model${dtypeNote(req)}, estimated peak ${formatMemorySize(whole.total)} of a ${budgetText}`,
     };
   }
-  const s = req.streamed;
+  const s = streamable(req);
   if (s && req.force !== "whole") {
     const fits = (rows: number) => estimateStreamed(req.config, s.workload(rows)).total <= budget.bytes;
     if (fits(s.minRows)) {
@@ -76,7 +87,16 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
           `${budgetFlagValue(whole.total)} for the whole model`,
         ]
       : [`\`memoryBudget\` ${budgetFlagValue(whole.total)} (the whole model)`];
-  if (!s) ways.push(`streaming does not serve ${req.what} yet`);
+  const dtype = req.workload.dtype ?? "float32";
+  if (dtype === "float32") {
+    const half = estimateWhole(req.config, { ...req.workload, dtype: "float16" }).total;
+    if (half <= budget.bytes)
+      ways.push(`\`dtype\` float16 (the whole model in about ${formatMemorySize(half)})`);
+  } else if (req.streamed) {
+    const f32 = estimateStreamed(req.config, req.streamed.workload(req.streamed.minRows)).total;
+    ways.push(`\`dtype\` float32, block-streamed, with a \`memoryBudget\` of ${budgetFlagValue(f32)}`);
+  }
+  if (!s && !req.streamed) ways.push(`streaming does not serve ${req.what} yet`);
   if (req.workload.batch > 1) ways.push(req.smallerBatch ?? "a smaller `batchSize`");
   throw new UserError(
     "bad_request",

@@ -10,6 +10,7 @@ import { GraphBuilder } from "../graph/builder.js";
 import { createSession, type Device, ort } from "../graph/session.js";
 import { architectureOf } from "../models/architecture.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
+import { type ComputeDtype, checkComputeDtype } from "../models/precision.js";
 import { longropeLengths } from "../models/rope-frequencies.js";
 import { checkpointHooks, openCheckpoint } from "../models/weights.js";
 import type { QuantizedRunOptions } from "../quantize/gptq-matmul.js";
@@ -37,6 +38,8 @@ export interface GenerateResult {
 export interface KvGeneratorOptions extends QuantizedRunOptions {
   device?: Device;
   threads?: number;
+  /** compute dtype (default float32; ../models/precision.ts) */
+  dtype?: ComputeDtype;
   /** longest prompt + new tokens served (default max_position_embeddings): sizes the KV cache in the plan */
   maxSeqLen?: number;
   /** rows generated together, for the plan (default 1) */
@@ -68,7 +71,8 @@ export class KvGenerator {
     // The plan sizes the KV cache and the prefill for maxSeqLen tokens; callers that know their prompts pass it
     // (the CLI and jobs do), others are planned for 512 tokens.
     const planned = opts.maxSeqLen === undefined ? Math.min(maxSeqLen, 512) : maxSeqLen;
-    const workload = { batch: opts.batch ?? 1, seqLen: planned, head: "last" as const, kvTokens: 0 };
+    const dtype = checkComputeDtype(opts.dtype, opts.device);
+    const workload = { batch: opts.batch ?? 1, seqLen: planned, head: "last" as const, kvTokens: 0, dtype };
     const plan = planExecution({
       config: ckpt.config,
       memoryBudget: opts.memoryBudget,
@@ -91,7 +95,7 @@ export class KvGenerator {
     // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
     const fg = buildForwardGraph(ckpt.config, {
       graph: g,
-      ...checkpointHooks(g, ckpt, opts),
+      ...checkpointHooks(g, ckpt, { ...opts, dtype }),
       kvCache: true,
       gates: false,
       nll: false,

@@ -7,6 +7,7 @@ import { softwareVersion } from "../eval/protocol.js";
 import { type ExecutionPlan, planExecution } from "../execution/plan.js";
 import { StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
+import { type ComputeDtype, checkComputeDtype } from "../models/precision.js";
 import { openCheckpoint } from "../models/weights.js";
 import { type Calibration, type CalibrationOptions, loadCalibration } from "./calibration.js";
 import { importanceLimits } from "./limits.js";
@@ -33,6 +34,8 @@ export interface BlockImportanceOptions extends CalibrationOptions {
   keepLast?: number;
   device?: Device;
   threads?: number;
+  /** compute dtype (default float32; ../models/precision.ts) */
+  dtype?: ComputeDtype;
   /** peak memory allowed ("4G", bytes); default SHORTENED_MEMORY_BUDGET, else a share of available memory */
   memoryBudget?: string | number;
   /** force the whole-model or the streamed plan (still refused when it does not fit) */
@@ -64,7 +67,7 @@ export interface BlockImportanceResult {
   blockScoreAll?: Record<string, number>;
   batchLosses?: number[];
   calibration: Calibration["protocol"] | null;
-  protocol: { dtype: "float32"; device: Device; softwareVersion: string };
+  protocol: { dtype: ComputeDtype; device: Device; softwareVersion: string };
   /** how the run met its memory budget (magnitude reads one tensor at a time and needs none) */
   plan?: ExecutionPlan;
 }
@@ -85,6 +88,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   }
   const ckpt = openCheckpoint(opts.model);
   const L = ckpt.config.numHiddenLayers;
+  const dtype = checkComputeDtype(opts.dtype, opts.device);
   const similarity = criterion === "bi" || criterion === "angular";
   const n = opts.group ?? 1;
   if (similarity && (!Number.isInteger(n) || n < 1 || n > L)) {
@@ -97,7 +101,9 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   const progress = (done: number, total: number) => opts.onProgress?.({ done, total });
 
   const plan =
-    criterion === "magnitude" ? undefined : forwardPlan(ckpt, calib!, criterion, n, batchSize, opts);
+    criterion === "magnitude"
+      ? undefined
+      : forwardPlan(ckpt, calib!, criterion, n, batchSize, { ...opts, dtype });
   if (plan) opts.onPlan?.(plan);
 
   // ---- compute ----
@@ -113,6 +119,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
     batchSize,
     device: opts.device,
     threads: opts.threads,
+    dtype,
     signal: opts.signal,
     onProgress: progress,
     streamed: streamedModel && { model: streamedModel, rowsPerPass: plan!.rowsPerPass! },
@@ -150,7 +157,11 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
     keepLast,
     ...result,
     calibration: calib?.protocol ?? null,
-    protocol: { dtype: "float32", device: opts.device ?? "cpu", softwareVersion: softwareVersion() },
+    protocol: {
+      dtype: criterion === "magnitude" ? "float32" : dtype,
+      device: opts.device ?? "cpu",
+      softwareVersion: softwareVersion(),
+    },
   };
 }
 
@@ -172,7 +183,7 @@ function forwardPlan(
     config: ckpt.config,
     memoryBudget: opts.memoryBudget,
     what: criterion === "ppl" ? "the PPL criterion" : `the ${criterion} criterion`,
-    workload: { batch: batchSize, seqLen: T, head, keptStates: L + 1 },
+    workload: { batch: batchSize, seqLen: T, head, keptStates: L + 1, dtype: opts.dtype },
     streamed: {
       workload: (rows) => ({ batch: batchSize, seqLen: T, head, keptStates: streamedStates, keptRows: rows }),
       minRows: Math.min(batchSize, calib.rows),

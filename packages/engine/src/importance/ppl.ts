@@ -8,6 +8,7 @@ import type { StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { embeddingLookup } from "../models/embedding.js";
 import { ForwardSession } from "../models/forward-session.js";
+import type { ComputeDtype } from "../models/precision.js";
 import { shiftedTargets } from "../models/targets.js";
 import type { Calibration } from "./calibration.js";
 
@@ -24,6 +25,7 @@ export async function pplCriterion(
     batchSize: number;
     device?: Device;
     threads?: number;
+    dtype?: ComputeDtype;
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
     /** block-streamed: this model, this many rows per pass (block-major order, ../execution) */
@@ -51,9 +53,10 @@ export async function pplCriterion(
     hidden: true,
     skipGatedBlocks: true,
     maxSeqLen: T,
+    dtype: opts.dtype,
   });
   try {
-    const embed = embeddingLookup(ckpt);
+    const embed = embeddingLookup(ckpt, opts.dtype);
     let baseSum = 0;
     const blockSums = new Float64Array(L);
     const total = calib.rows * (L + 1);

@@ -7,6 +7,7 @@ import { streamedBoundaries } from "../execution/streamed-importance.js";
 import type { HiddenRows, StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { ForwardSession } from "../models/forward-session.js";
+import type { ComputeDtype } from "../models/precision.js";
 import type { Calibration } from "./calibration.js";
 
 export async function similarityCriterion(
@@ -18,6 +19,7 @@ export async function similarityCriterion(
     token?: "all" | "last";
     batchSize: number;
     device?: Device;
+    dtype?: ComputeDtype;
     threads?: number;
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
@@ -77,6 +79,7 @@ export async function similarityCriterion(
     nll: false,
     hidden: true,
     maxSeqLen: T,
+    dtype: opts.dtype,
   });
   try {
     for (let r0 = 0; r0 < calib.rows; r0 += opts.batchSize) {

@@ -5,6 +5,7 @@ import { softwareVersion } from "../eval/protocol.js";
 import { planExecution } from "../execution/plan.js";
 import { StreamedModel } from "../execution/streamed-model.js";
 import { streamedTaylorImportance } from "../execution/streamed-taylor.js";
+import { checkComputeDtype } from "../models/precision.js";
 import { openCheckpoint } from "../models/weights.js";
 import type { BlockImportanceOptions, BlockImportanceResult } from "./block-importance.js";
 import { loadCalibration } from "./calibration.js";
@@ -15,6 +16,7 @@ import { type TaylorResult, taylorImportance } from "./taylor.js";
 export async function taylorBlockImportance(opts: BlockImportanceOptions): Promise<BlockImportanceResult> {
   const ckpt = openCheckpoint(opts.model);
   const L = ckpt.config.numHiddenLayers;
+  const dtype = checkComputeDtype(opts.dtype, opts.device);
   const { keepFirst, keepLast, batchSize } = importanceLimits(opts);
   const calib = loadCalibration(opts, ckpt);
   // One gradient graph over every calibration row, or block-streamed: a block-wise backward with recomputation
@@ -25,7 +27,7 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
     config: ckpt.config,
     memoryBudget: opts.memoryBudget,
     what: "Taylor+ importance",
-    workload: { batch: N, seqLen: T, head: "nll", backward: true },
+    workload: { batch: N, seqLen: T, head: "nll", backward: true, dtype },
     streamed: {
       workload: () => ({ batch: N, seqLen: T, head: "nll", backward: true, keptStates: L + 1 }),
       minRows: N,
@@ -58,6 +60,7 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
       batchSize,
       device: opts.device,
       threads: opts.threads,
+      dtype,
       signal: opts.signal,
     });
     opts.onProgress?.({ done: 1, total: 1 });
@@ -74,7 +77,7 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
     blockScoreAll: r.blockScoreAll,
     batchLosses: r.batchLosses,
     calibration: calib.protocol,
-    protocol: { dtype: "float32", device: opts.device ?? "cpu", softwareVersion: softwareVersion() },
+    protocol: { dtype, device: opts.device ?? "cpu", softwareVersion: softwareVersion() },
     plan,
   };
 }

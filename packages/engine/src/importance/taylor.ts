@@ -5,12 +5,19 @@
 // One graph run covers every batch: Σ_b W ⊙ ∂L_b/∂W = W ⊙ ∂(Σ_b L_b)/∂W, and Σ_b L_b is the per-token NLL
 // weighted by 1/(tokens of its batch). The graph reduces each salience tensor to its score in place, so only
 // one number per weight leaves ONNX Runtime, never a gradient.
+//
+// In a half compute dtype (../models/precision.ts) the gradients of the held matrices are half too, and those of
+// a mean loss (each token weighing 1/(rows·(T−1)), ~1e-4) fall near float16's smallest normal (6e-5), where
+// they lose digits or flush to zero. So the loss is scaled by S = batchSize·(T−1) (each token then weighs about 1;
+// the gradients of a summed NLL are O(1) per token, far below float16's 65504) and the scores divided by S in
+// float32: Σ|W ⊙ ∂(S·L)/∂W| = S·Σ|W ⊙ ∂L/∂W| exactly, so this is loss scaling with nothing to undo but S.
 import type { Checkpoint } from "@shortened/hf";
 import { grad } from "../autodiff/grad.js";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
 import { parameterNames } from "../models/architecture.js";
 import { buildForwardGraph } from "../models/forward-graph.js";
+import { type ComputeDtype, heldInComputeDtype, toFloat32 } from "../models/precision.js";
 import { shiftedTargets } from "../models/targets.js";
 import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import { plusOrder, stableOrder } from "./orders.js";
@@ -18,6 +25,8 @@ import { plusOrder, stableOrder } from "./orders.js";
 export interface TaylorOptions extends SessionOptions {
   /** calibration rows per batch (the authors' default 10) */
   batchSize?: number;
+  /** compute dtype (default float32) */
+  dtype?: ComputeDtype;
   signal?: AbortSignal;
 }
 
@@ -56,13 +65,18 @@ export async function taylorImportance(
   const scored = taylorWeightNames(parameterNames(c));
 
   const g = new GraphBuilder();
-  const fg = buildForwardGraph(c, { graph: g, weight: checkpointWeights(g, ckpt), nll: true });
+  const dtype = opts.dtype ?? "float32";
+  const lossScale = dtype === "float32" ? 1 : bs * (T - 1);
+  const fg = buildForwardGraph(c, { graph: g, weight: checkpointWeights(g, ckpt, dtype), dtype, nll: true });
   const tokenWeights = g.input("token_weights", "float32", ["batch", "seq"]);
   const loss = g.node("ReduceSum", [g.node("Mul", [fg.outputs.nll!, tokenWeights])], { keepdims: 0 });
   const grads = grad(g, loss, scored);
+  const held = new Set(scored.filter((k) => heldInComputeDtype(ckpt.tensors.get(k)!.shape)));
+  const widen = (v: string, w: string) => (held.has(w) ? toFloat32(g, dtype, v) : v);
   const scores = scored.map((w, i) =>
     g.node("Reshape", [
-      g.node("ReduceSum", [g.node("Abs", [g.node("Mul", [w, grads[i]!])])], { keepdims: 0 }),
+      // W ⊙ G in the weight's dtype, then |·| and the sum in float32 (a held matrix's salience is widened).
+      g.node("ReduceSum", [g.node("Abs", [widen(g.node("Mul", [w, grads[i]!]), w)])], { keepdims: 0 }),
       g.int64s([1]),
     ]),
   );
@@ -70,7 +84,7 @@ export async function taylorImportance(
   const session = await createSession(g, { device: opts.device, threads: opts.threads });
   g.initializers.clear();
 
-  const weights = taylorTokenWeights(N, T, bs);
+  const weights = taylorTokenWeights(N, T, bs, lossScale);
   opts.signal?.throwIfAborted();
   const ids = BigInt64Array.from(Array.from(rows.flat, (v) => BigInt(v)));
   const targets = BigInt64Array.from(Array.from(shiftedTargets(rows.flat, N, T), (v) => BigInt(v)));
@@ -86,20 +100,20 @@ export async function taylorImportance(
   const nll = out.nll!.data as Float32Array;
 
   return taylorResult(
-    scored.map((k, i) => [k, ws[i]!]),
+    scored.map((k, i) => [k, ws[i]! / lossScale]),
     nll,
     { rows: N, seqLen: T, batchSize: bs, numLayers: L },
   );
 }
 
 /** Σ_b L_b as one weighted sum: batch b holds rows [b·bs, min(N, (b+1)·bs)), each of its tokens weighs
- *  1/(its rows · T−1 predictions per row); the last position of a row weighs 0. */
-export function taylorTokenWeights(N: number, T: number, bs: number): Float32Array {
+ *  1/(its rows · T−1 predictions per row), times `scale` (float16's loss scale); the last position weighs 0. */
+export function taylorTokenWeights(N: number, T: number, bs: number, scale = 1): Float32Array {
   const weights = new Float32Array(N * T);
   for (let r = 0; r < N; r++) {
     const b = Math.floor(r / bs);
     const rowsInBatch = Math.min(N, (b + 1) * bs) - b * bs;
-    for (let t = 0; t < T - 1; t++) weights[r * T + t] = 1 / (rowsInBatch * (T - 1));
+    for (let t = 0; t < T - 1; t++) weights[r * T + t] = scale / (rowsInBatch * (T - 1));
   }
   return weights;
 }

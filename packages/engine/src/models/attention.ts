@@ -2,6 +2,7 @@
 // KV cache, left padding). Only plain, differentiable ONNX ops, so ../autodiff can differentiate the graphs; no
 // com.microsoft fused kernels.
 import type { GraphBuilder } from "../graph/builder.js";
+import { type ComputeDtype, computeMatMul } from "./precision.js";
 
 /** [B, T, heads·d] → [B, heads, T, d] */
 export function splitHeads(g: GraphBuilder, x: string, heads: number, headDim: number): string {
@@ -23,6 +24,8 @@ export interface AttentionDims {
   scale?: number | null;
   /** scores soft-capped as tanh(s/c)·c before the mask (Gemma-2), or null */
   softcap?: number | null;
+  /** the dtype of q·kᵀ and p·v (./precision.ts); scores, mask and softmax stay float32 */
+  dtype?: ComputeDtype;
 }
 
 /**
@@ -42,14 +45,15 @@ export function groupedQueryAttention(
   const { heads, kvHeads, headDim } = dims;
   const grouped = heads === kvHeads ? q : g.node("Reshape", [q, g.int64s([0, kvHeads, -1, headDim])]);
   const kT = g.node("Transpose", [k], { perm: [0, 1, 3, 2] });
-  const qk = g.node("MatMul", [grouped, kT]);
+  const dtype = dims.dtype ?? "float32";
+  const qk = computeMatMul(g, dtype, grouped, kT, false);
   let scores =
     dims.scale === undefined || dims.scale === null
       ? g.node("Div", [qk, g.scalar(Math.sqrt(headDim))])
       : g.node("Mul", [qk, g.scalar(dims.scale)]);
   if (dims.softcap !== undefined && dims.softcap !== null) scores = softcap(g, scores, dims.softcap);
   const probs = g.node("Softmax", [g.node("Add", [scores, mask])], { axis: -1 });
-  const out = g.node("MatMul", [probs, v]);
+  const out = computeMatMul(g, dtype, probs, v, false);
   return heads === kvHeads ? out : g.node("Reshape", [out, g.int64s([0, heads, -1, headDim])]);
 }
 

@@ -19,6 +19,7 @@ import { lmHead, tokenNll } from "./head.js";
 import { linear } from "./linear.js";
 import { activation } from "./mlp.js";
 import { rmsNorm } from "./norms.js";
+import { type ComputeDtype, weightElemType } from "./precision.js";
 import { type Sequence, sequenceOf } from "./sequence.js";
 
 /**
@@ -34,6 +35,9 @@ export interface WeightHooks {
   /** `x Wᵀ` of the linear `prefix` computed another way (a GPTQ linear through MatMulNBits, ../quantize), or
    *  null for the float MatMul with `weight(prefix.weight)`; the bias is added after it either way. */
   matmul?: (x: string, prefix: string) => string | null;
+  /** The compute dtype (./precision.ts): the dtype of the matrices `weight` returns (checkpointWeights(g, ckpt,
+   *  dtype)) and of every MatMul; default float32. */
+  dtype?: ComputeDtype;
   linear?: (x: string, prefix: string, base: (x: string) => string) => string;
 }
 
@@ -81,11 +85,14 @@ export interface BlockWeightInput {
   block: number;
   suffix: string;
   dims: number[];
+  /** float32, or the half compute dtype for a matrix */
+  type: "float32" | "float16" | "bfloat16";
 }
 
 export interface ForwardGraph {
   graph: GraphBuilder;
   arch: Architecture;
+  dtype: ComputeDtype;
   blocks: { from: number; to: number };
   /** graph value names */
   inputs: {
@@ -138,7 +145,7 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
     h0 = inputs.hiddenIn;
   } else {
     inputs.ids = g.input("input_ids", "int64", ["batch", "seq"]);
-    h0 = embedTokens(g, arch, opts.weight, inputs.ids);
+    h0 = embedTokens(g, arch, opts.weight, inputs.ids, opts.dtype);
   }
   if (opts.blockWeights === "inputs" && layers.length > 0) inputs.blockWeights = [];
   const caches = cache && layers.length > 0 ? kvCacheInputs(g, arch, layers.length, cache.padded) : null;
@@ -185,9 +192,11 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
 
   // ---- head ----
   if (atHead && (wantNll || opts.logits)) {
-    const all = opts.logits === "last" && !wantNll ? undefined : lmHead(g, arch, opts.weight, h);
+    const dtype = opts.dtype;
+    const all =
+      opts.logits === "last" && !wantNll ? undefined : lmHead(g, arch, opts.weight, h, false, dtype);
     if (opts.logits === "last") {
-      const last = lmHead(g, arch, opts.weight, h, true);
+      const last = lmHead(g, arch, opts.weight, h, true, dtype);
       outputs.logits = g.output(g.rename(last, "logits"), "float32", ["batch", arch.vocabSize]);
     } else if (opts.logits) {
       outputs.logits = g.output(g.rename(all!, "logits"), "float32", ["batch", "seq", arch.vocabSize]);
@@ -210,7 +219,7 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
       return g.output(g.rename(src, `hidden_${k}`), "float32", hiddenShape);
     });
   }
-  return { graph: g, arch, blocks, inputs, outputs };
+  return { graph: g, arch, dtype: opts.dtype ?? "float32", blocks, inputs, outputs };
 }
 
 /** The inputs of a KV cache over n blocks (and of padded rows). */
@@ -250,8 +259,9 @@ function blockParts(
     if (!weightInputs.has(name)) {
       const t = blockTensor(arch, suffix);
       if (!t) throw new Error(`the ${arch.modelType} block has no tensor ${suffix}`);
-      weightInputs.set(name, g.input(name, "float32", t.shape));
-      inputs.blockWeights!.push({ name, block: i - from, suffix, dims: t.shape });
+      const type = weightElemType(opts.dtype ?? "float32", t.shape) as BlockWeightInput["type"];
+      weightInputs.set(name, g.input(name, type, t.shape));
+      inputs.blockWeights!.push({ name, block: i - from, suffix, dims: t.shape, type });
     }
     return name;
   };
@@ -261,6 +271,7 @@ function blockParts(
     headDim: arch.headDim,
     scale: arch.attentionScale,
     softcap: arch.attnSoftcap,
+    dtype: opts.dtype,
   };
   const kvOut = ["batch", arch.numKvHeads, "total", arch.headDim];
   return {
@@ -272,7 +283,7 @@ function blockParts(
       const base = (v: string) => {
         const b = bias ? weightOf(i, `${module}.bias`) : undefined;
         const y = opts.blockWeights === "inputs" ? null : (opts.matmul?.(v, layerName(i, module)) ?? null);
-        if (y === null) return linear(g, v, weightOf(i, `${module}.weight`), b);
+        if (y === null) return linear(g, v, weightOf(i, `${module}.weight`), b, opts.dtype);
         return b ? g.node("Add", [y, b]) : y;
       };
       return opts.linear ? opts.linear(x, layerName(i, module), base) : base(x);

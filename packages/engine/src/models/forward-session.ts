@@ -6,6 +6,7 @@ import { createSession, ort, type SessionOptions } from "../graph/session.js";
 import type { QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import { layerName } from "./architecture.js";
 import { buildForwardGraph, type ForwardGraph, type ForwardGraphOptions } from "./forward-graph.js";
+import { type ComputeDtype, toHalfBits } from "./precision.js";
 import { shiftedTargets } from "./targets.js";
 import { checkpointHooks, openCheckpoint } from "./weights.js";
 
@@ -24,6 +25,7 @@ export interface ForwardSessionOptions
       | "hiddenOut"
       | "skipGatedBlocks"
       | "maxSeqLen"
+      | "dtype"
     > {}
 
 export interface ForwardFeed {
@@ -78,6 +80,10 @@ export class ForwardSession {
     return new ForwardSession(ckpt, fg, session);
   }
 
+  get dtype(): ComputeDtype {
+    return this.graph.dtype;
+  }
+
   get config() {
     return this.checkpoint.config;
   }
@@ -95,7 +101,12 @@ export class ForwardSession {
     for (const w of inputs.blockWeights ?? []) {
       const first = required(feed.weightsOfBlock, "weightsOfBlock");
       const data = this.checkpoint.readFloat32(layerName(first + w.block, w.suffix));
-      feeds[w.name] = new ort.Tensor("float32", data, w.dims);
+      // onnxruntime-node cannot make a bfloat16 tensor from JS: bfloat16 weights live only as initializers.
+      if (w.type === "bfloat16") throw new Error("bfloat16 block weights cannot be fed from JavaScript");
+      feeds[w.name] =
+        w.type === "float32"
+          ? new ort.Tensor("float32", data, w.dims)
+          : new ort.Tensor("float16", toHalfBits(data, w.type), w.dims);
     }
     if (inputs.ids) feeds[inputs.ids] = int64Tensor(required(feed.ids, "ids"), [B, T]);
     if (inputs.hiddenIn)

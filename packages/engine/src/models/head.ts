@@ -4,16 +4,18 @@ import type { GraphBuilder } from "../graph/builder.js";
 import { type Architecture, EMBEDDING, FINAL_NORM, LM_HEAD } from "./architecture.js";
 import { softcap } from "./attention.js";
 import { rmsNorm } from "./norms.js";
+import { type ComputeDtype, computeMatMul } from "./precision.js";
 
 /** Logits [B, T, V] of hidden states [B, T, H]; with `lastOnly`, [B, V] of the last position alone (only it is
  *  normed and projected). Gemma-2/3 soft-cap them (tanh(z/c)·c): losses, PPL, scoring and sampling see the capped
- *  logits. */
+ *  logits. With a half `dtype` the head weight is held in it (../models/precision.ts). */
 export function lmHead(
   g: GraphBuilder,
   arch: Architecture,
   weight: (name: string) => string,
   h: string,
   lastOnly = false,
+  dtype: ComputeDtype = "float32",
 ): string {
   const x = lastOnly
     ? g.node("Squeeze", [
@@ -23,7 +25,9 @@ export function lmHead(
     : h;
   const normed = rmsNorm(g, x, weight(FINAL_NORM), arch.normEps, arch.normOnePlusWeight);
   const head = weight(arch.tiedHead ? EMBEDDING : LM_HEAD);
-  const logits = g.node("MatMul", [normed, g.node("Transpose", [head], { perm: [1, 0] })]);
+  // In a half compute dtype the logits are rounded to it once (as transformers' fp16 lm_head), then widened:
+  // the log-softmax over the vocabulary runs in float32.
+  const logits = computeMatMul(g, dtype, normed, g.node("Transpose", [head], { perm: [1, 0] }), true);
   return arch.finalSoftcap === null ? logits : softcap(g, logits, arch.finalSoftcap);
 }
 

@@ -26,6 +26,13 @@ export {
   ForwardSession,
   type ForwardSessionOptions,
 } from "./forward-session.js";
+export {
+  COMPUTE_DTYPES,
+  type ComputeDtype,
+  checkComputeDtype,
+  heldInComputeDtype,
+  toHalfBits,
+} from "./precision.js";
 export { shiftedTargets } from "./targets.js";
 export { checkRows, checkTokenIds } from "./token-checks.js";
 export { checkpointWeights, openCheckpoint } from "./weights.js";

@@ -17,6 +17,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
     warmup: spec.warmup,
     runs: spec.repeats,
     device: spec.device,
+    dtype: spec.dtype,
     threads: spec.threads,
     onProgress: (message) => ports.progress.log(`benchmark: ${message}`),
   });
@@ -38,7 +39,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
       warmup: spec.warmup,
       decoding: "greedy",
       prompts: "random token ids",
-      dtype: "float32",
+      dtype: spec.dtype ?? "float32",
       ...machine,
     };
     return [

@@ -18,6 +18,7 @@ export async function evaluatePpl(
     bos: spec.bos,
     batchSize: spec.batchSize,
     device: spec.device,
+    dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,
     onPlan: (plan: { summary: string }) => ports.progress.log(`plan: ${plan.summary}`),

@@ -51,6 +51,7 @@ export async function evaluateZeroShot(
     strategy: spec.strategy,
     bos: spec.bos,
     device: spec.device,
+    dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,
     onPlan: (plan: { summary: string }) => ports.progress.log(`plan: ${plan.summary}`),

@@ -43,6 +43,7 @@ export async function generateSamples(
 
   const gen = await KvGenerator.open(dir, {
     device: spec.device,
+    dtype: spec.dtype,
     threads: spec.threads,
     maxSeqLen: Math.max(...encoded.map((ids) => ids.length)) + spec.maxNewTokens,
     batch: spec.numSamples,
@@ -123,7 +124,7 @@ export async function generateSamples(
     ...settings,
     eos: "stop",
     tokenizerHash: tok.hash,
-    dtype: "float32",
+    dtype: spec.dtype ?? "float32",
     software: softwareVersion(),
   };
   const file = join(ports.context.workDir, "samples.json");

@@ -19,6 +19,7 @@ export type ImportanceInputs = Pick<
   | "token"
   | "batchSize"
   | "device"
+  | "dtype"
   | "threads"
   | "memoryBudget"
 >;
@@ -46,6 +47,7 @@ export async function computeImportance(
       keepFirst: spec.keepFirst,
       keepLast: spec.keepLast,
       device: spec.device,
+      dtype: spec.dtype,
       threads: spec.threads,
       memoryBudget: spec.memoryBudget,
       onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),

@@ -9,6 +9,7 @@ import type { TokenRequest } from "@shortened/hf";
 import { GraphBuilder } from "../../graph/builder.js";
 import { createSession, type Device, ort } from "../../graph/session.js";
 import { buildForwardGraph, type ForwardGraph } from "../../models/forward-graph.js";
+import type { ComputeDtype } from "../../models/precision.js";
 import { checkpointHooks, openCheckpoint } from "../../models/weights.js";
 import type { QuantizedRunOptions } from "../../quantize/gptq-matmul.js";
 import { harnessWindow, type LoglikelihoodOptions } from "./loglikelihood.js";
@@ -38,7 +39,7 @@ export class SharedContextScorer {
 
   static async open(
     model: string,
-    opts: { device?: Device; threads?: number } & QuantizedRunOptions = {},
+    opts: { device?: Device; threads?: number; dtype?: ComputeDtype } & QuantizedRunOptions = {},
   ): Promise<SharedContextScorer> {
     const ckpt = openCheckpoint(model);
     const c = ckpt.config;

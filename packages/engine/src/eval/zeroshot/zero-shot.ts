@@ -21,6 +21,7 @@ import { streamedLoglikelihoods } from "../../execution/streamed-loglikelihoods.
 import { StreamedModel } from "../../execution/streamed-model.js";
 import type { Device } from "../../graph/session.js";
 import { ForwardSession } from "../../models/forward-session.js";
+import { type ComputeDtype, checkComputeDtype } from "../../models/precision.js";
 import { openCheckpoint } from "../../models/weights.js";
 import { softwareVersion } from "../protocol.js";
 import { loglikelihoods } from "./loglikelihood.js";
@@ -40,6 +41,8 @@ export interface ZeroShotOptions {
   limit?: number;
   device?: Device;
   threads?: number;
+  /** compute dtype (default float32; ../../models/precision.ts) */
+  dtype?: ComputeDtype;
   tokensPerBatch?: number;
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -84,7 +87,7 @@ export interface ZeroShotResult {
     max_length: number;
     limit: number | null;
     tokenizer_sha256: string | null;
-    dtype: "float32";
+    dtype: ComputeDtype;
     software: string;
   };
   items: Partial<Record<ZeroShotTaskName, ItemScore[]>>;
@@ -99,6 +102,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
   });
   const tok = opts.tokenizer ?? loadTokenizer(opts.model);
   const bos = opts.bos ?? "none";
+  const dtype = checkComputeDtype(opts.dtype, opts.device);
   const encoded: EncodedItem[][] = loaded.map((t) => t.items.map((item) => encodeItem(tok, item, bos)));
   // The harness asserts every continuation fits the window (it would be scored against too few positions).
   const maxLength = readConfig(opts.model).maxPositionEmbeddings;
@@ -126,7 +130,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     config,
     memoryBudget: opts.memoryBudget,
     what: "zero-shot scoring",
-    workload: { batch: batchRows, seqLen: longest, head: "nll" },
+    workload: { batch: batchRows, seqLen: longest, head: "nll", dtype },
     streamed: {
       workload: (rows) => ({ batch: batchRows, seqLen: longest, head: "nll", keptRows: rows }),
       minRows: Math.min(batchRows, all.length),
@@ -153,7 +157,11 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       await model.release();
     }
   } else if ((opts.strategy ?? "shared-context") === "shared-context") {
-    const scorer = await SharedContextScorer.open(opts.model, { device: opts.device, threads: opts.threads });
+    const scorer = await SharedContextScorer.open(opts.model, {
+      device: opts.device,
+      threads: opts.threads,
+      dtype,
+    });
     try {
       lls = await scorer.loglikelihoods(all, batching);
     } finally {
@@ -164,6 +172,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       nll: true,
       device: opts.device,
       threads: opts.threads,
+      dtype,
     });
     try {
       lls = await loglikelihoods(session, all, { maxLength, ...batching });
@@ -183,7 +192,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       max_length: maxLength,
       limit: opts.limit ?? null,
       tokenizer_sha256: "hash" in tok ? String(tok.hash) : null,
-      dtype: "float32",
+      dtype,
       software: softwareVersion(),
     },
     items: {},
