@@ -3747,6 +3747,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -3839,6 +3844,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -3991,6 +4001,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4023,6 +4038,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4068,6 +4088,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4096,6 +4121,11 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
                 } | {
@@ -4182,6 +4212,11 @@ export interface operations {
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
                         /** @description CPU threads for the engine */
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4346,6 +4381,11 @@ export interface operations {
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
                         /** @description CPU threads for the engine */
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4374,6 +4414,11 @@ export interface operations {
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
                         /** @description CPU threads for the engine */
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
@@ -4415,6 +4460,11 @@ export interface operations {
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
                         /** @description CPU threads for the engine */
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
