@@ -212,6 +212,33 @@ export const loraTargetNames = [
   "down_proj",
 ] as const;
 
+/** Knowledge distillation from a teacher (Minitron / Model Optimizer logit distillation). */
+export const DistillSpec = z
+  .object({
+    teacher: ModelRef.optional().describe(
+      "the teacher version; default: the nearest unpruned ancestor of the model in its lineage",
+    ),
+    alpha: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("weight of the KD term; 1 − alpha weighs the next-token cross-entropy (1: KD only)"),
+    temperature: z.number().positive().max(100).default(1).describe("softmax temperature τ of both models"),
+    topK: z
+      .int()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe("keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary"),
+  })
+  .strict()
+  .describe(
+    "loss = alpha·τ²·KL(softmax(z_teacher/τ) ‖ softmax(z_student/τ)), averaged over the valid tokens, + (1 − alpha)·CE",
+  );
+
+export type DistillSpec = z.infer<typeof DistillSpec>;
+
 export const RetrainSpec = z
   .object({
     kind: z.literal("retrain"),
@@ -255,6 +282,9 @@ export const RetrainSpec = z
       .default(50)
       .describe("steps between resumable checkpoints (kept in the artifact store); 0 = never"),
     seed: z.int().min(0).default(1234).describe("LoRA A initialisation"),
+    distill: DistillSpec.optional().describe(
+      "distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy",
+    ),
     device: Device,
     threads,
   })

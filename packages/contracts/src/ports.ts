@@ -39,6 +39,8 @@ export interface VersionInfo {
   kind: VersionKind;
   storagePrefix: string;
   recipe: Record<string, unknown>;
+  /** The version it was made from (lineage); null for a base, absent where unknown (folder runs). */
+  parentId?: string | null;
 }
 
 /** Where a trainer or an evaluator is: one optimizer step (with its numbers) or one unit of work. */
@@ -49,6 +51,9 @@ export interface StepProgress {
   loss?: number;
   lr?: number;
   gradNorm?: number;
+  /** Distillation: the step's τ²·mean KL and cross-entropy (loss = α·kdLoss + (1 − α)·ceLoss). */
+  kdLoss?: number;
+  ceLoss?: number;
   tokensPerS?: number;
   /** Seconds left in this phase, as the worker estimates it. */
   etaS?: number;

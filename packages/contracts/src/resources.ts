@@ -119,6 +119,11 @@ export const ProgressData = z.object({
   loss: z.number().optional().describe("training: the step's mean loss"),
   lr: z.number().optional().describe("training: the step's learning rate"),
   gradNorm: z.number().optional().describe("training: global gradient norm before clipping"),
+  kdLoss: z
+    .number()
+    .optional()
+    .describe("distillation: the step's τ²·mean KL(teacher ‖ student) (loss = α·kdLoss + (1 − α)·ceLoss)"),
+  ceLoss: z.number().optional().describe("distillation: the step's mean next-token cross-entropy"),
   tokensPerS: z.number().optional().describe("training: tokens per second of the step"),
   etaS: z.number().optional().describe("seconds left in this phase (the worker's estimate)"),
   phase: z.string().optional(),

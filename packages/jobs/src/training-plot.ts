@@ -16,6 +16,9 @@ export interface CurvePoint {
   lr: number;
   gradNorm: number;
   tokens?: number;
+  /** distillation: the KD term (τ²·mean KL) and the cross-entropy of the step */
+  kdLoss?: number;
+  ceLoss?: number;
 }
 
 export async function trainingCurveSvg(points: CurvePoint[], title: string): Promise<string> {
@@ -30,12 +33,30 @@ export async function trainingCurveSvg(points: CurvePoint[], title: string): Pro
       ...(byPhase ? { color: { field: "phase", type: "nominal", title: "phase" } } : {}),
     },
   });
+  const kd = points.some((p) => p.kdLoss !== undefined);
+  // Distillation: KD and cross-entropy in one panel, a line each (per phase when there are several).
+  const parts = {
+    width: 240,
+    height: 180,
+    transform: [
+      { fold: ["kdLoss", "ceLoss"], as: ["part", "value"] },
+      { calculate: `datum.part === 'kdLoss' ? 'KD (τ²·KL)' : 'cross-entropy'`, as: "part" },
+      ...(byPhase ? [{ calculate: "datum.phase + ' ' + datum.part", as: "part" }] : []),
+    ],
+    mark: { type: "line", point: points.length <= 60 },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "optimizer step" },
+      y: { field: "value", type: "quantitative", title: "KD and cross-entropy", scale: { zero: false } },
+      color: { field: "part", type: "nominal", title: "term" },
+    },
+  };
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title,
     data: { values: points.filter((p) => Number.isFinite(p.loss)) },
     hconcat: [
-      panel("loss", "training loss (mean NLL)"),
+      panel("loss", kd ? "training loss (α·KD + (1 − α)·CE)" : "training loss (mean NLL)"),
+      ...(kd ? [parts] : []),
       panel("lr", "learning rate"),
       panel("gradNorm", "grad norm (pre-clip)"),
     ],

@@ -11,6 +11,9 @@ export interface TrainPoint {
   lr: number;
   gradNorm: number;
   tokensPerS: number;
+  /** distillation: the KD term (τ²·mean KL) and the cross-entropy of the step */
+  kdLoss?: number;
+  ceLoss?: number;
 }
 
 /** Loss, learning rate, gradient norm and tokens/s per optimizer step, one small chart each. */
@@ -37,11 +40,33 @@ export function trainingCurveSpec(points: TrainPoint[]): Spec {
     data: { values: points },
     concat: [
       panel("loss", "loss"),
+      ...(points.some((p) => p.kdLoss !== undefined) ? [distillPanel(points)] : []),
       panel("lr", "learning rate"),
       panel("gradNorm", "gradient norm"),
       panel("tokensPerS", "tokens/s"),
     ],
     columns: 2,
+  };
+}
+
+/** Distillation: the KD term and the cross-entropy, one line each (per phase when there are several). */
+function distillPanel(points: TrainPoint[]): Spec {
+  const phases = new Set(points.map((p) => p.phase)).size > 1;
+  return {
+    width: 220,
+    height: 120,
+    title: "KD (τ²·KL) and cross-entropy",
+    transform: [
+      { fold: ["kdLoss", "ceLoss"], as: ["term", "value"] },
+      { calculate: "datum.term === 'kdLoss' ? 'KD' : 'CE'", as: "term" },
+      ...(phases ? [{ calculate: "datum.phase + ' ' + datum.term", as: "term" }] : []),
+    ],
+    mark: { type: "line", point: points.length < 40, tooltip: true },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step" },
+      y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
+      color: { field: "term", type: "nominal", title: "term" },
+    },
   };
 }
 

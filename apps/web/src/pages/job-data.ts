@@ -18,6 +18,7 @@ export function trainingPoints(events: JobEvent[]): TrainPoint[] {
       lr: d.lr ?? 0,
       gradNorm: d.gradNorm ?? 0,
       tokensPerS: d.tokensPerS ?? 0,
+      ...(d.kdLoss !== undefined ? { kdLoss: d.kdLoss, ceLoss: d.ceLoss } : {}),
     });
   }
   return [...byKey.values()];

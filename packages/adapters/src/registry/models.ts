@@ -174,6 +174,7 @@ export function toVersionInfo(v: {
   kind: string;
   storagePrefix: string;
   recipe: unknown;
+  parentId?: string | null;
   model: { name: string };
 }): VersionInfo {
   return {
@@ -185,6 +186,7 @@ export function toVersionInfo(v: {
     kind: v.kind as VersionKind,
     storagePrefix: v.storagePrefix,
     recipe: (v.recipe ?? {}) as Record<string, unknown>,
+    parentId: v.parentId ?? null,
   };
 }
 

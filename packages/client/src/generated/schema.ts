@@ -786,6 +786,10 @@ export interface components {
                 lr?: number;
                 /** @description training: global gradient norm before clipping */
                 gradNorm?: number;
+                /** @description distillation: the step's τ²·mean KL(teacher ‖ student) (loss = α·kdLoss + (1 − α)·ceLoss) */
+                kdLoss?: number;
+                /** @description distillation: the step's mean next-token cross-entropy */
+                ceLoss?: number;
                 /** @description training: tokens per second of the step */
                 tokensPerS?: number;
                 /** @description seconds left in this phase (the worker's estimate) */
@@ -3961,6 +3965,26 @@ export interface operations {
                      * @default 1234
                      */
                     seed?: number;
+                    /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
+                    distill?: {
+                        /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */
+                        teacher?: string;
+                        /**
+                         * @description weight of the KD term; 1 − alpha weighs the next-token cross-entropy (1: KD only)
+                         * @default 1
+                         */
+                        alpha?: number;
+                        /**
+                         * @description softmax temperature τ of both models
+                         * @default 1
+                         */
+                        temperature?: number;
+                        /**
+                         * @description keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary
+                         * @default null
+                         */
+                        topK?: number | null;
+                    };
                     /**
                      * @default cpu
                      * @enum {string}
@@ -4340,6 +4364,26 @@ export interface operations {
                          * @default 1234
                          */
                         seed?: number;
+                        /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
+                        distill?: {
+                            /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */
+                            teacher?: string;
+                            /**
+                             * @description weight of the KD term; 1 − alpha weighs the next-token cross-entropy (1: KD only)
+                             * @default 1
+                             */
+                            alpha?: number;
+                            /**
+                             * @description softmax temperature τ of both models
+                             * @default 1
+                             */
+                            temperature?: number;
+                            /**
+                             * @description keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary
+                             * @default null
+                             */
+                            topK?: number | null;
+                        };
                         /**
                          * @default cpu
                          * @enum {string}

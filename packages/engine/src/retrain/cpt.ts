@@ -17,7 +17,7 @@ import { openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
-  type DistillSpec,
+  type ResolvedDistill,
   distillKey,
   distillTraining,
   resolveDistill,
@@ -51,7 +51,7 @@ export function prepareCpt(o: CptTrainOptions): {
   ckpt: Checkpoint;
   out: string;
   plan: TrainingPlan;
-  distill?: DistillSpec;
+  distill?: ResolvedDistill;
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);

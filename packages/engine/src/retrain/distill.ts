@@ -25,7 +25,7 @@ export interface DistillOptions {
   teacherKey?: string;
 }
 
-export interface DistillSpec {
+export interface ResolvedDistill {
   teacher: Checkpoint;
   alpha: number;
   temperature: number;
@@ -34,7 +34,7 @@ export interface DistillSpec {
 }
 
 /** Checks the options and the teacher against the student before any compute. */
-export function resolveDistill(student: ModelConfig, d: DistillOptions): DistillSpec {
+export function resolveDistill(student: ModelConfig, d: DistillOptions): ResolvedDistill {
   const alpha = d.alpha ?? 1;
   const temperature = d.temperature ?? 1;
   const topK = d.topK ?? null;
@@ -57,12 +57,12 @@ export function resolveDistill(student: ModelConfig, d: DistillOptions): Distill
 }
 
 /** What identifies the distillation in a run fingerprint. */
-export function distillKey(d: DistillSpec): Record<string, unknown> {
+export function distillKey(d: ResolvedDistill): Record<string, unknown> {
   return { teacher: d.teacherKey, alpha: d.alpha, temperature: d.temperature, topK: d.topK };
 }
 
 /** The protocol stored with a distilled run's metrics and record. */
-export function distillProtocol(d: DistillSpec): Record<string, unknown> {
+export function distillProtocol(d: ResolvedDistill): Record<string, unknown> {
   return { teacher: d.teacherKey, alpha: d.alpha, temperature: d.temperature, topK: d.topK };
 }
 
@@ -95,7 +95,7 @@ export function kdSum(
 
 /** The trainer's view of a distillation: the graph's settings and the opener of the teacher. */
 export function distillTraining(
-  d: DistillSpec | undefined,
+  d: ResolvedDistill | undefined,
   opts: SessionOptions,
 ): {
   kd?: { alpha: number; temperature: number; topK: number | null };

@@ -17,6 +17,7 @@ export {
   readIdsRows,
   type TrainRows,
 } from "./data.js";
+export { type DistillOptions, type ResolvedDistill, resolveDistill } from "./distill.js";
 export { GradSession, type GradSessionSpec, type TrainableTensor } from "./grad-session.js";
 export { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 export {
@@ -41,5 +42,7 @@ export {
   type TrainProgress,
   type TrainRun,
   type TrainSpec,
+  type TeacherSource,
 } from "./trainer.js";
+export { LiveTeacher, type TeacherTargets, teacherLogProbs, topKIndices } from "./teacher-targets.js";
 export { CURVE_FILE } from "./training-run.js";

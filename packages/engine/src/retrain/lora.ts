@@ -16,7 +16,7 @@ import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
-  type DistillSpec,
+  type ResolvedDistill,
   distillKey,
   distillTraining,
   resolveDistill,
@@ -75,7 +75,7 @@ export function prepareLora(o: LoraTrainOptions): {
   init: Map<string, NamedTensor>;
   out: string;
   plan: TrainingPlan;
-  distill?: DistillSpec;
+  distill?: ResolvedDistill;
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);

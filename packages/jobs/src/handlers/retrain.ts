@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { copyFile, cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ArtifactOutput, Ports, RetrainSpec, VersionKind } from "@shortened/contracts";
+import type { DistillOptions } from "@shortened/engine";
 import {
   CURVE_FILE,
   defaultLoraTargets,
@@ -23,6 +24,7 @@ import {
 import { jobStatePrefix } from "../keys.js";
 import { isWorkerStopping } from "../preemption.js";
 import { CURVE_PLOT, type CurvePoint, trainingCurveSvg } from "../training-plot.js";
+import { resolveTeacher, teacherRecord } from "./retrain-teacher.js";
 import { loadRetrainRows } from "./retrain-data.js";
 import type { Handler } from "./types.js";
 
@@ -43,7 +45,23 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   const train = trainOptions(spec, ports.signal);
   const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
   const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed };
-  // Every check (options, r, targets against the model) before any compute.
+  const teacher = await resolveTeacher(spec, ports);
+  if (teacher) {
+    const teacherDir = await ports.checkpoints.materialize(teacher, ports.signal);
+    const d = spec.distill!;
+    const distill: DistillOptions = {
+      teacher: teacherDir,
+      alpha: d.alpha,
+      temperature: d.temperature,
+      topK: d.topK,
+      teacherKey: teacher.id,
+    };
+    train.distill = distill;
+    ports.progress.log(
+      `retrain: distilling from ${teacher.modelName}@${teacher.number} (alpha ${d.alpha}, temperature ${d.temperature}, ${d.topK ? `top-${d.topK}` : "full vocabulary"})`,
+    );
+  }
+  // Every check (options, r, targets against the model, the teacher's vocabulary) before any compute.
   if (spec.method === "cpt") prepareCpt({ ...train, model: ckpt, rows, out: join(workDir, "cpt") });
   else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
   ports.progress.log(
@@ -155,8 +173,23 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
     ...(loraPhase
       ? { r: spec.r, alpha: spec.alpha, targets: lora.targets, seed: spec.seed, merged: spec.merge }
       : {}),
+    ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
     finalLoss,
   };
+  const lastPoint = lastCurve.at(-1);
+  const protocol = (definition: string) => ({
+    task: "train",
+    phase: last.phase,
+    method: spec.method,
+    step: lastPoint?.step,
+    data: record.source,
+    dataSha256: record.sha256,
+    seqLen: spec.seqLen,
+    batch: spec.batch,
+    gradAccum: spec.gradAccum,
+    ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
+    definition,
+  });
   const metrics =
     finalLoss === null
       ? []
@@ -164,20 +197,27 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
           {
             name: "train_loss",
             value: finalLoss,
-            protocol: {
-              task: "train",
-              phase: last.phase,
-              method: spec.method,
-              step: lastCurve.at(-1)!.step,
-              data: record.source,
-              dataSha256: record.sha256,
-              seqLen: spec.seqLen,
-              batch: spec.batch,
-              gradAccum: spec.gradAccum,
-              definition: "mean next-token NLL over the step's target tokens, before the step's update",
-            },
+            protocol: protocol(
+              teacher
+                ? "alpha·τ²·mean KL(teacher ‖ student) + (1 − alpha)·mean next-token NLL over the step's target tokens, before the step's update"
+                : "mean next-token NLL over the step's target tokens, before the step's update",
+            ),
           },
         ];
+  if (teacher && lastPoint?.kdLoss !== undefined && lastPoint.ceLoss !== undefined) {
+    metrics.push(
+      {
+        name: "train_kd_loss",
+        value: lastPoint.kdLoss,
+        protocol: protocol("τ²·mean KL(teacher ‖ student) over the step's target tokens, before the step's update"),
+      },
+      {
+        name: "train_ce_loss",
+        value: lastPoint.ceLoss,
+        protocol: protocol("mean next-token NLL over the step's target tokens, before the step's update"),
+      },
+    );
+  }
   // The outputs are complete on local disk: the saved state is no longer needed.
   await ports.artifacts.deletePrefix(jobStatePrefix(teamId, jobId));
   ports.progress.log(
@@ -201,6 +241,7 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
       })),
       adapter: loraPhase ? [...ADAPTER_FILES] : null,
       data: record,
+      ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
     },
   };
 };
@@ -219,7 +260,7 @@ function optimizerSettings(spec: RetrainSpec) {
   };
 }
 
-function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
+function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions & { distill?: DistillOptions } {
   return {
     ...optimizerSettings(spec),
     checkpointEvery: spec.checkpointEvery,
@@ -234,7 +275,8 @@ function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions {
 function reporter(ports: Ports, phase: string, from: number, to: number, steps: number) {
   const every = Math.max(1, Math.round(steps / 20));
   return (p: TrainProgress) => {
-    const line = `${phase} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} grad-norm ${p.gradNorm.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`;
+    const kd = p.kdLoss !== undefined ? ` (KD ${p.kdLoss.toFixed(4)}, CE ${p.ceLoss?.toFixed(4)})` : "";
+    const line = `${phase} step ${p.step}/${p.steps} loss ${p.loss.toFixed(4)}${kd} lr ${p.lr.toExponential(2)} grad-norm ${p.gradNorm.toFixed(3)} ${Math.round(p.tokensPerSec)} tok/s`;
     ports.progress.progress(from + ((to - from) * p.step) / p.steps, line, {
       phase,
       step: p.step,
@@ -242,6 +284,7 @@ function reporter(ports: Ports, phase: string, from: number, to: number, steps: 
       loss: p.loss,
       lr: p.lr,
       gradNorm: p.gradNorm,
+      ...(p.kdLoss !== undefined ? { kdLoss: p.kdLoss, ceLoss: p.ceLoss } : {}),
       tokensPerS: p.tokensPerSec,
       etaS: p.etaSec,
     });
