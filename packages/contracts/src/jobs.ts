@@ -230,7 +230,9 @@ export const DistillSpec = z
       .min(1)
       .nullable()
       .default(null)
-      .describe("keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary"),
+      .describe(
+        "keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary",
+      ),
   })
   .strict()
   .describe(

@@ -55,7 +55,10 @@ describe("distilled retrain job (embedded)", { timeout: 240_000 }, () => {
     assert.equal((await db.prisma.job.findUniqueOrThrow({ where: { id: pruneJob.id } })).state, "succeeded");
 
     const { job } = await submitJob(db.prisma, dispatcher, teamId, spec);
-    const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id }, include: { outputVersion: true } });
+    const done = await db.prisma.job.findUniqueOrThrow({
+      where: { id: job.id },
+      include: { outputVersion: true },
+    });
     assert.equal(done.state, "succeeded", done.reason ?? "");
     const recipe = done.outputVersion!.recipe as { distill: Record<string, unknown> };
     assert.deepEqual(recipe.distill, {

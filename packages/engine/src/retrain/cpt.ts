@@ -17,9 +17,9 @@ import { openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
-  type ResolvedDistill,
   distillKey,
   distillTraining,
+  type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
 import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";

@@ -34,15 +34,15 @@ export {
 } from "./lora-adapter.js";
 export { type MergeOptions, type MergeResult, mergedWeight, mergeLora } from "./merge.js";
 export { lrMultiplier, SCHEDULES, type Schedule } from "./schedule.js";
+export { LiveTeacher, type TeacherTargets, teacherLogProbs, topKIndices } from "./teacher-targets.js";
 export {
   clearState,
   runTraining,
+  type TeacherSource,
   type TrainCurve,
   type TrainOptions,
   type TrainProgress,
   type TrainRun,
   type TrainSpec,
-  type TeacherSource,
 } from "./trainer.js";
-export { LiveTeacher, type TeacherTargets, teacherLogProbs, topKIndices } from "./teacher-targets.js";
 export { CURVE_FILE } from "./training-run.js";

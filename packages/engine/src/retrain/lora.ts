@@ -16,9 +16,9 @@ import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
-  type ResolvedDistill,
   distillKey,
   distillTraining,
+  type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
 import {

@@ -1,7 +1,13 @@
 // The teacher of a distilled retraining: the version the spec names, or by default the nearest unpruned
 // ancestor of the input in its lineage (the model before the first pruning above it), which the service
 // already holds for every pruned model.
-import { type DistillSpec, type Ports, type RetrainSpec, UserError, type VersionInfo } from "@shortened/contracts";
+import {
+  type DistillSpec,
+  type Ports,
+  type RetrainSpec,
+  UserError,
+  type VersionInfo,
+} from "@shortened/contracts";
 
 export async function resolveTeacher(spec: RetrainSpec, ports: Ports): Promise<VersionInfo | undefined> {
   if (!spec.distill) return undefined;

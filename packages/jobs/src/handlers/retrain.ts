@@ -24,8 +24,8 @@ import {
 import { jobStatePrefix } from "../keys.js";
 import { isWorkerStopping } from "../preemption.js";
 import { CURVE_PLOT, type CurvePoint, trainingCurveSvg } from "../training-plot.js";
-import { resolveTeacher, teacherRecord } from "./retrain-teacher.js";
 import { loadRetrainRows } from "./retrain-data.js";
+import { resolveTeacher, teacherRecord } from "./retrain-teacher.js";
 import type { Handler } from "./types.js";
 
 const ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors"] as const;
@@ -209,7 +209,9 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
       {
         name: "train_kd_loss",
         value: lastPoint.kdLoss,
-        protocol: protocol("τ²·mean KL(teacher ‖ student) over the step's target tokens, before the step's update"),
+        protocol: protocol(
+          "τ²·mean KL(teacher ‖ student) over the step's target tokens, before the step's update",
+        ),
       },
       {
         name: "train_ce_loss",
