@@ -444,6 +444,7 @@ export const BenchmarkSpec = z
     device: Device,
     dtype: ComputeDtype,
     threads,
+    memoryBudget,
   })
   .strict();
 export type BenchmarkSpec = z.infer<typeof BenchmarkSpec>;

@@ -7,7 +7,13 @@ import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { benchmarkSvg } from "./bench-plot.js";
 import { intFlag, intListFlag } from "./cli-numbers.js";
-import { addDtypeOption, addRuntimeOptions, deviceFlag, dtypeFlag } from "./runtime-flags.js";
+import {
+  addDtypeOption,
+  addMemoryBudgetOption,
+  addRuntimeOptions,
+  deviceFlag,
+  dtypeFlag,
+} from "./runtime-flags.js";
 
 interface Flags {
   model: string;
@@ -23,6 +29,7 @@ interface Flags {
   dtype?: string;
   threads?: string;
   seed: string;
+  memoryBudget?: string;
   json?: boolean;
 }
 
@@ -40,6 +47,10 @@ export function benchmarkTable(r: BenchmarkResult): string {
     lines.push(
       `| ${row.label} | ${row.numHiddenLayers} | ${row.batch} | ${fmt(l.median)} [${fmt(l.min)}, ${fmt(l.max)}] | ${fmt(row.tokensPerSecond.median, 1)} | ${row.memory ? `${fmt(row.memory.generationMb, 0)} (${fmt(row.memory.peakMb, 0)})` : "-"} | ${fmt(row.weightsMb + row.kvCacheMb, 1)} | ${fmt(row.flops / 1e9, 2)} |`,
     );
+  }
+  for (const label of new Set(r.rows.map((row) => row.label))) {
+    const row = r.rows.find((x) => x.label === label)!;
+    lines.push("", `${label}: ${row.plan}`);
   }
   for (const q of r.ratios) {
     lines.push(
@@ -64,6 +75,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
     device: deviceFlag(f.device),
     dtype: dtypeFlag(f.dtype),
     memory: f.memory,
+    memoryBudget: f.memoryBudget,
   };
   for (const dir of [f.model, f.baseline]) {
     if (dir !== undefined && !existsSync(dir))
@@ -89,20 +101,22 @@ async function bench(f: Flags): Promise<BenchCliResult> {
 }
 
 export function benchCommand(): Command {
-  return addRuntimeOptions(
-    addDtypeOption(new Command("bench"))
-      .description(
-        "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
-      )
-      .requiredOption("--model <dir>", "model folder (the pruned model when --baseline is given)")
-      .option("--baseline <dir>", "the original model, benchmarked alongside")
-      .option("--batch-sizes <list>", "batch sizes", "1,4,16,64")
-      .option("--input-len <n>", "prompt tokens", "128")
-      .option("--output-len <n>", "generated tokens (forced; EOS ignored)", "128")
-      .option("--warmup <n>", "untimed runs per model and batch size", "2")
-      .option("--runs <n>", "timed runs per model and batch size", "5")
-      .option("--no-memory", "skip the peak-memory probe (one child process per model and batch size)")
-      .option("--plot <file.svg>", "write the latency/throughput figure as SVG"),
+  return addMemoryBudgetOption(
+    addRuntimeOptions(
+      addDtypeOption(new Command("bench"))
+        .description(
+          "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
+        )
+        .requiredOption("--model <dir>", "model folder (the pruned model when --baseline is given)")
+        .option("--baseline <dir>", "the original model, benchmarked alongside")
+        .option("--batch-sizes <list>", "batch sizes", "1,4,16,64")
+        .option("--input-len <n>", "prompt tokens", "128")
+        .option("--output-len <n>", "generated tokens (forced; EOS ignored)", "128")
+        .option("--warmup <n>", "untimed runs per model and batch size", "2")
+        .option("--runs <n>", "timed runs per model and batch size", "5")
+        .option("--no-memory", "skip the peak-memory probe (one child process per model and batch size)")
+        .option("--plot <file.svg>", "write the latency/throughput figure as SVG"),
+    ),
   )
     .option("--seed <n>", "seed of the random prompts", "1234")
     .option("--json", "print one JSON object")

@@ -4152,6 +4152,8 @@ export interface operations {
                     dtype?: "float32" | "float16" | "bfloat16";
                     /** @description CPU threads for the engine */
                     threads?: number;
+                    /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                    memoryBudget?: string;
                 } | {
                     /** @enum {string} */
                     kind: "pipeline";

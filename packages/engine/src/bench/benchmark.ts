@@ -5,7 +5,8 @@
 // processes hits both alike. Peak memory is measured per model in a child process of its own.
 import { cpus, release as osRelease, type as osType, totalmem } from "node:os";
 import { UserError } from "@shortened/contracts";
-import { KvGenerator } from "../generate/generator.js";
+import { readConfig } from "@shortened/hf";
+import { KvGenerator, type KvGeneratorOptions } from "../generate/generator.js";
 import type { Device } from "../graph/session.js";
 import { ort } from "../graph/session.js";
 import type { ComputeDtype } from "../models/precision.js";
@@ -33,6 +34,10 @@ export interface BenchmarkOptions {
   seed?: number;
   /** Measure peak memory per model and batch size (one child process each). */
   memory?: boolean;
+  /** peak memory allowed ("4G", bytes): each model is planned for the largest batch, whole or block-streamed */
+  memoryBudget?: string | number;
+  /** force the whole-model or the streamed plan (still refused when it does not fit) */
+  execution?: "whole" | "streamed";
   onProgress?: (message: string) => void;
 }
 
@@ -41,6 +46,9 @@ export interface BenchmarkRow {
   model: string;
   batch: number;
   numHiddenLayers: number;
+  /** how the model ran: whole, or block-streamed (every block read again per decoding step) */
+  execution: "whole" | "streamed";
+  plan: string;
   latencyS: Spread;
   /** every timed run's latency, in run order (runs of the compared models alternate) */
   latencyRunsS: number[];
@@ -102,20 +110,42 @@ function check(o: BenchmarkOptions): void {
     throw new UserError("bad_request", "runs must be ≥ 1 and warm-up runs ≥ 0");
 }
 
+/** The generator options of every model: planned for the longest generation at the largest batch. */
+export function generatorOptions(o: {
+  batchSizes: number[];
+  inputLen: number;
+  outputLen: number;
+  device?: Device;
+  dtype?: ComputeDtype;
+  threads?: number;
+  memoryBudget?: string | number;
+  execution?: "whole" | "streamed";
+}): KvGeneratorOptions {
+  return {
+    device: o.device,
+    dtype: o.dtype,
+    threads: o.threads,
+    memoryBudget: o.memoryBudget,
+    execution: o.execution,
+    maxSeqLen: o.inputLen + o.outputLen,
+    batch: Math.max(...o.batchSizes),
+  };
+}
+
 export async function benchmarkGeneration(o: BenchmarkOptions): Promise<BenchmarkResult> {
   check(o);
   const log = o.onProgress ?? (() => {});
   const gens: KvGenerator[] = [];
   try {
-    for (const m of o.models)
-      gens.push(await KvGenerator.open(m.dir, { device: o.device, threads: o.threads, dtype: o.dtype }));
-    for (const [i, g] of gens.entries()) {
-      if (o.inputLen + o.outputLen > g.maxSeqLen)
+    for (const m of o.models) {
+      const positions = readConfig(m.dir).maxPositionEmbeddings;
+      if (o.inputLen + o.outputLen > positions)
         throw new UserError(
           "bad_request",
-          `${o.models[i]!.label}: ${o.inputLen} + ${o.outputLen} tokens exceed its ${g.maxSeqLen} positions`,
+          `${m.label}: ${o.inputLen} + ${o.outputLen} tokens exceed its ${positions} positions`,
         );
     }
+    for (const m of o.models) gens.push(await KvGenerator.open(m.dir, generatorOptions(o)));
     const rows: BenchmarkRow[] = [];
     for (const batch of o.batchSizes) {
       const prompts = gens.map((g) => randomPrompts(g.config.vocabSize, batch, o.inputLen, o.seed ?? 1234));
@@ -144,6 +174,8 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
           model: o.models[i]!.dir,
           batch,
           numHiddenLayers: g.config.numHiddenLayers,
+          execution: g.plan.mode,
+          plan: g.plan.summary,
           latencyS: latency,
           latencyRunsS: times[i]!.total,
           tokensPerSecond: spread(times[i]!.total.map((t) => (batch * o.outputLen) / t)),
@@ -166,6 +198,10 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
           outputLen: o.outputLen,
           device: o.device,
           threads: o.threads,
+          dtype: o.dtype,
+          memoryBudget: o.memoryBudget,
+          execution: o.execution,
+          planBatch: Math.max(...o.batchSizes),
         });
       }
     }

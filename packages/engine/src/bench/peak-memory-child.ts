@@ -1,6 +1,7 @@
 // Child process of measurePeakMemory: opens one model, runs one generation, and reports its own memory.
 // Run alone so that the process's resident set belongs to that model only.
 import { KvGenerator } from "../generate/generator.js";
+import { generatorOptions } from "./benchmark.js";
 import type { PeakMemoryChildReport, PeakMemoryProbe } from "./peak-memory.js";
 import { randomPrompts } from "./prompts.js";
 
@@ -16,7 +17,10 @@ const sample = () => {
 };
 const sampler = setInterval(sample, 2);
 const startRss = sample();
-const gen = await KvGenerator.open(args.model, { device: args.device, threads: args.threads });
+const gen = await KvGenerator.open(
+  args.model,
+  generatorOptions({ ...args, batchSizes: [args.planBatch ?? args.batch] }),
+);
 sample();
 // Free the graph-building copies before measuring what generation itself holds (run with --expose-gc).
 (globalThis as { gc?: () => void }).gc?.();

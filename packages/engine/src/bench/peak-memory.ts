@@ -6,6 +6,7 @@
 // which `baselineMb` (the child's resident set before the model was opened) reports.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { ComputeDtype } from "../models/precision.js";
 
 export interface PeakMemory {
   /** largest sampled resident set of the child process, MiB (includes graph-building transients) */
@@ -26,6 +27,11 @@ export interface PeakMemoryProbe {
   outputLen: number;
   device?: "cpu" | "cuda";
   threads?: number;
+  dtype?: ComputeDtype;
+  memoryBudget?: string | number;
+  execution?: "whole" | "streamed";
+  /** the batch the plan is made for (the benchmark's largest; default batch), so the probe runs as it did */
+  planBatch?: number;
 }
 
 /** What the child process (./peak-memory-child.ts) prints, MiB. */

@@ -19,6 +19,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
     device: spec.device,
     dtype: spec.dtype,
     threads: spec.threads,
+    memoryBudget: spec.memoryBudget,
     onProgress: (message) => ports.progress.log(`benchmark: ${message}`),
   });
   const file = join(ports.context.workDir, "benchmark.json");
@@ -40,6 +41,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
       decoding: "greedy",
       prompts: "random token ids",
       dtype: spec.dtype ?? "float32",
+      execution: row.execution,
       ...machine,
     };
     return [
@@ -55,6 +57,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
         batch: row.batch,
         latencyS: row.latencyS.median,
         tokensPerSecond: row.tokensPerSecond.median,
+        plan: row.plan,
       })),
       machine: r.machine,
     },
