@@ -23,6 +23,7 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
   let aIds: string[] = [];
 
   before(async () => {
+    process.env.SECRETS_KEY ??= "11".repeat(32);
     const sink = new Writable({
       write(chunk, _enc, done) {
         logLines.push(chunk.toString());
@@ -51,6 +52,11 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       body: { uri: "s3://team-a-models/" },
     });
     assert.equal(source.status, 201, source.text);
+    const token = "hf_team-a-token-0123456789";
+    secrets.push(token);
+    const secret = await rig.call("PUT", "/v1/team/secrets/hf", { key: a.admin, body: { value: token } });
+    assert.equal(secret.status, 200, secret.text);
+    assert.ok(!secret.text.includes(token), "the value is never answered");
     const rules = await rig.call("PUT", `/v1/models/${model.id}/aliases/prod/rules`, {
       key: a.admin,
       body: { rules: [] },
@@ -81,6 +87,9 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
         own: true,
       },
       "DELETE /v1/team/model-sources/:id": { path: `/v1/team/model-sources/${source.body.id}` },
+      "GET /v1/team/secrets": { path: "/v1/team/secrets", own: true },
+      "PUT /v1/team/secrets/:name": { path: "/v1/team/secrets/hf-b", body: { value: "hf_b" }, own: true },
+      "DELETE /v1/team/secrets/:name": { path: "/v1/team/secrets/hf" },
       "GET /v1/models": { path: "/v1/models", own: true },
       "POST /v1/models": { path: "/v1/models", body: { name: "m2", uri: "s3://bucket/x" }, own: true },
       "POST /v1/models/upload": { path: "/v1/models/upload?name=up", own: true },
@@ -162,8 +171,10 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       "DELETE /v1/keys/:id",
       "DELETE /v1/models/:id/share",
       "DELETE /v1/team/model-sources/:id",
+      "DELETE /v1/team/secrets/:name",
       "DELETE /v1/webhooks/:id",
       "GET /v1/audit",
+      "GET /v1/team/secrets",
       "GET /v1/webhooks",
       "GET /v1/webhooks/:id/deliveries",
       "POST /v1/keys",
@@ -172,6 +183,7 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       "POST /v1/webhooks",
       "PUT /v1/models/:id/aliases/:alias/rules",
       "PUT /v1/models/:id/share",
+      "PUT /v1/team/secrets/:name",
     ]);
   });
 

@@ -24,6 +24,7 @@ import { modelSourceRoutes } from "./routes/model-sources.js";
 import { modelRoutes } from "./routes/models.js";
 import { operationRoutes } from "./routes/operations.js";
 import { sharingRoutes } from "./routes/sharing.js";
+import { teamSecretRoutes } from "./routes/team-secrets.js";
 import { teamRoutes } from "./routes/teams.js";
 import { versionRoutes } from "./routes/versions.js";
 import { webhookRoutes } from "./routes/webhooks.js";
@@ -72,6 +73,7 @@ export async function buildApp(
       for (const routes of [
         teamRoutes,
         modelSourceRoutes,
+        teamSecretRoutes,
         modelRoutes,
         versionRoutes,
         aliasRoutes,

@@ -4,6 +4,7 @@
 import {
   type DestinationPolicy,
   destinationPolicyFromEnv,
+  type HubDeps,
   type PrismaClient,
   publicHttpsOnly,
 } from "@shortened/adapters";
@@ -29,8 +30,10 @@ export interface ApiDeps {
   kinds?: JobKind[];
   /** Lifetime of presigned download URLs, in seconds. */
   urlExpirySeconds: number;
-  /** s3:// prefixes every team may register models from (MODEL_SOURCES); each team adds its own. */
+  /** s3:// prefixes and hf:// sources every team may register models from (MODEL_SOURCES); each team adds its own. */
   modelSources?: string[];
+  /** The Hugging Face Hub (HF_ENDPOINT, budgets, download cache, SECRETS_KEY); default: from the environment. */
+  hub?: HubDeps;
   /** Team features (rate limits, webhooks, SSE polling); defaults below. */
   teams?: Partial<TeamOptions>;
   /** The dashboard and its cookie sessions; defaults in web/index.ts. */

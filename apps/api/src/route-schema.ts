@@ -29,7 +29,7 @@ declare module "fastify" {
   }
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 422 | 429;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 414 | 415 | 422 | 429 | 502;
 
 const defaultDescription: Record<ErrorStatus, string> = {
   400: "bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue)",
@@ -42,6 +42,7 @@ const defaultDescription: Record<ErrorStatus, string> = {
   415: "unsupported Content-Type: send JSON with Content-Type: application/json",
   422: "understood but refused",
   429: "this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message",
+  502: "the Hugging Face Hub (HF_ENDPOINT) could not be reached, or answered with bytes that do not match what it listed",
 };
 
 /** A JSON answer: `json(Job, "the job")`. */

@@ -2,7 +2,7 @@
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, PORT), applies pending migrations (MIGRATE_ON_START=0:
 // refuse to start while some are pending, saying how to apply them), and serves the API.
 
-import { JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
+import { hubDepsFromEnv, JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
 import { UserError } from "@shortened/contracts";
 import { OutputSweeper, QueueDispatcher, QueueRelay, relayOptionsFromEnv } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
@@ -52,6 +52,7 @@ export async function startApiServer(
       uploadLimitBytes: Number(env.UPLOAD_LIMIT_BYTES ?? 50 * 1024 ** 3),
       bodyLimitBytes: Number(env.BODY_LIMIT_BYTES ?? 2 * 1024 * 1024),
       urlExpirySeconds: Number(env.URL_EXPIRY_SECONDS ?? 3600),
+      hub: hubDepsFromEnv(env),
       modelSources: (env.MODEL_SOURCES ?? "")
         .split(",")
         .map((s) => s.trim())

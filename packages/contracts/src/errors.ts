@@ -20,7 +20,12 @@ export type UserErrorCode =
   | "promotion_refused"
   | "incomparable"
   | "invalid_webhook_url"
-  | "source_not_allowed";
+  | "source_not_allowed"
+  | "hub_unauthorized"
+  | "hub_gated"
+  | "hub_not_found"
+  | "hub_integrity"
+  | "hub_unavailable";
 
 export class UserError extends Error {
   readonly code: UserErrorCode;

@@ -52,8 +52,18 @@ export const RegisterModelBody = z
     uri: z
       .string()
       .max(1024)
-      .regex(/^s3:\/\/[^/]+\/.*/, "an s3://bucket/prefix URI")
-      .describe("folder holding an HF checkpoint"),
+      .regex(
+        /^(s3:\/\/[^/]+\/.*|hf:\/\/[^/@]+\/[^/@]+(@.+)?)$/,
+        "an s3://bucket/prefix or hf://org/name@revision URI",
+      )
+      .describe(
+        "folder holding an HF checkpoint (s3://bucket/prefix), or a model on the Hugging Face Hub (hf://org/name@revision; the revision is resolved to a commit and recorded)",
+      ),
+    tokenSecret: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional()
+      .describe("hf:// only: the team secret holding the Hub token for a private or gated repository"),
     description: z.string().max(2000).optional(),
     license: z.string().max(200).optional(),
   })

@@ -107,16 +107,45 @@ export const AddModelSourceBody = z
     uri: z
       .string()
       .max(1024)
-      .regex(/^s3:\/\/[^/]+/, "an s3://bucket or s3://bucket/prefix URI")
-      .describe("models may then be registered from this bucket or prefix"),
+      .regex(
+        /^(s3:\/\/[^/]+|hf:\/\/)/,
+        "an s3://bucket or s3://bucket/prefix URI, or hf://, hf://org/ or hf://org/name",
+      )
+      .describe(
+        "models may then be registered from this bucket or prefix, or from these Hugging Face Hub repositories",
+      ),
   })
   .strict();
 export const ModelSource = z.object({
   id: z.string(),
-  uri: z.string().describe("s3://bucket/prefix/"),
+  uri: z.string().describe("s3://bucket/prefix/, or hf://, hf://org/ or hf://org/name/"),
   createdAt: z.string(),
 });
 export const ModelSourceList = z.object({
   items: z.array(ModelSource).describe("this team's sources, added by its admins"),
   operator: z.array(z.string()).describe("sources the operator allows for every team (MODEL_SOURCES)"),
+});
+
+// ---- Team secrets (Hub tokens): written once, never read back.
+export const TeamSecretName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a-z, 0-9, _ and -, up to 64 characters")
+  .describe("the secret's name, e.g. hf-token");
+export const TeamSecretParams = z.object({ name: TeamSecretName }).strict();
+export const PutTeamSecretBody = z
+  .object({
+    value: z
+      .string()
+      .min(1)
+      .max(4096)
+      .describe("the secret (a Hugging Face Hub token: hf_...); never shown again"),
+  })
+  .strict();
+export const TeamSecret = z.object({
+  name: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const TeamSecretList = z.object({
+  items: z.array(TeamSecret).describe("names and dates only, never values"),
 });

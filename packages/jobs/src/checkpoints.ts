@@ -15,9 +15,16 @@ export class StoreCheckpoints implements CheckpointStore {
     private readonly teamId: string,
     /** Throws when the attempt saving state is no longer the job's current one (it must not overwrite). */
     private readonly assertCurrent: () => Promise<void> = async () => {},
+    /** Versions registered from the Hub (storage prefix hf://...): their folder in the Hub cache. */
+    private readonly hubVersion?: (version: VersionInfo, signal?: AbortSignal) => Promise<string>,
   ) {}
 
   async materialize(version: VersionInfo, signal?: AbortSignal): Promise<string> {
+    if (version.storagePrefix.startsWith("hf://")) {
+      if (!this.hubVersion)
+        throw new Error(`version ${version.id} is on the Hub, and this process has no Hub access`);
+      return this.hubVersion(version, signal);
+    }
     const dir = join(this.cacheDir, "versions", version.id);
     if (existsSync(join(dir, COMPLETE))) return dir;
     const prefix = version.storagePrefix.endsWith("/") ? version.storagePrefix : `${version.storagePrefix}/`;

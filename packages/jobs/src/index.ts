@@ -3,6 +3,7 @@ export * from "./compare.js";
 export * from "./embedded.js";
 export * from "./folder-run.js";
 export * from "./handlers/index.js";
+export * from "./hub-models.js";
 export * from "./importance-reuse.js";
 export * from "./keys.js";
 export * from "./metric-protocols.js";

@@ -7,6 +7,9 @@ import { join } from "node:path";
 import {
   contentTypeOf,
   createBaseModel,
+  type HubDeps,
+  hubDepsFromEnv,
+  isHubUri,
   type NamedObject,
   normalizeS3Prefix,
   type PrismaClient,
@@ -17,6 +20,7 @@ import {
 import { type ArtifactStore, type RegisterModelBody, UserError } from "@shortened/contracts";
 import { Checkpoint } from "@shortened/hf";
 import { listFiles } from "./checkpoints.js";
+import { registerFromHub } from "./hub-models.js";
 import { modelUploadPrefix } from "./keys.js";
 
 /** Facts about a checkpoint worth showing and filtering on. */
@@ -62,8 +66,14 @@ export async function registerFromUri(
   store: ArtifactStore,
   teamId: string,
   body: RegisterModelBody,
-  opts: { operatorSources?: string[] } = {},
+  opts: { operatorSources?: string[]; hub?: HubDeps } = {},
 ) {
+  if (isHubUri(body.uri))
+    return registerFromHub(db, teamId, body, {
+      hub: opts.hub ?? hubDepsFromEnv(),
+      operatorSources: opts.operatorSources ?? [],
+    });
+  if (body.tokenSecret) throw new UserError("bad_request", "tokenSecret is for hf:// URIs only");
   if (store.kind !== "s3")
     throw new UserError("bad_request", "models can be registered by s3:// URI only in service mode");
   const prefix = normalizeS3Prefix(body.uri);

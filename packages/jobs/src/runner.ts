@@ -6,6 +6,8 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  type HubDeps,
+  hubDepsFromEnv,
   importanceStore,
   isCurrentAttempt,
   type NamedObject,
@@ -26,6 +28,7 @@ import {
 } from "@shortened/contracts";
 import { listFiles, StoreCheckpoints } from "./checkpoints.js";
 import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
+import { materializeHubVersion } from "./hub-models.js";
 import { attemptOutputPrefix, checkpointPrefix, jobOutputPrefix } from "./keys.js";
 import { AttemptSuperseded, TooManyPreemptions } from "./preemption.js";
 import { DbProgressSink, pipelineProgress } from "./progress.js";
@@ -48,6 +51,8 @@ export interface RunnerDeps {
   onAttempt?: (attempt: number) => void;
   /** Attempts ended by a stopped worker after which the job fails instead of starting again. */
   maxPreemptions?: number;
+  /** Hub access for versions registered from the Hub (default: from the environment, cache under cacheDir/hub). */
+  hub?: HubDeps;
 }
 
 export type RunOutcome =
@@ -126,7 +131,14 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   const ports: Ports = {
     artifacts: store,
     registry,
-    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId, stillCurrent),
+    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId, stillCurrent, (v, signal) =>
+      materializeHubVersion(
+        db,
+        deps.hub ?? hubDepsFromEnv(process.env, join(deps.cacheDir, "hub")),
+        v,
+        signal,
+      ),
+    ),
     progress: sink,
     signal: controller.signal,
     context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt },

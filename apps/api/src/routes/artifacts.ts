@@ -1,5 +1,5 @@
 // /v1/artifacts: an artifact and a presigned download URL for it.
-import { getArtifact } from "@shortened/adapters";
+import { getArtifact, hubConfigFromEnv } from "@shortened/adapters";
 import { Artifact, ArtifactUrl, ArtifactUrlQuery } from "@shortened/contracts";
 import { teamOf } from "../plugins/auth.js";
 import { errors, idParam, json } from "../route-schema.js";
@@ -41,7 +41,11 @@ export const artifactRoutes = v1Routes("artifacts", (app, d) => {
     async (req) => {
       const a = await getArtifact(d.db, teamOf(req), req.params.id);
       const expires = req.query.expires ?? d.urlExpirySeconds;
-      const url = await d.store.downloadUrl(a.key, expires);
+      // Files of a model registered from the Hub stay there: the URL is the Hub's, at the pinned commit.
+      const hub = /^hf:\/\/([^@]+)@([0-9a-f]{40})\/([^#]+)/.exec(a.key);
+      const url = hub
+        ? `${(d.hub?.config ?? hubConfigFromEnv()).endpoint}/${hub[1]}/resolve/${hub[2]}/${hub[3]}`
+        : await d.store.downloadUrl(a.key, expires);
       return {
         url,
         expiresAt: new Date(Date.now() + expires * 1000).toISOString(),

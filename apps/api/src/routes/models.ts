@@ -35,7 +35,8 @@ export const modelRoutes = v1Routes("models", (app, d) => {
     {
       schema: {
         operationId: "registerModel",
-        summary: "register a base checkpoint in place by s3:// URI (validated, files hashed)",
+        summary:
+          "register a base checkpoint in place by s3:// URI, or from the Hugging Face Hub by hf://org/name@revision (validated, files hashed or checked against the Hub's hashes)",
         tags,
         body: RegisterModelBody,
         response: {
@@ -44,7 +45,11 @@ export const modelRoutes = v1Routes("models", (app, d) => {
             [409, "a model of this name already exists, or this URI is already registered"],
             [
               422,
-              "not an allowed model source of this team (see /v1/team/model-sources), or not a checkpoint",
+              "not an allowed model source of this team (see /v1/team/model-sources), not a checkpoint, over the size budget, or refused by the Hub (hub_unauthorized: wrong token, hub_gated: no access, hub_not_found)",
+            ],
+            [
+              502,
+              "the Hub could not be reached, a download stopped (a retry resumes it), or the bytes did not match",
             ],
           ),
         },
@@ -54,6 +59,7 @@ export const modelRoutes = v1Routes("models", (app, d) => {
     async (req, reply) => {
       const { model, version } = await registerFromUri(d.db, d.store, teamOf(req), req.body, {
         operatorSources: d.modelSources ?? [],
+        hub: d.hub,
       });
       return reply.status(201).send({ ...modelJson(model), latestVersion: versionJson(version) });
     },

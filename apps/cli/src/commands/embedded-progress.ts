@@ -28,3 +28,27 @@ export function interruptSignal(): AbortSignal {
   });
   return ctrl.signal;
 }
+
+/** A Hub download's progress on stderr (a terminal only; --json and pipes stay quiet). */
+export function hubProgressBar(quiet?: boolean): {
+  update: (p: { file: string; bytes: number; totalBytes: number }) => void;
+  stop: () => void;
+} {
+  const tty = process.stderr.isTTY && !quiet;
+  let shown = false;
+  return {
+    update(p) {
+      if (!tty) return;
+      const pct = p.totalBytes ? (100 * p.bytes) / p.totalBytes : 100;
+      process.stderr.write(
+        `\r  downloading ${pct.toFixed(0).padStart(3)}% ${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB ${p.file}`.padEnd(
+          78,
+        ),
+      );
+      shown = true;
+    },
+    stop() {
+      if (shown) process.stderr.write("\n");
+    },
+  };
+}

@@ -16,16 +16,23 @@ export function register(program: Command): void {
     models
       .command("register <name>")
       .description(
-        "register a base checkpoint from a folder (--path) or, with --server, an s3:// URI (--uri)",
+        "register a base checkpoint from a folder (--path), the Hugging Face Hub (--uri hf://org/name@revision) or, with --server, an s3:// URI",
       )
       .option("--path <dir>", "HF checkpoint folder")
-      .option("--uri <s3uri>", "s3://bucket/prefix holding the checkpoint"),
+      .option(
+        "--uri <uri>",
+        "hf://org/name@revision, or s3://bucket/prefix holding the checkpoint (--server)",
+      )
+      .option(
+        "--token-secret <name>",
+        "hf:// with --server: the team secret holding the Hub token (embedded mode reads $HF_TOKEN)",
+      ),
     (o, name) =>
       withClient(o, (c) => {
-        const x = o as Opts & { path?: string; uri?: string };
+        const x = o as Opts & { path?: string; uri?: string; tokenSecret?: string };
         if (Boolean(x.path) === Boolean(x.uri))
           throw new UserError("bad_request", "give exactly one of --path or --uri");
-        return x.path ? c.registerFolder(name, x.path) : c.registerUri(name, x.uri!);
+        return x.path ? c.registerFolder(name, x.path) : c.registerUri(name, x.uri!, x.tokenSecret);
       }),
     (r) => `model ${r.name} (${r.id}) ${versionLine(r.latestVersion as Record<string, unknown>)}`,
   );

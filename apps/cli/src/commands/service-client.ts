@@ -17,13 +17,14 @@ import {
   localTeamId,
   openEmbedded,
   registerFromFolder,
+  registerFromHub,
   retryJob,
   specError,
   submitJob,
 } from "@shortened/jobs";
 import type { Command } from "commander";
 import { runCommand } from "../output.js";
-import { interruptSignal, stderrProgress } from "./embedded-progress.js";
+import { hubProgressBar, interruptSignal, stderrProgress } from "./embedded-progress.js";
 
 type Json = Record<string, unknown>;
 
@@ -49,7 +50,7 @@ export interface ServiceClient {
   events(id: string, after?: string): Promise<Json>;
   jobArtifacts(id: string): Promise<Json>;
   registerFolder(name: string, dir: string): Promise<Json>;
-  registerUri(name: string, uri: string): Promise<Json>;
+  registerUri(name: string, uri: string, tokenSecret?: string): Promise<Json>;
   models(q: Record<string, string>): Promise<Json>;
   model(id: string): Promise<Json>;
   lineage(versionId: string): Promise<Json>;
@@ -164,8 +165,10 @@ class HttpClient implements ServiceClient {
     this.call(() => this.api.GET("/v1/jobs/{id}/events", { params: { path: { id }, query: { after } } }));
   jobArtifacts = (id: string) =>
     this.call(() => this.api.GET("/v1/jobs/{id}/artifacts", { params: { path: { id } } }));
-  registerUri = (name: string, uri: string) =>
-    this.call(() => this.api.POST("/v1/models", { body: { name, uri } }));
+  registerUri = (name: string, uri: string, tokenSecret?: string) =>
+    this.call(() =>
+      this.api.POST("/v1/models", { body: { name, uri, ...(tokenSecret ? { tokenSecret } : {}) } }),
+    );
   models = (q: Record<string, string>) =>
     this.call(() =>
       this.api.GET("/v1/models", {
@@ -213,6 +216,7 @@ class EmbeddedClient implements ServiceClient {
   private constructor(
     private readonly env: Embedded,
     private readonly teamId: string,
+    private readonly quiet?: boolean,
   ) {}
 
   static async open(stateDir: string, quiet?: boolean): Promise<EmbeddedClient> {
@@ -220,7 +224,7 @@ class EmbeddedClient implements ServiceClient {
       progress: quiet ? undefined : stderrProgress(),
       signal: interruptSignal(),
     });
-    return new EmbeddedClient(env, await localTeamId(env.db.prisma));
+    return new EmbeddedClient(env, await localTeamId(env.db.prisma), quiet);
   }
 
   private get db() {
@@ -263,11 +267,34 @@ class EmbeddedClient implements ServiceClient {
     });
     return { ...modelJson(model), latestVersion: versionJson(version) };
   }
-  async registerUri(): Promise<Json> {
-    throw new UserError(
-      "bad_request",
-      "registering by s3:// URI needs --server (embedded mode stores files locally)",
-    );
+  async registerUri(name: string, uri: string, tokenSecret?: string): Promise<Json> {
+    if (!reg.isHubUri(uri))
+      throw new UserError(
+        "bad_request",
+        "registering by s3:// URI needs --server (embedded mode stores files locally)",
+      );
+    if (tokenSecret)
+      throw new UserError(
+        "bad_request",
+        "--token-secret needs --server; embedded mode reads the Hub token from $HF_TOKEN",
+      );
+    const bar = hubProgressBar(this.quiet);
+    try {
+      const { model, version } = await registerFromHub(
+        this.db,
+        this.teamId,
+        { name, uri },
+        {
+          hub: reg.hubDepsFromEnv(process.env, join(this.env.stateDir, "cache", "hub")),
+          envToken: process.env.HF_TOKEN,
+          signal: interruptSignal(),
+          onProgress: bar.update,
+        },
+      );
+      return { ...modelJson(model), latestVersion: versionJson(version) };
+    } finally {
+      bar.stop();
+    }
   }
   async models(q: Record<string, string>) {
     const page = await reg.listModels(this.db, this.teamId, {

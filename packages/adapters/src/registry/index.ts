@@ -16,6 +16,7 @@ export * from "./model-sources.js";
 export * from "./models.js";
 export * from "./outbox.js";
 export * from "./outputs.js";
+export * from "./secrets.js";
 export * from "./sharing.js";
 export * from "./teams.js";
 export * from "./web-sessions.js";

@@ -1,8 +1,11 @@
 // Where a team may register models from by s3:// URI: prefixes an admin of the team allowed, plus those the
 // operator allows for everyone (MODEL_SOURCES). The artifact store's own bucket is never a source, except
 // the team's own area of it (teams/<team>/): another team's checkpoints cannot be read by naming them.
+// Hub models (hf://org/name@revision) follow the same lists: hf:// (the whole configured endpoint),
+// hf://org/ or hf://org/name/.
 import { UserError } from "@shortened/contracts";
 import type { PrismaClient } from "../generated/prisma/client.js";
+import { hubSourcePath, isHubUri, normalizeHubSource, parseHubUri } from "../hub/hub-uri.js";
 import { isUuid } from "../ids.js";
 import { isUniqueViolation } from "./errors.js";
 
@@ -18,11 +21,26 @@ export function normalizeS3Prefix(uri: string): string {
   return `s3://${m[1]}/${prefix}`;
 }
 
-/** Why `teamId` may not read `uri` (an s3:// prefix), or null when it may. */
+/** A source as the lists hold it: an s3:// prefix, or hf://, hf://org/ or hf://org/name/ (hub-uri.ts). */
+export const normalizeSource = (uri: string): string =>
+  isHubUri(uri) ? normalizeHubSource(uri) : normalizeS3Prefix(uri);
+
+/** Why `teamId` may not read `uri` (an s3:// prefix or an hf:// model), or null when it may. */
 export async function sourceRefusal(
   db: PrismaClient,
   o: { teamId: string; uri: string; storeBucket: string; operatorSources: string[] },
 ): Promise<string | null> {
+  if (isHubUri(o.uri)) {
+    const path = hubSourcePath(parseHubUri(o.uri));
+    const allowed = [
+      ...o.operatorSources.filter(isHubUri).map(normalizeHubSource),
+      ...(await db.modelSource.findMany({ where: { teamId: o.teamId }, select: { prefix: true } })).map(
+        (s) => s.prefix,
+      ),
+    ];
+    if (allowed.some((a) => a.startsWith("hf://") && path.startsWith(a))) return null;
+    return `${o.uri} is not an allowed model source of this team: an admin adds hf://${parseHubUri(o.uri).repo.split("/")[0]}/ (or the repository, or hf:// for the whole Hub) with POST /v1/team/model-sources`;
+  }
   const prefix = normalizeS3Prefix(o.uri);
   const storeRoot = `s3://${o.storeBucket}/`;
   if (prefix.startsWith(storeRoot))
@@ -30,7 +48,7 @@ export async function sourceRefusal(
       ? null
       : `${o.uri} is in the service's artifact store outside this team's area (teams/${o.teamId}/)`;
   const allowed = [
-    ...o.operatorSources.map(normalizeS3Prefix),
+    ...o.operatorSources.filter((x) => !isHubUri(x)).map(normalizeS3Prefix),
     ...(await db.modelSource.findMany({ where: { teamId: o.teamId }, select: { prefix: true } })).map(
       (s) => s.prefix,
     ),
@@ -47,7 +65,7 @@ export async function addModelSource(
   db: PrismaClient,
   o: { teamId: string; uri: string; storeBucket: string; keyId?: string },
 ) {
-  const prefix = normalizeS3Prefix(o.uri);
+  const prefix = normalizeSource(o.uri);
   if (prefix.startsWith(`s3://${o.storeBucket}/`))
     throw new UserError(
       "bad_request",

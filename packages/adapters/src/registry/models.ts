@@ -18,6 +18,8 @@ export interface NewBaseModel {
   config: Record<string, unknown>;
   /** Files already stored and verified under storagePrefix. */
   files: (StoredObject & { name: string })[];
+  /** The version's recipe (default: {source: sourceUri}). */
+  recipe?: Record<string, unknown>;
 }
 
 export async function createBaseModel(db: PrismaClient, m: NewBaseModel) {
@@ -41,7 +43,7 @@ export async function createBaseModel(db: PrismaClient, m: NewBaseModel) {
           kind: "base",
           storagePrefix: m.storagePrefix,
           config: m.config as Prisma.InputJsonValue,
-          recipe: { source: m.sourceUri },
+          recipe: (m.recipe ?? { source: m.sourceUri }) as Prisma.InputJsonValue,
         },
       });
       await tx.artifact.createMany({

@@ -176,6 +176,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/team/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** the team's secrets: names and dates, never values */
+        get: operations["listTeamSecrets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/team/secrets/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** set or replace a secret (a Hub token); the value is stored encrypted and never shown again */
+        put: operations["putTeamSecret"];
+        post?: never;
+        /** delete a secret (models registered with it can no longer be downloaded by workers) */
+        delete: operations["deleteTeamSecret"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -186,7 +221,7 @@ export interface paths {
         /** list models, newest first (search and filters) */
         get: operations["listModels"];
         put?: never;
-        /** register a base checkpoint in place by s3:// URI (validated, files hashed) */
+        /** register a base checkpoint in place by s3:// URI, or from the Hugging Face Hub by hf://org/name@revision (validated, files hashed or checked against the Hub's hashes) */
         post: operations["registerModel"];
         delete?: never;
         options?: never;
@@ -1731,7 +1766,7 @@ export interface operations {
                         /** @description this team's sources, added by its admins */
                         items: {
                             id: string;
-                            /** @description s3://bucket/prefix/ */
+                            /** @description s3://bucket/prefix/, or hf://, hf://org/ or hf://org/name/ */
                             uri: string;
                             createdAt: string;
                         }[];
@@ -1770,7 +1805,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description models may then be registered from this bucket or prefix */
+                    /** @description models may then be registered from this bucket or prefix, or from these Hugging Face Hub repositories */
                     uri: string;
                 };
             };
@@ -1784,7 +1819,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        /** @description s3://bucket/prefix/ */
+                        /** @description s3://bucket/prefix/, or hf://, hf://org/ or hf://org/name/ */
                         uri: string;
                         createdAt: string;
                     };
@@ -1884,9 +1919,268 @@ export interface operations {
                 content: {
                     "application/json": {
                         id: string;
-                        /** @description s3://bucket/prefix/ */
+                        /** @description s3://bucket/prefix/, or hf://, hf://org/ or hf://org/name/ */
                         uri: string;
                         createdAt: string;
+                    };
+                };
+            };
+            /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no credential, or a bad or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the route needs an admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such object in the caller's team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is larger than the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listTeamSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description names and dates only, never values */
+                        items: {
+                            name: string;
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description no credential, or a bad or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the route needs an admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    putTeamSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the secret's name, e.g. hf-token */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the secret (a Hugging Face Hub token: hf_...); never shown again */
+                    value: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the secret's name and dates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no credential, or a bad or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the route needs an admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is larger than the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the operator has not configured SECRETS_KEY */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTeamSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the secret's name, e.g. hf-token */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the deleted secret's name and dates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        name: string;
+                        createdAt: string;
+                        updatedAt: string;
                     };
                 };
             };
@@ -2034,8 +2328,10 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    /** @description folder holding an HF checkpoint */
+                    /** @description folder holding an HF checkpoint (s3://bucket/prefix), or a model on the Hugging Face Hub (hf://org/name@revision; the revision is resolved to a commit and recorded) */
                     uri: string;
+                    /** @description hf:// only: the team secret holding the Hub token for a private or gated repository */
+                    tokenSecret?: string;
                     description?: string;
                     license?: string;
                 };
@@ -2096,7 +2392,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description not an allowed model source of this team (see /v1/team/model-sources), or not a checkpoint */
+            /** @description not an allowed model source of this team (see /v1/team/model-sources), not a checkpoint, over the size budget, or refused by the Hub (hub_unauthorized: wrong token, hub_gated: no access, hub_not_found) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2107,6 +2403,15 @@ export interface operations {
             };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the Hub could not be reached, a download stopped (a retry resumes it), or the bytes did not match */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

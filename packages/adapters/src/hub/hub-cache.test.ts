@@ -1,0 +1,215 @@
+// HubCache and resolveSnapshot against the loopback stand-in of the Hub: pinning, verification, resume,
+// the refusals (401, 403, 404, over budget) and the size bound.
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { HubCache } from "./hub-cache.js";
+import { type HubConfig, HubIntegrityError, HubTransferError } from "./hub-fetch.js";
+import { resolveSnapshot } from "./hub-snapshot.js";
+import { parseHubUri } from "./hub-uri.js";
+import { HubStandIn } from "./test-support/hub-stand-in.js";
+
+const hub = new HubStandIn();
+let cfg: HubConfig;
+let root: string;
+const weights = (seed: number, n = 64 * 1024) => Buffer.alloc(n, seed);
+const files = (seed: number) => ({
+  "config.json": JSON.stringify({ model_type: "llama", seed }),
+  "model.safetensors": weights(seed),
+  "tokenizer.json": "{}",
+  "README.md": "not needed",
+  "pytorch_model.bin": weights(9, 2048),
+});
+
+before(async () => {
+  cfg = { endpoint: await hub.start(), maxModelBytes: 10 * 2 ** 20, cacheMaxBytes: 10 * 2 ** 20 };
+  root = await mkdtemp(join(tmpdir(), "hub-cache-"));
+});
+after(async () => {
+  await hub.stop();
+  await rm(root, { recursive: true, force: true });
+});
+
+const fresh = async (name: string, c: Partial<HubConfig> = {}) =>
+  new HubCache(await mkdtemp(join(root, `${name}-`)), { ...cfg, ...c });
+
+test("resolves a revision to its commit and downloads the checkpoint files only, verified", async () => {
+  const commit = hub.addRepo("org/plain", files(1));
+  const snap = await resolveSnapshot(cfg, parseHubUri("hf://org/plain@main"));
+  assert.equal(snap.commit, commit);
+  assert.deepEqual(
+    snap.files.map((f) => f.path),
+    ["config.json", "model.safetensors", "tokenizer.json"],
+  );
+  assert.match(snap.files[1].sha256 ?? "", /^[0-9a-f]{64}$/);
+  const cache = await fresh("plain");
+  const dir = await cache.ensure(snap);
+  assert.deepEqual(
+    (await readFile(join(dir, "model.safetensors"))).subarray(0, 4),
+    weights(1).subarray(0, 4),
+  );
+  assert.deepEqual(await cache.list(), [{ repo: "org/plain", commit, bytes: snap.totalBytes }]);
+  // The LFS object came from the redirect without the token; the second ensure downloads nothing.
+  const before = hub.requests.length;
+  assert.equal(await cache.ensure(snap), dir);
+  assert.equal(hub.requests.length, before);
+});
+
+test("a revision that moves between two calls: the pinned commit is downloaded, the new one is a new snapshot", async () => {
+  const first = hub.addRepo("org/moving", files(2));
+  const snap = await resolveSnapshot(cfg, parseHubUri("hf://org/moving@main"));
+  const second = hub.commitFiles("org/moving", { "model.safetensors": weights(3) });
+  const cache = await fresh("moving");
+  const dir = await cache.ensure(snap);
+  assert.equal((await readFile(join(dir, "model.safetensors")))[0], 2, "the files of the pinned commit");
+  assert.ok(dir.endsWith(first));
+  const again = await resolveSnapshot(cfg, parseHubUri("hf://org/moving@main"));
+  assert.equal(again.commit, second);
+  assert.equal((await readFile(join(await cache.ensure(again), "model.safetensors")))[0], 3);
+  // A mirror that answers for another commit than the one pinned is refused; nothing is cached.
+  hub.reportCommit = second;
+  const cache2 = await fresh("moving2");
+  try {
+    await assert.rejects(
+      cache2.ensure(snap),
+      (e: Error) => e instanceof HubIntegrityError && /revision moved/.test(e.message),
+    );
+  } finally {
+    hub.reportCommit = undefined;
+  }
+  assert.deepEqual(await cache2.list(), []);
+});
+
+test("a file that changes under the same name is refused and nothing is cached", async () => {
+  hub.addRepo("org/changed", files(4));
+  const snap = await resolveSnapshot(cfg, parseHubUri("hf://org/changed@main"));
+  const cache = await fresh("changed");
+  hub.serveInstead.set("model.safetensors", weights(5));
+  try {
+    await assert.rejects(cache.ensure(snap), (e: Error) => {
+      assert.ok(e instanceof HubIntegrityError, String(e));
+      assert.match(e.message, /changed under the same name/);
+      return true;
+    });
+  } finally {
+    hub.serveInstead.delete("model.safetensors");
+  }
+  assert.deepEqual(await cache.list(), []);
+  // A small (non-LFS) file with other bytes of the same size: its git blob id differs.
+  const tok = "config.json";
+  hub.serveInstead.set(tok, Buffer.from(JSON.stringify({ model_type: "llama", seed: 7 })));
+  try {
+    await assert.rejects((await fresh("changed2")).ensure(snap), /config.json changed under the same name/);
+  } finally {
+    hub.serveInstead.delete(tok);
+  }
+  assert.deepEqual(await cache.list(), []);
+  await cache.ensure(snap);
+  assert.equal((await cache.list()).length, 1);
+});
+
+test("a truncated download fails clearly and the next try resumes where it stopped", async () => {
+  hub.addRepo("org/cut", files(6));
+  const snap = await resolveSnapshot(cfg, parseHubUri("hf://org/cut@main"));
+  const cache = await fresh("cut");
+  hub.truncateOnce.set("model.safetensors", 20_000);
+  await assert.rejects(cache.ensure(snap), (e: Error) => {
+    assert.ok(e instanceof HubTransferError, String(e));
+    assert.match(e.message, /stopped at \d+ of 65536 bytes.*resumes/);
+    return true;
+  });
+  assert.deepEqual(await cache.list(), []);
+  const seen: number[] = [];
+  const mark = hub.requests.length;
+  const dir = await cache.ensure(snap, { onProgress: (p) => seen.push(p.bytes) });
+  const ranges = hub.requests
+    .slice(mark)
+    .filter((r) => r.path.startsWith("/lfs-objects/") && r.range !== "bytes=0-0");
+  assert.equal(ranges.length, 1);
+  assert.match(ranges[0].range ?? "", /^bytes=[1-9]\d*-65535$/);
+  assert.equal((await readFile(join(dir, "model.safetensors"))).length, 65536);
+  assert.equal(seen.at(-1), snap.totalBytes);
+});
+
+test("wrong token 401, private without token 401, gated 403, missing repo, revision and file: clear errors", async () => {
+  hub.tokens.add("hf_good");
+  hub.tokens.add("hf_other");
+  hub.addRepo("org/private", files(7), { private: true });
+  hub.addRepo("org/gated", files(8), { gatedFor: ["hf_good"] });
+  const code = (re: RegExp) => (e: Error & { code?: string }) => {
+    assert.match(`${e.code} ${e.message}`, re);
+    return true;
+  };
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/private@main"), { token: "hf_wrong", tokenSecret: "hf" }),
+    code(/^hub_unauthorized .*team secret "hf".*wrong or revoked/),
+  );
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/private@main")),
+    code(/^hub_unauthorized .*private/),
+  );
+  assert.ok(await resolveSnapshot(cfg, parseHubUri("hf://org/private@main"), { token: "hf_good" }));
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/gated@main"), { token: "hf_other", tokenSecret: "hf" }),
+    code(/^hub_gated .*403/),
+  );
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/nope@main")),
+    code(/^hub_unauthorized|^hub_not_found/),
+  );
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/private@v9"), { token: "hf_good" }),
+    code(/^hub_not_found .*@v9/),
+  );
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/private@main"), { token: "not-a-token" }),
+    code(/^hub_unauthorized .*hf_/),
+  );
+  // A file listed at the commit that the Hub then does not serve.
+  hub.addRepo("org/missing", files(9));
+  const snap = await resolveSnapshot(cfg, parseHubUri("hf://org/missing@main"));
+  const gone = {
+    ...snap,
+    files: [...snap.files, { path: "tokenizer_config.json", size: 2, gitOid: "0".repeat(40) }],
+  };
+  const cache = await fresh("missing");
+  await assert.rejects(cache.ensure(gone), code(/^hub_not_found .*tokenizer_config.json/));
+  assert.deepEqual(await cache.list(), []);
+  // A repo without weights it can read.
+  hub.addRepo("org/binonly", { "config.json": "{}", "pytorch_model.bin": weights(1, 100) });
+  await assert.rejects(
+    resolveSnapshot(cfg, parseHubUri("hf://org/binonly@main")),
+    code(/^invalid_checkpoint .*safetensors/),
+  );
+});
+
+test("a repo over the size budget is refused before any download; the cache stays under its bound", async () => {
+  hub.addRepo("org/big", files(10));
+  const small = { ...cfg, maxModelBytes: 1000 };
+  const mark = hub.requests.length;
+  await assert.rejects(
+    resolveSnapshot(small, parseHubUri("hf://org/big@main")),
+    (e: Error & { code?: string }) => e.code === "payload_too_large" && /HF_MAX_MODEL_BYTES/.test(e.message),
+  );
+  assert.ok(!hub.requests.slice(mark).some((r) => r.path.startsWith("/lfs-objects/")));
+  // Bound of ~1.5 snapshots: the least recently used one goes.
+  const snaps = [];
+  for (const [i, name] of ["org/lru-a", "org/lru-b"].entries()) {
+    hub.addRepo(name, files(11 + i));
+    snaps.push(await resolveSnapshot(cfg, parseHubUri(`hf://${name}@main`)));
+  }
+  const cache = await fresh("lru", { cacheMaxBytes: Math.floor(snaps[0].totalBytes * 1.5) });
+  await cache.ensure(snaps[0]);
+  await cache.ensure(snaps[1]);
+  assert.deepEqual(
+    (await cache.list()).map((s) => s.repo),
+    ["org/lru-b"],
+  );
+  const tiny = await fresh("tiny", { cacheMaxBytes: 100 });
+  await assert.rejects(tiny.ensure(snaps[0]), /HF_CACHE_MAX_BYTES/);
+  assert.deepEqual(await readdir(tiny.dir), []);
+  assert.ok(!existsSync(join(tiny.dir, ".partial")));
+});

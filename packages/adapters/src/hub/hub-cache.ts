@@ -1,0 +1,303 @@
+// The Hub download cache: one folder per commit (<dir>/<org>--<name>/<commit>/), shared by every job of a
+// worker (and by the workers of one machine), kept under a size bound by dropping the least recently used
+// snapshots. A snapshot is visible only once every file arrived with the size and hash the Hub listed;
+// a file that stopped half-way stays as a .part beside it and the next try resumes it with a Range request.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { downloadFile, fileDownloadInfo } from "@huggingface/hub";
+import { UserError } from "@shortened/contracts";
+import { type HubConfig, HubIntegrityError, HubTransferError, hubFetch } from "./hub-fetch.js";
+import { type HubFile, type HubSnapshot, hubProblem } from "./hub-snapshot.js";
+import { hubUri } from "./hub-uri.js";
+
+const COMPLETE = ".complete";
+
+export interface HubDownloadProgress {
+  file: string;
+  bytes: number;
+  totalBytes: number;
+}
+
+export interface EnsureOptions {
+  token?: string;
+  /** The team secret the token came from (named in errors, never its value). */
+  tokenSecret?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: HubDownloadProgress) => void;
+}
+
+export class HubCache {
+  /** Downloads under way in this process, by snapshot folder (the lock file orders processes). */
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    readonly dir: string,
+    private readonly cfg: HubConfig,
+  ) {}
+
+  snapshotDir(repo: string, commit: string): string {
+    return join(this.dir, repo.replace("/", "--"), commit);
+  }
+
+  private partialDir(repo: string, commit: string): string {
+    return join(this.dir, ".partial", repo.replace("/", "--"), commit);
+  }
+
+  /** The snapshot's folder, downloading what is missing; verified before it becomes visible. */
+  async ensure(snap: HubSnapshot, o: EnsureOptions = {}): Promise<string> {
+    const key = this.snapshotDir(snap.repo, snap.commit);
+    for (;;) {
+      const running = this.inflight.get(key);
+      if (!running) break;
+      await running.catch(() => {});
+    }
+    const p = this.ensureOnce(snap, o);
+    this.inflight.set(key, p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(key);
+    }
+  }
+
+  private async ensureOnce(snap: HubSnapshot, o: EnsureOptions): Promise<string> {
+    const dir = this.snapshotDir(snap.repo, snap.commit);
+    if (existsSync(join(dir, COMPLETE))) {
+      await touch(join(dir, COMPLETE));
+      return dir;
+    }
+    if (snap.totalBytes > this.cfg.cacheMaxBytes)
+      throw new UserError(
+        "payload_too_large",
+        `${hubUri(snap.repo, snap.commit)} needs ${snap.totalBytes} bytes, more than the Hub cache holds (HF_CACHE_MAX_BYTES ${this.cfg.cacheMaxBytes})`,
+        422,
+      );
+    const partial = this.partialDir(snap.repo, snap.commit);
+    await mkdir(partial, { recursive: true });
+    const release = await lockFolder(partial, dir, o.signal);
+    if (!release) return dir; // another process finished it while we waited
+    try {
+      await this.evictFor(snap.totalBytes, dir);
+      const fetchPinned = hubFetch(this.cfg.endpoint, { expectCommit: snap.commit });
+      let done = 0;
+      for (const f of snap.files) {
+        o.signal?.throwIfAborted();
+        const target = join(partial, f.path);
+        if (!(await verified(target, f))) {
+          await this.download(snap, f, target, fetchPinned, o, (n) =>
+            o.onProgress?.({ file: f.path, bytes: done + n, totalBytes: snap.totalBytes }),
+          );
+        }
+        done += f.size;
+        o.onProgress?.({ file: f.path, bytes: done, totalBytes: snap.totalBytes });
+      }
+      await writeFile(join(partial, COMPLETE), JSON.stringify({ bytes: snap.totalBytes, repo: snap.repo }));
+      await mkdir(dirname(dir), { recursive: true });
+      await rm(join(partial, ".lock"), { force: true });
+      await rm(dir, { recursive: true, force: true });
+      await rename(partial, dir);
+      return dir;
+    } finally {
+      await release();
+    }
+  }
+
+  private async download(
+    snap: HubSnapshot,
+    f: HubFile,
+    target: string,
+    fetchPinned: typeof fetch,
+    o: EnsureOptions,
+    onBytes: (n: number) => void,
+  ): Promise<void> {
+    const ref = { repo: snap.repo, revision: snap.commit };
+    const part = `${target}.part`;
+    await mkdir(dirname(target), { recursive: true });
+    const common = {
+      repo: snap.repo,
+      path: f.path,
+      revision: snap.commit,
+      hubUrl: this.cfg.endpoint,
+      fetch: fetchPinned,
+      accessToken: o.token,
+    };
+    let info: Awaited<ReturnType<typeof fileDownloadInfo>>;
+    try {
+      info = await fileDownloadInfo(common);
+    } catch (e) {
+      throw hubProblem(e, ref, o.tokenSecret);
+    }
+    const uri = `${hubUri(snap.repo, snap.commit)}/${f.path}`;
+    if (!info)
+      throw new UserError(
+        "hub_not_found",
+        `${uri}: the file is listed but the Hub has no such file (404)`,
+        422,
+      );
+    if (info.xet)
+      throw new UserError(
+        "hub_unavailable",
+        `${uri} is stored with Xet only, which this service does not download`,
+        422,
+      );
+    const etag = info.etag.replace(/^W\//, "").replace(/"/g, "");
+    const expected = f.sha256 ?? f.gitOid;
+    if (info.size !== f.size || etag !== expected) {
+      await rm(part, { force: true });
+      throw new HubIntegrityError(
+        `${uri} changed under the same name: listed as ${f.size} bytes ${expected}, served as ${info.size} bytes ${etag}`,
+      );
+    }
+    let have = (await stat(part).catch(() => null))?.size ?? 0;
+    if (have > f.size) {
+      await rm(part, { force: true });
+      have = 0;
+    }
+    if (have < f.size) {
+      const blob = await downloadFile({ ...common, downloadInfo: info });
+      if (!blob) throw new UserError("hub_not_found", `${uri}: no such file on the Hub (404)`, 422);
+      let got = have;
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          got += chunk.length;
+          if (got > f.size) return cb(new HubIntegrityError(`${uri}: more bytes than the ${f.size} listed`));
+          onBytes(got);
+          cb(null, chunk);
+        },
+      });
+      try {
+        const body = Readable.fromWeb(blob.slice(have).stream() as import("node:stream/web").ReadableStream);
+        await pipeline(body, count, createWriteStream(part, { flags: have ? "a" : "w" }), {
+          signal: o.signal,
+        });
+      } catch (e) {
+        o.signal?.throwIfAborted();
+        if (e instanceof HubIntegrityError) {
+          await rm(part, { force: true });
+          throw e;
+        }
+        const problem = hubProblem(e, ref, o.tokenSecret);
+        if (problem instanceof UserError) throw problem;
+        throw new HubTransferError(
+          `${uri}: the download stopped at ${got} of ${f.size} bytes (${(e as Error).message ?? e}); a retry resumes it`,
+        );
+      }
+      if (got < f.size)
+        throw new HubTransferError(
+          `${uri}: the download stopped at ${got} of ${f.size} bytes; a retry resumes it`,
+        );
+    }
+    if (!(await verified(part, f))) {
+      await rm(part, { force: true });
+      throw new HubIntegrityError(
+        `${uri}: the downloaded bytes do not hash to ${expected} (the file changed under the same name, or was corrupted)`,
+      );
+    }
+    await rename(part, target);
+  }
+
+  /** Drops least recently used snapshots until `bytes` more fit under the bound. */
+  private async evictFor(bytes: number, keep: string): Promise<void> {
+    const snaps: { dir: string; bytes: number; used: number }[] = [];
+    for (const repo of await readdir(this.dir).catch(() => [] as string[])) {
+      if (repo.startsWith(".")) continue;
+      for (const commit of await readdir(join(this.dir, repo)).catch(() => [] as string[])) {
+        const d = join(this.dir, repo, commit);
+        const marker = join(d, COMPLETE);
+        const st = await stat(marker).catch(() => null);
+        if (!st || d === keep) continue;
+        const size =
+          (JSON.parse(await readFile(marker, "utf8").catch(() => "{}")) as { bytes?: number }).bytes ?? 0;
+        snaps.push({ dir: d, bytes: size, used: st.mtimeMs });
+      }
+    }
+    let used = snaps.reduce((s, x) => s + x.bytes, 0);
+    for (const s of snaps.sort((a, b) => a.used - b.used)) {
+      if (used + bytes <= this.cfg.cacheMaxBytes) break;
+      await rm(s.dir, { recursive: true, force: true });
+      used -= s.bytes;
+    }
+  }
+
+  /** Complete snapshots in the cache (for tests and operators). */
+  async list(): Promise<{ repo: string; commit: string; bytes: number }[]> {
+    const out: { repo: string; commit: string; bytes: number }[] = [];
+    for (const repo of await readdir(this.dir).catch(() => [] as string[])) {
+      if (repo.startsWith(".")) continue;
+      for (const commit of await readdir(join(this.dir, repo)).catch(() => [] as string[])) {
+        const marker = join(this.dir, repo, commit, COMPLETE);
+        if (!existsSync(marker)) continue;
+        const { bytes = 0 } = JSON.parse(await readFile(marker, "utf8")) as { bytes?: number };
+        out.push({ repo: repo.replace("--", "/"), commit, bytes });
+      }
+    }
+    return out;
+  }
+
+  /** Forgets a snapshot (a registration that failed its checkpoint checks). */
+  async drop(repo: string, commit: string): Promise<void> {
+    await rm(this.snapshotDir(repo, commit), { recursive: true, force: true });
+  }
+}
+
+async function touch(p: string): Promise<void> {
+  const now = new Date();
+  await utimes(p, now, now).catch(() => {});
+}
+
+/** Whether `path` holds the listed file (size, then LFS sha256 or git blob id). */
+async function verified(path: string, f: HubFile): Promise<boolean> {
+  const st = await stat(path).catch(() => null);
+  if (!st || st.size !== f.size) return false;
+  const h = createHash(f.sha256 ? "sha256" : "sha1");
+  if (!f.sha256) h.update(`blob ${f.size}\0`);
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex") === (f.sha256 ?? f.gitOid);
+}
+
+/**
+ * One downloader per snapshot across the processes of a machine: a lock file holding the owner's pid.
+ * Waits while a live process holds it; takes over from a dead one. Resolves null when the snapshot
+ * became complete while waiting.
+ */
+async function lockFolder(
+  partial: string,
+  done: string,
+  signal?: AbortSignal,
+): Promise<(() => Promise<void>) | null> {
+  const lock = join(partial, ".lock");
+  for (;;) {
+    signal?.throwIfAborted();
+    if (existsSync(join(done, COMPLETE))) return null;
+    try {
+      const h = await open(lock, "wx");
+      await h.writeFile(String(process.pid));
+      await h.close();
+      return async () => {
+        await rm(lock, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const pid = Number(await readFile(lock, "utf8").catch(() => "0"));
+      if (!pid || !alive(pid)) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
