@@ -10,6 +10,7 @@ export const jobKinds = [
   "evaluate",
   "benchmark",
   "pipeline",
+  "quantize",
 ] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
@@ -449,6 +450,51 @@ export const BenchmarkSpec = z
   .strict();
 export type BenchmarkSpec = z.infer<typeof BenchmarkSpec>;
 
+/** Post-training weight quantization (AutoGPTQ 0.7.1 semantics; defaults: the paper's recipe). The output is a
+ *  "quantized" version of the input in the classic GPTQ layout. */
+export const QuantizeSpec = z
+  .object({
+    kind: z.literal("quantize"),
+    model: ModelRef,
+    method: z
+      .enum(["gptq", "rtn"])
+      .default("gptq")
+      .describe("gptq, or round-to-nearest with the same groups"),
+    bits: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(8)]).default(4),
+    groupSize: z
+      .int()
+      .min(-1)
+      .max(1 << 20)
+      .refine((g) => g !== 0, { message: "groupSize: −1 (one group per output row) or a positive size" })
+      .default(128)
+      .describe("input columns per group of scales and zeros; -1: one group per output row"),
+    actOrder: z.boolean().default(true).describe("desc_act: quantize columns by descending Hessian diagonal"),
+    staticGroups: z.boolean().default(false),
+    sym: z.boolean().default(true),
+    trueSequential: z.boolean().default(true),
+    damp: z.number().min(0).max(1).default(0.01).describe("damp_percent: damping = damp · mean(diag H)"),
+    dampRetries: z
+      .int()
+      .min(0)
+      .max(100)
+      .default(10)
+      .describe("retries of a failed factorization, each adding 0.0015 to damp (GPTQModel's auto increment)"),
+    checkpointFormat: z
+      .enum(["gptq", "gptq_v2"])
+      .default("gptq")
+      .describe(
+        "gptq: classic AutoGPTQ v1 zeros (zero − 1); gptq_v2: the zero itself (needed for sym false)",
+      ),
+    calibration: Calibration.default({ n: 128, seqLen: 2048, seed: 1234, bos: "none" }).describe(
+      "calibration rows (the paper: 128 × 2048 tokens); rows given as ids must number at least n",
+    ),
+    batchSize: z.int().min(1).max(1024).default(8).describe("calibration rows per forward run"),
+    device: Device,
+    threads,
+  })
+  .strict();
+export type QuantizeSpec = z.infer<typeof QuantizeSpec>;
+
 /** Step specs inside a pipeline: the model comes from the previous step. */
 const step = <T extends z.ZodObject>(s: T) => s.omit({ kind: true, model: true } as never);
 
@@ -495,6 +541,7 @@ export const JobSpec = z.discriminatedUnion("kind", [
   EvaluateSpec,
   BenchmarkSpec,
   PipelineSpec,
+  QuantizeSpec,
   // last: the lint exceptions name the union's branches by position
   MergeSpec,
 ]);
@@ -510,4 +557,5 @@ export const jobSpecByKind = {
   evaluate: EvaluateSpec,
   benchmark: BenchmarkSpec,
   pipeline: PipelineSpec,
+  quantize: QuantizeSpec,
 } as const;

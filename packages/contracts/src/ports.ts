@@ -28,7 +28,7 @@ export interface ArtifactStore {
   abortUploads?(prefix: string): Promise<number>;
 }
 
-export type VersionKind = "base" | "pruned" | "retrained" | "merged";
+export type VersionKind = "base" | "pruned" | "retrained" | "merged" | "quantized";
 
 export interface VersionInfo {
   id: string;

@@ -74,7 +74,7 @@ export const ModelVersion = z.object({
   id: z.string(),
   modelId: z.string(),
   number: z.int(),
-  kind: z.enum(["base", "pruned", "retrained", "merged"]),
+  kind: z.enum(["base", "pruned", "retrained", "merged", "quantized"]),
   parentId: z.string().nullable(),
   recipe: z.record(z.string(), z.unknown()),
   config: z.record(z.string(), z.unknown()).nullable(),

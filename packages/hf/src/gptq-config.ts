@@ -99,14 +99,15 @@ export function groupCount(c: Pick<GptqConfig, "groupSize">, inFeatures: number)
 }
 
 /** Why a linear [out, in] cannot be stored in the classic layout with these settings, or null. The packing
- *  needs in·bits and out·bits to fill whole 32-bit words, and the groups must tile the inputs. */
+ *  needs in·bits and out·bits to fill whole 32-bit words (AutoGPTQ's kernels want multiples of 32; 4-bit readers
+ *  of this repository take multiples of 8), and the groups must tile the inputs. */
 export function gptqShapeProblem(
   c: { bits: number; groupSize: number },
   out: number,
   inF: number,
 ): string | null {
-  if (inF % 32 !== 0 || out % 32 !== 0)
-    return `in (${inF}) and out (${out}) features must be multiples of 32 for ${c.bits}-bit packing`;
+  if ((inF * c.bits) % 32 !== 0 || (out * c.bits) % 32 !== 0)
+    return `in (${inF}) and out (${out}) features times ${c.bits} bits must fill whole 32-bit words`;
   if (c.groupSize !== -1 && inF % c.groupSize !== 0)
     return `group size ${c.groupSize} does not divide the ${inF} input features`;
   return null;

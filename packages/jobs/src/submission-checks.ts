@@ -13,6 +13,8 @@ export interface ModelFacts {
   vocabSize?: number;
   maxPositions?: number;
   modelType?: string;
+  /** the version is a GPTQ checkpoint (quantization_config) */
+  quantized?: boolean;
 }
 
 export function modelFacts(config: unknown): ModelFacts {
@@ -24,6 +26,7 @@ export function modelFacts(config: unknown): ModelFacts {
     vocabSize: int(c.vocabSize ?? raw.vocab_size),
     maxPositions: int(raw.max_position_embeddings),
     modelType: typeof c.modelType === "string" ? c.modelType : undefined,
+    quantized: (c.quantization ?? c.quantization_config ?? raw.quantization_config ?? null) !== null,
   };
 }
 
@@ -177,6 +180,8 @@ export async function checkSubmission(
     }
     if (spec.kind === "retrain") checkRetrain(spec, m, where);
     if (spec.kind === "evaluate") checkZeroShotTasks(spec, where);
+    if (spec.kind === "quantize" && m.quantized)
+      throw refuse("bad_request", `${where}the model is already quantized (GPTQ); quantize its float parent`);
     for (const [key, what] of artifactKeys(spec)) {
       checkArtifactKey(key, teamId, `${where}${what}`);
       if ((await exists?.(key)) === false)

@@ -14,6 +14,7 @@ import { register as merge } from "./merge.js";
 import { register as models } from "./models.js";
 import { register as prune } from "./prune.js";
 import { register as pruneWidth } from "./prune-width.js";
+import { register as quantize } from "./quantize.js";
 import { register as retrain } from "./retrain.js";
 import { register as serve } from "./serve.js";
 import { register as worker } from "./worker.js";
@@ -30,6 +31,7 @@ const commands: Register[] = [
   pruneWidth,
   retrain,
   merge,
+  quantize,
   demo,
   models,
   jobs,

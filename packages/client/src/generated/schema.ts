@@ -776,7 +776,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline";
+            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize";
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             spec: {
@@ -857,7 +857,7 @@ export interface components {
             modelId: string;
             number: number;
             /** @enum {string} */
-            kind: "base" | "pruned" | "retrained" | "merged";
+            kind: "base" | "pruned" | "retrained" | "merged" | "quantized";
             parentId: string | null;
             recipe: {
                 [key: string]: unknown;
@@ -3905,7 +3905,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline";
+                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize";
                 /** @description model id: jobs whose input is a version of it */
                 model?: string;
                 updatedSince?: string;
@@ -4821,6 +4821,105 @@ export interface operations {
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
                     })[];
+                } | {
+                    /** @enum {string} */
+                    kind: "quantize";
+                    /** @description model version id, or model name (latest version), or name@N */
+                    model: string;
+                    /**
+                     * @description gptq, or round-to-nearest with the same groups
+                     * @default gptq
+                     * @enum {string}
+                     */
+                    method?: "gptq" | "rtn";
+                    /** @default 4 */
+                    bits?: 2 | 3 | 4 | 8;
+                    /**
+                     * @description input columns per group of scales and zeros; -1: one group per output row
+                     * @default 128
+                     */
+                    groupSize?: number;
+                    /**
+                     * @description desc_act: quantize columns by descending Hessian diagonal
+                     * @default true
+                     */
+                    actOrder?: boolean;
+                    /** @default false */
+                    staticGroups?: boolean;
+                    /** @default true */
+                    sym?: boolean;
+                    /** @default true */
+                    trueSequential?: boolean;
+                    /**
+                     * @description damp_percent: damping = damp · mean(diag H)
+                     * @default 0.01
+                     */
+                    damp?: number;
+                    /**
+                     * @description retries of a failed factorization, each adding 0.0015 to damp (GPTQModel's auto increment)
+                     * @default 10
+                     */
+                    dampRetries?: number;
+                    /**
+                     * @description gptq: classic AutoGPTQ v1 zeros (zero − 1); gptq_v2: the zero itself (needed for sym false)
+                     * @default gptq
+                     * @enum {string}
+                     */
+                    checkpointFormat?: "gptq" | "gptq_v2";
+                    /**
+                     * @description calibration rows (the paper: 128 × 2048 tokens); rows given as ids must number at least n
+                     * @default {
+                     *       "n": 128,
+                     *       "seqLen": 2048,
+                     *       "seed": 1234,
+                     *       "bos": "none"
+                     *     }
+                     */
+                    calibration?: {
+                        /**
+                         * @description draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)
+                         * @enum {string}
+                         */
+                        dataset?: "wikitext2" | "ptb" | "tinystories";
+                        /** @description calibration text (instead of a dataset) */
+                        text?: string;
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows */
+                        artifact?: string;
+                        /**
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
+                        /** @description calibration rows of token ids, all of one length (cut to seqLen) */
+                        ids?: number[][];
+                        /**
+                         * @description calibration sequences drawn from a text
+                         * @default 8
+                         */
+                        n?: number;
+                        /** @default 128 */
+                        seqLen?: number;
+                        /** @default 1234 */
+                        seed?: number;
+                        /**
+                         * @description windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "every";
+                    };
+                    /**
+                     * @description calibration rows per forward run
+                     * @default 8
+                     */
+                    batchSize?: number;
+                    /**
+                     * @default cpu
+                     * @enum {string}
+                     */
+                    device?: "cpu" | "cuda";
+                    /** @description CPU threads for the engine */
+                    threads?: number;
                 } | {
                     /** @enum {string} */
                     kind: "merge";

@@ -8,12 +8,22 @@ import { importance } from "./importance.js";
 import { merge } from "./merge.js";
 import { pipeline } from "./pipeline.js";
 import { prune } from "./prune.js";
+import { quantize } from "./quantize.js";
 import { retrain } from "./retrain.js";
 import type { Handler } from "./types.js";
 
 export type HandlerTable = { [K in JobKind]?: Handler<K> };
 
-export const handlers: HandlerTable = { importance, prune, retrain, merge, evaluate, benchmark, pipeline };
+export const handlers: HandlerTable = {
+  importance,
+  prune,
+  retrain,
+  merge,
+  evaluate,
+  benchmark,
+  pipeline,
+  quantize,
+};
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {
   return Object.keys(table) as JobKind[];
