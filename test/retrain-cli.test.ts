@@ -128,3 +128,39 @@ test("retrain lora on Alpaca data with the demo model's tokenizer", () => {
   assert.equal(cfg.peft_type, "LORA");
   assert.equal(cfg.r, 8);
 });
+
+test("retrain lora --dtype float16 --memory-budget: the frozen base in float16, the plan says so; cpt refuses float16", () => {
+  const ids = join(tmp, "train-f16.json");
+  writeFileSync(ids, JSON.stringify(llama.train));
+  const args = [
+    "--model",
+    join(fixtures, "llama"),
+    "--ids",
+    ids,
+    "--steps",
+    "2",
+    "--batch",
+    "2",
+    "--dtype",
+    "float16",
+  ];
+  const r = jsonOf(
+    runCli(["retrain", "lora", ...args, "--out", join(tmp, "lora-f16"), "--memory-budget", "2G", "--json"]),
+  );
+  assert.equal(r.losses.length, 2);
+  assert.ok(r.losses.every((l: number) => Number.isFinite(l)));
+  const cpt = runCli(["retrain", "cpt", ...args, "--out", join(tmp, "cpt-f16")]);
+  assert.equal(cpt.code, 2);
+  assert.match(cpt.stderr, /CPT computes in float32 \(--dtype float16 applies to LoRA/);
+  const tight = runCli([
+    "retrain",
+    "lora",
+    ...args,
+    "--out",
+    join(tmp, "lora-tight"),
+    "--memory-budget",
+    "1M",
+  ]);
+  assert.equal(tight.code, 2);
+  assert.match(tight.stderr, /does not fit|needs about/);
+});

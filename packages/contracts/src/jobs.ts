@@ -289,6 +289,10 @@ export const RetrainSpec = z
       "distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy",
     ),
     device: Device,
+    dtype: ComputeDtype.describe(
+      "LoRA's frozen base: float16 holds its weight matrices in float16 (half the memory; adapters, moments and the optimizer stay float32); CPT always computes in float32",
+    ),
+    memoryBudget,
     threads,
   })
   .strict();

@@ -24,7 +24,13 @@ import { SingleBar } from "cli-progress";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, numberFlag } from "./cli-numbers.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import {
+  addDtypeOption,
+  addRuntimeOptions,
+  deviceFlag,
+  dtypeFlag,
+  memoryBudgetOption,
+} from "./runtime-flags.js";
 
 const METHODS = ["lora", "cpt", "cpt+lora"] as const;
 type Method = (typeof METHODS)[number];
@@ -55,6 +61,8 @@ interface RetrainFlags {
   cutoffLen: string;
   trainOnInputs?: boolean;
   device: string;
+  dtype?: string;
+  memoryBudget?: string;
   threads?: string;
   distillFrom?: string;
   kdAlpha: string;
@@ -112,6 +120,8 @@ async function retrain(methodArg: string, f: RetrainFlags) {
     weightDecay: numberFlag("--weight-decay", f.weightDecay)!,
     checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
     device: deviceFlag(f.device),
+    dtype: dtypeFlag(f.dtype),
+    memoryBudget: f.memoryBudget,
     threads: intFlag("--threads", f.threads),
     distill: f.distillFrom
       ? {
@@ -233,7 +243,8 @@ function human(r: Awaited<ReturnType<typeof retrain>>): string {
 
 export function retrainCommand(): Command {
   return addRuntimeOptions(
-    new Command("retrain")
+    addDtypeOption(new Command("retrain"))
+      .addOption(memoryBudgetOption())
       .description("retrain a (pruned) model: LoRA adapters, continued pretraining, or CPT then LoRA")
       .argument("<method>", METHODS.join(" | "))
       .requiredOption("--model <dir>", "model folder (config.json + safetensors)")

@@ -4295,6 +4295,13 @@ export interface operations {
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
+                    /**
+                     * @description LoRA's frozen base: float16 holds its weight matrices in float16 (half the memory; adapters, moments and the optimizer stay float32); CPT always computes in float32
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16" | "bfloat16";
+                    /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                    memoryBudget?: string;
                     /** @description CPU threads for the engine */
                     threads?: number;
                 } | ({
@@ -4696,6 +4703,13 @@ export interface operations {
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
+                        /**
+                         * @description LoRA's frozen base: float16 holds its weight matrices in float16 (half the memory; adapters, moments and the optimizer stay float32); CPT always computes in float32
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
                         /** @description CPU threads for the engine */
                         threads?: number;
                     };

@@ -3,8 +3,10 @@
 // get_decay_parameter_names), the pad row of the embedding getting no lookup gradient (nn.Embedding
 // padding_idx). Output: the trained model as a Hugging Face checkpoint in the input's stored dtype (BF16 in,
 // BF16 out, rounded to nearest even; training itself keeps float32 master weights) plus its training curve.
+
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { UserError } from "@shortened/contracts";
 import {
   type Checkpoint,
   checkOutputTarget,
@@ -55,6 +57,14 @@ export function prepareCpt(o: CptTrainOptions): {
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
+  if ((o.dtype ?? "float32") !== "float32") {
+    // CPT trains every weight: its state is float32 master weights, moments and gradients (20 bytes per
+    // parameter), so float16 compute would add a half copy rather than save memory; only LoRA's frozen base gains.
+    throw new UserError(
+      "bad_request",
+      `CPT computes in float32 (\`dtype\` ${o.dtype} applies to LoRA's frozen base): its float32 master weights and moments are the memory, and a float16 copy would only add to it`,
+    );
+  }
   const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
   const plan = planTraining(
     ckpt.config,
@@ -116,7 +126,8 @@ export interface CptLoraResult {
 }
 
 /** CPT ⇒ LoRA: <out>/cpt is the continued-pretrained model, <out>/lora the adapter trained on top of it (same
- *  data and options for both phases). A finished CPT phase is kept on restart. */
+ *  data and options for both phases; `dtype` is the LoRA phase's frozen base, CPT computes in float32). A finished
+ *  CPT phase is kept on restart. */
 export async function trainCptThenLora(o: LoraTrainOptions): Promise<CptLoraResult> {
   prepareLora({ ...o, out: join(o.out, "lora") });
   const out = resolve(o.out);
@@ -126,7 +137,7 @@ export async function trainCptThenLora(o: LoraTrainOptions): Promise<CptLoraResu
   if (existsSync(join(cptDir, "model.safetensors"))) {
     cpt = { losses: [], lrs: [], gradNorms: [], tokens: [], out: cptDir, resumedFrom: o.steps };
   } else {
-    cpt = await trainCpt({ ...o, out: cptDir, force: false, stateDir: undefined });
+    cpt = await trainCpt({ ...o, dtype: undefined, out: cptDir, force: false, stateDir: undefined });
   }
   const lora = await trainLora({ ...o, model: cptDir, out: join(out, "lora"), stateDir: undefined });
   return { cpt, lora, out };

@@ -12,6 +12,7 @@ import {
 } from "@shortened/hf";
 import { parameterShapes } from "../models/architecture.js";
 import { linear } from "../models/linear.js";
+import { checkComputeDtype } from "../models/precision.js";
 import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
@@ -79,6 +80,7 @@ export function prepareLora(o: LoraTrainOptions): {
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
+  checkComputeDtype(o.dtype, o.device);
   const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
   const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? defaultLoraTargets(ckpt.config));
   const init = o.initAdapter ? readAdapter(o.initAdapter, spec) : initAdapter(spec, o.seed ?? 1234);
@@ -90,6 +92,7 @@ export function prepareLora(o: LoraTrainOptions): {
       batch: o.batch,
       seqLen: longestRow(o.rows),
       adapterParams,
+      dtype: o.dtype,
       teacher: distill && { config: distill.teacher.config, topK: distill.topK },
     },
     o.memoryBudget,
@@ -126,7 +129,9 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
         ckpt,
         trainable: tensors.map(({ name, dims }) => ({ name, dims })),
         hooks: (g, input) => ({
-          weight: checkpointWeights(g, ckpt),
+          // The frozen base in the compute dtype (float16: half the memory); adapters and their path float32.
+          weight: checkpointWeights(g, ckpt, o.dtype),
+          dtype: o.dtype,
           linear: (x, prefix, base) => {
             if (!targeted.has(prefix)) return base(x);
             const down = linear(g, x, input(loraA(prefix)));

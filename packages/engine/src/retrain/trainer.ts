@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { type NamedTensor, readTensorFile, writeFolderAtomically, writeTensorFile } from "@shortened/hf";
 import type { SessionOptions } from "../graph/session.js";
+import type { ComputeDtype } from "../models/precision.js";
 import { AdamW, type AdamWState, type OptimizedTensor } from "./adamw.js";
 import { type MicroBatch, microBatch, type TrainRows } from "./data.js";
 import { GradSession, type GradSessionSpec } from "./grad-session.js";
@@ -23,6 +24,9 @@ export interface TrainOptions extends SessionOptions {
   lr: number;
   warmup: number;
   schedule: Schedule;
+  /** the compute dtype of the frozen base (LoRA: float16 holds it in half the memory, ../models/precision.ts);
+   *  trained tensors, their moments and the optimizer stay float32. CPT refuses a half dtype. */
+  dtype?: ComputeDtype;
   /** a size ("4G") the run must fit in; default SHORTENED_MEMORY_BUDGET, else a share of available memory */
   memoryBudget?: string | number;
   /** 0 turns clipping off */

@@ -2,16 +2,22 @@
 // (execution/budget.ts): a run that would not fit is refused with what would fit instead.
 //   CPT:  20 bytes per parameter (float32 parameters, two AdamW moments, the gradient sum, and ONNX Runtime's
 //         gradient outputs while a micro-batch runs) + the activations every block keeps for its backward pass.
-//   LoRA: the frozen float32 base as a whole-model session holds it (execution/estimate.ts) + 20 bytes per
+//   LoRA: the frozen base (float32, or its matrices in float16 with `dtype`) as a whole-model session holds it (execution/estimate.ts) + 20 bytes per
 //         adapter parameter + the same activations.
 // Calibrated on the 100M generated LLaMA (batch 4 × 128): CPT measured 3.01 GiB peak RSS, estimated 2.84 GiB
 // before the 15% margin below.
 import { UserError } from "@shortened/contracts";
 import type { ModelConfig } from "@shortened/hf";
 import { type MemoryBudget, resolveMemoryBudget } from "../execution/budget.js";
-import { float32WeightBytes, RUNTIME_BASELINE_BYTES, WHOLE_WEIGHT_COPIES } from "../execution/estimate.js";
+import {
+  float32WeightBytes,
+  RUNTIME_BASELINE_BYTES,
+  WHOLE_WEIGHT_COPIES,
+  weightBytes,
+} from "../execution/estimate.js";
 import { formatMemorySize } from "../execution/memory-size.js";
 import { architectureOf } from "../models/architecture.js";
+import type { ComputeDtype } from "../models/precision.js";
 
 /** Bytes per trained parameter: parameter, m, v, gradient sum, gradient output. */
 export const TRAINED_BYTES_PER_PARAM = 20;
@@ -25,6 +31,8 @@ export interface TrainingWorkload {
   seqLen: number;
   /** LoRA: adapter parameters */
   adapterParams?: number;
+  /** LoRA: the frozen base's compute dtype (default float32): its weight matrices in 2 bytes when half */
+  dtype?: ComputeDtype;
   /** distillation: the teacher, run forward (no gradients) on every micro-batch beside the student */
   teacher?: { config: ModelConfig; topK: number | null };
 }
@@ -75,7 +83,8 @@ export function estimateTraining(c: ModelConfig, w: TrainingWorkload): TrainingE
   const teacherWeights = w.teacher
     ? Math.ceil(float32WeightBytes(w.teacher.config).total * WHOLE_WEIGHT_COPIES)
     : 0;
-  const frozen = (w.kind === "lora" ? Math.ceil(weights * WHOLE_WEIGHT_COPIES) : 0) + teacherWeights;
+  const base = w.kind === "lora" ? weightBytes(c, w.dtype).total : 0;
+  const frozen = Math.ceil(base * WHOLE_WEIGHT_COPIES) + teacherWeights;
   const trained = TRAINED_BYTES_PER_PARAM * (w.kind === "cpt" ? params : (w.adapterParams ?? 0));
   const teacherForward = w.teacher
     ? teacherActivations(w.teacher.config, w.teacher.topK, w.batch, w.seqLen)
@@ -97,7 +106,10 @@ export function planTraining(
   const budget = resolveMemoryBudget(memoryBudget);
   const estimate = estimateTraining(c, w);
   const budgetText = `${formatMemorySize(budget.bytes)} budget (${budget.note ?? budget.source})`;
-  const what = w.kind === "cpt" ? "CPT" : "LoRA";
+  const what =
+    w.kind === "cpt"
+      ? "CPT"
+      : "LoRA" + (w.kind === "lora" && w.dtype && w.dtype !== "float32" ? ` (${w.dtype} frozen base)` : "");
   if (estimate.total <= budget.bytes) {
     return {
       budget,

@@ -58,6 +58,8 @@ function trainKey(o: TrainOptions): Record<string, unknown> {
     schedule: o.schedule,
     maxGradNorm: o.maxGradNorm,
     weightDecay: o.weightDecay,
+    // float32 runs keep the fingerprint they had before the dtype option existed (saved states still resume)
+    ...(o.dtype && o.dtype !== "float32" ? { dtype: o.dtype } : {}),
   };
 }
 

@@ -267,6 +267,8 @@ function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions & { 
     ...optimizerSettings(spec),
     checkpointEvery: spec.checkpointEvery,
     device: spec.device,
+    dtype: spec.dtype,
+    memoryBudget: spec.memoryBudget,
     threads: spec.threads,
     signal,
     saveOnAbort: isWorkerStopping,
