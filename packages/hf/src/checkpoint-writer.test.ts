@@ -44,3 +44,23 @@ for (const [model, dtype, torchDtype] of [
     }
   });
 }
+
+test("bytesToFloat32 reads aligned and misaligned bytes alike, every float dtype", () => {
+  const widen = bytesToFloat32;
+  const want = Float32Array.from([0, -1.5, 3.25, 65504, -(2 ** -14), 1e-3]);
+  const f64 = new Uint8Array(Float64Array.from(want).buffer);
+  const cases = [
+    ["F32", new Uint8Array(want.buffer)],
+    ["BF16", float32ToBf16Bytes(want)],
+    ["F16", float32ToF16Bytes(want)],
+    ["F64", f64],
+  ] as const;
+  for (const [dtype, bytes] of cases) {
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    const a = widen(bytes, dtype);
+    const b = widen(shifted.subarray(1), dtype);
+    assert.deepEqual(Array.from(b), Array.from(a), dtype);
+    if (dtype === "F32" || dtype === "F64") assert.deepEqual(Array.from(a), Array.from(want), dtype);
+  }
+});
