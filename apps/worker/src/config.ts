@@ -15,6 +15,8 @@ export interface WorkerConfig {
   lock: LockTimings;
   /** Jobs run at once by this process (one GPU job per worker by default). */
   concurrency: number;
+  /** Extra slots only interactive jobs (playground generations) may use (queue/priority.ts). */
+  interactiveSlots: number;
   kinds: JobKind[];
   cacheDir: string;
   /**
@@ -41,6 +43,7 @@ export function workerConfigFromEnv(
     queue: over.queue ?? queueConfigFromEnv(env),
     lock: over.lock ?? lockTimingsFromEnv(env),
     concurrency: over.concurrency ?? Number(env.WORKER_CONCURRENCY ?? 1),
+    interactiveSlots: over.interactiveSlots ?? Number(env.WORKER_INTERACTIVE_SLOTS ?? 1),
     kinds: kinds.filter((k) => availableKinds().includes(k)),
     cacheDir: over.cacheDir ?? env.WORKER_CACHE_DIR ?? "/tmp/shortened-worker",
     shutdownGraceMs: over.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 30_000),

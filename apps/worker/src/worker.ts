@@ -10,6 +10,7 @@ import {
   type BullJob,
   endJob,
   failJob,
+  interactiveKinds,
   isCurrentAttempt,
   JobNoLongerRunning,
   type OpenedDb,
@@ -43,7 +44,7 @@ export interface WorkerLog {
 }
 
 export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLog): Promise<RunningWorker> {
-  const slots = new Semaphore(cfg.concurrency);
+  const slots = new Semaphore(cfg.concurrency, cfg.interactiveSlots);
   const shutdown = new AbortController();
   const connection = redisConnection(cfg.queue.redisUrl);
   const keepTimings = await claimLockTimings(connection, cfg);
@@ -52,7 +53,7 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
 
   const process = async (bull: BullJob<{ jobId: string }>, token?: string, signal?: AbortSignal) => {
     const jobId = bull.data.jobId;
-    const release = await slots.acquire();
+    const release = await slots.acquire(bull.queueName.endsWith("-interactive"));
     const executor = executors.pop() ?? new JobProcess();
     const abort = new AbortController();
     const onAbort = () => abort.abort(shutdown.signal.reason ?? signal?.reason);
@@ -122,11 +123,22 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
     }
   };
 
-  const workers = cfg.kinds.map((kind: JobKind) => {
-    const w = new Worker(queueName(kind), process, {
+  // A queue per kind, and the interactive queue of a kind that has one (playground generations), whose jobs
+  // take the reserved slots (or free ordinary ones, ahead of batch jobs): they never wait behind batch work.
+  const queues = cfg.kinds.flatMap((kind: JobKind) =>
+    interactiveKinds.includes(kind)
+      ? [
+          { kind, interactive: false },
+          { kind, interactive: true },
+        ]
+      : [{ kind, interactive: false }],
+  );
+  const workers = queues.map(({ kind, interactive }) => {
+    const w = new Worker(queueName(kind, interactive), process, {
       connection,
       prefix: cfg.queue.prefix,
-      concurrency: cfg.concurrency,
+      // (Interactive jobs also use the ordinary slots when they are free.)
+      concurrency: interactive ? cfg.concurrency + cfg.interactiveSlots : cfg.concurrency,
       lockDuration: cfg.lock.lockDuration,
       stalledInterval: cfg.lock.stalledInterval,
       maxStalledCount: cfg.lock.maxStalledCount,

@@ -9,6 +9,7 @@ export * from "./ids.js";
 export * from "./net/destination-policy.js";
 export * from "./net/guarded-post.js";
 export * from "./queue/bullmq.js";
+export * from "./queue/priority.js";
 export * from "./registry/index.js";
 export * from "./store/hash.js";
 export * from "./store/local.js";

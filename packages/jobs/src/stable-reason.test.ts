@@ -24,3 +24,21 @@ it("shows the scratch folder, the cache and temp folders by stable names", () =>
   );
   assert.equal(stableReason("blocks 9 out of range", places), "blocks 9 out of range");
 });
+
+it("keeps only what failed of a Prisma error (no source path or code excerpt)", () => {
+  const prisma = [
+    "",
+    "Invalid `tx.modelVersion.create()` invocation in",
+    "/srv/app/packages/adapters/src/registry/models.ts:94:26",
+    "",
+    "  91   where: { modelId: parent.modelId },",
+    '  92   orderBy: { number: "desc" },',
+    "  93 });",
+    "→ 94 return tx.modelVersion.create(",
+    "Unique constraint failed on the constraint: `ModelVersion_modelId_number_key`",
+  ].join("\n");
+  assert.equal(
+    stableReason(prisma, []),
+    "database error: Unique constraint failed on the constraint: `ModelVersion_modelId_number_key`",
+  );
+});

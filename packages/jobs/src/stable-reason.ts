@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 
 /** Rewrites the local paths in `message`; `places` maps a folder to the name it is shown as. */
 export function stableReason(message: string, places: [folder: string, name: string][]): string {
+  message = withoutPrismaInvocation(message);
   const all: [string, string][] = [...places, [tmpdir(), "tmp"]];
   // Longest folder first: the scratch folder usually lies inside the cache, which may lie inside tmp.
   all.sort((a, b) => b[0].length - a[0].length);
@@ -17,4 +18,22 @@ export function stableReason(message: string, places: [folder: string, name: str
   }
   // What remains of tmp/ (other processes' temp folders): keep only the file's own name.
   return out.replace(/\btmp\/[^\s'"`,:;)]*\/([^\s'"`,:;/)]+)/g, "tmp/…/$1");
+}
+
+/**
+ * Prisma's errors quote the calling source file, line and code ("Invalid `tx.x.create()` invocation in
+ * /srv/app/…/models.ts:94:26 … → 94 return tx…"): only its last part says what failed.
+ */
+function withoutPrismaInvocation(message: string): string {
+  if (!/Invalid `[^`]+` invocation/.test(message)) return message;
+  const kept = message
+    .split("\n")
+    .filter(
+      (l) =>
+        l.trim() &&
+        !/Invalid `[^`]+` invocation/.test(l) &&
+        !/^\s*(→\s*)?\d+\s/.test(l) &&
+        !/^\S*\/\S+:\d+:\d+$/.test(l.trim()),
+    );
+  return `database error: ${kept.join(" ").trim()}`;
 }

@@ -150,6 +150,7 @@ export async function retryJob(
     id: r.id,
     kind: r.kind as JobKind,
     parentJobId: r.parentJobId,
+    spec: r.spec,
   }));
   if (dispatcher.outbox) await redispatch(db, root.id, root.queueKey, jobs);
   await dispatchOrFail(db, dispatcher, jobs, true);

@@ -5,6 +5,7 @@
 import type { JobKind } from "@shortened/contracts";
 import { type FlowJob, FlowProducer, type JobsOptions, Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { interactiveKinds } from "./priority.js";
 
 export interface QueueConfig {
   redisUrl: string;
@@ -41,7 +42,8 @@ export function lockTimingsFromEnv(env: NodeJS.ProcessEnv = process.env): LockTi
   };
 }
 
-export const queueName = (kind: JobKind) => `jobs-${kind}`;
+export const queueName = (kind: JobKind, interactive = false) =>
+  `jobs-${kind}${interactive ? "-interactive" : ""}`;
 
 export function redisConnection(url: string): Redis {
   // BullMQ workers need maxRetriesPerRequest: null (blocking commands must not time out).
@@ -54,11 +56,13 @@ export interface QueuedJob {
   parentJobId: string | null;
   /** The BullMQ job id of this dispatch (the outbox's); adding the same one twice is a no-op. */
   queueKey?: string;
+  /** Goes to the kind's interactive queue (priority.ts). */
+  interactive?: boolean;
 }
 
 export class JobQueues {
   private readonly connection: Redis;
-  private readonly queues = new Map<JobKind, Queue>();
+  private readonly queues = new Map<string, Queue>();
   private readonly flows: FlowProducer;
 
   constructor(readonly config: QueueConfig) {
@@ -69,13 +73,19 @@ export class JobQueues {
     this.flows = new FlowProducer({ connection: this.connection, prefix: config.prefix });
   }
 
-  queue(kind: JobKind): Queue {
-    let q = this.queues.get(kind);
+  queue(kind: JobKind, interactive = false): Queue {
+    const name = queueName(kind, interactive);
+    let q = this.queues.get(name);
     if (!q) {
-      q = new Queue(queueName(kind), { connection: this.connection, prefix: this.config.prefix });
-      this.queues.set(kind, q);
+      q = new Queue(name, { connection: this.connection, prefix: this.config.prefix });
+      this.queues.set(name, q);
     }
     return q;
+  }
+
+  /** The queues a job of this kind may be in (its kind's, and the interactive one where there is one). */
+  private queuesOf(kind: JobKind): Queue[] {
+    return interactiveKinds.includes(kind) ? [this.queue(kind), this.queue(kind, true)] : [this.queue(kind)];
   }
 
   private options(j: QueuedJob, retry: boolean): JobsOptions {
@@ -95,7 +105,7 @@ export class JobQueues {
   async add(jobs: QueuedJob[], retry = false): Promise<void> {
     if (jobs.length === 1) {
       const j = jobs[0];
-      await this.queue(j.kind).add(j.kind, { jobId: j.id }, this.options(j, retry));
+      await this.queue(j.kind, j.interactive).add(j.kind, { jobId: j.id }, this.options(j, retry));
       return;
     }
     let node: FlowJob | undefined;
@@ -114,18 +124,31 @@ export class JobQueues {
 
   /** The BullMQ state of one dispatch of a job ("unknown" when the queue has no such job). */
   async jobState(kind: JobKind, queueKey: string): Promise<string> {
-    const job = await this.queue(kind).getJob(queueKey);
+    const job = await this.find(kind, queueKey);
     return job ? await job.getState() : "unknown";
   }
 
   /** Why BullMQ failed a job (e.g. stalled too often), for the reconciler. */
   async failedReason(kind: JobKind, queueKey: string): Promise<string | null> {
-    return (await this.queue(kind).getJob(queueKey))?.failedReason ?? null;
+    return (await this.find(kind, queueKey))?.failedReason ?? null;
   }
 
-  /** Counts per state, for /readyz and operators. */
+  private async find(kind: JobKind, queueKey: string) {
+    for (const q of this.queuesOf(kind)) {
+      const job = await q.getJob(queueKey);
+      if (job) return job;
+    }
+    return undefined;
+  }
+
+  /** Counts per state (a kind's interactive queue included), for /readyz and operators. */
   async counts(kind: JobKind) {
-    return this.queue(kind).getJobCounts("waiting", "active", "delayed", "failed", "completed");
+    const all = await Promise.all(
+      this.queuesOf(kind).map((q) => q.getJobCounts("waiting", "active", "delayed", "failed", "completed")),
+    );
+    const sum: Record<string, number> = {};
+    for (const c of all) for (const [k, v] of Object.entries(c)) sum[k] = (sum[k] ?? 0) + v;
+    return sum;
   }
 
   async ping(): Promise<void> {

@@ -89,6 +89,9 @@ export async function createChildVersion(
   },
 ) {
   const parent = await tx.modelVersion.findUniqueOrThrow({ where: { id: v.parentId } });
+  // Two jobs that finish at once on versions of one model would both take the next number (and one fail
+  // on the unique constraint): the model's row lock makes them take turns.
+  await tx.$queryRaw`SELECT id FROM "Model" WHERE id = ${parent.modelId} FOR UPDATE`;
   const last = await tx.modelVersion.findFirst({
     where: { modelId: parent.modelId },
     orderBy: { number: "desc" },

@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { JobKind } from "@shortened/contracts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
+import { isInteractiveJob } from "../queue/priority.js";
 
 export interface OutboxEntry {
   id: string;
@@ -12,6 +13,8 @@ export interface OutboxEntry {
   parentJobId: string | null;
   /** The BullMQ job id of this dispatch. */
   queueKey: string;
+  /** Goes to its kind's interactive queue (queue/priority.ts); absent: the kind's queue. */
+  interactive?: boolean;
 }
 
 type Tx = PrismaClient | Prisma.TransactionClient;
@@ -22,7 +25,7 @@ type Tx = PrismaClient | Prisma.TransactionClient;
  * with what an earlier dispatch left in BullMQ.
  */
 export function outboxEntries(
-  jobs: { id: string; kind: JobKind | string; parentJobId: string | null }[],
+  jobs: { id: string; kind: JobKind | string; parentJobId: string | null; spec?: unknown }[],
   redispatch: boolean,
 ): OutboxEntry[] {
   const suffix = redispatch ? `-r${Date.now().toString(36)}${randomBytes(3).toString("hex")}` : "";
@@ -31,6 +34,7 @@ export function outboxEntries(
     kind: j.kind as JobKind,
     parentJobId: j.parentJobId,
     queueKey: `${j.id}${suffix}`,
+    ...(isInteractiveJob(j) ? { interactive: true } : {}),
   }));
 }
 
@@ -51,7 +55,7 @@ export async function redispatch(
   db: PrismaClient,
   rootId: string,
   seenQueueKey: string | null,
-  jobs: { id: string; kind: string; parentJobId: string | null }[],
+  jobs: { id: string; kind: string; parentJobId: string | null; spec?: unknown }[],
 ): Promise<boolean> {
   const entries = outboxEntries(jobs, true);
   const root = entries[entries.length - 1];
@@ -108,7 +112,7 @@ export function jobsToReconcile(db: PrismaClient, limit = 500) {
 export async function openDispatch(db: PrismaClient, rootId: string) {
   const root = await db.job.findUniqueOrThrow({
     where: { id: rootId },
-    select: { id: true, kind: true, parentJobId: true, queueKey: true },
+    select: { id: true, kind: true, parentJobId: true, queueKey: true, spec: true },
   });
   const steps = await db.job.findMany({
     where: { parentJobId: rootId, state: { in: ["queued", "running"] } },
