@@ -11,6 +11,7 @@ export const jobKinds = [
   "benchmark",
   "pipeline",
   "quantize",
+  "study",
 ] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
@@ -538,6 +539,74 @@ export const PipelineSpec = z
   .strict();
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 
+/** How a study retrains each pruned model: nothing, or one of the retrain methods (the retrain job's fields). */
+export const studyRetrainMethods = ["none", "lora", "cpt", "cpt+lora"] as const;
+const StudyRetrain = RetrainSpec.omit({ kind: true, model: true, method: true }).extend({
+  method: z
+    .enum(studyRetrainMethods)
+    .describe("none: the pruned model as it is; lora, cpt, cpt+lora: a retrain job with these fields"),
+});
+
+/**
+ * The paper's experiment as one job: every criterion x count (or ratio) x retraining method, each cell
+ * evaluated. Importance runs once per criterion, one pruned version per distinct set of removed blocks,
+ * every retraining method on the same token budget; the dense model is evaluated too.
+ */
+export const StudySpec = z
+  .object({
+    kind: z.literal("study"),
+    model: ModelRef,
+    criteria: z
+      .array(Criterion)
+      .min(1)
+      .max(8)
+      .refine((c) => new Set(c).size === c.length, { message: "criteria: a criterion is listed twice" })
+      .describe("block importance criteria to compare"),
+    counts: z
+      .array(z.int().min(1).max(1024))
+      .min(1)
+      .max(16)
+      .optional()
+      .describe("numbers of blocks to remove (give counts or ratios)"),
+    ratios: z
+      .array(z.number().gt(0).lt(1))
+      .min(1)
+      .max(16)
+      .optional()
+      .describe("pruning ratios: the share of blocks removed, count = round(ratio x blocks)"),
+    calibration: Calibration.default({ n: 8, seqLen: 128, seed: 1234, bos: "none" }),
+    keepFirst: z.int().min(0).default(4).describe('"+" rule: never remove the first K blocks'),
+    keepLast: z.int().min(0).default(2).describe('"+" rule: never remove the last K blocks'),
+    batchSize: z.int().min(1).max(1024).default(10).describe("importance: calibration rows per forward run"),
+    retrain: z
+      .array(StudyRetrain)
+      .min(1)
+      .max(8)
+      .default([{ method: "none" } as never])
+      .describe(
+        "retraining methods, each on every pruned model; all methods but none on the same token budget",
+      ),
+    evaluate: z
+      .array(
+        z.discriminatedUnion(
+          "task",
+          [step(EvaluatePplSpec), step(EvaluateZeroShotSpec), step(EvaluateGenerateSpec)],
+          evaluateTaskError,
+        ),
+      )
+      .min(1)
+      .max(8)
+      .default([{ task: "ppl", dataset: "wikitext2" } as never])
+      .describe("evaluations of the dense model and of every cell"),
+    device: Device,
+    threads,
+  })
+  .strict()
+  .refine((s) => (s.counts === undefined) !== (s.ratios === undefined), {
+    message: "give exactly one of counts (blocks to remove) or ratios (share of blocks)",
+  });
+export type StudySpec = z.infer<typeof StudySpec>;
+
 export const JobSpec = z.discriminatedUnion("kind", [
   ImportanceSpec,
   PruneSpec,
@@ -548,6 +617,7 @@ export const JobSpec = z.discriminatedUnion("kind", [
   QuantizeSpec,
   // last: the lint exceptions name the union's branches by position
   MergeSpec,
+  StudySpec,
 ]);
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -562,4 +632,5 @@ export const jobSpecByKind = {
   benchmark: BenchmarkSpec,
   pipeline: PipelineSpec,
   quantize: QuantizeSpec,
+  study: StudySpec,
 } as const;

@@ -87,6 +87,8 @@ export interface StepInfo {
   reason: string | null;
   result: Record<string, unknown> | null;
   outputVersionId: string | null;
+  /** The step's stored spec (a study recognises the children it started by it). */
+  spec?: Record<string, unknown>;
 }
 
 /** Local copies of checkpoints, and resumable state for long jobs (kept in the artifact store). */
@@ -168,4 +170,9 @@ export interface HandlerResult {
   version?: VersionOutput;
   /** Small JSON summary stored on the job (e.g. removed blocks, importance order). */
   summary: Record<string, unknown>;
+  /**
+   * Jobs to start as children of this job (specs of the contracts); the job then waits and runs again once
+   * they all finished (a study's phases). Nothing else of the result is recorded.
+   */
+  spawn?: Record<string, unknown>[];
 }

@@ -81,6 +81,12 @@ export class InProcessDispatcher implements Dispatcher {
         },
         j.id,
       );
+      // A job that started children (a study's next phase): run them, then the job again.
+      if (out.status === "waiting") {
+        await this.dispatch(out.jobs);
+        const row = await this.db.job.findUnique({ where: { id: j.id }, select: { state: true } });
+        return row?.state === "succeeded";
+      }
       return out.status === "succeeded" || (out.status === "already-finished" && out.state === "succeeded");
     } catch (e) {
       if (e instanceof JobCancelled || this.opts.signal?.aborted) {

@@ -34,6 +34,11 @@ export async function importancePlotSvg(opts: {
       },
     },
   };
+  return vegaLiteSvg(spec);
+}
+
+/** Renders a vega-lite spec to SVG text (no browser). */
+export async function vegaLiteSvg(spec: Record<string, unknown>): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec as unknown as vl.TopLevelSpec).spec), {
     renderer: "none",
   });

@@ -18,6 +18,8 @@ export * from "./queue-dispatcher.js";
 export * from "./queue-relay.js";
 export * from "./report.js";
 export * from "./runner.js";
+export * from "./study-plan.js";
+export * from "./study-report.js";
 export * from "./submit.js";
 export * from "./tar.js";
 export * from "./training-plot.js";

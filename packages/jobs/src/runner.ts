@@ -6,6 +6,7 @@
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  awaitChildren,
   type HubDeps,
   hubDepsFromEnv,
   importanceStore,
@@ -16,11 +17,13 @@ import {
   registryReader,
   setInputVersion,
   startAttempt,
+  uuidv7,
 } from "@shortened/adapters";
 import {
   type ArtifactStore,
   type HandlerResult,
   type JobKind,
+  type JobSpec,
   jobSpecByKind,
   type Ports,
   type ProgressSink,
@@ -53,11 +56,15 @@ export interface RunnerDeps {
   maxPreemptions?: number;
   /** Hub access for versions registered from the Hub (default: from the environment, cache under cacheDir/hub). */
   hub?: HubDeps;
+  /** Service mode: child jobs a handler starts are dispatched through the job outbox. */
+  outbox?: boolean;
 }
 
 export type RunOutcome =
   | { status: "succeeded"; result: Record<string, unknown> }
-  | { status: "already-finished"; state: string };
+  | { status: "already-finished"; state: string }
+  /** The job started child jobs and waits for them; `jobs` is their dispatch (children, then the job). */
+  | { status: "waiting"; jobs: { id: string; kind: JobKind; parentJobId: string | null }[] };
 
 /** Thrown when a job stops because someone asked it to (not a failure; no retry). */
 export class JobCancelled extends Error {
@@ -148,6 +155,23 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   try {
     const result = await handler(spec, ports);
     controller.signal.throwIfAborted();
+    if (result.spawn?.length) {
+      await sink.flush();
+      const children = result.spawn.map((raw) => {
+        const kind = raw.kind as JobKind;
+        const child = jobSpecByKind[kind].parse(raw) as JobSpec;
+        return {
+          id: uuidv7(),
+          kind,
+          spec: child as Record<string, unknown>,
+          inputVersionId: null,
+          parentJobId: job.id,
+        };
+      });
+      const jobs = await awaitChildren(db, job, attempt, children, { outbox: deps.outbox });
+      if (!jobs) throw new AttemptSuperseded(jobId, attempt);
+      return { status: "waiting", jobs };
+    }
     const success = await publish(store, job, attempt, input.id, result, uploaded, controller.signal);
     await sink.flush();
     const versionId = await recordSuccess(db, { ...success, attempt });

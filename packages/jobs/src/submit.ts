@@ -18,7 +18,8 @@ import {
 import { type ArtifactStore, type JobKind, JobSpec, UserError } from "@shortened/contracts";
 import { availableKinds } from "./handlers/index.js";
 import { planPipeline } from "./pipeline-plan.js";
-import { type ArtifactExists, checkSubmission } from "./submission-checks.js";
+import { studyCheckRows } from "./study-plan.js";
+import { type ArtifactExists, checkSubmission, modelFacts } from "./submission-checks.js";
 
 export interface DispatchJob {
   id: string;
@@ -85,7 +86,18 @@ export async function submitJob(
   const inputConfig = (
     await db.modelVersion.findUnique({ where: { id: input.id }, select: { config: true } })
   )?.config;
-  await checkSubmission(db, teamId, inputConfig, rows, opts.store && artifactExists(opts.store));
+  // A study's children are started as it runs: check what they will be now.
+  const planned =
+    spec.kind === "study"
+      ? studyCheckRows(spec, modelFacts(inputConfig).layers).map((s, i) => ({ id: `study-${i}`, spec: s }))
+      : [];
+  await checkSubmission(
+    db,
+    teamId,
+    inputConfig,
+    [...rows, ...planned],
+    opts.store && artifactExists(opts.store),
+  );
   for (const r of rows)
     if (!kinds.includes(r.kind))
       throw new UserError(

@@ -1,5 +1,6 @@
 // BullMQ on Redis: a queue per job kind; a pipeline is a flow whose steps run one after another
-// (each step is a child of the next; the pipeline job is the root and runs last). Queue payloads carry
+// (each step is a child of the next; the pipeline job is the root and runs last); a study's phase is a flow
+// whose children run in parallel, the study last. Queue payloads carry
 // only the job id: the database holds the truth, so a redelivered job re-reads its state.
 
 import type { JobKind } from "@shortened/contracts";
@@ -100,12 +101,30 @@ export class JobQueues {
 
   /**
    * Queues jobs. A single job goes to its kind's queue; pipeline steps (given in order, the pipeline
-   * job last) become a flow so each step starts only after the one before succeeded.
+   * job last) become a flow so each step starts only after the one before succeeded; a study's children
+   * (the study last) a flow whose children run in parallel before the study.
    */
   async add(jobs: QueuedJob[], retry = false): Promise<void> {
     if (jobs.length === 1) {
       const j = jobs[0];
       await this.queue(j.kind, j.interactive).add(j.kind, { jobId: j.id }, this.options(j, retry));
+      return;
+    }
+    const root = jobs[jobs.length - 1]!;
+    if (root.kind === "study") {
+      // A study's children run in parallel (across workers); the study runs again once they all finished.
+      await this.flows.add({
+        name: root.kind,
+        queueName: queueName(root.kind),
+        data: { jobId: root.id },
+        opts: this.options(root, retry),
+        children: jobs.slice(0, -1).map((j) => ({
+          name: j.kind,
+          queueName: queueName(j.kind),
+          data: { jobId: j.id },
+          opts: { ...this.options(j, retry), failParentOnFailure: true },
+        })),
+      });
       return;
     }
     let node: FlowJob | undefined;

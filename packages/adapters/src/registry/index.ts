@@ -8,6 +8,7 @@ import { resolveVersion } from "./models.js";
 
 export * from "./aliases.js";
 export * from "./audit.js";
+export * from "./children.js";
 export * from "./errors.js";
 export * from "./importance.js";
 export * from "./jobs.js";
@@ -41,6 +42,7 @@ export function registryReader(db: PrismaClient): RegistryReader {
           reason: s.reason,
           result: (s.result as Record<string, unknown> | null) ?? null,
           outputVersionId: s.outputVersion?.id ?? null,
+          spec: s.spec as Record<string, unknown>,
         }));
     },
   };

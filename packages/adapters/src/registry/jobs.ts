@@ -3,6 +3,7 @@
 import { type JobKind, type JobState, UserError } from "@shortened/contracts";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
 import { isUuid } from "../ids.js";
+import { isWaiting, resumeWithoutPreemption } from "./children.js";
 import { isUniqueViolation } from "./errors.js";
 import { addToOutbox, outboxEntries } from "./outbox.js";
 
@@ -119,18 +120,22 @@ export async function startAttempt(db: PrismaClient, id: string): Promise<JobRow
   const now = new Date();
   const open = { id, cancelRequestedAt: null };
   const before = await db.job.findUnique({ where: { id }, select: { state: true, attempts: true } });
-  let preempted = (
-    await db.job.updateMany({
-      where: { ...open, state: "running" },
-      data: { attempts: { increment: 1 }, preemptions: { increment: 1 } },
-    })
-  ).count;
-  if (!preempted) {
+  const resumed = await resumeWithoutPreemption(db, id);
+  let preempted = resumed
+    ? 0
+    : (
+        await db.job.updateMany({
+          where: { ...open, state: "running" },
+          data: { attempts: { increment: 1 }, preemptions: { increment: 1 } },
+        })
+      ).count;
+  if (!preempted && !resumed) {
     const n = await db.job.updateMany({
       where: { ...open, state: "queued" },
       data: { state: "running", attempts: { increment: 1 } },
     });
     if (n.count === 0) return null;
+    await db.$executeRaw`UPDATE "Job" SET "waiting" = false WHERE "id" = ${id} AND "waiting"`;
   }
   await db.job.updateMany({ where: { id, startedAt: null }, data: { startedAt: now } });
   const job = await db.job.findUniqueOrThrow({ where: { id }, include: withOutput });
@@ -254,7 +259,9 @@ export async function requestCancel(db: PrismaClient, teamId: string, id: string
     where: { parentJobId: id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
     data: { cancelRequestedAt: new Date() },
   });
-  if (job.state === "queued") await endJob(db, id, "cancelled", "cancelled by request", "cancelled");
+  // A queued job, or one waiting for its children (no attempt of it runs), ends now.
+  if (job.state === "queued" || (job.state === "running" && (await isWaiting(db, id))))
+    await endJob(db, id, "cancelled", "cancelled by request", "cancelled");
   const queuedSteps = await db.job.findMany({ where: { parentJobId: id, state: "queued" } });
   for (const s of queuedSteps) await endJob(db, s.id, "cancelled", "cancelled by request", "cancelled");
   return getJob(db, teamId, id);

@@ -776,7 +776,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize";
+            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study";
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             spec: {
@@ -3905,7 +3905,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize";
+                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study";
                 /** @description model id: jobs whose input is a version of it */
                 model?: string;
                 updatedSince?: string;
@@ -4943,6 +4943,353 @@ export interface operations {
                     adapter: string;
                     /** @description LoRA alpha (default: the adapter's adapter_config.json) */
                     alpha?: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "study";
+                    /** @description model version id, or model name (latest version), or name@N */
+                    model: string;
+                    /** @description block importance criteria to compare */
+                    criteria: ("ppl" | "taylor" | "bi" | "angular" | "magnitude")[];
+                    /** @description numbers of blocks to remove (give counts or ratios) */
+                    counts?: number[];
+                    /** @description pruning ratios: the share of blocks removed, count = round(ratio x blocks) */
+                    ratios?: number[];
+                    /**
+                     * @default {
+                     *       "n": 8,
+                     *       "seqLen": 128,
+                     *       "seed": 1234,
+                     *       "bos": "none"
+                     *     }
+                     */
+                    calibration?: {
+                        /**
+                         * @description draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)
+                         * @enum {string}
+                         */
+                        dataset?: "wikitext2" | "ptb" | "tinystories";
+                        /** @description calibration text (instead of a dataset) */
+                        text?: string;
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows */
+                        artifact?: string;
+                        /**
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
+                        /** @description calibration rows of token ids, all of one length (cut to seqLen) */
+                        ids?: number[][];
+                        /**
+                         * @description calibration sequences drawn from a text
+                         * @default 8
+                         */
+                        n?: number;
+                        /** @default 128 */
+                        seqLen?: number;
+                        /** @default 1234 */
+                        seed?: number;
+                        /**
+                         * @description windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "every";
+                    };
+                    /**
+                     * @description "+" rule: never remove the first K blocks
+                     * @default 4
+                     */
+                    keepFirst?: number;
+                    /**
+                     * @description "+" rule: never remove the last K blocks
+                     * @default 2
+                     */
+                    keepLast?: number;
+                    /**
+                     * @description importance: calibration rows per forward run
+                     * @default 10
+                     */
+                    batchSize?: number;
+                    /**
+                     * @description retraining methods, each on every pruned model; all methods but none on the same token budget
+                     * @default [
+                     *       {
+                     *         "method": "none"
+                     *       }
+                     *     ]
+                     */
+                    retrain?: {
+                        /**
+                         * @default {
+                         *       "dataset": "alpaca",
+                         *       "trainOnInputs": false
+                         *     }
+                         */
+                        data?: {
+                            /**
+                             * @description shipped data: alpaca (300 Alpaca instruction records, data/alpaca) or tinystories (raw text, data/tinystories)
+                             * @enum {string}
+                             */
+                            dataset?: "alpaca" | "tinystories";
+                            /** @description artifact-store key of a file of this team (teams/<team>/...): Alpaca JSON, raw text or {batch} ids */
+                            artifact?: string;
+                            /**
+                             * @description how to read the artifact (default: .json = alpaca, else text)
+                             * @enum {string}
+                             */
+                            format?: "alpaca" | "text" | "ids";
+                            /** @description pre-tokenized rows */
+                            ids?: number[][];
+                            /** @description labels for ids rows (-100 = ignored); default: the ids */
+                            labels?: number[][];
+                            /**
+                             * @description Alpaca: also learn the prompt tokens
+                             * @default false
+                             */
+                            trainOnInputs?: boolean;
+                            /** @description use only the first N records / rows */
+                            maxItems?: number;
+                        };
+                        /**
+                         * @description optimizer steps
+                         * @default 100
+                         */
+                        steps?: number;
+                        /**
+                         * @description micro-batch rows
+                         * @default 4
+                         */
+                        batch?: number;
+                        /**
+                         * @description micro-batches per optimizer step
+                         * @default 1
+                         */
+                        gradAccum?: number;
+                        /** @default 0.0001 */
+                        lr?: number;
+                        /**
+                         * @description warmup steps
+                         * @default 0
+                         */
+                        warmup?: number;
+                        /**
+                         * @default linear
+                         * @enum {string}
+                         */
+                        schedule?: "linear" | "cosine" | "constant";
+                        /**
+                         * @description clip by global norm; 0 turns clipping off
+                         * @default 1
+                         */
+                        maxGradNorm?: number;
+                        /** @default 0 */
+                        weightDecay?: number;
+                        /**
+                         * @description LoRA rank
+                         * @default 8
+                         */
+                        r?: number;
+                        /**
+                         * @description LoRA alpha (scale alpha/r)
+                         * @default 16
+                         */
+                        alpha?: number;
+                        /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
+                        targets?: string[];
+                        /**
+                         * @description publish the merged checkpoint (W + alpha/r·BA) as the output version
+                         * @default true
+                         */
+                        merge?: boolean;
+                        /**
+                         * @description raw text: packed row length; Alpaca: cutoff length
+                         * @default 256
+                         */
+                        seqLen?: number;
+                        /**
+                         * @description steps between resumable checkpoints (kept in the artifact store); 0 = never
+                         * @default 50
+                         */
+                        checkpointEvery?: number;
+                        /**
+                         * @description LoRA A initialisation
+                         * @default 1234
+                         */
+                        seed?: number;
+                        /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
+                        distill?: {
+                            /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */
+                            teacher?: string;
+                            /**
+                             * @description weight of the KD term; 1 − alpha weighs the next-token cross-entropy (1: KD only)
+                             * @default 1
+                             */
+                            alpha?: number;
+                            /**
+                             * @description softmax temperature τ of both models
+                             * @default 1
+                             */
+                            temperature?: number;
+                            /**
+                             * @description keep the teacher's K most likely tokens per position (renormalised); null: the full vocabulary
+                             * @default null
+                             */
+                            topK?: number | null;
+                        };
+                        /**
+                         * @default cpu
+                         * @enum {string}
+                         */
+                        device?: "cpu" | "cuda";
+                        /**
+                         * @description LoRA's frozen base: float16 holds its weight matrices in float16 (half the memory; adapters, moments and the optimizer stay float32); CPT always computes in float32
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
+                        /** @description CPU threads for the engine */
+                        threads?: number;
+                        /**
+                         * @description none: the pruned model as it is; lora, cpt, cpt+lora: a retrain job with these fields
+                         * @enum {string}
+                         */
+                        method: "none" | "lora" | "cpt" | "cpt+lora";
+                    }[];
+                    /**
+                     * @description evaluations of the dense model and of every cell
+                     * @default [
+                     *       {
+                     *         "task": "ppl",
+                     *         "dataset": "wikitext2"
+                     *       }
+                     *     ]
+                     */
+                    evaluate?: ({
+                        /**
+                         * @default ppl
+                         * @enum {string}
+                         */
+                        task?: "ppl";
+                        /**
+                         * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
+                         * @default wikitext2
+                         * @enum {string}
+                         */
+                        dataset?: "wikitext2" | "ptb" | "tinystories";
+                        /** @default 128 */
+                        seqLen?: number;
+                        /**
+                         * @description BOS policy for the windows
+                         * @default first
+                         * @enum {string}
+                         */
+                        bos?: "first" | "every" | "none";
+                        /** @default 8 */
+                        batchSize?: number;
+                        /** @description evaluate only the first N tokens (quick checks) */
+                        maxTokens?: number;
+                        /**
+                         * @default cpu
+                         * @enum {string}
+                         */
+                        device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
+                        /** @description CPU threads for the engine */
+                        threads?: number;
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
+                    } | {
+                        /** @enum {string} */
+                        task: "zeroshot";
+                        /** @description tasks to score; each must have its data on the workers (refused at submission otherwise). Default: every one of the seven whose data is present, the others named in the result (missingTasks) and the report */
+                        tasks?: ("boolq" | "piqa" | "hellaswag" | "winogrande" | "arc_easy" | "arc_challenge" | "openbookqa")[];
+                        /** @description score only the first N documents of each task file (quick checks; recorded in the protocol) */
+                        limit?: number;
+                        /**
+                         * @description shared-context: each context once through the KV cache; rows: every request in full
+                         * @default shared-context
+                         * @enum {string}
+                         */
+                        strategy?: "shared-context" | "rows";
+                        /**
+                         * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
+                         * @default none
+                         * @enum {string}
+                         */
+                        bos?: "none" | "tokenizer";
+                        /**
+                         * @default cpu
+                         * @enum {string}
+                         */
+                        device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
+                        /** @description CPU threads for the engine */
+                        threads?: number;
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
+                    } | {
+                        /** @enum {string} */
+                        task: "generate";
+                        /** @description each prompt is generated from on its own */
+                        prompts: string[];
+                        /** @default 64 */
+                        maxNewTokens?: number;
+                        /**
+                         * @description sample instead of greedy decoding (implied by temperature, topK or topP)
+                         * @default false
+                         */
+                        sample?: boolean;
+                        temperature?: number;
+                        /** @description keep the k most likely tokens (0 = off) */
+                        topK?: number;
+                        /** @description keep the most likely tokens up to mass p (1 = off) */
+                        topP?: number;
+                        /**
+                         * @description seed of the sampler
+                         * @default 0
+                         */
+                        seed?: number;
+                        /**
+                         * @description independent generations per prompt
+                         * @default 1
+                         */
+                        numSamples?: number;
+                        /**
+                         * @description prepend the tokenizer's BOS token
+                         * @default true
+                         */
+                        bos?: boolean;
+                        /**
+                         * @default cpu
+                         * @enum {string}
+                         */
+                        device?: "cpu" | "cuda";
+                        /**
+                         * @description compute dtype: float32 (default); float16 holds the weight matrices in float16 and runs every MatMul in it (norms, softmax and the loss stay float32; on CPU slower, half the weight memory); bfloat16 only with device cuda
+                         * @enum {string}
+                         */
+                        dtype?: "float32" | "float16" | "bfloat16";
+                        /** @description CPU threads for the engine */
+                        threads?: number;
+                        /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                        memoryBudget?: string;
+                    })[];
+                    /**
+                     * @default cpu
+                     * @enum {string}
+                     */
+                    device?: "cpu" | "cuda";
+                    /** @description CPU threads for the engine */
+                    threads?: number;
                 };
             };
         };

@@ -10,6 +10,7 @@ import { pipeline } from "./pipeline.js";
 import { prune } from "./prune.js";
 import { quantize } from "./quantize.js";
 import { retrain } from "./retrain.js";
+import { study } from "./study.js";
 import type { Handler } from "./types.js";
 
 export type HandlerTable = { [K in JobKind]?: Handler<K> };
@@ -23,6 +24,7 @@ export const handlers: HandlerTable = {
   benchmark,
   pipeline,
   quantize,
+  study,
 };
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Job" ADD COLUMN     "waiting" BOOLEAN NOT NULL DEFAULT false;
