@@ -6,6 +6,7 @@
 //   node --conditions=development --import tsx bench/forward.ts [--batch 4] [--seq-len 128] [--iters 10]
 //        [--warmup 2] [--threads 2] [--models demo,100m] [--oracle ../shared/oracle/oracle.py]
 //
+// `--skip-pytorch` times ours alone and prints the JSON without writing results (bench/forward-compare.sh).
 // PyTorch runs with OPENBLAS_NUM_THREADS=1 and =threads (its BLAS threads can oversubscribe the cores); the
 // better of the two is the reference. Results go to bench/results/forward-t<threads>.json.
 import { spawnSync } from "node:child_process";
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     threads: { type: "string", default: "2" },
     models: { type: "string", default: "demo,100m" },
     oracle: { type: "string", default: join(repoRoot, "../shared/oracle/oracle.py") },
+    "skip-pytorch": { type: "boolean", default: false },
   },
 });
 const B = Number(args.batch);
@@ -135,6 +137,10 @@ const rows: Record<string, unknown>[] = [];
 for (const name of args.models!.split(",")) {
   const dir = models[name]!();
   const o = await ours(dir);
+  if (args["skip-pytorch"]) {
+    rows.push({ model: name, dir, params: o.params, ours: o });
+    continue;
+  }
   const torch = [1, threads].map((blas) => pytorch(dir, blas));
   const best = torch.reduce((a, b) => (b.tokensPerS > a.tokensPerS ? b : a));
   rows.push({
@@ -160,8 +166,9 @@ const result = {
   cores: os.cpus().length,
   rows,
 };
-writeFileSync(
-  join(repoRoot, `bench/results/forward-t${threads}.json`),
-  `${JSON.stringify(result, null, 2)}\n`,
-);
+if (!args["skip-pytorch"])
+  writeFileSync(
+    join(repoRoot, `bench/results/forward-t${threads}.json`),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
 console.log(JSON.stringify(result));

@@ -13,9 +13,16 @@ run() {
   local t1; t1=$(date +%s.%N)
   local rss; rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$log")
   local plan; plan=$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log((r.plan&&r.plan.summary)||"")' "$log.out")
-  printf '| %s | %.2f GB | %.1f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$plan"
+  printf '| %s | %.2f GB (%.2fx the float32 weights) | %.1f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" \
+    "$(echo "$rss*1024/$weights" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$plan"
   rm -f "$log" "$log.out"
 }
+weights=$(node --conditions=development --import tsx --input-type=module -e '
+import { readConfig } from "@shortened/hf";
+import { float32WeightBytes } from "@shortened/engine";
+console.log(float32WeightBytes(readConfig(process.argv[1])).total);' "$model")
+printf 'float32 weights: %.2f GB (goal when the model fits: peak RSS at most 1.3x that plus activations)\n\n' \
+  "$(echo "$weights/1073741824" | bc -l)"
 echo "| command | peak RSS | wall | plan |"
 echo "| --- | --- | --- | --- |"
 run "eval ppl (default budget)" eval ppl --model "$model" --ids "$ids" --seq-len 128 --batch-size 4
