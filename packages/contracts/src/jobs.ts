@@ -557,11 +557,13 @@ export const StudySpec = z
     kind: z.literal("study"),
     model: ModelRef,
     criteria: z
-      .array(Criterion)
+      .array(z.union([Criterion, z.literal("reverse")]))
       .min(1)
       .max(8)
       .refine((c) => new Set(c).size === c.length, { message: "criteria: a criterion is listed twice" })
-      .describe("block importance criteria to compare"),
+      .describe(
+        'block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job)',
+      ),
     counts: z
       .array(z.int().min(1).max(1024))
       .min(1)

@@ -81,7 +81,29 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
   const dense = { versionId: baseId, evaluateJobs: evaluations(baseId) };
   const importance: Record<string, StepInfo | undefined> = {};
   const cells: StudyCell[] = [];
+  // Blocks of the model: from the dense evaluations or any importance result (reverse needs no scores).
+  const blocksOf = (s: StepInfo | undefined) =>
+    ((s?.result?.report as { model?: { blocks?: number } } | undefined)?.model?.blocks ??
+      (s?.result?.scores as number[] | undefined)?.length) as number | undefined;
   for (const criterion of spec.criteria) {
+    if (criterion === "reverse") {
+      const layers = dense.evaluateJobs.map(blocksOf).find((n) => n !== undefined);
+      if (layers === undefined) {
+        pending++;
+        continue;
+      }
+      const orderPlus = reverseOrder(layers, spec.keepFirst, spec.keepLast);
+      importance[criterion] = {
+        id: "",
+        kind: "importance",
+        state: "succeeded",
+        reason: null,
+        outputVersionId: null,
+        result: { scores: Array.from({ length: layers }, (_, i) => layers - i), orderPlus },
+      };
+      addCells(criterion, undefined, orderPlus, layers);
+      continue;
+    }
     const imp = need({
       kind: "importance",
       model: baseId,
@@ -95,14 +117,18 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
     importance[criterion] = imp;
     const orderPlus = imp?.result?.orderPlus as number[] | undefined;
     // The counts are known once the blocks are (ratios are shares of them).
-    const layers = (imp?.result?.scores as number[] | undefined)?.length ?? 0;
-    for (const count of orderPlus ? studyCounts(spec, layers) : []) {
-      if (orderPlus && count > orderPlus.length)
+    if (orderPlus) addCells(criterion, imp, orderPlus, blocksOf(imp)!);
+  }
+  return { spawn: [...spawn.values()], pending, dense, cells, importance };
+
+  function addCells(criterion: string, imp: StepInfo | undefined, orderPlus: number[], layers: number) {
+    for (const count of studyCounts(spec, layers)) {
+      if (count > orderPlus.length)
         throw new UserError(
           "invalid_blocks",
           `count ${count}: the "+" rule leaves ${orderPlus.length} of ${layers} blocks (keepFirst ${spec.keepFirst}, keepLast ${spec.keepLast})`,
         );
-      const removed = orderPlus!.slice(0, count).sort((a, b) => a - b);
+      const removed = orderPlus.slice(0, count).sort((a, b) => a - b);
       const prune = need({ kind: "prune", model: baseId, blocks: removed, ...runtime(spec) });
       const pruned = prune?.outputVersionId ?? undefined;
       for (const r of spec.retrain) {
@@ -126,7 +152,13 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
       }
     }
   }
-  return { spawn: [...spawn.values()], pending, dense, cells, importance };
+}
+
+/** The "reverse" baseline: the deepest removable block first, never the first keepFirst or last keepLast. */
+export function reverseOrder(layers: number, keepFirst: number, keepLast: number): number[] {
+  const order: number[] = [];
+  for (let b = layers - 1 - keepLast; b >= keepFirst; b--) order.push(b);
+  return order;
 }
 
 /**

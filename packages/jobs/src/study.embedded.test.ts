@@ -125,6 +125,19 @@ describe("study jobs", { timeout: 300_000 }, () => {
     assert.ok(events.some((e) => /reusing the stored/.test(JSON.stringify(e.data))));
   });
 
+  it('"reverse" removes the deepest blocks before the kept last ones, with no importance job', async () => {
+    const done = await run({ ...grid, criteria: ["reverse"], counts: [2], retrain: [{ method: "none" }] });
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    const r = done.result as unknown as StudyResult;
+    assert.deepEqual(
+      r.cells.map((c) => c.removed),
+      [[5, 6]],
+    );
+    assert.deepEqual(r.importance.reverse!.orderPlus, [6, 5, 4, 3, 2, 1]);
+    const kinds = (await db.prisma.job.findMany({ where: { parentJobId: done.id } })).map((k) => k.kind);
+    assert.ok(!kinds.includes("importance"));
+  });
+
   it("refuses bad grids at submission (422), with no job created", async () => {
     const before = await db.prisma.job.count();
     const refused = async (spec: unknown, re: RegExp) =>

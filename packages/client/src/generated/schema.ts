@@ -4948,8 +4948,8 @@ export interface operations {
                     kind: "study";
                     /** @description model version id, or model name (latest version), or name@N */
                     model: string;
-                    /** @description block importance criteria to compare */
-                    criteria: ("ppl" | "taylor" | "bi" | "angular" | "magnitude")[];
+                    /** @description block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job) */
+                    criteria: (("ppl" | "taylor" | "bi" | "angular" | "magnitude") | "reverse")[];
                     /** @description numbers of blocks to remove (give counts or ratios) */
                     counts?: number[];
                     /** @description pruning ratios: the share of blocks removed, count = round(ratio x blocks) */
