@@ -12,6 +12,7 @@ export const jobKinds = [
   "pipeline",
   "quantize",
   "study",
+  "export",
 ] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
@@ -315,6 +316,20 @@ export const MergeSpec = z
   })
   .strict();
 export type MergeSpec = z.infer<typeof MergeSpec>;
+
+/** A version as an ONNX decoder for ONNX Runtime (KV cache in and out, external weights, a README of its I/O). */
+export const ExportSpec = z
+  .object({
+    kind: z.literal("export"),
+    model: ModelRef,
+    format: z.literal("onnx").default("onnx"),
+    dtype: z
+      .enum(["float32", "float16"])
+      .default("float32")
+      .describe("weights of the matrix products (norms, softmax and the KV cache stay float32)"),
+  })
+  .strict();
+export type ExportSpec = z.infer<typeof ExportSpec>;
 
 /** Perplexity (the default evaluate task). */
 export const EvaluatePplSpec = z
@@ -620,6 +635,7 @@ export const JobSpec = z.discriminatedUnion("kind", [
   // last: the lint exceptions name the union's branches by position
   MergeSpec,
   StudySpec,
+  ExportSpec,
 ]);
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
@@ -635,4 +651,5 @@ export const jobSpecByKind = {
   pipeline: PipelineSpec,
   quantize: QuantizeSpec,
   study: StudySpec,
+  export: ExportSpec,
 } as const;

@@ -4,6 +4,7 @@ export * from "./autodiff/index.js";
 export * from "./bench/index.js";
 export * from "./eval/index.js";
 export * from "./execution/index.js";
+export * from "./export/index.js";
 export * from "./generate/index.js";
 export * from "./graph/builder.js";
 export * from "./graph/session.js";

@@ -6,6 +6,7 @@ import { register as bench } from "./bench.js";
 import { register as demo } from "./demo.js";
 import { register as evaluate } from "./eval.js";
 import { register as evalZeroshot } from "./eval-zeroshot.js";
+import { register as exportOnnx } from "./export.js";
 import { register as generate } from "./generate.js";
 import { register as importance } from "./importance.js";
 import { register as inspect } from "./inspect.js";
@@ -32,6 +33,7 @@ const commands: Register[] = [
   retrain,
   merge,
   quantize,
+  exportOnnx,
   demo,
   models,
   jobs,

@@ -776,7 +776,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study";
+            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export";
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             spec: {
@@ -3905,7 +3905,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study";
+                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export";
                 /** @description model id: jobs whose input is a version of it */
                 model?: string;
                 updatedSince?: string;
@@ -5290,6 +5290,22 @@ export interface operations {
                     device?: "cpu" | "cuda";
                     /** @description CPU threads for the engine */
                     threads?: number;
+                } | {
+                    /** @enum {string} */
+                    kind: "export";
+                    /** @description model version id, or model name (latest version), or name@N */
+                    model: string;
+                    /**
+                     * @default onnx
+                     * @enum {string}
+                     */
+                    format?: "onnx";
+                    /**
+                     * @description weights of the matrix products (norms, softmax and the KV cache stay float32)
+                     * @default float32
+                     * @enum {string}
+                     */
+                    dtype?: "float32" | "float16";
                 };
             };
         };

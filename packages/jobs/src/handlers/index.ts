@@ -4,6 +4,7 @@
 import type { JobKind } from "@shortened/contracts";
 import { benchmark } from "./benchmark.js";
 import { evaluate } from "./evaluate.js";
+import { exportModel } from "./export.js";
 import { importance } from "./importance.js";
 import { merge } from "./merge.js";
 import { pipeline } from "./pipeline.js";
@@ -25,6 +26,7 @@ export const handlers: HandlerTable = {
   pipeline,
   quantize,
   study,
+  export: exportModel,
 };
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {

@@ -1,0 +1,122 @@
+// The exported ONNX decoder in a fresh ONNX Runtime session, driven only through its documented inputs and
+// outputs, generates greedily the same tokens as the engine's generator: several architectures, float32 and
+// float16, and a left-padded row of a batch the same as that row alone.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { KvGenerator } from "../generate/generator.js";
+import { ort } from "../graph/session.js";
+import { EXPORT_FILES, type ExportDtype, exportOnnxDecoder } from "./onnx-decoder.js";
+
+const arch = fileURLToPath(new URL("../fixtures/arch/models/", import.meta.url));
+const demo = fileURLToPath(new URL("../../../../models/tinystories-llama-8L", import.meta.url));
+const work = mkdtempSync(join(tmpdir(), "onnx-export-"));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** Greedy generation through the exported decoder: rows left-padded to one length. */
+async function greedyOnnx(dir: string, prompts: number[][], steps: number): Promise<number[][]> {
+  const s = await ort.InferenceSession.create(join(dir, EXPORT_FILES.model), { intraOpNumThreads: 1 });
+  try {
+    const B = prompts.length;
+    const T = Math.max(...prompts.map((p) => p.length));
+    const pastNames = s.inputNames.filter((n) => n.startsWith("past_key_values."));
+    const meta = s.inputMetadata.find((m) => m.name === pastNames[0]) as unknown as {
+      shape: (number | string)[];
+    };
+    const [kvh, hd] = [Number(meta.shape[1]), Number(meta.shape[3])];
+    const mask: number[][] = prompts.map((p) => [...Array(T - p.length).fill(0), ...p.map(() => 1)]);
+    let ids = prompts.map((p) => [...Array(T - p.length).fill(0), ...p]);
+    let pos = prompts.map((p) => [...Array(T - p.length).fill(0), ...p.map((_, i) => i)]);
+    let past: Record<string, ort.Tensor> = Object.fromEntries(
+      pastNames.map((n) => [n, new ort.Tensor("float32", new Float32Array(0), [B, kvh, 0, hd])]),
+    );
+    const out: number[][] = prompts.map(() => []);
+    for (let step = 0; step < steps; step++) {
+      const t = ids[0]!.length;
+      const i64 = (rows: number[][]) =>
+        new ort.Tensor("int64", BigInt64Array.from(rows.flat().map(BigInt)), [B, rows[0]!.length]);
+      const r = await s.run({
+        input_ids: i64(ids),
+        attention_mask: i64(mask),
+        position_ids: i64(pos),
+        ...past,
+      });
+      const logits = r.logits!;
+      const V = Number(logits.dims[2]);
+      const data = logits.data as Float32Array;
+      const next = prompts.map((_, b) => {
+        const base = (b * t + t - 1) * V;
+        let best = 0;
+        for (let v = 1; v < V; v++) if (data[base + v]! > data[base + best]!) best = v;
+        return best;
+      });
+      for (const [b, id] of next.entries()) out[b]!.push(id);
+      past = Object.fromEntries(pastNames.map((n) => [n, r[n.replace("past_key_values.", "present.")]!]));
+      for (const m of mask) m.push(1);
+      pos = prompts.map((p) => [p.length + step]);
+      ids = next.map((id) => [id]);
+    }
+    return out;
+  } finally {
+    await s.release();
+  }
+}
+
+async function greedyEngine(
+  model: string,
+  prompt: number[],
+  steps: number,
+  dtype: ExportDtype,
+): Promise<number[]> {
+  const gen = await KvGenerator.open(model, { threads: 1, dtype });
+  try {
+    return (await gen.generate([prompt], { doSample: false, maxNewTokens: steps, ignoreEos: true }))
+      .tokens[0]!;
+  } finally {
+    await gen.release();
+  }
+}
+
+const prompt = [3, 1, 4, 1, 5, 9];
+const cases: [string, string, ExportDtype][] = [
+  ["llama (demo)", demo, "float32"],
+  ["qwen2 (sliding window)", `${arch}qwen2-window`, "float32"],
+  ["qwen3", `${arch}qwen3`, "float32"],
+  ["gemma2 (soft-capping)", `${arch}gemma2`, "float32"],
+  ["phi3 (fused projections)", `${arch}phi3`, "float32"],
+  ["llama (demo), float16", demo, "float16"],
+];
+
+for (const [name, model, dtype] of cases) {
+  test(`${name}: the exported decoder in a fresh session generates the engine's greedy tokens`, async () => {
+    const out = join(work, `${name.replace(/\W+/g, "-")}`);
+    const r = await exportOnnxDecoder(model, out, { dtype, source: name });
+    assert.deepEqual(r.files, ["model.onnx", "model.onnx.data", "README.md"]);
+    assert.ok(existsSync(join(out, "model.onnx.data")));
+    const readme = readFileSync(join(out, "README.md"), "utf8");
+    for (const n of [
+      "input_ids",
+      "attention_mask",
+      "position_ids",
+      "past_key_values.0.key",
+      "present.0.value",
+      "logits",
+    ])
+      assert.ok(readme.includes(`\`${n}\``), `README names ${n}`);
+    const steps = 10;
+    const expected = await greedyEngine(model, prompt, steps, dtype);
+    assert.deepEqual((await greedyOnnx(out, [prompt], steps))[0], expected);
+  });
+}
+
+test("a left-padded row of a batch generates what it generates alone", async () => {
+  const out = join(work, "padded");
+  await exportOnnxDecoder(demo, out);
+  const short = [7, 8, 9, 10];
+  const [a, b] = await greedyOnnx(out, [prompt, short], 8);
+  assert.deepEqual(a, await greedyEngine(demo, prompt, 8, "float32"));
+  assert.deepEqual(b, await greedyEngine(demo, short, 8, "float32"));
+});
