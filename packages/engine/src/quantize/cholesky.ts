@@ -2,43 +2,50 @@
 // → cholesky(upper)). Computed here in float64 on the host with one Cholesky and one triangular inverse instead
 // of three factorizations: with H = V Vᵀ, V upper triangular (the Cholesky factor of H "from the bottom", i.e.
 // V = P L P with L = chol(P H P) and P the reversal), H⁻¹ = V⁻ᵀ V⁻¹ = Uᵀ U with U = V⁻¹ upper — the same unique
-// factor. Rows are contiguous in both loops (row-major), 2n³/3 flops in all.
+// factor. P M P of a row-major matrix is its flat array reversed, so everything happens in the one n × n
+// buffer (plus a row): rows are contiguous in both loops, 2n³/3 flops in all.
 
-/** U (row-major [n, n], upper) with Uᵀ U = H⁻¹, or null when H is not positive definite. H is not changed. */
-export function upperCholeskyOfInverse(H: Float64Array, n: number): Float64Array | null {
-  // L = chol(P H P): (P H P)[i][j] = H[n−1−i][n−1−j]
-  const L = new Float64Array(n * n);
+/** Overwrites `A` (row-major [n, n], symmetric positive definite) with U, upper, Uᵀ U = A⁻¹; false (A then
+ *  garbage) when A is not positive definite. */
+export function upperCholeskyOfInverseInPlace(A: Float64Array, n: number): boolean {
+  A.reverse(); // P A P
+  // Cholesky, lower, in place: L[i][j] = (A[i][j] − Σ_{k<j} L[i][k] L[j][k]) / L[j][j]
   for (let i = 0; i < n; i++) {
     const ri = i * n;
-    const hi = (n - 1 - i) * n + (n - 1);
     for (let j = 0; j <= i; j++) {
       const rj = j * n;
-      let s = H[hi - j]!;
-      for (let k = 0; k < j; k++) s -= L[ri + k]! * L[rj + k]!;
+      let s = A[ri + j]!;
+      for (let k = 0; k < j; k++) s -= A[ri + k]! * A[rj + k]!;
       if (i === j) {
-        if (!(s > 0)) return null;
-        L[ri + i] = Math.sqrt(s);
+        if (!(s > 0)) return false;
+        A[ri + i] = Math.sqrt(s);
       } else {
-        L[ri + j] = s / L[rj + j]!;
+        A[ri + j] = s / A[rj + j]!;
       }
     }
+    A.fill(0, ri + i + 1, ri + n);
   }
-  // X = L⁻¹ (lower), row by row: X[i] = (e_i − Σ_{k<i} L[i][k] X[k]) / L[i][i]
-  const X = new Float64Array(n * n);
+  // X = L⁻¹ (lower), row by row over the rows of X already made: X[i] = (e_i − Σ_{k<i} L[i][k] X[k]) / L[i][i]
+  const row = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const ri = i * n;
+    row.fill(0, 0, i + 1);
     for (let k = 0; k < i; k++) {
-      const l = L[ri + k]!;
+      const l = A[ri + k]!;
       if (l === 0) continue;
       const rk = k * n;
-      for (let j = 0; j <= k; j++) X[ri + j]! -= l * X[rk + j]!;
+      for (let j = 0; j <= k; j++) row[j]! -= l * A[rk + j]!;
     }
-    X[ri + i] = 1;
-    const d = L[ri + i]!;
-    for (let j = 0; j <= i; j++) X[ri + j]! /= d;
+    row[i] = 1;
+    const d = A[ri + i]!;
+    for (let j = 0; j <= i; j++) A[ri + j] = row[j]! / d;
   }
-  // U = P X P
-  const U = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) for (let b = a; b < n; b++) U[a * n + b] = X[(n - 1 - a) * n + (n - 1 - b)]!;
-  return U;
+  A.reverse(); // U = P X P
+  return true;
+}
+
+/** U with Uᵀ U = H⁻¹ as a new array, or null when H is not positive definite. H is not changed. */
+export function upperCholeskyOfInverse(H: Float64Array, n: number): Float64Array | null {
+  const A = H.slice();
+  return upperCholeskyOfInverseInPlace(A, n) ? A : null;
 }

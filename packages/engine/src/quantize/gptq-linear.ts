@@ -3,7 +3,7 @@
 // of H⁻¹ (./cholesky.ts, host). The Hessian's preparation (dead inputs, act-order permutation, damping with
 // retries, factor) depends on H only, so linears that share their input (k, v, q; up, gate) share it.
 import { UserError } from "@shortened/contracts";
-import { upperCholeskyOfInverse } from "./cholesky.js";
+import { upperCholeskyOfInverseInPlace } from "./cholesky.js";
 import { findParams, type QuantParams, quantCode } from "./quantizer.js";
 import type { TrailingUpdate } from "./trailing-update.js";
 
@@ -70,10 +70,10 @@ export function prepareHessian(H: Float64Array, n: number, s: GptqSettings, name
   for (let retries = 0; retries <= s.dampRetries; retries++) {
     const dampPercent = s.damp + retries * s.dampStep;
     const damp = dampPercent * mean;
-    const Hd = Hp.slice();
-    for (let j = 0; j < n; j++) Hd[j * n + j]! += damp;
-    const U = upperCholeskyOfInverse(Hd, n);
-    if (U)
+    const U = Hp.slice();
+    for (let j = 0; j < n; j++) U[j * n + j]! += damp;
+    const Hd = s.method === "rtn" ? U.slice() : null;
+    if (upperCholeskyOfInverseInPlace(U, n))
       return {
         n,
         perm,
@@ -83,7 +83,7 @@ export function prepareHessian(H: Float64Array, n: number, s: GptqSettings, name
         damp,
         dampPercent,
         retries,
-        damped: s.method === "rtn" ? Hd : null,
+        damped: Hd,
       };
   }
   throw new UserError(

@@ -39,7 +39,12 @@ export interface LayerReport {
   dead: number;
   /** GPTQ's sum of Losses, ½ Σ (w − q)²/U_cc² */
   loss: number;
+  /** the whole linear (its share of the forward, the factorization when it made it, the column loop) */
   seconds: number;
+  /** the group's forward over the calibration rows with the XᵀX accumulation (on the group's first linear) */
+  forwardSeconds: number;
+  /** the factor of H⁻¹ (on the first linear of those sharing an input) */
+  factorSeconds: number;
 }
 
 export interface QuantizeModelResult {
@@ -142,6 +147,7 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
       };
       const packed = new Map<string, PackedLinearInput>();
       for (const group of groups) {
+        const tf = performance.now();
         const graph = await BlockHessians.open(c, i, group, false, T, session);
         const sums = new Map<string, Float64Array>();
         try {
@@ -152,9 +158,11 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
         } finally {
           await graph.release();
         }
+        let forwardSeconds = (performance.now() - tf) / 1000;
         const prepared = new Map<string, PreparedHessian>();
         for (const module of group) {
           const t0 = performance.now();
+          let factorSeconds = 0;
           const name = layerName(i, module);
           const key = graph.hessianOf.get(module)!;
           const n = graph.inputSize.get(module)!;
@@ -163,8 +171,11 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
             // H = 2/N Σ x xᵀ (N: calibration rows, as AutoGPTQ counts them)
             const Hm = sums.get(key)!;
             for (let k = 0; k < Hm.length; k++) Hm[k] = (Hm[k]! * 2) / N;
+            const tp = performance.now();
             prep = prepareHessian(Hm, n, s, name);
+            factorSeconds = (performance.now() - tp) / 1000;
             prepared.set(key, prep);
+            sums.delete(key);
           }
           const W = weightOf(`${module}.weight`);
           const out = W.length / n;
@@ -183,8 +194,11 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
             dampRetries: prep.retries,
             dead,
             loss: r.loss,
-            seconds: (performance.now() - t0) / 1000,
+            seconds: (performance.now() - t0) / 1000 + forwardSeconds,
+            forwardSeconds,
+            factorSeconds,
           };
+          forwardSeconds = 0;
           layers.push(layer);
           opts.onProgress?.({ block: i, blocks: c.numHiddenLayers, layer });
         }
