@@ -42,15 +42,16 @@ row() { # label, command...
   rm -f "$log" "$log.out"
 }
 mb=(--memory-budget "$budget")
+calib=$(node -e 'const b=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).batch; console.log(`${b.length} x ${b[0].length}`)' "$inputs/calib.json")
 ref=${STREAM_REF:-$root/../shared/tools/stream_ref.py}
 for step in "$@"; do
   case $step in
     ppl) row "eval ppl, 2 x 128 tokens" "${cli[@]}" eval ppl --model "$model" --ids "$inputs/ids.json" --seq-len 128 --bos first --bos-id 1 --batch-size 2 "${mb[@]}" --json ;;
     ref-ppl) row "stream_ref.py ppl (float32 reference)" /usr/bin/python3 "$ref" --model "$model" --ids-file "$inputs/ids.json" --seq-len 128 --bos first --bos-id 1 ;;
-    imp-ppl) row "importance ppl, 2 x 16 calibration" "${cli[@]}" importance --model "$model" --criterion ppl --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
+    imp-ppl) row "importance ppl, $calib calibration" "${cli[@]}" importance --model "$model" --criterion ppl --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     ref-imp) row "stream_ref.py PPL criterion" /usr/bin/python3 "$ref" --model "$model" --calib-ids "$inputs/calib.json" ;;
     magnitude) row "importance magnitude" "${cli[@]}" importance --model "$model" --criterion magnitude "${mb[@]}" --json ;;
-    taylor) row "importance taylor, 2 x 16 calibration" "${cli[@]}" importance --model "$model" --criterion taylor --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
+    taylor) row "importance taylor, $calib calibration" "${cli[@]}" importance --model "$model" --criterion taylor --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     zeroshot) row "eval zeroshot arc_easy, 2 documents" "${cli[@]}" eval zeroshot --model "$model" --tasks arc_easy --limit 2 "${mb[@]}" --json ;;
     generate) row "generate 4 new tokens" "${cli[@]}" generate --model "$model" --prompt "Once upon a time" --max-new-tokens 4 --ignore-eos "${mb[@]}" --json ;;
     throughput) row "streamed forward, ${TP_ROWS:-8} x ${TP_SEQ:-128} tokens" node --conditions=development --import tsx "$root/bench/streamed-throughput.ts" --model "$model" --rows "${TP_ROWS:-8}" --seq-len "${TP_SEQ:-128}" --batch "${TP_ROWS:-8}" ;;
