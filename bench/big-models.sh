@@ -46,7 +46,7 @@ calib=$(node -e 'const b=JSON.parse(require("fs").readFileSync(process.argv[1],"
 ref=${STREAM_REF:-$root/../shared/tools/stream_ref.py}
 for step in "$@"; do
   case $step in
-    ppl) row "eval ppl, 2 x 128 tokens" "${cli[@]}" eval ppl --model "$model" --ids "$inputs/ids.json" --seq-len 128 --bos first --bos-id 1 --batch-size 2 "${mb[@]}" --json ;;
+    ppl) row "eval ppl, $(node -e 'console.log(Math.floor((JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).ids.length + 1) / 128))' "$inputs/ids.json") x 128 tokens" "${cli[@]}" eval ppl --model "$model" --ids "$inputs/ids.json" --seq-len 128 --bos first --bos-id 1 --batch-size 2 "${mb[@]}" --json ;;
     ref-ppl) row "stream_ref.py ppl (float32 reference)" /usr/bin/python3 "$ref" --model "$model" --ids-file "$inputs/ids.json" --seq-len 128 --bos first --bos-id 1 ;;
     imp-ppl) row "importance ppl, $calib calibration" "${cli[@]}" importance --model "$model" --criterion ppl --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     ref-imp) row "stream_ref.py PPL criterion" /usr/bin/python3 "$ref" --model "$model" --calib-ids "$inputs/calib.json" ;;
