@@ -20,7 +20,7 @@ row() { # label, command...
   local label=$1; shift
   local log; log=$(mktemp)
   local t0; t0=$(date +%s.%N)
-  /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { echo "| $label | failed: $(tail -3 "$log" | tr '\n' ' ') |"; return; }
+  /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { echo "| $label | failed: $(grep -v '^\s' "$log" | grep -v 'Command being timed' | tail -2 | tr '\n' ' ') |"; return; }
   local t1; t1=$(date +%s.%N)
   local rss; rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$log")
   local what; what=$(node -e '
