@@ -208,3 +208,39 @@ export function importanceOverlaySpec(series: { criterion: string; scores: numbe
     },
   };
 }
+
+export interface StudyPoint {
+  criterion: string;
+  method: string;
+  ratio: number;
+  ppl: number;
+}
+
+/** A study's perplexity against pruning ratio: a line per criterion and method, the dense model dashed. */
+export function studySpec(points: StudyPoint[], dataset: string, dense: number | null): Spec {
+  const layers: Spec[] = [
+    {
+      data: { values: points },
+      mark: { type: "line", point: true, tooltip: true },
+      encoding: {
+        x: { field: "ratio", type: "quantitative", title: "pruning ratio", axis: { format: "%" } },
+        y: { field: "ppl", type: "quantitative", title: `PPL ${dataset}`, scale: { type: "log" } },
+        color: { field: "criterion", type: "nominal" },
+        strokeDash: { field: "method", type: "nominal" },
+      },
+    },
+  ];
+  if (dense !== null)
+    layers.push({
+      data: { values: [{ ppl: dense }] },
+      mark: { type: "rule", strokeDash: [4, 4] },
+      encoding: { y: { field: "ppl", type: "quantitative" } },
+    });
+  return {
+    ...base,
+    description: `perplexity against pruning ratio (${dataset})`,
+    width: 360,
+    height: 220,
+    layer: layers,
+  };
+}

@@ -35,7 +35,15 @@ export function eventText(e: JobEvent, field: string): string {
 }
 
 export const JOB_STATES: JobState[] = ["queued", "running", "succeeded", "failed", "cancelled"];
-export const JOB_KINDS: JobKind[] = ["importance", "prune", "retrain", "evaluate", "benchmark", "pipeline"];
+export const JOB_KINDS: JobKind[] = [
+  "importance",
+  "prune",
+  "retrain",
+  "evaluate",
+  "benchmark",
+  "pipeline",
+  "study",
+];
 export const isFinished = (s: JobState) => s === "succeeded" || s === "failed" || s === "cancelled";
 
 /** A JSON value as an object of named values ({} when it is not an object). */

@@ -3,7 +3,7 @@
 // results and artifacts with downloads.
 import { useMemo, useRef } from "react";
 import { Chart } from "../charts/Chart.js";
-import { importanceSpec, trainingCurveSpec } from "../charts/specs.js";
+import { importanceSpec, studySpec, trainingCurveSpec } from "../charts/specs.js";
 import { api, EtagCache, ok } from "../lib/api.js";
 import { bytes, duration, num, shortId, time } from "../lib/format.js";
 import { useJobStream, useLoad } from "../lib/hooks.js";
@@ -12,7 +12,7 @@ import { Link, navigate } from "../lib/router.js";
 import { type Artifact, eventText, isFinished, type Job, resultOf, type Session } from "../lib/types.js";
 import { ErrorNote, Json } from "./common.js";
 import { JobActions, ProgressCell, StateBadge } from "./Jobs.js";
-import { importanceView, latestProgress, timeline, trainingPoints } from "./job-data.js";
+import { importanceView, latestProgress, studyView, timeline, trainingPoints } from "./job-data.js";
 
 export default function JobDetail({ id, session }: { id: string; session: Session }) {
   const jobCache = useRef(new EtagCache<Job>());
@@ -31,10 +31,10 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
   const job = jobLoad.data;
   const stepsLoad = useLoad(
     async () =>
-      job?.kind === "pipeline"
+      job?.kind === "pipeline" || job?.kind === "study"
         ? (
             await stepsCache.current.get((headers) =>
-              api.GET("/v1/jobs", { params: { query: { parentJobId: id, limit: 50 } }, headers }),
+              api.GET("/v1/jobs", { params: { query: { parentJobId: id, limit: 200 } }, headers }),
             )
           ).body.items
         : [],
@@ -62,6 +62,11 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
     () => (importance ? importanceSpec(importance.scores, importance.criterion, importance) : null),
     [importance],
   );
+  const study = useMemo(() => (job ? studyView(job) : null), [job]);
+  const studyChart = useMemo(
+    () => (study?.points.length ? studySpec(study.points, study.dataset, study.dense) : null),
+    [study],
+  );
   const logs = stream.events.filter((e) => e.type === "log").slice(-300);
   const kindOf = new Map(steps.map((s) => [s.id, s.kind]));
 
@@ -78,7 +83,7 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
         {job.parentJobId && (
           <>
             {" "}
-            / <Link href={`/jobs/${job.parentJobId}`}>pipeline {shortId(job.parentJobId)}</Link>
+            / <Link href={`/jobs/${job.parentJobId}`}>parent {shortId(job.parentJobId)}</Link>
           </>
         )}
       </p>
@@ -124,7 +129,11 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
 
       {steps.length > 0 && (
         <section aria-labelledby="steps-title">
-          <h2 id="steps-title">Steps</h2>
+          <h2 id="steps-title">
+            {job.kind === "study"
+              ? `Children: ${steps.filter((s) => s.state === "succeeded").length} of ${steps.length} done`
+              : "Steps"}
+          </h2>
           <ol className="steps">
             {steps.map((s) => (
               <li key={s.id}>
@@ -192,6 +201,41 @@ export default function JobDetail({ id, session }: { id: string; session: Sessio
           </section>
         )}
       </div>
+
+      {study && (
+        <section aria-labelledby="study-title">
+          <h2 id="study-title">Study</h2>
+          {studyChart && (
+            <Chart
+              spec={studyChart}
+              label={`perplexity (${study.dataset}) against pruning ratio per criterion and method`}
+              testId="study-chart"
+            />
+          )}
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Criterion</th>
+                <th scope="col">Count</th>
+                <th scope="col">Removed</th>
+                <th scope="col">Method</th>
+                <th scope="col">PPL {study.dataset}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {study.cells.map((c) => (
+                <tr key={`${c.criterion}-${c.count}-${c.method}`}>
+                  <td>{c.criterion}</td>
+                  <td className="num">{c.count}</td>
+                  <td>{c.removed.join(", ")}</td>
+                  <td>{c.method}</td>
+                  <td className="num">{c.ppl === null ? "–" : num(c.ppl)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
 
       <section aria-labelledby="eval-title">
         <h2 id="eval-title">Evaluation results</h2>

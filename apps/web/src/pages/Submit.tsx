@@ -19,7 +19,7 @@ import {
 import { ErrorNote, Json } from "./common.js";
 import { SchemaForm } from "./SchemaForm.js";
 
-const KINDS = ["pipeline", "importance", "prune", "retrain", "evaluate", "benchmark"];
+const KINDS = ["pipeline", "study", "importance", "prune", "retrain", "evaluate", "benchmark"];
 type Doc = { components: { schemas: Record<string, JsonSchema> } } & Record<string, unknown>;
 
 /** The OpenAPI document the server serves (not an API operation, so not in the typed client). */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, test } from "node:test";
 import type { Job, JobEvent } from "../lib/types.js";
-import { importanceView, timeline, trainingPoints } from "./job-data.js";
+import { importanceView, studyView, timeline, trainingPoints } from "./job-data.js";
 
 const ev = (seq: number, type: JobEvent["type"], data: Record<string, unknown>, jobId = "p"): JobEvent => ({
   seq: String(seq),
@@ -108,4 +108,29 @@ describe("job page data", () => {
       order: undefined,
     });
   });
+});
+
+test("a study's cells become chart points of its first perplexity, the dense model apart", () => {
+  const cell = (criterion: string, count: number, method: string, ppl: number) => ({
+    criterion,
+    count,
+    ratio: count / 8,
+    removed: [6, 5].slice(0, count),
+    method,
+    versionId: "v",
+    metrics: { ppl_tinystories: { value: ppl, protocol: {} } },
+  });
+  const study = {
+    kind: "study",
+    result: {
+      dense: { metrics: { ppl_tinystories: { value: 5.5, protocol: {} } } },
+      cells: [cell("ppl", 1, "none", 7), cell("ppl", 1, "lora", 6.5), cell("magnitude", 2, "none", 11)],
+    },
+  } as unknown as Job;
+  const v = studyView(study)!;
+  assert.equal(v.dataset, "tinystories");
+  assert.equal(v.dense, 5.5);
+  assert.deepEqual(v.points[1], { criterion: "ppl", method: "lora", ratio: 0.125, ppl: 6.5 });
+  assert.equal(v.cells.length, 3);
+  assert.equal(studyView(job({})), null);
 });

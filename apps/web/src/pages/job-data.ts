@@ -1,7 +1,15 @@
 // What the job page derives from a job, its steps and its event stream: the training curve, the state
 // timeline, and the importance with the blocks the prune step removed.
-import type { TrainPoint } from "../charts/specs.js";
-import { eventText, isProgress, type Job, type JobEvent, type ProgressData, resultOf } from "../lib/types.js";
+import type { StudyPoint, TrainPoint } from "../charts/specs.js";
+import {
+  eventText,
+  isProgress,
+  type Job,
+  type JobEvent,
+  objectOf,
+  type ProgressData,
+  resultOf,
+} from "../lib/types.js";
 
 /** Every training step in the stream (a step repeated by a resumed attempt counts once, the last time). */
 export function trainingPoints(events: JobEvent[]): TrainPoint[] {
@@ -87,4 +95,29 @@ export function latestProgress(events: JobEvent[], jobId: string): ProgressData 
     if (e.type === "progress" && (e.jobId ?? jobId) === jobId && isProgress(e.data)) return e.data;
   }
   return null;
+}
+
+/** A study's result as chart points: the first perplexity measured, per cell (null when there is none). */
+export function studyView(job: Job): {
+  dataset: string;
+  points: StudyPoint[];
+  dense: number | null;
+  cells: { criterion: string; count: number; removed: number[]; method: string; ppl: number | null }[];
+} | null {
+  const r = objectOf(job.result);
+  if (job.kind !== "study" || !Array.isArray(r.cells)) return null;
+  type Cell = { criterion: string; count: number; ratio: number; removed: number[]; method: string };
+  const cells = r.cells as (Cell & { metrics: Record<string, { value: number }> })[];
+  const names = cells.flatMap((c) => Object.keys(c.metrics ?? {}));
+  const metric = names.find((n) => n.startsWith("ppl_"));
+  const ppl = (m: Record<string, { value: number }> | undefined): number | null =>
+    metric === undefined ? null : (m?.[metric]?.value ?? null);
+  return {
+    dataset: metric ? metric.slice(4) : "",
+    dense: ppl(objectOf(r.dense).metrics as Record<string, { value: number }> | undefined),
+    points: cells
+      .filter((c) => ppl(c.metrics) !== null)
+      .map((c) => ({ criterion: c.criterion, method: c.method, ratio: c.ratio, ppl: ppl(c.metrics)! })),
+    cells: cells.map((c) => ({ ...c, ppl: ppl(c.metrics) })),
+  };
 }
