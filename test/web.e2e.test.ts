@@ -15,6 +15,7 @@ import { type ApiServer, startApiServer } from "@shortened/api";
 import { registerFromFolder } from "@shortened/jobs";
 import type { Page } from "playwright-core";
 import { type Browser, openBrowser, screenshot, screenshotDir } from "./helpers/browser.js";
+import { jsonOf, runCli } from "./helpers/cli.js";
 import {
   apiCaller,
   createTestDatabase,
@@ -365,6 +366,25 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
       const l = await label(j.inputVersionId);
       const column = (await page.getByTestId(`column-${l}`).getByTestId("column-text").textContent()) ?? "";
       assert.equal(column, j.result.samples[0].outputs[0].text);
+      // ... and what `shortened generate` prints for the same version, prompt and settings (greedy, 24 tokens).
+      const version = await db.prisma.modelVersion.findUniqueOrThrow({ where: { id: j.inputVersionId } });
+      const dir = join(cacheRoot, `cli-${j.inputVersionId}`);
+      const store = s3rverStore(s3.endpoint, BUCKET);
+      for (const o of await store.list(version.storagePrefix))
+        await store.getToFile(o.key, join(dir, o.key.slice(version.storagePrefix.length)));
+      const cli = jsonOf(
+        runCli([
+          "generate",
+          "--model",
+          dir,
+          "--prompt",
+          "Once upon a time",
+          "--max-new-tokens",
+          "24",
+          "--json",
+        ]),
+      );
+      assert.equal(column, cli.samples[0].text, `${l}: the playground and shortened generate agree`);
     }
     // A long run, cancelled at once: all three stop.
     await page.getByLabel("New tokens").fill("500");
