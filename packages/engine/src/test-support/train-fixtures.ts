@@ -8,7 +8,18 @@ import type { TrainOptions } from "../retrain/trainer.js";
 
 const root = fileURLToPath(new URL("../../../..", import.meta.url));
 export const TRAIN_FIXTURES = fileURLToPath(new URL("../fixtures/train/", import.meta.url));
-export const TRAIN_FIXTURE_NAMES = ["llama", "mistral", "qwen2", "gemma", "llama-bias", "demo"] as const;
+export const TRAIN_FIXTURE_NAMES = [
+  "llama",
+  "mistral",
+  "qwen2",
+  "gemma",
+  "llama-bias",
+  "demo",
+  "qwen3",
+  "gemma2",
+  "gemma3_text",
+  "phi3",
+] as const;
 
 // biome-ignore lint/suspicious/noExplicitAny: oracle JSON
 export function trainFixture(name: string): any {
