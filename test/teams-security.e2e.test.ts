@@ -112,6 +112,10 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       "GET /v1/versions/:id/artifacts": { path: `/v1/versions/${v}/artifacts` },
       "GET /v1/versions/:id/metrics": { path: `/v1/versions/${v}/metrics` },
       "GET /v1/versions/:id/card": { path: `/v1/versions/${v}/card` },
+      "POST /v1/versions/:id/push": {
+        path: `/v1/versions/${v}/push`,
+        body: { repo: "team-b/x", tokenSecret: "hf" },
+      },
       "GET /v1/jobs": { path: "/v1/jobs", own: true },
       "POST /v1/jobs": { path: "/v1/jobs", body: { kind: "evaluate", model: v } },
       "GET /v1/jobs/:id": { path: `/v1/jobs/${job.id}` },
@@ -180,6 +184,7 @@ describe("team isolation and roles", { timeout: 60_000 }, () => {
       "POST /v1/keys",
       "POST /v1/keys/:id/rotate",
       "POST /v1/team/model-sources",
+      "POST /v1/versions/:id/push",
       "POST /v1/webhooks",
       "PUT /v1/models/:id/aliases/:alias/rules",
       "PUT /v1/models/:id/share",

@@ -271,3 +271,25 @@ export const StreamQuery = z
     lastEventId: EventSeq.optional().describe("resume after this event (as the Last-Event-ID header)"),
   })
   .strict();
+
+/** POST /v1/versions/{id}/push: publish a version to the Hugging Face Hub. */
+export const PushVersionBody = z
+  .object({
+    repo: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/, "org/name")
+      .describe("the Hub repository (created when missing; an existing one gets a new commit)"),
+    private: z.boolean().default(true).describe("create the repository private (default) or public"),
+    tokenSecret: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .describe("the team secret holding a Hub token with write access"),
+  })
+  .strict();
+export const PushResult = z.object({
+  repo: z.string(),
+  commit: z.string().describe("the commit the push made"),
+  url: z.string(),
+  files: z.array(z.string()),
+  private: z.boolean(),
+});

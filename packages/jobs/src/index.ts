@@ -4,6 +4,7 @@ export * from "./embedded.js";
 export * from "./folder-run.js";
 export * from "./handlers/index.js";
 export * from "./hub-models.js";
+export * from "./hub-push.js";
 export * from "./importance-reuse.js";
 export * from "./keys.js";
 export * from "./metric-protocols.js";

@@ -1,7 +1,17 @@
 // /v1/versions: a model version, its lineage, files, metrics and model card.
-import { getVersion, lineage, listArtifacts, listMetrics } from "@shortened/adapters";
-import { ArtifactList, CardQuery, Lineage, MetricList, ModelVersion } from "@shortened/contracts";
-import { buildModelCard } from "@shortened/jobs";
+
+import { join } from "node:path";
+import { getVersion, hubDepsFromEnv, lineage, listArtifacts, listMetrics } from "@shortened/adapters";
+import {
+  ArtifactList,
+  CardQuery,
+  Lineage,
+  MetricList,
+  ModelVersion,
+  PushResult,
+  PushVersionBody,
+} from "@shortened/contracts";
+import { buildModelCard, pushVersion } from "@shortened/jobs";
 import { teamOf } from "../plugins/auth.js";
 import { errors, idParam, json } from "../route-schema.js";
 import { artifactJson, metricJson, versionJson } from "../serialize.js";
@@ -12,6 +22,43 @@ const tags = ["models"];
 const params = idParam("version id");
 
 export const versionRoutes = v1Routes("versions", (app, d) => {
+  app.post(
+    "/versions/:id/push",
+    {
+      schema: {
+        operationId: "pushVersion",
+        summary:
+          "publish a version to the Hugging Face Hub: its checkpoint and a model card README.md, the lineage in the commit message",
+        tags: ["versions"],
+        params: idParam("version id"),
+        body: PushVersionBody,
+        response: {
+          201: json(PushResult, "the repository and the commit"),
+          ...errors(
+            404,
+            [
+              422,
+              "the license forbids publishing derivatives, or the Hub refused the token (hub_unauthorized, hub_gated)",
+            ],
+            [502, "the Hub could not be reached"],
+          ),
+        },
+      },
+      config: {
+        role: "admin",
+        audit: { action: "version.push", targetType: "version", status: 201, pick: ["repo", "commit"] },
+      },
+    },
+    async (req, reply) => {
+      const hub = d.hub ?? hubDepsFromEnv();
+      const r = await pushVersion(d.db, d.store, teamOf(req), req.params.id, req.body, {
+        hub,
+        cacheDir: join(hub.cache.dir, "..", "shortened-push"),
+      });
+      return reply.status(201).send(r);
+    },
+  );
+
   app.get(
     "/versions/:id",
     {

@@ -38,6 +38,26 @@ export function register(program: Command): void {
   );
   clientAction(
     models
+      .command("push <versionId>")
+      .description(
+        "publish a version to the Hugging Face Hub (checkpoint + model card; the lineage in the commit)",
+      )
+      .requiredOption("--repo <org/name>", "the Hub repository (created private unless --public)")
+      .option("--public", "create the repository public")
+      .option(
+        "--token-secret <name>",
+        "with --server: the team secret holding a Hub write token (embedded: $HF_TOKEN)",
+      ),
+    (o, id) =>
+      withClient(o, (c) => {
+        const x = o as Opts & { repo: string; public?: boolean; tokenSecret?: string };
+        return c.push(id, { repo: x.repo, private: !x.public, tokenSecret: x.tokenSecret });
+      }),
+    (r) =>
+      `pushed ${(r.files as string[]).length} files to ${r.repo} (${r.private ? "private" : "public"}): commit ${r.commit}`,
+  );
+  clientAction(
+    models
       .command("list")
       .description("models, newest first")
       .option("--q <text>", "search in names and descriptions"),

@@ -16,6 +16,7 @@ import {
   listFiles,
   localTeamId,
   openEmbedded,
+  pushVersion,
   registerFromFolder,
   registerFromHub,
   retryJob,
@@ -51,6 +52,7 @@ export interface ServiceClient {
   jobArtifacts(id: string): Promise<Json>;
   registerFolder(name: string, dir: string): Promise<Json>;
   registerUri(name: string, uri: string, tokenSecret?: string): Promise<Json>;
+  push(versionId: string, body: { repo: string; private: boolean; tokenSecret?: string }): Promise<Json>;
   models(q: Record<string, string>): Promise<Json>;
   model(id: string): Promise<Json>;
   lineage(versionId: string): Promise<Json>;
@@ -169,6 +171,13 @@ class HttpClient implements ServiceClient {
     this.call(() =>
       this.api.POST("/v1/models", { body: { name, uri, ...(tokenSecret ? { tokenSecret } : {}) } }),
     );
+  push = (id: string, body: { repo: string; private: boolean; tokenSecret?: string }) => {
+    if (!body.tokenSecret) throw new UserError("bad_request", "--token-secret is needed with --server");
+    const { tokenSecret } = body;
+    return this.call(() =>
+      this.api.POST("/v1/versions/{id}/push", { params: { path: { id } }, body: { ...body, tokenSecret } }),
+    );
+  };
   models = (q: Record<string, string>) =>
     this.call(() =>
       this.api.GET("/v1/models", {
@@ -295,6 +304,27 @@ class EmbeddedClient implements ServiceClient {
     } finally {
       bar.stop();
     }
+  }
+  async push(id: string, body: { repo: string; private: boolean; tokenSecret?: string }): Promise<Json> {
+    if (body.tokenSecret)
+      throw new UserError(
+        "bad_request",
+        "--token-secret needs --server; embedded mode reads the Hub token from $HF_TOKEN",
+      );
+    const hub = reg.hubDepsFromEnv(process.env, join(this.env.stateDir, "cache", "hub"));
+    return pushVersion(
+      this.db,
+      this.env.store,
+      this.teamId,
+      id,
+      { repo: body.repo, private: body.private },
+      {
+        hub,
+        cacheDir: join(this.env.stateDir, "cache"),
+        envToken: process.env.HF_TOKEN,
+        signal: interruptSignal(),
+      },
+    );
   }
   async models(q: Record<string, string>) {
     const page = await reg.listModels(this.db, this.teamId, {

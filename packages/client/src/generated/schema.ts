@@ -280,6 +280,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/versions/{id}/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** publish a version to the Hugging Face Hub: its checkpoint and a model card README.md, the lineage in the commit message */
+        post: operations["pushVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/versions/{id}": {
         parameters: {
             query?: never;
@@ -2636,6 +2653,140 @@ export interface operations {
             };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pushVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description version id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the Hub repository (created when missing; an existing one gets a new commit) */
+                    repo: string;
+                    /**
+                     * @description create the repository private (default) or public
+                     * @default true
+                     */
+                    private?: boolean;
+                    /** @description the team secret holding a Hub token with write access */
+                    tokenSecret: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the repository and the commit */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        repo: string;
+                        /** @description the commit the push made */
+                        commit: string;
+                        url: string;
+                        files: string[];
+                        private: boolean;
+                    };
+                };
+            };
+            /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no credential, or a bad or revoked API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the route needs an admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description no such object in the caller's team */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the body is larger than the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description a path parameter is longer than 100 characters */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description unsupported Content-Type: send JSON with Content-Type: application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the license forbids publishing derivatives, or the Hub refused the token (hub_unauthorized, hub_gated) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description the Hub could not be reached */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };

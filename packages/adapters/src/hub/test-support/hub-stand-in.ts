@@ -320,6 +320,7 @@ export class HubStandIn {
       name: string;
       organization?: string;
       private?: boolean;
+      visibility?: string;
     };
     const name = body.organization ? `${body.organization}/${body.name}` : body.name;
     if (this.repos.has(name))
@@ -333,7 +334,7 @@ export class HubStandIn {
         ],
       ]),
       branches: new Map([["main", commit]]),
-      private: Boolean(body.private),
+      private: body.private ?? body.visibility === "private",
       log: [{ commit, summary: "initial commit" }],
     });
     json(res, 200, { url: `${this.url}/${name}`, name });
