@@ -85,7 +85,7 @@ test("retrain lora --distill-from --top-k: SIGKILL mid-run, restart, same adapte
   const straight = jsonOf(runCli([...base, "--out", join(tmp, "a"), ...opts]));
   const killedOut = join(tmp, "b");
   const resumeArgs = [...base, "--out", killedOut, ...opts, "--checkpoint-every", "2"];
-  await killAfterFirstState(resumeArgs, `${killedOut}.train-state`);
+  await killAfterFirstState(resumeArgs, join(`${killedOut}.train-state`, "lora"));
   const resumed = jsonOf(runCli(resumeArgs));
   assert.ok(resumed.resumedFrom > 0 && resumed.resumedFrom < 12, `resumed from ${resumed.resumedFrom}`);
   assert.deepEqual(resumed.losses, straight.losses);

@@ -39,7 +39,8 @@ for (const method of ["cpt", "lora"] as const) {
       const straight = jsonOf(runCli([...base, "--out", join(tmp, "a"), ...opts]));
       const killedOut = join(tmp, "b");
       const resumeArgs = [...base, "--out", killedOut, ...opts, "--checkpoint-every", "2"];
-      await killAfterFirstState(resumeArgs, `${killedOut}.train-state`);
+      // the job handler keeps one state folder per phase
+      await killAfterFirstState(resumeArgs, join(`${killedOut}.train-state`, method));
       assert.ok(!existsSync(killedOut), "the killed run must not have written its output");
       const resumed = jsonOf(runCli(resumeArgs));
       assert.ok(

@@ -58,6 +58,15 @@ const memoryBudget = z
     "peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory)",
   );
 
+const accuracyLevel = z
+  .int()
+  .min(0)
+  .max(4)
+  .optional()
+  .describe(
+    "GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations)",
+  );
+
 export const Calibration = z
   .object({
     dataset: z
@@ -253,7 +262,18 @@ export const RetrainSpec = z
       .default("lora")
       .describe("LoRA adapters on frozen weights, continued pretraining of all weights, or CPT then LoRA"),
     data: RetrainData.default({ dataset: "alpaca", trainOnInputs: false }),
-    steps: z.int().min(1).max(1_000_000).default(100).describe("optimizer steps"),
+    steps: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe("optimizer steps (give steps or epochs; neither: one epoch)"),
+    epochs: z
+      .number()
+      .positive()
+      .max(10_000)
+      .optional()
+      .describe("passes over the data: steps = ceil(epochs × rows / (batch × gradAccum))"),
     batch: z.int().min(1).max(4096).default(4).describe("micro-batch rows"),
     gradAccum: z.int().min(1).max(4096).default(1).describe("micro-batches per optimizer step"),
     lr: z.number().min(0).max(1).default(1e-4),
@@ -274,7 +294,12 @@ export const RetrainSpec = z
     merge: z
       .boolean()
       .default(true)
-      .describe("publish the merged checkpoint (W + alpha/r·BA) as the output version"),
+      .describe(
+        "publish the merged checkpoint (W + alpha/r·BA) as the output version (false: the adapter alone)",
+      ),
+    initAdapter: ModelRef.optional().describe(
+      "LoRA: start from this retrained LoRA version's adapter instead of A seeded, B = 0 (same r and targets)",
+    ),
     seqLen: z
       .int()
       .min(8)
@@ -337,15 +362,50 @@ export const EvaluatePplSpec = z
     kind: z.literal("evaluate"),
     model: ModelRef,
     task: z.literal("ppl").default("ppl"),
-    dataset: EvalDataset.default("wikitext2"),
+    dataset: EvalDataset.optional().describe(
+      "a shipped text (default wikitext2 when no text, ids or artifact is given; give one source)",
+    ),
+    text: z
+      .string()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe("a text of your own, tokenized whole without special tokens (instead of a dataset)"),
+    ids: z
+      .array(z.int().min(0))
+      .min(2)
+      .max(1_000_000)
+      .optional()
+      .describe("a token-id stream (instead of a dataset)"),
+    artifact: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('artifact-store key of a file of this team (teams/<team>/...): a text, or {"ids": [..]}'),
+    format: z
+      .enum(["text", "ids"])
+      .optional()
+      .describe("how to read the artifact (default: .json = ids, else text)"),
     seqLen: z.int().min(8).max(32768).default(128),
     bos: z.enum(["first", "every", "none"]).default("first").describe("BOS policy for the windows"),
+    bosId: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("BOS token id (default: the config's bos_token_id, else the tokenizer's)"),
+    skip: z
+      .array(z.int().min(0))
+      .max(1024)
+      .optional()
+      .describe("evaluate with these blocks left out, as if pruned (block indices)"),
     batchSize: z.int().min(1).max(1024).default(8),
     maxTokens: z.int().min(1).optional().describe("evaluate only the first N tokens (quick checks)"),
     device: Device,
     dtype: ComputeDtype,
     threads,
     memoryBudget,
+    accuracyLevel,
   })
   .strict();
 
@@ -400,6 +460,12 @@ export const EvaluateZeroShotSpec = z
       .enum(["shared-context", "rows"])
       .default("shared-context")
       .describe("shared-context: each context once through the KV cache; rows: every request in full"),
+    taskFiles: z
+      .partialRecord(ZeroShotTask, z.string().min(1).max(1024))
+      .optional()
+      .describe(
+        "a task's documents from a file of this team instead of the shipped one: task -> artifact-store key (PIQA's labels: <name>-labels.lst beside it)",
+      ),
     bos: ZeroShotBos,
     device: Device,
     dtype: ComputeDtype,
@@ -432,10 +498,15 @@ export const EvaluateGenerateSpec = z
     seed: z.int().min(0).max(4294967295).default(0).describe("seed of the sampler"),
     numSamples: z.int().min(1).max(16).default(1).describe("independent generations per prompt"),
     bos: z.boolean().default(true).describe("prepend the tokenizer's BOS token"),
+    ignoreEos: z
+      .boolean()
+      .default(false)
+      .describe("continue past the end-of-sequence token (always maxNewTokens tokens)"),
     device: Device,
     dtype: ComputeDtype,
     threads,
     memoryBudget,
+    accuracyLevel,
   })
   .strict();
 
@@ -457,11 +528,19 @@ export const BenchmarkSpec = z
   .object({
     kind: z.literal("benchmark"),
     model: ModelRef,
-    batchSizes: z.array(z.int().min(1).max(1024)).min(1).max(16).default([1]),
-    promptTokens: z.int().min(1).max(32768).default(32),
-    genTokens: z.int().min(1).max(32768).default(32),
-    repeats: z.int().min(1).max(100).default(3),
-    warmup: z.int().min(0).max(100).default(1),
+    baseline: ModelRef.optional().describe(
+      "another version (the original) benchmarked alongside, runs alternating, with ratios against it",
+    ),
+    batchSizes: z.array(z.int().min(1).max(1024)).min(1).max(16).default([1, 4, 16, 64]),
+    promptTokens: z.int().min(1).max(32768).default(128).describe("random prompt tokens"),
+    genTokens: z.int().min(1).max(32768).default(128).describe("generated tokens (greedy, EOS ignored)"),
+    repeats: z.int().min(1).max(100).default(5).describe("timed runs per model and batch size"),
+    warmup: z.int().min(0).max(100).default(2).describe("untimed runs per model and batch size"),
+    memory: z
+      .boolean()
+      .default(false)
+      .describe("measure peak memory per model and batch size (one child process each)"),
+    seed: z.int().min(0).max(4294967295).default(1234).describe("seed of the random prompts"),
     device: Device,
     dtype: ComputeDtype,
     threads,

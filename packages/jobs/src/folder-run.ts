@@ -49,8 +49,14 @@ export interface FolderRunOptions {
   versions?: Record<string, string>;
 }
 
-/** A spec as a command gives it: a job kind's fields but `kind` and `model` (the folder). */
-export type FolderSpec<K extends JobKind> = Omit<Extract<JobSpecInput, { kind: K }>, "kind" | "model">;
+/** A spec as a command gives it: a job kind's fields but `kind` and `model` (the folder); for a kind with
+ *  variants (evaluate's tasks), one variant's fields. */
+export type FolderSpec<K extends JobKind> =
+  Extract<JobSpecInput, { kind: K }> extends infer S
+    ? S extends unknown
+      ? Omit<S, "kind" | "model">
+      : never
+    : never;
 
 export class FolderRun {
   readonly workDir: string;
@@ -88,11 +94,13 @@ export class FolderRun {
     };
   }
 
-  /** Puts a local file in the run's store; returns the key a spec names (`data.artifact`, `calibration.artifact`). */
-  async addInput(path: string, what: string): Promise<string> {
+  /** Puts a local file in the run's store under its own name; returns the key a spec names (`data.artifact`,
+   *  `calibration.artifact`). `beside`: a key of an earlier input whose folder this file joins. */
+  async addInput(path: string, what: string, beside?: string): Promise<string> {
     if (!existsSync(path) || !statSync(path).isFile())
       throw new UserError("not_found", `${what} ${path} does not exist`);
-    const key = `teams/${TEAM}/inputs/${randomBytes(4).toString("hex")}-${basename(path)}`;
+    const folder = beside ? dirname(beside) : `teams/${TEAM}/inputs/${randomBytes(4).toString("hex")}`;
+    const key = `${folder}/${basename(path)}`;
     await this.store.putFile(key, path);
     return key;
   }

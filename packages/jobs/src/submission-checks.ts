@@ -86,6 +86,10 @@ function checkSeqLen(spec: Spec, m: ModelFacts, where: string): void {
 }
 
 function checkRetrain(spec: Spec, m: ModelFacts, where: string): void {
+  if (spec.steps !== undefined && spec.epochs !== undefined)
+    throw refuse("bad_request", `${where}give steps or epochs, not both`);
+  if (spec.initAdapter !== undefined && spec.method === "cpt")
+    throw refuse("bad_request", `${where}initAdapter needs a LoRA phase (method lora or cpt+lora)`);
   const targets = spec.targets as string[] | undefined;
   const known = targetsOf(m);
   const unknown = (targets ?? []).filter((t) => !known.includes(t));
@@ -108,8 +112,11 @@ function checkRetrain(spec: Spec, m: ModelFacts, where: string): void {
 
 /** A zero-shot task list names only tasks whose data is here (no list: those present run, the rest are named). */
 function checkZeroShotTasks(spec: Spec, where: string): void {
-  const tasks = spec.tasks as (typeof zeroShotTaskNames)[number][] | undefined;
-  if (spec.task !== "zeroshot" || !tasks) return;
+  const listed = spec.tasks as (typeof zeroShotTaskNames)[number][] | undefined;
+  if (spec.task !== "zeroshot" || !listed) return;
+  // a task given a file of the team (taskFiles) needs no shipped data
+  const own = (spec.taskFiles ?? {}) as Record<string, string>;
+  const tasks = listed.filter((t) => own[t] === undefined);
   const dataDir = zeroShotDataDir();
   const { missing } = tasksWithData(dataDir, tasks);
   if (missing.length)
@@ -137,6 +144,10 @@ function artifactKeys(spec: Spec): [key: string, where: string][] {
   if (typeof data === "string") keys.push([data, "data.artifact"]);
   const calibration = (spec.calibration as Spec | undefined)?.artifact;
   if (typeof calibration === "string") keys.push([calibration, "calibration.artifact"]);
+  // evaluate: a ppl input file, zero-shot task files
+  if (typeof spec.artifact === "string") keys.push([spec.artifact, "artifact"]);
+  for (const [task, key] of Object.entries((spec.taskFiles ?? {}) as Record<string, string>))
+    keys.push([key, `taskFiles.${task}`]);
   return keys;
 }
 

@@ -1,12 +1,13 @@
 // `shortened bench --model DIR [--baseline DIR] [--json] [--plot FILE.svg]`: the paper's efficiency
-// benchmark, original (baseline) and pruned model side by side. See README "Efficiency benchmark".
-import { existsSync, writeFileSync } from "node:fs";
+// benchmark, original (baseline) and pruned model side by side, by the benchmark job's handler on the folders. See README "Efficiency benchmark".
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { UserError } from "@shortened/contracts";
-import { type BenchmarkResult, benchmarkGeneration } from "@shortened/engine";
+import type { BenchmarkResult } from "@shortened/engine";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { benchmarkSvg } from "./bench-plot.js";
 import { intFlag, intListFlag } from "./cli-numbers.js";
+import { withFolderRun } from "./folder-job.js";
 import {
   addDtypeOption,
   addMemoryBudgetOption,
@@ -18,18 +19,18 @@ import {
 interface Flags {
   model: string;
   baseline?: string;
-  batchSizes: string;
-  inputLen: string;
-  outputLen: string;
-  warmup: string;
-  runs: string;
-  memory: boolean;
+  batchSizes?: string;
+  inputLen?: string;
+  outputLen?: string;
+  warmup?: string;
+  runs?: string;
+  memory?: boolean;
   plot?: string;
   device?: string;
   dtype?: string;
-  threads?: string;
-  seed: string;
   memoryBudget?: string;
+  threads?: string;
+  seed?: string;
   json?: boolean;
 }
 
@@ -63,41 +64,42 @@ export function benchmarkTable(r: BenchmarkResult): string {
 }
 
 async function bench(f: Flags): Promise<BenchCliResult> {
-  const batchSizes = intListFlag("--batch-sizes", f.batchSizes)!;
-  const settings = {
-    batchSizes,
-    inputLen: intFlag("--input-len", f.inputLen)!,
-    outputLen: intFlag("--output-len", f.outputLen)!,
-    warmup: intFlag("--warmup", f.warmup)!,
-    runs: intFlag("--runs", f.runs)!,
-    seed: intFlag("--seed", f.seed)!,
-    threads: intFlag("--threads", f.threads),
-    device: deviceFlag(f.device),
-    dtype: dtypeFlag(f.dtype),
-    memory: f.memory,
-    memoryBudget: f.memoryBudget,
-  };
-  for (const dir of [f.model, f.baseline]) {
-    if (dir !== undefined && !existsSync(dir))
-      throw new UserError("not_found", `model folder not found: ${dir}`, 404);
-  }
-  const models = [
-    ...(f.baseline ? [{ label: "baseline", dir: f.baseline }] : []),
-    { label: f.baseline ? "pruned" : "model", dir: f.model },
-  ];
-  const result = await benchmarkGeneration({
-    models,
-    ...settings,
-    onProgress: (m) => {
-      if (!f.json && process.stderr.isTTY) process.stderr.write(`\r${m}    `);
-    },
+  const versions = f.baseline === undefined ? undefined : { baseline: f.baseline };
+  if (f.baseline !== undefined && !existsSync(f.baseline))
+    throw new UserError("not_found", `model folder not found: ${f.baseline}`, 404);
+  const result = await withFolderRun({ model: f.model, json: f.json, versions }, async (run) => {
+    const r = await run.run("benchmark", {
+      baseline: f.baseline === undefined ? undefined : "baseline",
+      batchSizes: intListFlag("--batch-sizes", f.batchSizes),
+      promptTokens: intFlag("--input-len", f.inputLen),
+      genTokens: intFlag("--output-len", f.outputLen),
+      warmup: intFlag("--warmup", f.warmup),
+      repeats: intFlag("--runs", f.runs),
+      seed: intFlag("--seed", f.seed),
+      memory: f.memory,
+      threads: intFlag("--threads", f.threads),
+      device: deviceFlag(f.device),
+      dtype: dtypeFlag(f.dtype),
+      memoryBudget: f.memoryBudget,
+    });
+    const file = r.artifacts.find((a) => a.name === "benchmark.json")!;
+    return JSON.parse(readFileSync(file.path, "utf8")) as BenchmarkResult;
   });
+  // The job labels rows by version; here they are the roles the flags gave.
+  const role = new Map(
+    result.rows.map((row, i) => [row.label, f.baseline ? (i % 2 === 0 ? "baseline" : "pruned") : "model"]),
+  );
+  const relabelled: BenchmarkResult = {
+    ...result,
+    rows: result.rows.map((row) => ({ ...row, label: role.get(row.label) ?? row.label })),
+    ratios: result.ratios.map((q) => ({ ...q, label: role.get(q.label) ?? q.label })),
+  };
   let plot: string | null = null;
   if (f.plot) {
-    writeFileSync(f.plot, await benchmarkSvg(result));
+    writeFileSync(f.plot, await benchmarkSvg(relabelled));
     plot = f.plot;
   }
-  return { ...result, plot };
+  return { ...relabelled, plot };
 }
 
 export function benchCommand(): Command {
@@ -109,16 +111,17 @@ export function benchCommand(): Command {
         )
         .requiredOption("--model <dir>", "model folder (the pruned model when --baseline is given)")
         .option("--baseline <dir>", "the original model, benchmarked alongside")
-        .option("--batch-sizes <list>", "batch sizes", "1,4,16,64")
-        .option("--input-len <n>", "prompt tokens", "128")
-        .option("--output-len <n>", "generated tokens (forced; EOS ignored)", "128")
-        .option("--warmup <n>", "untimed runs per model and batch size", "2")
-        .option("--runs <n>", "timed runs per model and batch size", "5")
-        .option("--no-memory", "skip the peak-memory probe (one child process per model and batch size)")
+        .option("--batch-sizes <list>", "batch sizes (default 1,4,16,64)")
+        .option("--input-len <n>", "prompt tokens (default 128)")
+        .option("--output-len <n>", "generated tokens (forced; EOS ignored; default 128)")
+        .option("--warmup <n>", "untimed runs per model and batch size (default 2)")
+        .option("--runs <n>", "timed runs per model and batch size (default 5)")
+        .option("--memory", "measure peak memory (one child process per model and batch size)")
+        .option("--no-memory", "skip the peak-memory probe (the default)")
         .option("--plot <file.svg>", "write the latency/throughput figure as SVG"),
     ),
   )
-    .option("--seed <n>", "seed of the random prompts", "1234")
+    .option("--seed <n>", "seed of the random prompts (default 1234)")
     .option("--json", "print one JSON object")
     .action(async (f: Flags) => {
       await runCommand(

@@ -89,7 +89,7 @@ test("prune --criterion ppl --blocks 2 removes the first two blocks of the + ord
 
 test("bad input exits 2 with one line on stderr, before any compute", () => {
   const dir = mkdtempSync(join(tmpdir(), "cli-bad-"));
-  writeFileSync(join(dir, "ids.json"), JSON.stringify({ ids: [1, 2, 999] }));
+  writeFileSync(join(dir, "ids.json"), JSON.stringify({ ids: [1, 2, 999, 3, 4, 5, 6, 7, 8, 9] }));
   writeFileSync(
     join(dir, "ragged.json"),
     JSON.stringify({
@@ -101,11 +101,11 @@ test("bad input exits 2 with one line on stderr, before any compute", () => {
   );
   const cases: [string[], RegExp][] = [
     [
-      ["eval", "ppl", "--model", model, "--ids", join(dir, "ids.json"), "--seq-len", "2"],
+      ["eval", "ppl", "--model", model, "--ids", join(dir, "ids.json"), "--seq-len", "8"],
       /outside the vocabulary/,
     ],
     [
-      ["eval", "ppl", "--model", model, "--ids", join(FIX, "stream.json"), "--seq-len", "100000"],
+      ["eval", "ppl", "--model", model, "--ids", join(FIX, "stream.json"), "--seq-len", "32768"],
       /max_position_embeddings/,
     ],
     [

@@ -1,41 +1,38 @@
 // `shortened eval zeroshot --model DIR [--tasks arc_easy,...] [--limit N] [--json]`: the paper's seven
 // zero-shot tasks, scored as lm-evaluation-harness 3326c54 does (see README "Zero-shot protocol").
-// Registered as a subcommand of the `eval` group (./eval.ts).
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+// Run by the evaluate job's zeroshot task on the folder. Registered as a subcommand of the `eval` group (./eval.ts).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { UserError, zeroShotBosPolicies, zeroShotTaskNames } from "@shortened/contracts";
-import { type ZeroShotResult, zeroShot } from "@shortened/engine";
-import { missingTaskLine, parseTaskNames, tasksWithData, type ZeroShotTaskName } from "@shortened/hf";
-import { SingleBar } from "cli-progress";
+import type { ZeroShotResult } from "@shortened/engine";
+import { missingTaskLine, parseTaskNames, TASKS, tasksWithData, type ZeroShotTaskName } from "@shortened/hf";
+import { zeroShotDataDir } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
+import { choiceFlag, intFlag } from "./cli-numbers.js";
 import { evalCommand } from "./eval.js";
-import { addDtypeOption, dtypeFlag, memoryBudgetOption, planPrinter } from "./runtime-flags.js";
+import { withFolderRun } from "./folder-job.js";
+import { addDtypeOption, deviceFlag, dtypeFlag, memoryBudgetOption } from "./runtime-flags.js";
 
-/** The task files shipped with the repository (data/zeroshot). */
-export const DEFAULT_ZEROSHOT_DATA = fileURLToPath(new URL("../../../../data/zeroshot", import.meta.url));
+/** zeroshot.json of the evaluate job's zeroshot task. */
+interface ZeroShotFile extends Omit<ZeroShotResult, "tasks"> {
+  tasks: Record<string, ZeroShotResult["tasks"][ZeroShotTaskName] & { files: { file: string }[] }>;
+}
 
 interface Options {
   model: string;
   tasks?: string;
   limit?: string;
-  data: string;
+  data?: string;
   taskFile: string[];
-  device: string;
+  device?: string;
   dtype?: string;
   threads?: string;
   memoryBudget?: string;
   items?: boolean;
-  strategy: string;
-  bos: string;
+  strategy?: string;
+  bos?: string;
   json?: boolean;
-}
-
-function positiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) <= 0)
-    throw new UserError("bad_request", `${flag} must be a positive integer (got "${text}")`);
-  return Number(text);
 }
 
 function parseTaskFiles(list: string[]): Partial<Record<ZeroShotTaskName, string>> {
@@ -77,102 +74,109 @@ export function zeroshotCommand(): Command {
       `comma-separated tasks of ${zeroShotTaskNames.join(",")} (default: every one whose data is in --data, the others named in notes)`,
     )
     .option("--limit <n>", "score only the first N documents of each task file")
-    .option("--data <dir>", "folder with the task files", DEFAULT_ZEROSHOT_DATA)
+    .option("--data <dir>", "folder with the task files (default: the shipped data/zeroshot)")
     .option(
       "--task-file <task=path>",
       "file for one task, overriding --data (repeatable)",
       (v: string, acc: string[]) => [...acc, v],
       [],
     )
-    .option("--device <device>", "cpu or cuda", "cpu")
+    .option("--device <device>", "cpu or cuda (default cpu)")
     .option("--threads <n>", "ONNX Runtime intra-op threads")
     .addOption(memoryBudgetOption())
 
     .option("--items", "include every document's loglikelihoods and predictions")
     .option(
       "--strategy <s>",
-      "shared-context (each context once, through the KV cache) | rows (every request in full)",
-      "shared-context",
+      "shared-context (each context once, through the KV cache; the default) | rows (every request in full)",
     )
     .option(
       "--bos <policy>",
-      "none (the pinned harness 3326c54) | tokenizer (lm-evaluation-harness 0.4.x: a BOS where the tokenizer adds one)",
-      "none",
+      "none (the pinned harness 3326c54; the default) | tokenizer (lm-evaluation-harness 0.4.x: a BOS where the tokenizer adds one)",
     )
     .option("--json", "print one JSON object")
     .action(async (opts: Options) => {
-      await runCommand(
-        opts,
-        async () => {
-          const taskFiles = parseTaskFiles(opts.taskFile);
-          // No --tasks: the tasks whose data is here (a task given a --task-file counts as present).
-          const { present, missing } =
-            opts.tasks === undefined
-              ? tasksWithData(
-                  opts.data,
-                  zeroShotTaskNames.filter((t) => !taskFiles[t]),
-                )
-              : { present: parseTaskNames(opts.tasks), missing: [] as ZeroShotTaskName[] };
-          const tasks =
-            opts.tasks === undefined
-              ? zeroShotTaskNames.filter((t) => present.includes(t) || taskFiles[t])
-              : present;
-          if (!tasks.length)
-            throw new UserError("not_found", `no zero-shot task has its data in ${opts.data}`, 404);
-          const limit = positiveInt(opts.limit, "--limit");
-          const threads = positiveInt(opts.threads, "--threads");
-          if (opts.device !== "cpu" && opts.device !== "cuda")
-            throw new UserError("bad_request", `--device must be cpu or cuda (got "${opts.device}")`);
-          if (opts.strategy !== "shared-context" && opts.strategy !== "rows")
-            throw new UserError(
-              "bad_request",
-              `--strategy must be shared-context or rows (got "${opts.strategy}")`,
-            );
-          const bos = zeroShotBosPolicies.find((p) => p === opts.bos);
-          if (!bos) throw new UserError("bad_request", `--bos must be none or tokenizer (got "${opts.bos}")`);
-          if (!existsSync(opts.model))
-            throw new UserError("not_found", `model folder not found: ${opts.model}`, 404);
-          let bar: SingleBar | null = null;
-          try {
-            const result = await zeroShot({
-              model: opts.model,
-              tasks,
-              dataDir: opts.data,
-              taskFiles,
-              limit,
-              device: opts.device,
-              dtype: dtypeFlag(opts.dtype),
-              threads,
-              memoryBudget: opts.memoryBudget,
-              onPlan: planPrinter(opts.json),
-              strategy: opts.strategy,
-              bos,
-              onProgress: (done, total) => {
-                if (opts.json || !process.stderr.isTTY) return;
-                if (!bar) {
-                  bar = new SingleBar({
-                    format: "scoring [{bar}] {value}/{total} requests | {eta}s left",
-                    stream: process.stderr,
-                  });
-                  bar.start(total, 0);
-                }
-                bar.update(done);
-              },
-            });
-            const { items, ...rest } = result;
-            const notes = [
-              ...rest.notes,
-              ...missing.map((t) => `${missingTaskLine(t)}: not run, its data is not in ${opts.data}`),
-            ];
-            const summary = { ...rest, missingTasks: missing, notes };
-            return opts.items ? { ...summary, items } : summary;
-          } finally {
-            (bar as SingleBar | null)?.stop();
-          }
-        },
-        human,
-      );
+      await runCommand(opts, () => evalZeroShot(opts), human);
     });
+}
+
+/** A task's file in --data DIR: the first of its known names there (as the engine looks for it). */
+function fileInDir(task: ZeroShotTaskName, dir: string): string {
+  const names = TASKS[task].files;
+  const found = names.map((f) => join(dir, f)).find((p) => existsSync(p));
+  if (!found)
+    throw new UserError(
+      "not_found",
+      `no data for task ${task}: expected ${names.join(" or ")} in ${dir}`,
+      404,
+    );
+  return found;
+}
+
+/** The evaluate job's zeroshot task on the folder; --data / --task-file files go in the run's store. */
+async function evalZeroShot(opts: Options) {
+  const given = parseTaskFiles(opts.taskFile);
+  const dataDir = opts.data ?? zeroShotDataDir();
+  // No --tasks: the tasks whose data is in --data (a task given a --task-file counts as present).
+  const { present, missing } =
+    opts.tasks === undefined
+      ? tasksWithData(
+          dataDir,
+          zeroShotTaskNames.filter((t) => !given[t]),
+        )
+      : { present: parseTaskNames(opts.tasks), missing: [] as ZeroShotTaskName[] };
+  const tasks =
+    opts.tasks === undefined ? zeroShotTaskNames.filter((t) => present.includes(t) || given[t]) : present;
+  if (!tasks.length) throw new UserError("not_found", `no zero-shot task has its data in ${dataDir}`, 404);
+  const bos = choiceFlag("--bos", opts.bos, zeroShotBosPolicies);
+  const strategy = choiceFlag("--strategy", opts.strategy, ["shared-context", "rows"] as const);
+  const files: Partial<Record<ZeroShotTaskName, string>> = {};
+  for (const t of tasks) {
+    const f = given[t] ?? (opts.data !== undefined ? fileInDir(t, opts.data) : undefined);
+    if (f !== undefined) files[t] = f;
+  }
+  return withFolderRun({ model: opts.model, json: opts.json }, async (run) => {
+    const taskFiles: Partial<Record<ZeroShotTaskName, string>> = {};
+    for (const [t, f] of Object.entries(files) as [ZeroShotTaskName, string][]) {
+      const key = await run.addInput(f, `task file for ${t}`);
+      taskFiles[t] = key;
+      const labels = f.replace(/\.jsonl$/, "-labels.lst");
+      if (labels !== f && existsSync(labels)) await run.addInput(labels, "labels file", key);
+    }
+    const r = await run.run("evaluate", {
+      task: "zeroshot",
+      tasks,
+      limit: intFlag("--limit", opts.limit),
+      strategy,
+      bos,
+      taskFiles,
+      device: deviceFlag(opts.device),
+      dtype: dtypeFlag(opts.dtype),
+      threads: intFlag("--threads", opts.threads),
+      memoryBudget: opts.memoryBudget,
+    });
+    const file = r.artifacts.find((a) => a.name === "zeroshot.json")!;
+    const out = JSON.parse(readFileSync(file.path, "utf8")) as ZeroShotFile;
+    const shipped = zeroShotDataDir();
+    const table = Object.fromEntries(
+      Object.entries(out.tasks).map(([name, { files: read, ...t }]) => [
+        name,
+        { ...t, file: files[name as ZeroShotTaskName] ?? join(shipped, read[0]!.file) },
+      ]),
+    );
+    const summary = {
+      tasks: table,
+      average: out.average,
+      missingTasks: missing,
+      notes: [
+        ...out.notes,
+        ...missing.map((t) => `${missingTaskLine(t)}: not run, its data is not in ${dataDir}`),
+      ],
+      protocol: out.protocol,
+      plan: out.plan,
+    };
+    return opts.items ? { ...summary, items: out.items } : summary;
+  });
 }
 
 export function register(program: Command): void {

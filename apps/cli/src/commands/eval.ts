@@ -1,12 +1,11 @@
-// `shortened eval ppl ...`: perplexity with the paper's protocol. `eval` is a command group: other files add
+// `shortened eval ppl ...`: perplexity with the paper's protocol, by the evaluate job's handler on the folder. `eval` is a command group: other files add
 // their evaluations (e.g. `eval zeroshot`) with `evalCommand(program).addCommand(...)`.
-import { existsSync, readFileSync } from "node:fs";
-import { UserError } from "@shortened/contracts";
-import { BOS_POLICIES, type PerplexityResult, perplexity } from "@shortened/engine";
-import { SingleBar } from "cli-progress";
+import { EvalDataset, UserError } from "@shortened/contracts";
+import { BOS_POLICIES, type PerplexityResult } from "@shortened/engine";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, intListFlag } from "./cli-numbers.js";
+import { withFolderRun } from "./folder-job.js";
 import {
   accuracyLevelFlag,
   addAccuracyLevelOption,
@@ -15,7 +14,6 @@ import {
   addRuntimeOptions,
   deviceFlag,
   dtypeFlag,
-  planPrinter,
 } from "./runtime-flags.js";
 
 interface EvalPplFlags {
@@ -44,23 +42,21 @@ export function evalCommand(program: Command): Command {
   );
 }
 
-/** {"ids": [..]} as the oracle's TOKENS files. */
-export function readIdsFile(path: string): number[] {
-  if (!existsSync(path)) throw new UserError("not_found", `ids file ${path} does not exist`);
-  let d: unknown;
-  try {
-    d = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new UserError("invalid_data", `${path} is not valid JSON: ${(e as Error).message}`);
-  }
-  const ids = (d as { ids?: unknown } | null)?.ids;
-  if (!Array.isArray(ids) || ids.some((x) => typeof x !== "number")) {
-    throw new UserError("invalid_data", `${path}: expected {"ids": [token ids...]}`);
-  }
-  return ids as number[];
+interface PplSummary {
+  ppl: number;
+  tokens: number;
+  windows: number;
+  meanNll: number;
+  segmentMeanNll: number[];
+  protocol: PerplexityResult["protocol"];
+  plan: PerplexityResult["plan"];
 }
 
-function human(r: PerplexityResult): string {
+export interface PplCliResult extends Omit<PplSummary, "windows"> {
+  nsamples: number;
+}
+
+function human(r: PplCliResult): string {
   const p = r.protocol;
   return [
     `perplexity ${r.ppl.toFixed(4)} on ${p.dataset}${p.split ? ` (${p.split})` : ""}`,
@@ -82,63 +78,61 @@ export function evalPplCommand(): Command {
             "--dataset <name>",
             "wikitext2 (WikiText-2 raw test) | ptb (PTB validation) | tinystories (held-out TinyStories validation text)",
           )
-          .option("--seq-len <n>", "window length", "128")
-          .option("--bos <policy>", "first | every | none", "first")
+          .option("--seq-len <n>", "window length (default 128)")
+          .option("--bos <policy>", "first | every | none (default first)")
           .option("--bos-id <id>", "BOS token id (default: the config's bos_token_id)")
-          .option("--batch-size <n>", "windows per forward run", "4")
+          .option("--batch-size <n>", "windows per forward run (default 8)")
           .option("--skip <list>", "evaluate with these blocks removed (comma-separated)"),
       ),
     ),
   )
     .option("--json", "print one JSON object")
     .action(async (f: EvalPplFlags) => {
-      await runCommand(
-        f,
-        async () => {
-          const sources = [f.ids, f.text, f.dataset].filter((x) => x !== undefined).length;
-          if (sources !== 1)
-            throw new UserError(
-              "bad_request",
-              "give exactly one of --ids FILE, --text FILE, --dataset wikitext2|ptb|tinystories",
-            );
-          // A progress bar on an interactive stderr in human mode (stdout stays one result).
-          const bar =
-            !f.json && process.stderr.isTTY
-              ? new SingleBar({
-                  format: "perplexity [{bar}] {value}/{total} windows | {eta}s left",
-                  stream: process.stderr,
-                })
-              : null;
-          try {
-            return await perplexity({
-              model: f.model,
-              ids: f.ids !== undefined ? readIdsFile(f.ids) : undefined,
-              textFile: f.text,
-              dataset: f.dataset,
-              seqLen: intFlag("--seq-len", f.seqLen),
-              bos: choiceFlag("--bos", f.bos, BOS_POLICIES),
-              bosId: intFlag("--bos-id", f.bosId),
-              batchSize: intFlag("--batch-size", f.batchSize),
-              skip: intListFlag("--skip", f.skip),
-              device: deviceFlag(f.device),
-              dtype: dtypeFlag(f.dtype),
-              threads: intFlag("--threads", f.threads),
-              accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
-              memoryBudget: f.memoryBudget,
-              onPlan: planPrinter(f.json),
-              onProgress: ({ done, total }) => {
-                if (!bar) return;
-                if (bar.getTotal() !== total) bar.start(total, 0);
-                bar.update(done);
-              },
-            });
-          } finally {
-            bar?.stop();
-          }
-        },
-        human,
-      );
+      await runCommand(f, () => evalPpl(f), human);
     });
+}
+
+/** Runs the evaluate job's ppl task on the folder; a file given stays named by its path in the protocol. */
+async function evalPpl(f: EvalPplFlags): Promise<PplCliResult> {
+  const sources = [f.ids, f.text, f.dataset].filter((x) => x !== undefined).length;
+  if (sources !== 1)
+    throw new UserError(
+      "bad_request",
+      "give exactly one of --ids FILE, --text FILE, --dataset wikitext2|ptb|tinystories",
+    );
+  const file = f.ids ?? f.text;
+  return withFolderRun({ model: f.model, json: f.json }, async (run) => {
+    const r = await run.run("evaluate", {
+      task: "ppl",
+      dataset: choiceFlag("--dataset", f.dataset, EvalDataset.options),
+      ...(file === undefined
+        ? {}
+        : {
+            artifact: await run.addInput(file, f.ids ? "ids file" : "text file"),
+            format: f.ids ? ("ids" as const) : ("text" as const),
+          }),
+      seqLen: intFlag("--seq-len", f.seqLen),
+      bos: choiceFlag("--bos", f.bos, BOS_POLICIES),
+      bosId: intFlag("--bos-id", f.bosId),
+      batchSize: intFlag("--batch-size", f.batchSize),
+      skip: intListFlag("--skip", f.skip),
+      device: deviceFlag(f.device),
+      dtype: dtypeFlag(f.dtype),
+      threads: intFlag("--threads", f.threads),
+      memoryBudget: f.memoryBudget,
+      accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
+    });
+    const s = r.summary as unknown as PplSummary;
+    return {
+      ppl: s.ppl,
+      tokens: s.tokens,
+      nsamples: s.windows,
+      meanNll: s.meanNll,
+      segmentMeanNll: s.segmentMeanNll,
+      protocol: { ...s.protocol, ...(file === undefined ? {} : { source: file }) },
+      plan: s.plan,
+    };
+  });
 }
 
 export function register(program: Command): void {

@@ -1,29 +1,18 @@
 // `shortened retrain lora|cpt|cpt+lora --model DIR (--data FILE | --ids FILE) --out DIR [...]`: LoRA adapters,
-// continued pretraining, or CPT then LoRA, with a progress bar (loss, lr, grad norm, tokens/s, ETA) and a
+// continued pretraining, or CPT then LoRA, run by the retrain job's handler on the folder (one data loader, one
+// retraining sequence), with progress (loss, lr, grad norm, tokens/s) on a terminal and a
 // training curve (training_curve.json + .svg). Restarting the same command after a kill resumes from the
 // last --checkpoint-every state. --json prints {"losses": [...], "out": "...", ...}.
-import { extname } from "node:path";
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { join } from "node:path";
 import { loraTargetNames, UserError } from "@shortened/contracts";
-import {
-  alpacaRows,
-  openCheckpoint,
-  packedTextRows,
-  prepareCpt,
-  prepareLora,
-  readIdsRows,
-  SCHEDULES,
-  type TrainProgress,
-  type TrainRows,
-  trainCpt,
-  trainCptThenLora,
-  trainLora,
-} from "@shortened/engine";
-import { loadTokenizer } from "@shortened/hf";
-import { plotCurveFile } from "@shortened/jobs";
-import { SingleBar } from "cli-progress";
+import { SCHEDULES } from "@shortened/engine";
+import { checkOutputTarget, writeFolderAtomically } from "@shortened/hf";
+import { type FolderRun, plotCurveFile, publishFolder, retrainPhaseFolders } from "@shortened/jobs";
 import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, numberFlag } from "./cli-numbers.js";
+import { withFolderRun } from "./folder-job.js";
 import {
   addDtypeOption,
   addRuntimeOptions,
@@ -42,201 +31,167 @@ interface RetrainFlags {
   out: string;
   steps?: string;
   epochs?: string;
-  batch: string;
-  gradAccum: string;
-  lr: string;
-  warmup: string;
-  schedule: string;
-  maxGradNorm: string;
-  weightDecay: string;
-  r: string;
-  alpha: string;
+  batch?: string;
+  gradAccum?: string;
+  lr?: string;
+  warmup?: string;
+  schedule?: string;
+  maxGradNorm?: string;
+  weightDecay?: string;
+  r?: string;
+  alpha?: string;
   dropout: string;
   targets?: string;
   initAdapter?: string;
-  seed: string;
+  seed?: string;
   checkpointEvery?: string;
   merge?: boolean;
-  seqLen: string;
-  cutoffLen: string;
+  seqLen?: string;
+  cutoffLen?: string;
   trainOnInputs?: boolean;
-  device: string;
+  device?: string;
   dtype?: string;
   memoryBudget?: string;
   threads?: string;
   distillFrom?: string;
-  kdAlpha: string;
-  temperature: string;
+  kdAlpha?: string;
+  temperature?: string;
   topK?: string;
   force?: boolean;
   json?: boolean;
 }
 
-/** --ids: token rows; --data: an Alpaca JSON list, or any other file as raw text packed into --seq-len rows. */
-function loadRows(f: RetrainFlags, modelDir: string, vocab: number): TrainRows {
+/** --ids: token rows; --data: an Alpaca JSON list, or any other file as raw text (the job's data.artifact). */
+async function dataField(f: RetrainFlags, run: FolderRun) {
   if ((f.data === undefined) === (f.ids === undefined))
     throw new UserError("bad_request", "give exactly one of --data FILE or --ids FILE");
-  if (f.ids) return readIdsRows(f.ids, vocab);
-  const tok = loadTokenizer(modelDir);
-  if (extname(f.data!).toLowerCase() === ".json") {
-    return alpacaRows(f.data!, tok, {
-      trainOnInputs: f.trainOnInputs,
-      maxLen: intFlag("--cutoff-len", f.cutoffLen),
-    });
-  }
-  const seqLen = intFlag("--seq-len", f.seqLen)!;
-  if (seqLen < 2) throw new UserError("bad_request", `--seq-len must be at least 2 (got ${seqLen})`);
-  return packedTextRows(f.data!, tok, seqLen);
+  if (f.ids !== undefined) return { artifact: await run.addInput(f.ids, "ids file"), format: "ids" as const };
+  return { artifact: await run.addInput(f.data!, "data file"), trainOnInputs: f.trainOnInputs };
 }
 
-async function retrain(methodArg: string, f: RetrainFlags) {
-  const method = choiceFlag("method", methodArg, METHODS) as Method;
-  const ckpt = openCheckpoint(f.model);
-  const rows = loadRows(f, ckpt.dir, ckpt.config.vocabSize);
-  const batch = intFlag("--batch", f.batch)!;
-  const gradAccum = intFlag("--grad-accum", f.gradAccum)!;
+/** The retrain job's spec from the flags (unset flags take the job's defaults). */
+async function retrainSpec(method: Method, f: RetrainFlags, run: FolderRun) {
+  if (f.seqLen !== undefined && f.cutoffLen !== undefined)
+    throw new UserError("bad_request", "give --seq-len or --cutoff-len (the same setting), not both");
   if (f.steps !== undefined && f.epochs !== undefined)
     throw new UserError("bad_request", "give --steps or --epochs, not both");
-  let steps = intFlag("--steps", f.steps);
-  if (steps === undefined) {
-    const epochs = numberFlag("--epochs", f.epochs ?? "1")!;
-    if (!(epochs > 0)) throw new UserError("bad_request", `--epochs must be positive (got ${epochs})`);
-    steps = Math.max(1, Math.ceil((epochs * rows.ids.length) / (batch * gradAccum)));
-  }
   if (numberFlag("--dropout", f.dropout)! !== 0)
     throw new UserError("bad_request", "only --dropout 0 is supported (deterministic, resumable runs)");
-  const common = {
-    model: ckpt,
-    rows,
-    out: f.out,
-    force: f.force,
-    steps,
-    batch,
-    gradAccum,
-    lr: numberFlag("--lr", f.lr)!,
-    warmup: intFlag("--warmup", f.warmup)!,
-    schedule: choiceFlag("--schedule", f.schedule, SCHEDULES)!,
-    maxGradNorm: numberFlag("--max-grad-norm", f.maxGradNorm)!,
-    weightDecay: numberFlag("--weight-decay", f.weightDecay)!,
-    checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
-    device: deviceFlag(f.device),
-    dtype: dtypeFlag(f.dtype),
-    memoryBudget: f.memoryBudget,
-    threads: intFlag("--threads", f.threads),
-    distill: f.distillFrom
-      ? {
-          teacher: f.distillFrom,
-          alpha: numberFlag("--kd-alpha", f.kdAlpha)!,
-          temperature: numberFlag("--temperature", f.temperature)!,
-          topK: intFlag("--top-k", f.topK) ?? null,
-        }
-      : undefined,
-  };
-  const lora = {
+  return {
+    method,
+    data: await dataField(f, run),
+    steps: intFlag("--steps", f.steps),
+    epochs: numberFlag("--epochs", f.epochs),
+    batch: intFlag("--batch", f.batch),
+    gradAccum: intFlag("--grad-accum", f.gradAccum),
+    lr: numberFlag("--lr", f.lr),
+    warmup: intFlag("--warmup", f.warmup),
+    schedule: choiceFlag("--schedule", f.schedule, SCHEDULES),
+    maxGradNorm: numberFlag("--max-grad-norm", f.maxGradNorm),
+    weightDecay: numberFlag("--weight-decay", f.weightDecay),
     r: intFlag("--r", f.r),
-    alpha: numberFlag("--alpha", f.alpha)!,
+    alpha: numberFlag("--alpha", f.alpha),
     targets: f.targets
       ?.split(",")
       .map((s) => s.trim())
       .filter((s) => s !== ""),
-    initAdapter: f.initAdapter,
+    initAdapter: f.initAdapter === undefined ? undefined : "initAdapter",
+    distill:
+      f.distillFrom === undefined
+        ? undefined
+        : {
+            teacher: "teacher",
+            alpha: numberFlag("--kd-alpha", f.kdAlpha),
+            temperature: numberFlag("--temperature", f.temperature),
+            topK: intFlag("--top-k", f.topK),
+          },
     seed: intFlag("--seed", f.seed),
+    checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
     merge: f.merge,
+    seqLen: intFlag("--seq-len", f.seqLen) ?? intFlag("--cutoff-len", f.cutoffLen),
+    device: deviceFlag(f.device),
+    dtype: dtypeFlag(f.dtype),
+    memoryBudget: f.memoryBudget,
+    threads: intFlag("--threads", f.threads),
   };
-  // Every check before any compute.
-  if (method === "cpt") prepareCpt(common);
-  else prepareLora({ ...common, ...lora, out: method === "lora" ? f.out : `${f.out}/lora` });
-
-  const progress = progressBar(!f.json && process.stderr.isTTY !== false);
-  try {
-    if (method === "lora") {
-      const r = await trainLora({ ...common, ...lora, onProgress: progress.update("lora") });
-      const plot = await plotCurveFile(r.out, `LoRA r=${r.r} on ${f.model}`);
-      return {
-        method,
-        losses: r.losses,
-        ...kdCurve(r),
-        lrs: r.lrs,
-        gradNorms: r.gradNorms,
-        out: r.out,
-        adapter: r.adapter,
-        merged: r.merged,
-        plot,
-        resumedFrom: r.resumedFrom,
-      };
-    }
-    if (method === "cpt") {
-      const r = await trainCpt({ ...common, onProgress: progress.update("cpt") });
-      const plot = await plotCurveFile(r.out, `CPT of ${f.model}`);
-      return {
-        method,
-        losses: r.losses,
-        ...kdCurve(r),
-        lrs: r.lrs,
-        gradNorms: r.gradNorms,
-        out: r.out,
-        plot,
-        resumedFrom: r.resumedFrom,
-      };
-    }
-    const r = await trainCptThenLora({ ...common, ...lora, onProgress: progress.update("cpt+lora") });
-    if (r.cpt.losses.length) await plotCurveFile(r.cpt.out, `CPT of ${f.model}`);
-    const plot = await plotCurveFile(r.lora.out, `LoRA r=${r.lora.r} after CPT of ${f.model}`);
-    return {
-      method,
-      losses: r.lora.losses,
-      ...kdCurve(r.lora),
-      cptLosses: r.cpt.losses,
-      lrs: r.lora.lrs,
-      gradNorms: r.lora.gradNorms,
-      out: r.out,
-      cpt: r.cpt.out,
-      adapter: r.lora.adapter,
-      merged: r.lora.merged,
-      plot,
-    };
-  } finally {
-    progress.stop();
-  }
 }
 
-/** Distillation: the KD and cross-entropy parts of each step's loss. */
-function kdCurve(r: { kdLosses?: number[]; ceLosses?: number[] }) {
-  return r.kdLosses ? { kdLosses: r.kdLosses, ceLosses: r.ceLosses } : {};
+interface Curve {
+  losses: number[];
+  /** distillation: the KD and cross-entropy parts of each step's loss */
+  kdLosses?: number[];
+  ceLosses?: number[];
+  lrs: number[];
+  gradNorms: number[];
 }
 
-function progressBar(enabled: boolean) {
-  let bar: SingleBar | null = null;
+function readCurveFile(dir: string): Curve {
+  const { steps } = JSON.parse(readFileSync(join(dir, "training_curve.json"), "utf8")) as {
+    steps: { loss: number; lr: number; gradNorm: number; kdLoss?: number; ceLoss?: number }[];
+  };
   return {
-    update: (phase: string) => (p: TrainProgress) => {
-      if (!enabled) return;
-      if (!bar) {
-        bar = new SingleBar({
-          format: `${phase} [{bar}] {value}/{total} | loss {loss}{kd} | lr {lr} | grad norm {gnorm} | {tps} tok/s | ETA {etaS}s`,
-          stream: process.stderr,
-          hideCursor: true,
-        });
-        bar.start(p.steps, 0, { loss: "-", kd: "", lr: "-", gnorm: "-", tps: "-", etaS: "-" });
-      }
-      if (p.step === 1 && bar.getTotal() !== p.steps) bar.setTotal(p.steps);
-      bar.update(p.step, {
-        loss: p.loss.toFixed(4),
-        kd: p.kdLoss !== undefined ? ` (KD ${p.kdLoss.toFixed(4)}, CE ${p.ceLoss?.toFixed(4)})` : "",
-        lr: p.lr.toExponential(2),
-        gnorm: p.gradNorm.toFixed(3),
-        tps: Math.round(p.tokensPerSec),
-        etaS: Math.round(p.etaSec),
-      });
-    },
-    stop: () => (bar as SingleBar | null)?.stop(),
+    losses: steps.map((s) => s.loss),
+    ...(steps[0]?.kdLoss !== undefined
+      ? { kdLosses: steps.map((s) => s.kdLoss!), ceLosses: steps.map((s) => s.ceLoss!) }
+      : {}),
+    lrs: steps.map((s) => s.lr),
+    gradNorms: steps.map((s) => s.gradNorm),
   };
+}
+
+/** The CLI's layout: lora → the adapter folder (with merged/), cpt → the checkpoint, cpt+lora → cpt/ and lora/. */
+async function publishPhases(method: Method, workDir: string, out: string): Promise<void> {
+  const at = retrainPhaseFolders(workDir);
+  if (method === "lora") return publishFolder(at.lora!, out);
+  if (method === "cpt") return publishFolder(at.cpt!, out);
+  await writeFolderAtomically(out, async (tmp) => {
+    renameSync(at.cpt!, join(tmp, "cpt"));
+    if (at.cptCurve) renameSync(at.cptCurve, join(tmp, "cpt", "training_curve.json"));
+    renameSync(at.lora!, join(tmp, "lora"));
+  });
+}
+
+async function retrain(methodArg: string, f: RetrainFlags) {
+  const method = choiceFlag("method", methodArg, METHODS) as Method;
+  const out = checkOutputTarget(f.out, f.force ?? false, [f.model]);
+  const versions = {
+    ...(f.initAdapter === undefined ? {} : { initAdapter: f.initAdapter }),
+    ...(f.distillFrom === undefined ? {} : { teacher: f.distillFrom }),
+  };
+  return withFolderRun(
+    { model: f.model, near: out, json: f.json, stateDir: `${out}.train-state`, versions },
+    async (run) => {
+      const r = await run.run("retrain", await retrainSpec(method, f, run));
+      await publishPhases(method, run.workDir, out);
+      run.clearState();
+      const phases = r.summary.phases as { phase: string; resumedFrom: number }[];
+      const lora = method === "lora" ? out : method === "cpt+lora" ? join(out, "lora") : null;
+      const last = method === "cpt" ? out : lora!;
+      const title = method === "cpt" ? `CPT of ${f.model}` : `LoRA after CPT of ${f.model}`;
+      if (method === "cpt+lora") await plotCurveFile(join(out, "cpt"), `CPT of ${f.model}`);
+      const plot = await plotCurveFile(last, method === "lora" ? `LoRA on ${f.model}` : title);
+      const merged = lora && existsSync(join(lora, "merged")) ? join(lora, "merged") : undefined;
+      return {
+        method,
+        ...readCurveFile(last),
+        ...(method === "cpt+lora"
+          ? { cptLosses: readCurveFile(join(out, "cpt")).losses, cpt: join(out, "cpt") }
+          : {}),
+        out,
+        ...(lora ? { adapter: join(lora, "adapter_model.safetensors"), merged } : {}),
+        plot,
+        resumedFrom: phases.at(-1)!.resumedFrom,
+        steps: (r.version!.recipe as { steps: number }).steps,
+      };
+    },
+  );
 }
 
 function human(r: Awaited<ReturnType<typeof retrain>>): string {
   const l = r.losses;
   return [
     `${r.method}: ${l.length} optimizer steps, loss ${l[0]?.toFixed(4)} → ${l[l.length - 1]?.toFixed(4)}`,
-    `wrote ${r.out}${"merged" in r && r.merged ? ` (merged model in ${r.merged})` : ""}`,
+    `wrote ${r.out}${r.merged ? ` (merged model in ${r.merged})` : ""}`,
     `training curve: ${r.plot}`,
   ].join("\n");
 }
@@ -256,36 +211,37 @@ export function retrainCommand(): Command {
       .requiredOption("--out <dir>", "output folder (adapter in PEFT layout, or the trained checkpoint)")
       .option("--steps <n>", "optimizer steps")
       .option("--epochs <e>", "passes over the data (default 1 when --steps is not given)")
-      .option("--batch <b>", "micro-batch rows", "4")
-      .option("--grad-accum <k>", "micro-batches per optimizer step", "1")
-      .option("--lr <lr>", "peak learning rate", "1e-4")
-      .option("--warmup <w>", "warm-up steps", "0")
-      .option("--schedule <s>", SCHEDULES.join(" | "), "linear")
-      .option("--max-grad-norm <c>", "clip the global gradient norm (0: off)", "1.0")
-      .option("--weight-decay <wd>", "AdamW decoupled weight decay", "0")
-      .option("--r <r>", "LoRA rank", "8")
-      .option("--alpha <a>", "LoRA alpha (scale alpha/r)", "16")
+      .option("--batch <b>", "micro-batch rows (default 4)")
+      .option("--grad-accum <k>", "micro-batches per optimizer step (default 1)")
+      .option("--lr <lr>", "peak learning rate (default 1e-4)")
+      .option("--warmup <w>", "warm-up steps (default 0)")
+      .option("--schedule <s>", `${SCHEDULES.join(" | ")} (default linear)`)
+      .option("--max-grad-norm <c>", "clip the global gradient norm (0: off; default 1)")
+      .option("--weight-decay <wd>", "AdamW decoupled weight decay (default 0)")
+      .option("--r <r>", "LoRA rank (default 8)")
+      .option("--alpha <a>", "LoRA alpha (scale alpha/r; default 16)")
       .option("--dropout <p>", "LoRA dropout (only 0)", "0")
       .option(
         "--targets <list>",
         `LoRA target modules (default: ${loraTargetNames.join(",")}; Phi-3: qkv_proj,o_proj,gate_up_proj,down_proj)`,
       )
       .option("--init-adapter <path>", "start from this PEFT adapter (folder or adapter_model.safetensors)")
-      .option("--seed <n>", "seed of the LoRA A initialisation (mulberry32)", "1234")
+      .option("--seed <n>", "seed of the LoRA A initialisation (mulberry32; default 1234)")
       .option(
         "--checkpoint-every <k>",
-        "save the training state every k steps (resume by rerunning the command)",
+        "save the training state every k steps (0: never; default 50); rerun the command to resume",
       )
-      .option("--merge", "lora: also write the merged checkpoint to <out>/merged")
-      .option("--seq-len <n>", "raw text: tokens per packed row", "128")
-      .option("--cutoff-len <n>", "Alpaca: maximum tokens per example", "256")
+      .option("--merge", "LoRA: also write the merged checkpoint to <lora out>/merged (the default)")
+      .option("--no-merge", "LoRA: write the adapter only")
+      .option("--seq-len <n>", "raw text: tokens per packed row; Alpaca: cutoff length (default 256)")
+      .option("--cutoff-len <n>", "Alpaca: maximum tokens per example (the same setting as --seq-len)")
       .option("--train-on-inputs", "Alpaca: also learn the prompt tokens")
       .option(
         "--distill-from <dir>",
         "distill from this teacher (the unpruned model): loss = kd-alpha·τ²·KL(teacher‖student) + (1 − kd-alpha)·CE",
       )
-      .option("--kd-alpha <a>", "distillation: weight of the KD term (1: KD only)", "1")
-      .option("--temperature <t>", "distillation: softmax temperature τ", "1")
+      .option("--kd-alpha <a>", "distillation: weight of the KD term (1: KD only; default 1)")
+      .option("--temperature <t>", "distillation: softmax temperature τ (default 1)")
       .option("--top-k <k>", "distillation: keep the teacher's K most likely tokens per position"),
   )
     .option("--force", "replace an existing --out")

@@ -4355,11 +4355,10 @@ export interface operations {
                         /** @description use only the first N records / rows */
                         maxItems?: number;
                     };
-                    /**
-                     * @description optimizer steps
-                     * @default 100
-                     */
+                    /** @description optimizer steps (give steps or epochs; neither: one epoch) */
                     steps?: number;
+                    /** @description passes over the data: steps = ceil(epochs × rows / (batch × gradAccum)) */
+                    epochs?: number;
                     /**
                      * @description micro-batch rows
                      * @default 4
@@ -4402,10 +4401,12 @@ export interface operations {
                     /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
                     targets?: string[];
                     /**
-                     * @description publish the merged checkpoint (W + alpha/r·BA) as the output version
+                     * @description publish the merged checkpoint (W + alpha/r·BA) as the output version (false: the adapter alone)
                      * @default true
                      */
                     merge?: boolean;
+                    /** @description LoRA: start from this retrained LoRA version's adapter instead of A seeded, B = 0 (same r and targets) */
+                    initAdapter?: string;
                     /**
                      * @description raw text: packed row length; Alpaca: cutoff length
                      * @default 256
@@ -4466,11 +4467,21 @@ export interface operations {
                      */
                     task?: "ppl";
                     /**
-                     * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
-                     * @default wikitext2
+                     * @description a shipped text (default wikitext2 when no text, ids or artifact is given; give one source)
                      * @enum {string}
                      */
                     dataset?: "wikitext2" | "ptb" | "tinystories";
+                    /** @description a text of your own, tokenized whole without special tokens (instead of a dataset) */
+                    text?: string;
+                    /** @description a token-id stream (instead of a dataset) */
+                    ids?: number[];
+                    /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {"ids": [..]} */
+                    artifact?: string;
+                    /**
+                     * @description how to read the artifact (default: .json = ids, else text)
+                     * @enum {string}
+                     */
+                    format?: "text" | "ids";
                     /** @default 128 */
                     seqLen?: number;
                     /**
@@ -4479,6 +4490,10 @@ export interface operations {
                      * @enum {string}
                      */
                     bos?: "first" | "every" | "none";
+                    /** @description BOS token id (default: the config's bos_token_id, else the tokenizer's) */
+                    bosId?: number;
+                    /** @description evaluate with these blocks left out, as if pruned (block indices) */
+                    skip?: number[];
                     /** @default 8 */
                     batchSize?: number;
                     /** @description evaluate only the first N tokens (quick checks) */
@@ -4497,6 +4512,8 @@ export interface operations {
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                     memoryBudget?: string;
+                    /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                    accuracyLevel?: number;
                 } | {
                     /** @enum {string} */
                     kind: "evaluate";
@@ -4514,6 +4531,10 @@ export interface operations {
                      * @enum {string}
                      */
                     strategy?: "shared-context" | "rows";
+                    /** @description a task's documents from a file of this team instead of the shipped one: task -> artifact-store key (PIQA's labels: <name>-labels.lst beside it) */
+                    taskFiles?: {
+                        [key: string]: string;
+                    };
                     /**
                      * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
                      * @default none
@@ -4571,6 +4592,11 @@ export interface operations {
                      */
                     bos?: boolean;
                     /**
+                     * @description continue past the end-of-sequence token (always maxNewTokens tokens)
+                     * @default false
+                     */
+                    ignoreEos?: boolean;
+                    /**
                      * @default cpu
                      * @enum {string}
                      */
@@ -4584,25 +4610,54 @@ export interface operations {
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                     memoryBudget?: string;
+                    /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                    accuracyLevel?: number;
                 }) | {
                     /** @enum {string} */
                     kind: "benchmark";
                     /** @description model version id, or model name (latest version), or name@N */
                     model: string;
+                    /** @description another version (the original) benchmarked alongside, runs alternating, with ratios against it */
+                    baseline?: string;
                     /**
                      * @default [
-                     *       1
+                     *       1,
+                     *       4,
+                     *       16,
+                     *       64
                      *     ]
                      */
                     batchSizes?: number[];
-                    /** @default 32 */
+                    /**
+                     * @description random prompt tokens
+                     * @default 128
+                     */
                     promptTokens?: number;
-                    /** @default 32 */
+                    /**
+                     * @description generated tokens (greedy, EOS ignored)
+                     * @default 128
+                     */
                     genTokens?: number;
-                    /** @default 3 */
+                    /**
+                     * @description timed runs per model and batch size
+                     * @default 5
+                     */
                     repeats?: number;
-                    /** @default 1 */
+                    /**
+                     * @description untimed runs per model and batch size
+                     * @default 2
+                     */
                     warmup?: number;
+                    /**
+                     * @description measure peak memory per model and batch size (one child process each)
+                     * @default false
+                     */
+                    memory?: boolean;
+                    /**
+                     * @description seed of the random prompts
+                     * @default 1234
+                     */
+                    seed?: number;
                     /**
                      * @default cpu
                      * @enum {string}
@@ -4763,11 +4818,10 @@ export interface operations {
                             /** @description use only the first N records / rows */
                             maxItems?: number;
                         };
-                        /**
-                         * @description optimizer steps
-                         * @default 100
-                         */
+                        /** @description optimizer steps (give steps or epochs; neither: one epoch) */
                         steps?: number;
+                        /** @description passes over the data: steps = ceil(epochs × rows / (batch × gradAccum)) */
+                        epochs?: number;
                         /**
                          * @description micro-batch rows
                          * @default 4
@@ -4810,10 +4864,12 @@ export interface operations {
                         /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
                         targets?: string[];
                         /**
-                         * @description publish the merged checkpoint (W + alpha/r·BA) as the output version
+                         * @description publish the merged checkpoint (W + alpha/r·BA) as the output version (false: the adapter alone)
                          * @default true
                          */
                         merge?: boolean;
+                        /** @description LoRA: start from this retrained LoRA version's adapter instead of A seeded, B = 0 (same r and targets) */
+                        initAdapter?: string;
                         /**
                          * @description raw text: packed row length; Alpaca: cutoff length
                          * @default 256
@@ -4875,11 +4931,21 @@ export interface operations {
                          */
                         task?: "ppl";
                         /**
-                         * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
-                         * @default wikitext2
+                         * @description a shipped text (default wikitext2 when no text, ids or artifact is given; give one source)
                          * @enum {string}
                          */
                         dataset?: "wikitext2" | "ptb" | "tinystories";
+                        /** @description a text of your own, tokenized whole without special tokens (instead of a dataset) */
+                        text?: string;
+                        /** @description a token-id stream (instead of a dataset) */
+                        ids?: number[];
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {"ids": [..]} */
+                        artifact?: string;
+                        /**
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
                         /** @default 128 */
                         seqLen?: number;
                         /**
@@ -4888,6 +4954,10 @@ export interface operations {
                          * @enum {string}
                          */
                         bos?: "first" | "every" | "none";
+                        /** @description BOS token id (default: the config's bos_token_id, else the tokenizer's) */
+                        bosId?: number;
+                        /** @description evaluate with these blocks left out, as if pruned (block indices) */
+                        skip?: number[];
                         /** @default 8 */
                         batchSize?: number;
                         /** @description evaluate only the first N tokens (quick checks) */
@@ -4906,6 +4976,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     } | {
                         /** @enum {string} */
                         task: "zeroshot";
@@ -4919,6 +4991,10 @@ export interface operations {
                          * @enum {string}
                          */
                         strategy?: "shared-context" | "rows";
+                        /** @description a task's documents from a file of this team instead of the shipped one: task -> artifact-store key (PIQA's labels: <name>-labels.lst beside it) */
+                        taskFiles?: {
+                            [key: string]: string;
+                        };
                         /**
                          * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
                          * @default none
@@ -4972,6 +5048,11 @@ export interface operations {
                          */
                         bos?: boolean;
                         /**
+                         * @description continue past the end-of-sequence token (always maxNewTokens tokens)
+                         * @default false
+                         */
+                        ignoreEos?: boolean;
+                        /**
                          * @default cpu
                          * @enum {string}
                          */
@@ -4985,6 +5066,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     })[];
                 } | {
                     /** @enum {string} */

@@ -4,8 +4,6 @@
 // padding_idx). Output: the trained model as a Hugging Face checkpoint in the input's stored dtype (BF16 in,
 // BF16 out, rounded to nearest even; training itself keeps float32 master weights) plus its training curve.
 
-import { existsSync, mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { UserError } from "@shortened/contracts";
 import {
   type Checkpoint,
@@ -24,7 +22,6 @@ import {
   type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
-import { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
 import { planTraining, type TrainingPlan } from "./training-memory.js";
 import { checkTrainOptions, curveOf, longestRow, runFingerprint, writeCurve } from "./training-run.js";
@@ -117,28 +114,4 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
   });
   clearState(stateDir);
   return { ...curveOf(run), out, resumedFrom: run.resumedFrom, dtype, memoryPlan: plan.summary };
-}
-
-export interface CptLoraResult {
-  cpt: CptTrainResult;
-  lora: LoraTrainResult;
-  out: string;
-}
-
-/** CPT ⇒ LoRA: <out>/cpt is the continued-pretrained model, <out>/lora the adapter trained on top of it (same
- *  data and options for both phases; `dtype` is the LoRA phase's frozen base, CPT computes in float32). A finished
- *  CPT phase is kept on restart. */
-export async function trainCptThenLora(o: LoraTrainOptions): Promise<CptLoraResult> {
-  prepareLora({ ...o, out: join(o.out, "lora") });
-  const out = resolve(o.out);
-  mkdirSync(out, { recursive: true });
-  const cptDir = join(out, "cpt");
-  let cpt: CptTrainResult;
-  if (existsSync(join(cptDir, "model.safetensors"))) {
-    cpt = { losses: [], lrs: [], gradNorms: [], tokens: [], out: cptDir, resumedFrom: o.steps };
-  } else {
-    cpt = await trainCpt({ ...o, dtype: undefined, out: cptDir, force: false, stateDir: undefined });
-  }
-  const lora = await trainLora({ ...o, model: cptDir, out: join(out, "lora"), stateDir: undefined });
-  return { cpt, lora, out };
 }

@@ -1,11 +1,9 @@
 export { ADAM_EPS, AdamW, BETA1, BETA2, type OptimizedTensor } from "./adamw.js";
 export {
-  type CptLoraResult,
   type CptTrainOptions,
   type CptTrainResult,
   prepareCpt,
   trainCpt,
-  trainCptThenLora,
 } from "./cpt.js";
 export {
   alpacaPrompt,

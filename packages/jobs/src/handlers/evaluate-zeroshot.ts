@@ -4,13 +4,20 @@
 // hash, software). zeroshot.json keeps the table, the notes (e.g. BoolQ without passages) and every item's scores.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type EvaluateZeroShotSpec, type MetricOutput, type Ports, UserError } from "@shortened/contracts";
+import {
+  type EvaluateZeroShotSpec,
+  type MetricOutput,
+  type Ports,
+  UserError,
+  zeroShotTaskNames,
+} from "@shortened/contracts";
 import { zeroShot } from "@shortened/engine";
-import { evalDataDir, missingTaskLine, tasksWithData } from "@shortened/hf";
+import { evalDataDir, missingTaskLine, tasksWithData, type ZeroShotTaskName } from "@shortened/hf";
 import type { ZeroShotSection, ZeroShotTaskRow } from "../report.js";
 import type { TaskOutcome } from "./evaluate-outcome.js";
+import { teamFileToLocal } from "./team-file.js";
 
 /** The shipped task files (data/zeroshot, see its PROVENANCE.md); SHORTENED_DATA_DIR overrides data/. */
 export function zeroShotDataDir(): string {
@@ -31,6 +38,26 @@ async function taskFiles(file: string): Promise<{ file: string; sha256: string }
   return Promise.all(files.map(async (f) => ({ file: basename(f), sha256: await sha256(f) })));
 }
 
+/** The spec's `taskFiles`, copied from the artifact store under their own names (with PIQA's labels file). */
+async function teamTaskFiles(
+  spec: EvaluateZeroShotSpec,
+  ports: Ports,
+): Promise<Partial<Record<ZeroShotTaskName, string>>> {
+  const out: Partial<Record<ZeroShotTaskName, string>> = {};
+  for (const [task, key] of Object.entries(spec.taskFiles ?? {}) as [ZeroShotTaskName, string][]) {
+    if (spec.tasks && !spec.tasks.includes(task)) continue;
+    const folder = join(ports.context.workDir, "zeroshot", task);
+    await mkdir(folder, { recursive: true });
+    const local = await teamFileToLocal(key, ports, `taskFiles.${task}`, "task");
+    out[task] = join(folder, basename(key));
+    await rename(local, out[task]);
+    const labels = key.replace(/\.jsonl$/, "-labels.lst");
+    if (labels !== key && (await ports.artifacts.list(labels)).some((o) => o.key === labels))
+      await ports.artifacts.getToFile(labels, join(folder, basename(labels)), ports.signal);
+  }
+  return out;
+}
+
 export async function evaluateZeroShot(
   spec: EvaluateZeroShotSpec,
   ports: Ports,
@@ -38,15 +65,23 @@ export async function evaluateZeroShot(
 ): Promise<TaskOutcome<ZeroShotSection>> {
   // No task list: every task whose data is here (a listed task without data was refused at submission).
   const dataDir = zeroShotDataDir();
-  const { present, missing } = spec.tasks ? { present: spec.tasks, missing: [] } : tasksWithData(dataDir);
-  if (!present.length) throw new UserError("not_found", `no zero-shot task has its data in ${dataDir}`, 404);
+  const own = await teamTaskFiles(spec, ports);
+  const { present, missing } = spec.tasks
+    ? { present: spec.tasks, missing: [] }
+    : tasksWithData(
+        dataDir,
+        zeroShotTaskNames.filter((t) => !own[t]),
+      );
+  const tasks = spec.tasks ?? zeroShotTaskNames.filter((t) => present.includes(t) || own[t]);
+  if (!tasks.length) throw new UserError("not_found", `no zero-shot task has its data in ${dataDir}`, 404);
   const missingNotes = missing.map((t) => `${missingTaskLine(t)}: not run, its data is not on this worker`);
   for (const n of missingNotes) ports.progress.log(`note: ${n}`);
   // zeroShot reads and checks every task file before it loads the model: bad data fails before any compute.
   const r = await zeroShot({
     model: dir,
-    tasks: present,
+    tasks,
     dataDir,
+    taskFiles: own,
     limit: spec.limit,
     strategy: spec.strategy,
     bos: spec.bos,
@@ -123,7 +158,15 @@ export async function evaluateZeroShot(
   await writeFile(
     file,
     JSON.stringify(
-      { tasks: table, average: r.average, missingTasks: missing, notes, protocol, items: r.items },
+      {
+        tasks: table,
+        average: r.average,
+        missingTasks: missing,
+        notes,
+        protocol,
+        plan: r.plan,
+        items: r.items,
+      },
       null,
       2,
     ),

@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type EvaluateGenerateSpec, type Ports, UserError } from "@shortened/contracts";
 import {
+  type AccuracyLevel,
   checkSampling,
   continuationText,
   decodingSettings,
@@ -48,6 +49,7 @@ export async function generateSamples(
     maxSeqLen: Math.max(...encoded.map((ids) => ids.length)) + spec.maxNewTokens,
     batch: spec.numSamples,
     memoryBudget: spec.memoryBudget,
+    accuracyLevel: spec.accuracyLevel as AccuracyLevel | undefined,
     onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),
   });
   const samples: SamplesSection["samples"] = [];
@@ -57,6 +59,8 @@ export async function generateSamples(
     prompt: string;
     promptTokens: number[];
     outputs: { text: string; tokens: number[]; finish: string }[];
+    prefillMs: number;
+    decodeMs: number;
   }[] = [];
   try {
     const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
@@ -75,6 +79,7 @@ export async function generateSamples(
         {
           ...settings,
           eosIds,
+          ignoreEos: spec.ignoreEos,
           onToken: (step, chosen) => {
             // Throwing here stops a long generation within one token of a cancel.
             ports.signal.throwIfAborted();
@@ -82,7 +87,7 @@ export async function generateSamples(
             if (step === 0) stream.ttftS = elapsed;
             if (stream.ended) return;
             stream.tokens.push(chosen[0]!);
-            stream.ended = eosIds.includes(chosen[0]!);
+            stream.ended = !spec.ignoreEos && eosIds.includes(chosen[0]!);
             // Decoding the text so far costs O(length): a few times a second, and at the end.
             const last = stream.ended || step === spec.maxNewTokens - 1;
             if (!last && step > 0 && elapsed - stream.sentAt < 0.2) return;
@@ -105,7 +110,13 @@ export async function generateSamples(
         tokens: t,
         finish: r.finish[b]!,
       }));
-      rows.push({ prompt: spec.prompts[i]!, promptTokens: ids, outputs });
+      rows.push({
+        prompt: spec.prompts[i]!,
+        promptTokens: ids,
+        outputs,
+        prefillMs: r.prefillMs,
+        decodeMs: r.decodeMs,
+      });
       samples.push({
         prompt: spec.prompts[i]!,
         outputs: outputs.map((o) => ({ text: o.text, finish: o.finish, newTokens: o.tokens.length })),
@@ -122,7 +133,7 @@ export async function generateSamples(
     task: "generate",
     decoding: settings.doSample ? "sample" : "greedy",
     ...settings,
-    eos: "stop",
+    eos: spec.ignoreEos ? "ignore" : "stop",
     tokenizerHash: tok.hash,
     dtype: spec.dtype ?? "float32",
     software: softwareVersion(),

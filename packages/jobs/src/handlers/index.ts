@@ -33,4 +33,6 @@ export function availableKinds(table: HandlerTable = handlers): JobKind[] {
   return Object.keys(table) as JobKind[];
 }
 
+export { zeroShotDataDir } from "./evaluate-zeroshot.js";
+export { retrainPhaseFolders } from "./retrain.js";
 export type { Handler } from "./types.js";

@@ -8,7 +8,13 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { copyFile, cp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { ArtifactOutput, Ports, RetrainSpec, VersionKind } from "@shortened/contracts";
+import {
+  type ArtifactOutput,
+  type Ports,
+  type RetrainSpec,
+  UserError,
+  type VersionKind,
+} from "@shortened/contracts";
 import type { DistillOptions } from "@shortened/engine";
 import {
   CURVE_FILE,
@@ -37,14 +43,30 @@ interface PhaseResult {
   curve: CurvePoint[];
 }
 
-export const retrain: Handler<"retrain"> = async (spec, ports) => {
+/** A spec with its number of optimizer steps settled (given, or from epochs over the rows). */
+type SettledSpec = RetrainSpec & { steps: number };
+
+/** `steps`, else `epochs` (default one) passes over `rows` rows of batch × gradAccum rows per step. */
+export function trainingSteps(spec: RetrainSpec, rows: number): number {
+  if (spec.steps !== undefined && spec.epochs !== undefined)
+    throw new UserError("bad_request", "retrain: give steps or epochs, not both");
+  if (spec.steps !== undefined) return spec.steps;
+  return Math.max(1, Math.ceil(((spec.epochs ?? 1) * rows) / (spec.batch * spec.gradAccum)));
+}
+
+export const retrain: Handler<"retrain"> = async (given, ports) => {
   const { input, workDir, jobId, teamId } = ports.context;
+  if (given.steps !== undefined && given.epochs !== undefined) trainingSteps(given, 0);
+  if (given.initAdapter !== undefined && given.method === "cpt")
+    throw new UserError("bad_request", "retrain: initAdapter needs a LoRA phase (method lora or cpt+lora)");
   const dir = await ports.checkpoints.materialize(input, ports.signal);
   const ckpt = openCheckpoint(dir);
-  const { rows, record } = await loadRetrainRows(spec.data, spec.seqLen, dir, ckpt.config.vocabSize, ports);
+  const { rows, record } = await loadRetrainRows(given.data, given.seqLen, dir, ckpt.config.vocabSize, ports);
+  const spec: SettledSpec = { ...given, steps: trainingSteps(given, rows.ids.length) };
   const train = trainOptions(spec, ports.signal);
   const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
-  const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed };
+  const initAdapter = await initialAdapter(spec, ports);
+  const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed, initAdapter };
   const teacher = await resolveTeacher(spec, ports);
   if (teacher) {
     const teacherDir = await ports.checkpoints.materialize(teacher, ports.signal);
@@ -171,7 +193,14 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
     ...optimizerSettings(spec),
     seqLen: spec.seqLen,
     ...(loraPhase
-      ? { r: spec.r, alpha: spec.alpha, targets: lora.targets, seed: spec.seed, merged: spec.merge }
+      ? {
+          r: spec.r,
+          alpha: spec.alpha,
+          targets: lora.targets,
+          seed: spec.seed,
+          merged: spec.merge,
+          ...(spec.initAdapter ? { initAdapterVersionId: spec.initAdapter } : {}),
+        }
       : {}),
     ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
     finalLoss,
@@ -248,8 +277,37 @@ export const retrain: Handler<"retrain"> = async (spec, ports) => {
   };
 };
 
+/** initAdapter: a retrained LoRA version of the team; its local folder (adapter files). */
+async function initialAdapter(spec: RetrainSpec, ports: Ports): Promise<string | undefined> {
+  if (spec.initAdapter === undefined) return undefined;
+  const v = await ports.registry.resolveVersion(ports.context.teamId, spec.initAdapter);
+  if (v.kind !== "retrained")
+    throw new UserError(
+      "bad_request",
+      `initAdapter ${spec.initAdapter} is a ${v.kind} version, not a retrained LoRA adapter`,
+    );
+  return ports.checkpoints.materialize(v, ports.signal);
+}
+
+/** Where a finished run's phases are on local disk (file mode publishes them as the CLI's layout): the CPT
+ *  checkpoint (its curve beside it as `cptCurve` when the phase was kept from an earlier attempt) and the
+ *  LoRA folder (adapter, curve, `merged/`). */
+export function retrainPhaseFolders(workDir: string): { cpt?: string; cptCurve?: string; lora?: string } {
+  const fresh = join(workDir, "cpt");
+  const kept = join(workDir, "state", "cpt-out");
+  const lora = join(workDir, "lora");
+  return {
+    ...(existsSync(fresh)
+      ? { cpt: fresh }
+      : existsSync(kept)
+        ? { cpt: kept, cptCurve: join(workDir, "state", "cpt-curve.json") }
+        : {}),
+    ...(existsSync(join(lora, "adapter_model.safetensors")) ? { lora } : {}),
+  };
+}
+
 /** The settings that make the numbers: recorded in the recipe and passed to the trainer. */
-function optimizerSettings(spec: RetrainSpec) {
+function optimizerSettings(spec: SettledSpec) {
   return {
     steps: spec.steps,
     batch: spec.batch,
@@ -262,7 +320,7 @@ function optimizerSettings(spec: RetrainSpec) {
   };
 }
 
-function trainOptions(spec: RetrainSpec, signal: AbortSignal): TrainOptions & { distill?: DistillOptions } {
+function trainOptions(spec: SettledSpec, signal: AbortSignal): TrainOptions & { distill?: DistillOptions } {
   return {
     ...optimizerSettings(spec),
     checkpointEvery: spec.checkpointEvery,
