@@ -635,10 +635,12 @@ export type PipelineSpec = z.infer<typeof PipelineSpec>;
 
 /** How a study retrains each pruned model: nothing, or one of the retrain methods (the retrain job's fields). */
 export const studyRetrainMethods = ["none", "lora", "cpt", "cpt+lora"] as const;
-const StudyRetrain = RetrainSpec.omit({ kind: true, model: true, method: true }).extend({
+const StudyRetrain = RetrainSpec.omit({ kind: true, model: true, method: true, epochs: true }).extend({
   method: z
     .enum(studyRetrainMethods)
     .describe("none: the pruned model as it is; lora, cpt, cpt+lora: a retrain job with these fields"),
+  // steps, not epochs: every method of a study trains on the same token budget
+  steps: z.int().min(1).max(1_000_000).default(100).describe("optimizer steps"),
 });
 
 /**

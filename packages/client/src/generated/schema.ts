@@ -5331,10 +5331,12 @@ export interface operations {
                         /** @description LoRA target modules (PEFT names); default: the family's projections, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Phi-3: qkv_proj, o_proj, gate_up_proj, down_proj) */
                         targets?: string[];
                         /**
-                         * @description publish the merged checkpoint (W + alpha/r·BA) as the output version
+                         * @description publish the merged checkpoint (W + alpha/r·BA) as the output version (false: the adapter alone)
                          * @default true
                          */
                         merge?: boolean;
+                        /** @description LoRA: start from this retrained LoRA version's adapter instead of A seeded, B = 0 (same r and targets) */
+                        initAdapter?: string;
                         /**
                          * @description raw text: packed row length; Alpaca: cutoff length
                          * @default 256
@@ -5406,11 +5408,21 @@ export interface operations {
                          */
                         task?: "ppl";
                         /**
-                         * @description tinystories: held-out TinyStories validation text, in-domain for TinyStories models
-                         * @default wikitext2
+                         * @description a shipped text (default wikitext2 when no text, ids or artifact is given; give one source)
                          * @enum {string}
                          */
                         dataset?: "wikitext2" | "ptb" | "tinystories";
+                        /** @description a text of your own, tokenized whole without special tokens (instead of a dataset) */
+                        text?: string;
+                        /** @description a token-id stream (instead of a dataset) */
+                        ids?: number[];
+                        /** @description artifact-store key of a file of this team (teams/<team>/...): a text, or {"ids": [..]} */
+                        artifact?: string;
+                        /**
+                         * @description how to read the artifact (default: .json = ids, else text)
+                         * @enum {string}
+                         */
+                        format?: "text" | "ids";
                         /** @default 128 */
                         seqLen?: number;
                         /**
@@ -5419,6 +5431,10 @@ export interface operations {
                          * @enum {string}
                          */
                         bos?: "first" | "every" | "none";
+                        /** @description BOS token id (default: the config's bos_token_id, else the tokenizer's) */
+                        bosId?: number;
+                        /** @description evaluate with these blocks left out, as if pruned (block indices) */
+                        skip?: number[];
                         /** @default 8 */
                         batchSize?: number;
                         /** @description evaluate only the first N tokens (quick checks) */
@@ -5437,6 +5453,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     } | {
                         /** @enum {string} */
                         task: "zeroshot";
@@ -5450,6 +5468,10 @@ export interface operations {
                          * @enum {string}
                          */
                         strategy?: "shared-context" | "rows";
+                        /** @description a task's documents from a file of this team instead of the shipped one: task -> artifact-store key (PIQA's labels: <name>-labels.lst beside it) */
+                        taskFiles?: {
+                            [key: string]: string;
+                        };
                         /**
                          * @description none: no BOS token, as the paper's lm-evaluation-harness 3326c54; tokenizer: the tokenizer's own special tokens (a BOS where it adds one), as lm-evaluation-harness 0.4.x
                          * @default none
@@ -5503,6 +5525,11 @@ export interface operations {
                          */
                         bos?: boolean;
                         /**
+                         * @description continue past the end-of-sequence token (always maxNewTokens tokens)
+                         * @default false
+                         */
+                        ignoreEos?: boolean;
+                        /**
                          * @default cpu
                          * @enum {string}
                          */
@@ -5516,6 +5543,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     })[];
                     /**
                      * @default cpu
