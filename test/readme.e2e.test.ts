@@ -67,7 +67,7 @@ function codeBlocks(md: string): { lang: string; line: number; lines: string[]; 
 
 const isExample = (l: string) => /^(\$ )?(npx shortened|curl) /.test(l);
 
-/** The runnable examples, a command spanning lines while a quote is open. */
+/** The runnable examples, a command spanning lines while a quote is open or a line ends in a backslash. */
 function readmeExamples(md: string): { examples: Example[]; skipped: Skipped[] } {
   const examples: Example[] = [];
   const skipped: Skipped[] = [];
@@ -82,8 +82,8 @@ function readmeExamples(md: string): { examples: Example[]; skipped: Skipped[] }
       const first = b.lines[i].trim();
       if (!isExample(first)) continue;
       let command = first.replace(/^\$ /, "");
-      while ((command.match(/'/g)?.length ?? 0) % 2 === 1 && i + 1 < b.lines.length)
-        command += `\n${b.lines[++i]}`;
+      const continues = (c: string) => (c.match(/'/g)?.length ?? 0) % 2 === 1 || /\\\s*$/.test(c);
+      while (continues(command) && i + 1 < b.lines.length) command += `\n${b.lines[++i]}`;
       const example: Example = { line: b.line + i, command };
       if (first.startsWith("$ ")) {
         const out: string[] = [];
