@@ -138,7 +138,8 @@ describe("the README's examples", { timeout: 900_000 }, () => {
     );
     const spare = await rig.call("POST", "/v1/keys", { key: a.admin, body: { name: "deploy" } });
     assert.equal(spare.status, 201, spare.text);
-    for (const dir of ["models", "data", "packages", "node_modules"]) symlinkSync(join(repoRoot, dir), join(work, dir));
+    for (const dir of ["models", "data", "packages", "node_modules"])
+      symlinkSync(join(repoRoot, dir), join(work, dir));
     env = {
       API: rig.url,
       KEY: a.member,
