@@ -115,6 +115,8 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
     } else {
       const r = await trainCpt({
         ...train,
+        // `dtype` is LoRA's frozen base: the CPT phase of cpt+lora computes in float32 (cpt alone refuses float16)
+        dtype: both ? undefined : train.dtype,
         model: ckpt,
         rows,
         out: join(workDir, "cpt"),
