@@ -132,8 +132,9 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     what: "zero-shot scoring",
     workload: { batch: batchRows, seqLen: longest, head: "nll", dtype },
     streamed: {
-      workload: (rows) => ({ batch: batchRows, seqLen: longest, head: "nll", keptRows: rows }),
-      minRows: Math.min(batchRows, all.length),
+      // streamed, a pass may hold fewer rows than a whole-model batch: its calls shrink with it
+      workload: (rows) => ({ batch: Math.min(batchRows, rows), seqLen: longest, head: "nll", keptRows: rows }),
+      minRows: 1,
       maxRows: Math.max(batchRows, all.length),
     },
     smallerBatch: "fewer tokens per batch",
@@ -151,6 +152,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       lls = await streamedLoglikelihoods(model, all, {
         maxLength,
         ...batching,
+        tokensPerBatch: Math.min(opts.tokensPerBatch ?? 8192, plan.rowsPerPass! * longest),
         tokensPerPass: plan.rowsPerPass! * longest,
       });
     } finally {
