@@ -133,7 +133,12 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     workload: { batch: batchRows, seqLen: longest, head: "nll", dtype },
     streamed: {
       // streamed, a pass may hold fewer rows than a whole-model batch: its calls shrink with it
-      workload: (rows) => ({ batch: Math.min(batchRows, rows), seqLen: longest, head: "nll", keptRows: rows }),
+      workload: (rows) => ({
+        batch: Math.min(batchRows, rows),
+        seqLen: longest,
+        head: "nll",
+        keptRows: rows,
+      }),
       minRows: 1,
       maxRows: Math.max(batchRows, all.length),
     },
