@@ -48,7 +48,7 @@ for (const method of ["cpt", "lora"] as const) {
         `resumed from step ${resumed.resumedFrom}`,
       );
       assert.deepEqual(resumed.losses, straight.losses);
-      const file = method === "cpt" ? "model.safetensors" : "adapter_model.safetensors";
+      const file = method === "lora" ? "adapter_model.safetensors" : "model.safetensors";
       assert.ok(
         readFileSync(join(killedOut, file)).equals(readFileSync(join(tmp, "a", file))),
         `${file} differs`,

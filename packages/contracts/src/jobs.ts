@@ -258,9 +258,11 @@ export const RetrainSpec = z
     kind: z.literal("retrain"),
     model: ModelRef,
     method: z
-      .enum(["lora", "cpt", "cpt+lora"])
+      .enum(["lora", "cpt", "cpt+lora", "partial"])
       .default("lora")
-      .describe("LoRA adapters on frozen weights, continued pretraining of all weights, or CPT then LoRA"),
+      .describe(
+        "LoRA adapters on frozen weights, continued pretraining of all weights, CPT then LoRA, or partial fine-tuning (only `parts`, as CPT)",
+      ),
     data: RetrainData.default({ dataset: "alpaca", trainOnInputs: false }),
     steps: z
       .int()
@@ -312,6 +314,20 @@ export const RetrainSpec = z
       .default(50)
       .describe("steps between resumable checkpoints (kept in the artifact store); 0 = never"),
     seed: z.int().min(0).default(1234).describe("LoRA A initialisation"),
+    parts: z
+      .array(z.string().min(1).max(128))
+      .min(1)
+      .max(256)
+      .optional()
+      .describe(
+        'partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head',
+      ),
+    lastBlocks: z
+      .int()
+      .min(0)
+      .max(1024)
+      .default(3)
+      .describe("partial without `parts`: how many of the last remaining blocks to train (Lu et al. 2024)"),
     distill: DistillSpec.optional().describe(
       "distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy",
     ),

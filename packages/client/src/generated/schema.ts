@@ -4319,11 +4319,11 @@ export interface operations {
                     /** @description model version id, or model name (latest version), or name@N */
                     model: string;
                     /**
-                     * @description LoRA adapters on frozen weights, continued pretraining of all weights, or CPT then LoRA
+                     * @description LoRA adapters on frozen weights, continued pretraining of all weights, CPT then LoRA, or partial fine-tuning (only `parts`, as CPT)
                      * @default lora
                      * @enum {string}
                      */
-                    method?: "lora" | "cpt" | "cpt+lora";
+                    method?: "lora" | "cpt" | "cpt+lora" | "partial";
                     /**
                      * @default {
                      *       "dataset": "alpaca",
@@ -4422,6 +4422,13 @@ export interface operations {
                      * @default 1234
                      */
                     seed?: number;
+                    /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
+                    parts?: string[];
+                    /**
+                     * @description partial without `parts`: how many of the last remaining blocks to train (Lu et al. 2024)
+                     * @default 3
+                     */
+                    lastBlocks?: number;
                     /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
                     distill?: {
                         /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */
@@ -4782,11 +4789,11 @@ export interface operations {
                     };
                     retrain?: {
                         /**
-                         * @description LoRA adapters on frozen weights, continued pretraining of all weights, or CPT then LoRA
+                         * @description LoRA adapters on frozen weights, continued pretraining of all weights, CPT then LoRA, or partial fine-tuning (only `parts`, as CPT)
                          * @default lora
                          * @enum {string}
                          */
-                        method?: "lora" | "cpt" | "cpt+lora";
+                        method?: "lora" | "cpt" | "cpt+lora" | "partial";
                         /**
                          * @default {
                          *       "dataset": "alpaca",
@@ -4885,6 +4892,13 @@ export interface operations {
                          * @default 1234
                          */
                         seed?: number;
+                        /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
+                        parts?: string[];
+                        /**
+                         * @description partial without `parts`: how many of the last remaining blocks to train (Lu et al. 2024)
+                         * @default 3
+                         */
+                        lastBlocks?: number;
                         /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
                         distill?: {
                             /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */

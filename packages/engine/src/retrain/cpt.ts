@@ -13,7 +13,7 @@ import {
   writeHfCheckpoint,
 } from "@shortened/hf";
 import { parameterShapes } from "../models/architecture.js";
-import { openCheckpoint } from "../models/weights.js";
+import { checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
@@ -22,6 +22,7 @@ import {
   type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
+import { type PartialOptions, partialParts, partialTensors } from "./partial.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
 import { planTraining, type TrainingPlan } from "./training-memory.js";
 import { checkTrainOptions, curveOf, longestRow, runFingerprint, writeCurve } from "./training-run.js";
@@ -35,6 +36,8 @@ export interface CptTrainOptions extends TrainOptions {
   modelKey?: string;
   /** distill from a teacher instead of plain next-token cross-entropy */
   distill?: DistillOptions;
+  /** partial fine-tuning: train only these parts (default: the last blocks, final norm and head) */
+  partial?: PartialOptions;
 }
 
 export interface CptTrainResult extends TrainCurve {
@@ -44,6 +47,8 @@ export interface CptTrainResult extends TrainCurve {
   resumedFrom: number;
   /** the stored dtype of the written checkpoint (the input's) */
   dtype?: OutputDtype;
+  /** partial fine-tuning: the tensors that were trained */
+  trained?: string[];
 }
 
 export function prepareCpt(o: CptTrainOptions): {
@@ -51,6 +56,8 @@ export function prepareCpt(o: CptTrainOptions): {
   out: string;
   plan: TrainingPlan;
   distill?: ResolvedDistill;
+  /** partial fine-tuning: the trainable tensor names */
+  trainOnly?: string[];
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
@@ -63,30 +70,40 @@ export function prepareCpt(o: CptTrainOptions): {
     );
   }
   const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
+  const trainOnly = o.partial ? partialTensors(ckpt.config, partialParts(ckpt.config, o.partial)) : undefined;
+  const shapes = new Map(parameterShapes(ckpt.config).map((p) => [p.name, p.shape]));
+  const trainedParams = trainOnly?.reduce((a, n) => a + shapes.get(n)!.reduce((x, y) => x * y, 1), 0);
   const plan = planTraining(
     ckpt.config,
     {
-      kind: "cpt",
+      kind: trainOnly ? "partial" : "cpt",
+      trainedParams,
       batch: o.batch,
       seqLen: longestRow(o.rows),
       teacher: distill && { config: distill.teacher.config, topK: distill.topK },
     },
     o.memoryBudget,
   );
-  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]), plan, distill };
+  return { ckpt, out: checkOutputTarget(o.out, o.force ?? false, [ckpt.dir]), plan, distill, trainOnly };
 }
 
 export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
-  const { ckpt, out, plan, distill } = prepareCpt(o);
+  const { ckpt, out, plan, distill, trainOnly } = prepareCpt(o);
   const c = ckpt.config;
   const params = parameterShapes(c);
-  const tensors = params.map(({ name, shape }) => ({
-    name,
-    dims: shape,
-    decay: !name.includes("bias") && !name.includes("norm"),
-    init: () => ckpt.readFloat32(name),
-  }));
-  const fingerprint = runFingerprint("cpt", o, ckpt.dir, distill ? { distill: distillKey(distill) } : {});
+  const trainable = trainOnly ? new Set(trainOnly) : undefined;
+  const tensors = params
+    .filter(({ name }) => !trainable || trainable.has(name))
+    .map(({ name, shape }) => ({
+      name,
+      dims: shape,
+      decay: !name.includes("bias") && !name.includes("norm"),
+      init: () => ckpt.readFloat32(name),
+    }));
+  const fingerprint = runFingerprint("cpt", o, ckpt.dir, {
+    ...(distill ? { distill: distillKey(distill) } : {}),
+    ...(trainOnly ? { trainOnly } : {}),
+  });
   const kd = distillTraining(distill, { device: o.device, threads: o.threads });
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const embedding = "model.embed_tokens.weight";
@@ -95,8 +112,15 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
       grad: {
         ckpt,
         trainable: tensors.map(({ name, dims }) => ({ name, dims })),
-        hooks: (_g, input) => ({ weight: input }),
-        padRowNoLookupGrad: c.padTokenId !== undefined ? { embedding, padId: c.padTokenId } : undefined,
+        hooks: (g, input) => {
+          if (!trainable) return { weight: input };
+          const frozen = checkpointWeights(g, ckpt);
+          return { weight: (name: string) => (trainable.has(name) ? input(name) : frozen(name)) };
+        },
+        padRowNoLookupGrad:
+          c.padTokenId !== undefined && (!trainable || trainable.has(embedding))
+            ? { embedding, padId: c.padTokenId }
+            : undefined,
         kd: kd.kd,
       },
       teacher: kd.teacher,
@@ -109,9 +133,21 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
   );
   let dtype: OutputDtype = "F32";
   await writeFolderAtomically(out, async (dir) => {
-    dtype = await writeHfCheckpoint(dir, ckpt, params, (name) => run.params.get(name)!);
+    dtype = await writeHfCheckpoint(
+      dir,
+      ckpt,
+      params,
+      (name) => run.params.get(name) ?? ckpt.readFloat32(name),
+    );
     writeCurve(dir, run);
   });
   clearState(stateDir);
-  return { ...curveOf(run), out, resumedFrom: run.resumedFrom, dtype, memoryPlan: plan.summary };
+  return {
+    ...curveOf(run),
+    out,
+    resumedFrom: run.resumedFrom,
+    dtype,
+    memoryPlan: plan.summary,
+    ...(trainOnly ? { trained: trainOnly } : {}),
+  };
 }

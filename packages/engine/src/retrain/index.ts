@@ -31,6 +31,12 @@ export {
   writeAdapter,
 } from "./lora-adapter.js";
 export { type MergeOptions, type MergeResult, mergedWeight, mergeLora } from "./merge.js";
+export {
+  DEFAULT_PARTIAL_BLOCKS,
+  type PartialOptions,
+  partialParts,
+  partialTensors,
+} from "./partial.js";
 export { lrMultiplier, SCHEDULES, type Schedule } from "./schedule.js";
 export { LiveTeacher, type TeacherTargets, teacherLogProbs, topKIndices } from "./teacher-targets.js";
 export {

@@ -25,7 +25,7 @@ const MARGIN = 1.15;
 const F32 = 4;
 
 export interface TrainingWorkload {
-  kind: "cpt" | "lora";
+  kind: "cpt" | "lora" | "partial";
   /** rows per micro-batch and tokens per row */
   batch: number;
   seqLen: number;
@@ -33,6 +33,8 @@ export interface TrainingWorkload {
   adapterParams?: number;
   /** LoRA: the frozen base's compute dtype (default float32): its weight matrices in 2 bytes when half */
   dtype?: ComputeDtype;
+  /** partial fine-tuning: the trained parameters (the rest is frozen, held as LoRA's base is) */
+  trainedParams?: number;
   /** distillation: the teacher, run forward (no gradients) on every micro-batch beside the student */
   teacher?: { config: ModelConfig; topK: number | null };
 }
@@ -83,9 +85,11 @@ export function estimateTraining(c: ModelConfig, w: TrainingWorkload): TrainingE
   const teacherWeights = w.teacher
     ? Math.ceil(float32WeightBytes(w.teacher.config).total * WHOLE_WEIGHT_COPIES)
     : 0;
-  const base = w.kind === "lora" ? weightBytes(c, w.dtype).total : 0;
+  const base = w.kind === "cpt" ? 0 : weightBytes(c, w.kind === "lora" ? w.dtype : undefined).total;
   const frozen = Math.ceil(base * WHOLE_WEIGHT_COPIES) + teacherWeights;
-  const trained = TRAINED_BYTES_PER_PARAM * (w.kind === "cpt" ? params : (w.adapterParams ?? 0));
+  const trainedCount =
+    w.kind === "cpt" ? params : w.kind === "partial" ? (w.trainedParams ?? 0) : (w.adapterParams ?? 0);
+  const trained = TRAINED_BYTES_PER_PARAM * trainedCount;
   const teacherForward = w.teacher
     ? teacherActivations(w.teacher.config, w.teacher.topK, w.batch, w.seqLen)
     : 0;
@@ -109,7 +113,9 @@ export function planTraining(
   const what =
     w.kind === "cpt"
       ? "CPT"
-      : "LoRA" + (w.kind === "lora" && w.dtype && w.dtype !== "float32" ? ` (${w.dtype} frozen base)` : "");
+      : w.kind === "partial"
+        ? "Partial fine-tuning"
+        : "LoRA" + (w.dtype && w.dtype !== "float32" ? ` (${w.dtype} frozen base)` : "");
   if (estimate.total <= budget.bytes) {
     return {
       budget,

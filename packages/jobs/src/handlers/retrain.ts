@@ -37,7 +37,7 @@ import type { Handler } from "./types.js";
 const ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors"] as const;
 
 interface PhaseResult {
-  phase: "cpt" | "lora";
+  phase: "cpt" | "lora" | "partial";
   out: string;
   resumedFrom: number;
   curve: CurvePoint[];
@@ -84,7 +84,9 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
     );
   }
   // Every check (options, r, targets against the model, the teacher's vocabulary) before any compute.
-  if (spec.method === "cpt") prepareCpt({ ...train, model: ckpt, rows, out: join(workDir, "cpt") });
+  const partial = spec.method === "partial" ? { parts: spec.parts, lastBlocks: spec.lastBlocks } : undefined;
+  if (spec.method === "cpt" || partial)
+    prepareCpt({ ...train, partial, model: ckpt, rows, out: join(workDir, "cpt") });
   else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
   ports.progress.log(
     `retrain ${spec.method}: ${record.rows} rows from ${record.source} (${record.format}), ${spec.steps} steps of ${spec.batch}×${spec.gradAccum} rows, lr ${spec.lr} (${spec.schedule}, warmup ${spec.warmup})`,
@@ -100,6 +102,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
   };
 
   const phases: PhaseResult[] = [];
+  let trained: string[] | undefined;
   const both = spec.method === "cpt+lora";
   let loraBase = dir;
   let loraKey = input.id;
@@ -113,19 +116,27 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
       phases.push({ phase: "cpt", out: kept, resumedFrom: spec.steps, curve: readCurve(keptCurve, "cpt") });
       ports.progress.log("retrain: the CPT phase finished in an earlier attempt; going on with LoRA");
     } else {
+      const phase = partial ? "partial" : "cpt";
       const r = await trainCpt({
         ...train,
         // `dtype` is LoRA's frozen base: the CPT phase of cpt+lora computes in float32 (cpt alone refuses float16)
         dtype: both ? undefined : train.dtype,
+        partial,
         model: ckpt,
         rows,
         out: join(workDir, "cpt"),
         stateDir: join(stateDir, "cpt"),
         modelKey: input.id,
-        onProgress: reporter(ports, "cpt", 0, both ? 0.5 : 0.95, spec.steps),
+        onProgress: reporter(ports, phase, 0, both ? 0.5 : 0.95, spec.steps),
         onStateSaved,
       });
-      const curve = readCurve(join(r.out, CURVE_FILE), "cpt");
+      if (r.trained) {
+        trained = r.trained;
+        ports.progress.log(
+          `retrain partial: trained ${r.trained.length} tensors (${(spec.parts ?? []).join(", ") || `the last ${spec.lastBlocks} blocks, the final norm and the head`})`,
+        );
+      }
+      const curve = readCurve(join(r.out, CURVE_FILE), phase);
       let out = r.out;
       if (both) {
         await cp(r.out, kept, { recursive: true });
@@ -133,12 +144,12 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
         await ports.checkpoints.saveState(jobId, stateDir);
         out = kept;
       }
-      phases.push({ phase: "cpt", out, resumedFrom: r.resumedFrom, curve });
+      phases.push({ phase, out, resumedFrom: r.resumedFrom, curve });
     }
     loraBase = phases[0]!.out;
     loraKey = `${input.id}+cpt`;
   }
-  if (spec.method !== "cpt") {
+  if (spec.method === "lora" || both) {
     const r = await trainLora({
       ...train,
       ...lora,
@@ -205,6 +216,9 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
         }
       : {}),
     ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
+    ...(trained
+      ? { parts: spec.parts ?? null, lastBlocks: spec.parts ? null : spec.lastBlocks, trained }
+      : {}),
     finalLoss,
   };
   const lastPoint = lastCurve.at(-1);
@@ -274,6 +288,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
       })),
       adapter: loraPhase ? [...ADAPTER_FILES] : null,
       data: record,
+      ...(trained ? { trained } : {}),
       ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
     },
   };
@@ -383,7 +398,7 @@ async function outputVersion(
   workDir: string,
 ): Promise<{ versionDir: string; kind: VersionKind }> {
   const lora = phases.find((p) => p.phase === "lora");
-  const cpt = phases.find((p) => p.phase === "cpt");
+  const cpt = phases.find((p) => p.phase !== "lora");
   if (lora && spec.merge) return { versionDir: join(lora.out, "merged"), kind: "merged" };
   const versionDir = join(workDir, "version");
   if (cpt) {
