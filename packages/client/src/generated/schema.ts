@@ -5366,6 +5366,13 @@ export interface operations {
                          * @default 1234
                          */
                         seed?: number;
+                        /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
+                        parts?: string[];
+                        /**
+                         * @description partial without `parts`: how many of the last remaining blocks to train (Lu et al. 2024)
+                         * @default 3
+                         */
+                        lastBlocks?: number;
                         /** @description distill from a teacher (the unpruned model by default) instead of plain next-token cross-entropy */
                         distill?: {
                             /** @description the teacher version; default: the nearest unpruned ancestor of the model in its lineage */
