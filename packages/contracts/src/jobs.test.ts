@@ -4,12 +4,12 @@ import { z } from "zod";
 import { JobSpec, jobSpecByKind, PipelineSpec, PruneSpec } from "./jobs.js";
 
 test("a job spec is completed with its defaults", () => {
+  // The ppl source (dataset, text, ids or artifact) stays unset: the handler reads WikiText-2 when none is given.
   const s = JobSpec.parse({ kind: "evaluate", model: "m" });
   assert.deepEqual(s, {
     kind: "evaluate",
     model: "m",
     task: "ppl",
-    dataset: "wikitext2",
     seqLen: 128,
     bos: "first",
     batchSize: 8,
