@@ -49,6 +49,26 @@ test("generate --json: greedy continuation of the demo model; sampling is seeded
   assert.match(empty.stderr, /^error: --prompt is empty/);
 });
 
+test("generate --model A --model B: one result per model, each equal to its own run, and columns in text", async () => {
+  const pruned = join(mkdtempSync(join(tmpdir(), "generate-two-")), "pruned");
+  await pruneCheckpoint({ model, remove: [3, 6], out: pruned });
+  const args = ["--prompt", "Once upon a time", "--max-new-tokens", "8"];
+  const both = jsonOf(runCli(["generate", "--model", model, "--model", pruned, ...args, "--json"]));
+  assert.equal(both.models.length, 2);
+  for (const [i, dir] of [model, pruned].entries()) {
+    const alone = jsonOf(runCli(["generate", "--model", dir, ...args, "--json"]));
+    assert.deepEqual(both.models[i].samples, alone.samples);
+  }
+  assert.notDeepEqual(both.models[0].samples, both.models[1].samples);
+  const text = runCli(["generate", "--model", model, "--model", pruned, ...args]);
+  assert.equal(text.code, 0, text.stderr);
+  // Titles are the model folders (they may wrap in a narrow column); every text line holds both columns.
+  assert.match(text.stdout, /tinystories-llama-8L/);
+  assert.match(text.stdout, /pruned/);
+  assert.ok(text.stdout.split("\n").some((l) => / \| .*Once upon a time/.test(l)), text.stdout);
+  assert.match(text.stdout, /the same settings and seed for every model/);
+});
+
 test("bench --json: rows per model and batch size, ratios against the baseline, SVG plot; prune-width", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
   const pruned = join(dir, "pruned");
