@@ -65,7 +65,10 @@ test("generate --model A --model B: one result per model, each equal to its own 
   // Titles are the model folders (they may wrap in a narrow column); every text line holds both columns.
   assert.match(text.stdout, /tinystories-llama-8L/);
   assert.match(text.stdout, /pruned/);
-  assert.ok(text.stdout.split("\n").some((l) => / \| .*Once upon a time/.test(l)), text.stdout);
+  assert.ok(
+    text.stdout.split("\n").some((l) => / \| .*Once upon a time/.test(l)),
+    text.stdout,
+  );
   assert.match(text.stdout, /the same settings and seed for every model/);
 });
 
