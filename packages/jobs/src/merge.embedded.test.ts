@@ -8,7 +8,12 @@ import type { LocalStore, OpenedDb } from "@shortened/adapters";
 import { InProcessDispatcher } from "./embedded.js";
 import { FolderRun } from "./folder-run.js";
 import { submitJob } from "./submit.js";
-import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
+import {
+  closeEmbeddedSetup,
+  DEMO_MODEL,
+  openEmbeddedSetup,
+  readVersionFile,
+} from "./test-support/embedded-setup.js";
 
 const lora = {
   kind: "retrain",
@@ -38,10 +43,7 @@ describe("merge job (embedded)", { timeout: 300_000 }, () => {
   });
   after(() => closeEmbeddedSetup(db, dir));
 
-  const versionFile = async (versionId: string, name: string) => {
-    const f = await db.prisma.artifact.findFirstOrThrow({ where: { versionId, name } });
-    return readFileSync(store.pathOf(f.key));
-  };
+  const versionFile = (versionId: string, name: string) => readVersionFile({ db, store }, versionId, name);
   const succeeded = async (jobId: string) => {
     const job = await db.prisma.job.findUniqueOrThrow({
       where: { id: jobId },

@@ -9,7 +9,12 @@ import { isUserError } from "@shortened/contracts";
 import { InProcessDispatcher } from "./embedded.js";
 import { FolderRun } from "./folder-run.js";
 import { submitJob } from "./submit.js";
-import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
+import {
+  closeEmbeddedSetup,
+  DEMO_MODEL,
+  openEmbeddedSetup,
+  readVersionFile,
+} from "./test-support/embedded-setup.js";
 
 // The demo model's MLP is 172 wide: 8 bits fill whole words (172·8/32 = 43), 4 bits do not.
 const spec = {
@@ -35,10 +40,7 @@ describe("quantize job (embedded)", { timeout: 300_000 }, () => {
   });
   after(() => closeEmbeddedSetup(db, dir));
 
-  const versionFile = async (versionId: string, name: string) => {
-    const f = await db.prisma.artifact.findFirstOrThrow({ where: { versionId, name } });
-    return readFileSync(store.pathOf(f.key));
-  };
+  const versionFile = (versionId: string, name: string) => readVersionFile({ db, store }, versionId, name);
 
   it("publishes a quantized version of its input with a report, the bytes of file mode", async () => {
     const { job } = await submitJob(db.prisma, dispatcher, teamId, spec);

@@ -1,6 +1,6 @@
 // The setup the embedded-mode tests share: PGlite in memory, a local-folder artifact store in a fresh temp
 // folder, and the shipped demo model registered as "tiny" in the local team.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -38,4 +38,14 @@ export async function openEmbeddedSetup(tmpPrefix: string): Promise<EmbeddedSetu
 export async function closeEmbeddedSetup(db: OpenedDb | undefined, dir: string | undefined): Promise<void> {
   await db?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+/** The bytes of a registered version's file, read from the local artifact store. */
+export async function readVersionFile(
+  setup: Pick<EmbeddedSetup, "db" | "store">,
+  versionId: string,
+  name: string,
+): Promise<Buffer> {
+  const f = await setup.db.prisma.artifact.findFirstOrThrow({ where: { versionId, name } });
+  return readFileSync(setup.store.pathOf(f.key));
 }
