@@ -1,5 +1,5 @@
-// `shortened retrain lora|cpt|cpt+lora --model DIR (--data FILE | --ids FILE) --out DIR [...]`: LoRA adapters,
-// continued pretraining, or CPT then LoRA, run by the retrain job's handler on the folder (one data loader, one
+// `shortened retrain lora|cpt|cpt+lora|partial --model DIR (--data FILE | --ids FILE) --out DIR [...]`: LoRA
+// adapters, continued pretraining, CPT then LoRA, or partial fine-tuning (only --parts), run by the retrain job's handler on the folder (one data loader, one
 // retraining sequence), with progress (loss, lr, grad norm, tokens/s) on a terminal and a
 // training curve (training_curve.json + .svg). Restarting the same command after a kill resumes from the
 // last --checkpoint-every state. --json prints {"losses": [...], "out": "...", ...}.
@@ -21,7 +21,7 @@ import {
   memoryBudgetOption,
 } from "./runtime-flags.js";
 
-const METHODS = ["lora", "cpt", "cpt+lora"] as const;
+const METHODS = ["lora", "cpt", "cpt+lora", "partial"] as const;
 type Method = (typeof METHODS)[number];
 
 interface RetrainFlags {
@@ -53,6 +53,8 @@ interface RetrainFlags {
   dtype?: string;
   memoryBudget?: string;
   threads?: string;
+  parts?: string;
+  lastBlocks?: string;
   distillFrom?: string;
   kdAlpha?: string;
   temperature?: string;
@@ -69,12 +71,24 @@ async function dataField(f: RetrainFlags, run: FolderRun) {
   return { artifact: await run.addInput(f.data!, "data file"), trainOnInputs: f.trainOnInputs };
 }
 
+/** A comma-separated list flag. */
+function listFlag(v: string | undefined): string[] | undefined {
+  return v
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
 /** The retrain job's spec from the flags (unset flags take the job's defaults). */
 async function retrainSpec(method: Method, f: RetrainFlags, run: FolderRun) {
   if (f.seqLen !== undefined && f.cutoffLen !== undefined)
     throw new UserError("bad_request", "give --seq-len or --cutoff-len (the same setting), not both");
   if (f.steps !== undefined && f.epochs !== undefined)
     throw new UserError("bad_request", "give --steps or --epochs, not both");
+  if (method !== "partial" && (f.parts !== undefined || f.lastBlocks !== undefined))
+    throw new UserError("bad_request", "--parts and --last-blocks are for retrain partial");
+  if (f.parts !== undefined && f.lastBlocks !== undefined)
+    throw new UserError("bad_request", "give --parts or --last-blocks, not both");
   if (numberFlag("--dropout", f.dropout)! !== 0)
     throw new UserError("bad_request", "only --dropout 0 is supported (deterministic, resumable runs)");
   return {
@@ -91,11 +105,10 @@ async function retrainSpec(method: Method, f: RetrainFlags, run: FolderRun) {
     weightDecay: numberFlag("--weight-decay", f.weightDecay),
     r: intFlag("--r", f.r),
     alpha: numberFlag("--alpha", f.alpha),
-    targets: f.targets
-      ?.split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== ""),
+    targets: listFlag(f.targets),
     initAdapter: f.initAdapter === undefined ? undefined : "initAdapter",
+    parts: listFlag(f.parts),
+    lastBlocks: intFlag("--last-blocks", f.lastBlocks),
     distill:
       f.distillFrom === undefined
         ? undefined
@@ -139,11 +152,12 @@ function readCurveFile(dir: string): Curve {
   };
 }
 
-/** The CLI's layout: lora → the adapter folder (with merged/), cpt → the checkpoint, cpt+lora → cpt/ and lora/. */
+/** The CLI's layout: lora → the adapter folder (with merged/), cpt and partial → the checkpoint, cpt+lora →
+ *  cpt/ and lora/. */
 async function publishPhases(method: Method, workDir: string, out: string): Promise<void> {
   const at = retrainPhaseFolders(workDir);
   if (method === "lora") return publishFolder(at.lora!, out);
-  if (method === "cpt") return publishFolder(at.cpt!, out);
+  if (method === "cpt" || method === "partial") return publishFolder(at.cpt!, out);
   await writeFolderAtomically(out, async (tmp) => {
     renameSync(at.cpt!, join(tmp, "cpt"));
     if (at.cptCurve) renameSync(at.cptCurve, join(tmp, "cpt", "training_curve.json"));
@@ -166,8 +180,13 @@ async function retrain(methodArg: string, f: RetrainFlags) {
       run.clearState();
       const phases = r.summary.phases as { phase: string; resumedFrom: number }[];
       const lora = method === "lora" ? out : method === "cpt+lora" ? join(out, "lora") : null;
-      const last = method === "cpt" ? out : lora!;
-      const title = method === "cpt" ? `CPT of ${f.model}` : `LoRA after CPT of ${f.model}`;
+      const last = lora ?? out;
+      const title =
+        method === "cpt"
+          ? `CPT of ${f.model}`
+          : method === "partial"
+            ? `partial fine-tuning of ${f.model}`
+            : `LoRA after CPT of ${f.model}`;
       if (method === "cpt+lora") await plotCurveFile(join(out, "cpt"), `CPT of ${f.model}`);
       const plot = await plotCurveFile(last, method === "lora" ? `LoRA on ${f.model}` : title);
       const merged = lora && existsSync(join(lora, "merged")) ? join(lora, "merged") : undefined;
@@ -180,6 +199,7 @@ async function retrain(methodArg: string, f: RetrainFlags) {
         out,
         ...(lora ? { adapter: join(lora, "adapter_model.safetensors"), merged } : {}),
         plot,
+        ...(r.summary.trained ? { trained: r.summary.trained as string[] } : {}),
         resumedFrom: phases.at(-1)!.resumedFrom,
         steps: (r.version!.recipe as { steps: number }).steps,
       };
@@ -191,6 +211,7 @@ function human(r: Awaited<ReturnType<typeof retrain>>): string {
   const l = r.losses;
   return [
     `${r.method}: ${l.length} optimizer steps, loss ${l[0]?.toFixed(4)} → ${l[l.length - 1]?.toFixed(4)}`,
+    ...(r.trained ? [`trained ${r.trained.length} tensors: ${r.trained.join(", ")}`] : []),
     `wrote ${r.out}${r.merged ? ` (merged model in ${r.merged})` : ""}`,
     `training curve: ${r.plot}`,
   ].join("\n");
@@ -200,7 +221,9 @@ export function retrainCommand(): Command {
   return addRuntimeOptions(
     addDtypeOption(new Command("retrain"))
       .addOption(memoryBudgetOption())
-      .description("retrain a (pruned) model: LoRA adapters, continued pretraining, or CPT then LoRA")
+      .description(
+        "retrain a (pruned) model: LoRA adapters, continued pretraining, CPT then LoRA, or partial fine-tuning",
+      )
       .argument("<method>", METHODS.join(" | "))
       .requiredOption("--model <dir>", "model folder (config.json + safetensors)")
       .option(
@@ -236,6 +259,14 @@ export function retrainCommand(): Command {
       .option("--seq-len <n>", "raw text: tokens per packed row; Alpaca: cutoff length (default 256)")
       .option("--cutoff-len <n>", "Alpaca: maximum tokens per example (the same setting as --seq-len)")
       .option("--train-on-inputs", "Alpaca: also learn the prompt tokens")
+      .option(
+        "--parts <list>",
+        "partial: tensor names or prefixes to train (model.layers.7,model.norm,lm_head; default: the last --last-blocks blocks, the final norm and the head)",
+      )
+      .option(
+        "--last-blocks <n>",
+        "partial without --parts: how many of the last blocks to train (default 3)",
+      )
       .option(
         "--distill-from <dir>",
         "distill from this teacher (the unpruned model): loss = kd-alpha·τ²·KL(teacher‖student) + (1 − kd-alpha)·CE",
