@@ -1,14 +1,14 @@
 // The factor GPTQ's column updates use: U = upper Cholesky factor of H⁻¹ (AutoGPTQ: cholesky → cholesky_inverse
-// → cholesky(upper)). Computed here in float64 on the host with one Cholesky and one triangular inverse instead
-// of three factorizations: with H = V Vᵀ, V upper triangular (the Cholesky factor of H "from the bottom", i.e.
-// V = P L P with L = chol(P H P) and P the reversal), H⁻¹ = V⁻ᵀ V⁻¹ = Uᵀ U with U = V⁻¹ upper — the same unique
-// factor. P M P of a row-major matrix is its flat array reversed, so everything happens in the one n × n
-// buffer (plus a row): rows are contiguous in both loops, 2n³/3 flops in all.
+// → cholesky(upper)), with one Cholesky and one triangular inverse instead of three factorizations: with
+// H = V Vᵀ, V upper triangular (the Cholesky factor of H "from the bottom", i.e. V = P L P with L = chol(P H P)
+// and P the reversal), H⁻¹ = V⁻ᵀ V⁻¹ = Uᵀ U with U = V⁻¹ upper — the same unique factor. P M P of a row-major
+// matrix is its flat array reversed, so everything happens in the one n × n buffer. The large products run in
+// ONNX Runtime (./blocked-factor.ts); this file holds the host kernel for the small diagonal blocks and the
+// unblocked reference.
 
-/** Overwrites `A` (row-major [n, n], symmetric positive definite) with U, upper, Uᵀ U = A⁻¹; false (A then
- *  garbage) when A is not positive definite. */
-export function upperCholeskyOfInverseInPlace(A: Float64Array, n: number): boolean {
-  A.reverse(); // P A P
+/** Overwrites `A` (row-major [n, n], symmetric positive definite, only the lower triangle read) with X = L⁻¹,
+ *  L = chol(A) lower, its upper triangle zeroed; false (A then garbage) when A is not positive definite. */
+export function lowerCholeskyInverseInPlace(A: Float64Array, n: number): boolean {
   // Cholesky, lower, in place: L[i][j] = (A[i][j] − Σ_{k<j} L[i][k] L[j][k]) / L[j][j]
   for (let i = 0; i < n; i++) {
     const ri = i * n;
@@ -40,12 +40,14 @@ export function upperCholeskyOfInverseInPlace(A: Float64Array, n: number): boole
     const d = A[ri + i]!;
     for (let j = 0; j <= i; j++) A[ri + j] = row[j]! / d;
   }
-  A.reverse(); // U = P X P
   return true;
 }
 
-/** U with Uᵀ U = H⁻¹ as a new array, or null when H is not positive definite. H is not changed. */
-export function upperCholeskyOfInverse(H: Float64Array, n: number): Float64Array | null {
-  const A = H.slice();
-  return upperCholeskyOfInverseInPlace(A, n) ? A : null;
+/** Unblocked reference (host only, 2n³/3 flops): overwrites `A` (row-major [n, n], symmetric positive definite)
+ *  with U, upper, Uᵀ U = A⁻¹; false (A then garbage) when A is not positive definite. */
+export function upperCholeskyOfInverseInPlace(A: Float64Array, n: number): boolean {
+  A.reverse(); // P A P
+  if (!lowerCholeskyInverseInPlace(A, n)) return false;
+  A.reverse(); // U = P X P
+  return true;
 }

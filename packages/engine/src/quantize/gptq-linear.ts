@@ -1,9 +1,9 @@
 // GPTQ of one linear (AutoGPTQ `GPTQ.fasterquant`, see ../shared/oracle README "gptq"), in float64 on the host
-// except the lazy batch updates after each block of columns (./trailing-update.ts, ONNX Runtime) and the factor
-// of H⁻¹ (./cholesky.ts, host). The Hessian's preparation (dead inputs, act-order permutation, damping with
+// except the lazy batch updates after each block of columns (./trailing-update.ts) and the products of the
+// blocked factor of H⁻¹ (./blocked-factor.ts), which run in ONNX Runtime. The Hessian's preparation (dead inputs, act-order permutation, damping with
 // retries, factor) depends on H only, so linears that share their input (k, v, q; up, gate) share it.
 import { UserError } from "@shortened/contracts";
-import { upperCholeskyOfInverseInPlace } from "./cholesky.js";
+import type { BlockedFactor } from "./blocked-factor.js";
 import { findParams, type QuantParams, quantCode } from "./quantizer.js";
 import type { TrailingUpdate } from "./trailing-update.js";
 
@@ -44,7 +44,13 @@ export interface PreparedHessian {
   damped: Float64Array | null;
 }
 
-export function prepareHessian(H: Float64Array, n: number, s: GptqSettings, name: string): PreparedHessian {
+export async function prepareHessian(
+  H: Float64Array,
+  n: number,
+  s: GptqSettings,
+  name: string,
+  factor: BlockedFactor,
+): Promise<PreparedHessian> {
   let trace = 0;
   for (let j = 0; j < n; j++) trace += H[j * n + j]!;
   const dead = new Uint8Array(n);
@@ -73,7 +79,7 @@ export function prepareHessian(H: Float64Array, n: number, s: GptqSettings, name
     const U = Hp.slice();
     for (let j = 0; j < n; j++) U[j * n + j]! += damp;
     const Hd = s.method === "rtn" ? U.slice() : null;
-    if (upperCholeskyOfInverseInPlace(U, n))
+    if (await factor.upperCholeskyOfInverseInPlace(U, n))
       return {
         n,
         perm,

@@ -11,6 +11,7 @@ import { architectureOf, layerName } from "../models/architecture.js";
 import { embeddingLookup } from "../models/embedding.js";
 import { openCheckpoint } from "../models/weights.js";
 import { BlockHessians } from "./block-hessians.js";
+import { BlockedFactor } from "./blocked-factor.js";
 import { type GptqSettings, type PreparedHessian, prepareHessian, quantizeLinear } from "./gptq-linear.js";
 import { GptqWriter, type PackedLinearInput } from "./gptq-writer.js";
 import { TrailingUpdate } from "./trailing-update.js";
@@ -24,6 +25,8 @@ export interface QuantizeModelOptions extends SessionOptions {
   settings: GptqSettings & { trueSequential: boolean; checkpointFormat: "gptq" | "gptq_v2" };
   /** calibration rows per forward */
   batchSize?: number;
+  /** largest diagonal block of H's factor computed on the host (default 128); the rest are ORT products */
+  factorLeaf?: number;
   signal?: AbortSignal;
   onProgress?: (p: { block: number; blocks: number; layer?: LayerReport }) => void;
 }
@@ -134,6 +137,7 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
   const groups = s.trueSequential ? trueSequentialGroups(c) : [trueSequentialGroups(c).flat()];
   const writer = await GptqWriter.create(opts.out, ckpt, q);
   const update = await TrailingUpdate.open(session);
+  const factor = await BlockedFactor.open({ ...session, leaf: opts.factorLeaf });
   const layers: LayerReport[] = [];
   try {
     for (let i = 0; i < c.numHiddenLayers; i++) {
@@ -172,7 +176,7 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
             const Hm = sums.get(key)!;
             for (let k = 0; k < Hm.length; k++) Hm[k] = (Hm[k]! * 2) / N;
             const tp = performance.now();
-            prep = prepareHessian(Hm, n, s, name);
+            prep = await prepareHessian(Hm, n, s, name, factor);
             factorSeconds = (performance.now() - tp) / 1000;
             prepared.set(key, prep);
             sums.delete(key);
@@ -221,6 +225,7 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
     }
   } finally {
     await update.release();
+    await factor.release();
     await writer.close().catch(() => {});
   }
   return {

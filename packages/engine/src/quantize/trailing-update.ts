@@ -24,7 +24,8 @@ export class TrailingUpdate {
     const dh = q.node("Mul", [q.node("MatMul", [d, h]), d]);
     const sum = q.node("ReduceSum", [q.node("Reshape", [dh, q.int64s([-1])])], { keepdims: 0 });
     q.output(q.rename(sum, "quadratic"), "float64", []);
-    return new TrailingUpdate(await createSession(g, opts), await createSession(q, opts));
+    const session = { ...opts, memArena: false }; // large one-off tensors: no arena kept for the whole run
+    return new TrailingUpdate(await createSession(g, session), await createSession(q, session));
   }
 
   /** ½ Σ_o Δ[o] H Δ[o]ᵀ for Δ [out, n] and H [n, n]. */
