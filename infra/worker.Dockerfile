@@ -31,7 +31,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund \
  && mkdir -p /cache && chown 1000:1000 /cache
 
-ENV NODE_ENV=production WORKER_CACHE_DIR=/cache WORKER_CONCURRENCY=1 WORKER_METRICS_PORT=9464
+# WORKER_DEVICE=cuda: jobs that leave `device` unset run on the GPU (a spec may still ask for cpu).
+ENV NODE_ENV=production WORKER_CACHE_DIR=/cache WORKER_CONCURRENCY=1 WORKER_METRICS_PORT=9464 WORKER_DEVICE=cuda
 USER 1000
 EXPOSE 9464
 # Pending migrations: run the migrations job first (MIGRATE_ON_START=0 makes a worker refuse to start).

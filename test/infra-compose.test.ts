@@ -27,4 +27,6 @@ test("the API and the worker build from infra/Dockerfile and get the contract", 
     assert.equal(s.build?.dockerfile, "infra/Dockerfile", name);
     for (const k of ENV_CONTRACT) assert.ok(k in (s.environment ?? {}), `${name} lacks ${k}`);
   }
+  // The CPU image: its worker says so (a job asking for cuda fails there with the reason).
+  assert.equal(compose.services["worker"]!.environment?.["WORKER_DEVICE"], "cpu");
 });

@@ -146,6 +146,8 @@ for (const overlay of overlays) {
       const env = Object.fromEntries((worker.env ?? []).map((e) => [e.name, e.value]));
       assert.equal(env["WORKER_CONCURRENCY"], "1");
       assert.equal(env["WORKER_METRICS_PORT"], "9464");
+      // A GPU pod: specs that leave `device` unset run on CUDA.
+      assert.equal(env["WORKER_DEVICE"], "cuda");
       const grace = podSpec(workerDeployment)["terminationGracePeriodSeconds"] as number;
       assert.ok(grace * 1000 > Number(env["SHUTDOWN_GRACE_MS"]), "grace must exceed SHUTDOWN_GRACE_MS");
       // The same lock timings for every worker (stalled-job recovery relies on it): set once, in the ConfigMap.
@@ -181,4 +183,6 @@ test("images: npm ci without install scripts (npm 10 or 11), the needed scripts 
   }
   const worker = readFileSync(join(repoRoot, "infra", "worker.Dockerfile"), "utf8");
   assert.match(worker, /CMD \["worker"\]/);
+  assert.match(worker, /^ENV .*\bWORKER_DEVICE=cuda\b/m);
+  assert.doesNotMatch(readFileSync(join(repoRoot, "infra", "Dockerfile"), "utf8"), /WORKER_DEVICE=cuda/);
 });

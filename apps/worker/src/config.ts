@@ -6,7 +6,7 @@ import {
   type QueueConfig,
   queueConfigFromEnv,
 } from "@shortened/adapters";
-import { type JobKind, jobKinds, UserError } from "@shortened/contracts";
+import { type DeviceName, devices, type JobKind, jobKinds, UserError } from "@shortened/contracts";
 import { availableKinds } from "@shortened/jobs";
 
 export interface WorkerConfig {
@@ -26,6 +26,11 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** Attempts of a job ended by stopped workers (kill, SIGTERM) after which it fails. */
   maxPreemptions: number;
+  /**
+   * WORKER_DEVICE (cpu | cuda, default cpu): where jobs whose spec leaves `device` unset compute. A cpu
+   * worker fails a job that asks for cuda, with the reason (runner.ts, attemptDevice).
+   */
+  device: DeviceName;
 }
 
 export function workerConfigFromEnv(
@@ -38,6 +43,9 @@ export function workerConfigFromEnv(
   for (const k of kinds)
     if (!(jobKinds as readonly string[]).includes(k))
       throw new UserError("bad_request", `unknown job kind ${k} in WORKER_KINDS`);
+  const device = over.device ?? env.WORKER_DEVICE?.trim() ?? "cpu";
+  if (!(devices as readonly string[]).includes(device))
+    throw new UserError("bad_request", `WORKER_DEVICE must be one of ${devices.join(", ")}, not ${device}`);
   return {
     databaseUrl: over.databaseUrl ?? env.DATABASE_URL!,
     queue: over.queue ?? queueConfigFromEnv(env),
@@ -48,5 +56,6 @@ export function workerConfigFromEnv(
     cacheDir: over.cacheDir ?? env.WORKER_CACHE_DIR ?? "/tmp/shortened-worker",
     shutdownGraceMs: over.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 30_000),
     maxPreemptions: over.maxPreemptions ?? Number(env.JOB_MAX_PREEMPTIONS ?? 20),
+    device: device as DeviceName,
   };
 }

@@ -31,6 +31,7 @@ process.on("message", async (m: ToChild) => {
         cacheDir: m.cacheDir,
         signal: controller.signal,
         maxPreemptions: m.maxPreemptions,
+        device: m.device,
         outbox: true,
         onAttempt: (attempt) => void send({ type: "attempt", attempt }),
       },

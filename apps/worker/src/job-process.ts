@@ -8,7 +8,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JobNoLongerRunning } from "@shortened/adapters";
-import { UserError, type UserErrorCode } from "@shortened/contracts";
+import { type DeviceName, UserError, type UserErrorCode } from "@shortened/contracts";
 import {
   AttemptSuperseded,
   JobCancelled,
@@ -21,6 +21,8 @@ export interface JobProcessOptions {
   jobId: string;
   cacheDir: string;
   maxPreemptions: number;
+  /** The worker's device (WORKER_DEVICE), for specs that leave theirs unset. */
+  device: DeviceName;
   signal: AbortSignal;
   onAttempt: (attempt: number) => void;
 }
@@ -36,7 +38,7 @@ export interface WireError {
 }
 
 export type ToChild =
-  | { type: "run"; jobId: string; cacheDir: string; maxPreemptions: number }
+  | { type: "run"; jobId: string; cacheDir: string; maxPreemptions: number; device: DeviceName }
   | { type: "abort"; reason: WireError };
 export type FromChild =
   | { type: "ready" }
@@ -165,6 +167,7 @@ export class JobProcess {
         jobId: o.jobId,
         cacheDir: o.cacheDir,
         maxPreemptions: o.maxPreemptions,
+        device: o.device,
       } satisfies ToChild);
       if (o.signal.aborted) onAbort();
     });

@@ -71,6 +71,7 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
         jobId,
         cacheDir: cfg.cacheDir,
         maxPreemptions: cfg.maxPreemptions,
+        device: cfg.device,
         signal: abort.signal,
         onAttempt: (n) => {
           attempt = n;
@@ -157,6 +158,7 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
   log.info("worker ready", {
     kinds: cfg.kinds,
     concurrency: cfg.concurrency,
+    device: cfg.device,
     prefix: cfg.queue.prefix,
     lock: cfg.lock,
   });

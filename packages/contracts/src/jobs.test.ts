@@ -5,6 +5,7 @@ import { JobSpec, jobSpecByKind, PipelineSpec, PruneSpec } from "./jobs.js";
 
 test("a job spec is completed with its defaults", () => {
   // The ppl source (dataset, text, ids or artifact) stays unset: the handler reads WikiText-2 when none is given.
+  // So does the device: the worker that takes the job fills in its own (WORKER_DEVICE).
   const s = JobSpec.parse({ kind: "evaluate", model: "m" });
   assert.deepEqual(s, {
     kind: "evaluate",
@@ -13,8 +14,9 @@ test("a job spec is completed with its defaults", () => {
     seqLen: 128,
     bos: "first",
     batchSize: 8,
-    device: "cpu",
   });
+  assert.equal(JobSpec.parse({ kind: "evaluate", model: "m", device: "cuda" }).device, "cuda");
+  assert.equal(JobSpec.safeParse({ kind: "evaluate", model: "m", device: "gpu" }).success, false);
 });
 
 test("prune needs exactly one of blocks or count", () => {

@@ -29,7 +29,20 @@ export const ModelRef = z
   .max(200)
   .describe("model version id, or model name (latest version), or name@N");
 
-export const Device = z.enum(["cpu", "cuda"]).default("cpu");
+/** The execution providers a job can ask for. */
+export const devices = ["cpu", "cuda"] as const;
+export type DeviceName = (typeof devices)[number];
+/**
+ * Left unset, a job runs on the device of the worker that takes it (its WORKER_DEVICE, else cpu): the
+ * stored spec keeps it unset, so a retry on another worker uses that worker's device. `cuda` on a worker
+ * without CUDA fails the job with the reason (jobs are not routed by device).
+ */
+export const Device = z
+  .enum(devices)
+  .optional()
+  .describe(
+    "execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason",
+  );
 export const EvalDataset = z
   .enum(["wikitext2", "ptb", "tinystories"])
   .describe("tinystories: held-out TinyStories validation text, in-domain for TinyStories models");

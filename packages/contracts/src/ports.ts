@@ -1,5 +1,6 @@
 // The few things a job handler may touch. Service mode and embedded mode implement the same ports with
 // different adapters (S3 or a local folder, PostgreSQL or PGlite, BullMQ or an in-process runner).
+import type { DeviceName } from "./jobs.js";
 
 /** An object written to the artifact store and verified there (size and sha256). */
 export interface StoredObject {
@@ -110,6 +111,8 @@ export interface JobContext {
   input: VersionInfo;
   /** How many times this job has started (1 on the first attempt). */
   attempt: number;
+  /** Where this attempt computes: the spec's device, else the worker's (WORKER_DEVICE), else cpu. */
+  device: DeviceName;
 }
 
 export interface Ports {

@@ -9,7 +9,7 @@ import {
   openPglite,
   type PrismaClient,
 } from "@shortened/adapters";
-import { isUserError, type JobKind, type ProgressSink } from "@shortened/contracts";
+import { type DeviceName, isUserError, type JobKind, type ProgressSink } from "@shortened/contracts";
 import { JobCancelled, runJob } from "./runner.js";
 import type { Dispatcher, DispatchJob } from "./submit.js";
 
@@ -48,7 +48,7 @@ export class InProcessDispatcher implements Dispatcher {
     private readonly db: PrismaClient,
     private readonly store: LocalStore,
     private readonly cacheDir: string,
-    private readonly opts: { progress?: ProgressSink; signal?: AbortSignal },
+    private readonly opts: { progress?: ProgressSink; signal?: AbortSignal; device?: DeviceName },
   ) {}
 
   async dispatch(jobs: DispatchJob[]): Promise<void> {
@@ -78,6 +78,7 @@ export class InProcessDispatcher implements Dispatcher {
           cacheDir: this.cacheDir,
           progress: this.opts.progress,
           signal: this.opts.signal,
+          device: this.opts.device,
         },
         j.id,
       );

@@ -19,6 +19,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { LocalStore } from "@shortened/adapters";
 import {
   type CheckpointStore,
+  type DeviceName,
   type HandlerResult,
   type JobKind,
   type JobSpecInput,
@@ -124,6 +125,7 @@ export class FolderRun {
         workDir: this.workDir,
         input: this.input,
         attempt: 1,
+        device: (parsed.data as { device?: DeviceName }).device ?? "cpu",
       },
     });
   }

@@ -21,6 +21,7 @@ import {
 } from "@shortened/adapters";
 import {
   type ArtifactStore,
+  type DeviceName,
   type HandlerResult,
   type JobKind,
   type JobSpec,
@@ -58,6 +59,8 @@ export interface RunnerDeps {
   hub?: HubDeps;
   /** Service mode: child jobs a handler starts are dispatched through the job outbox. */
   outbox?: boolean;
+  /** This worker's device (WORKER_DEVICE): used by specs that leave `device` unset (default cpu). */
+  device?: DeviceName;
 }
 
 export type RunOutcome =
@@ -94,7 +97,8 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   // A stored spec that no longer parses (an older schema) is bad input: fail at once, do not retry.
   const parsed = jobSpecByKind[kind].safeParse(job.spec);
   if (!parsed.success) throw specError(parsed.error.issues);
-  const spec = parsed.data as { model: string };
+  const spec = parsed.data as { model: string; device?: DeviceName };
+  const device = attemptDevice(spec.device, deps.device ?? "cpu");
   const registry = registryReader(db);
   const input = await registry.resolveVersion(job.teamId, spec.model);
   if (job.inputVersionId !== input.id) await setInputVersion(db, job.id, input.id);
@@ -148,7 +152,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     ),
     progress: sink,
     signal: controller.signal,
-    context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt },
+    context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt, device },
     importance: importanceStore(db, job.teamId, job.id),
   };
   const uploaded: string[] = [];
@@ -205,6 +209,20 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     deps.signal?.removeEventListener("abort", onOuterAbort);
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The device an attempt computes on: the spec's, else the worker's. Jobs are not routed by device (one queue
+ * per kind), so a cuda job taken by a cpu worker fails at once with the reason instead of running slowly on
+ * the CPU or waiting for a GPU that may never come.
+ */
+export function attemptDevice(asked: DeviceName | undefined, worker: DeviceName): DeviceName {
+  if (asked === "cuda" && worker !== "cuda")
+    throw new UserError(
+      "bad_request",
+      "device cuda: this worker has no GPU (WORKER_DEVICE=cpu); run GPU workers (WORKER_DEVICE=cuda) for this kind, or leave device unset to run on the worker that takes the job",
+    );
+  return asked ?? worker;
 }
 
 /** Uploads (and verifies) a handler's outputs; records every key in `uploaded` as it goes. */

@@ -58,7 +58,10 @@ export interface StudyPlan {
 }
 
 /** Fields every child shares with the study. */
-const runtime = (s: StudySpec) => ({ device: s.device, ...(s.threads ? { threads: s.threads } : {}) });
+const runtime = (s: StudySpec) => ({
+  ...(s.device ? { device: s.device } : {}),
+  ...(s.threads ? { threads: s.threads } : {}),
+});
 
 export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[]): StudyPlan {
   const byKey = new Map<string, StepInfo>();

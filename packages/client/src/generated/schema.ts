@@ -4203,7 +4203,7 @@ export interface operations {
                      */
                     batchSize?: number;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4300,7 +4300,7 @@ export interface operations {
                      */
                     batchSize?: number;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4450,7 +4450,7 @@ export interface operations {
                         topK?: number | null;
                     };
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4506,7 +4506,7 @@ export interface operations {
                     /** @description evaluate only the first N tokens (quick checks) */
                     maxTokens?: number;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4549,7 +4549,7 @@ export interface operations {
                      */
                     bos?: "none" | "tokenizer";
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4604,7 +4604,7 @@ export interface operations {
                      */
                     ignoreEos?: boolean;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4666,7 +4666,7 @@ export interface operations {
                      */
                     seed?: number;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -4759,7 +4759,7 @@ export interface operations {
                          */
                         batchSize?: number;
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -4920,7 +4920,7 @@ export interface operations {
                             topK?: number | null;
                         };
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -4977,7 +4977,7 @@ export interface operations {
                         /** @description evaluate only the first N tokens (quick checks) */
                         maxTokens?: number;
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5016,7 +5016,7 @@ export interface operations {
                          */
                         bos?: "none" | "tokenizer";
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5067,7 +5067,7 @@ export interface operations {
                          */
                         ignoreEos?: boolean;
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5176,7 +5176,7 @@ export interface operations {
                      */
                     batchSize?: number;
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";
@@ -5394,7 +5394,7 @@ export interface operations {
                             topK?: number | null;
                         };
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5461,7 +5461,7 @@ export interface operations {
                         /** @description evaluate only the first N tokens (quick checks) */
                         maxTokens?: number;
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5500,7 +5500,7 @@ export interface operations {
                          */
                         bos?: "none" | "tokenizer";
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5551,7 +5551,7 @@ export interface operations {
                          */
                         ignoreEos?: boolean;
                         /**
-                         * @default cpu
+                         * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                          * @enum {string}
                          */
                         device?: "cpu" | "cuda";
@@ -5568,7 +5568,7 @@ export interface operations {
                         accuracyLevel?: number;
                     })[];
                     /**
-                     * @default cpu
+                     * @description execution provider: cpu or cuda (default: the worker's WORKER_DEVICE, else cpu); cuda taken by a worker without a GPU fails the job with the reason
                      * @enum {string}
                      */
                     device?: "cpu" | "cuda";

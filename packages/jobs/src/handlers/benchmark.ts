@@ -29,7 +29,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
     runs: spec.repeats,
     seed: spec.seed,
     memory: spec.memory,
-    device: spec.device,
+    device: ports.context.device,
     dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,

@@ -73,7 +73,7 @@ export async function evaluatePpl(
     bosId: spec.bosId,
     skip: spec.skip,
     batchSize: spec.batchSize,
-    device: spec.device,
+    device: ports.context.device,
     dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,

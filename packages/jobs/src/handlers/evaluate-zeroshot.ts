@@ -85,7 +85,7 @@ export async function evaluateZeroShot(
     limit: spec.limit,
     strategy: spec.strategy,
     bos: spec.bos,
-    device: spec.device,
+    device: ports.context.device,
     dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,

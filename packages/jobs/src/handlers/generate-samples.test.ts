@@ -16,7 +16,7 @@ test("a cancel during generation stops it at the next token", async () => {
   let steps = 0;
   const ports = {
     signal: controller.signal,
-    context: { workDir },
+    context: { workDir, device: "cpu" },
     progress: { progress() {}, log() {} },
   } as unknown as Ports;
   const spec = EvaluateGenerateSpec.parse({
@@ -45,7 +45,7 @@ test("the first sample's text streams as progress events, ending with the whole 
   const steps: { step?: number; text?: string; ttftS?: number; tokensPerS?: number }[] = [];
   const ports = {
     signal: new AbortController().signal,
-    context: { workDir },
+    context: { workDir, device: "cpu" },
     progress: {
       progress(_f: number, _m?: string, step?: (typeof steps)[number]) {
         if (step) steps.push(step);

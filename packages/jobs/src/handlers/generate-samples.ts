@@ -43,7 +43,7 @@ export async function generateSamples(
   });
 
   const gen = await KvGenerator.open(dir, {
-    device: spec.device,
+    device: ports.context.device,
     dtype: spec.dtype,
     threads: spec.threads,
     maxSeqLen: Math.max(...encoded.map((ids) => ids.length)) + spec.maxNewTokens,

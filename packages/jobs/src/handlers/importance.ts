@@ -46,7 +46,7 @@ export async function computeImportance(
       batchSize: spec.batchSize,
       keepFirst: spec.keepFirst,
       keepLast: spec.keepLast,
-      device: spec.device,
+      device: ports.context.device,
       dtype: spec.dtype,
       threads: spec.threads,
       memoryBudget: spec.memoryBudget,

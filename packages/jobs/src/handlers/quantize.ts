@@ -61,7 +61,7 @@ export const quantize: Handler<"quantize"> = async (spec, ports) => {
       checkpointFormat: spec.checkpointFormat,
     },
     batchSize: spec.batchSize,
-    device: spec.device,
+    device: ports.context.device,
     threads: spec.threads,
     signal: ports.signal,
     onProgress: (p) => {

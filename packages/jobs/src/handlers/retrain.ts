@@ -63,7 +63,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
   const ckpt = openCheckpoint(dir);
   const { rows, record } = await loadRetrainRows(given.data, given.seqLen, dir, ckpt.config.vocabSize, ports);
   const spec: SettledSpec = { ...given, steps: trainingSteps(given, rows.ids.length) };
-  const train = trainOptions(spec, ports.signal);
+  const train = { ...trainOptions(spec, ports.signal), device: ports.context.device };
   const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
   const initAdapter = await initialAdapter(spec, ports);
   const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed, initAdapter };
@@ -341,7 +341,6 @@ function trainOptions(spec: SettledSpec, signal: AbortSignal): TrainOptions & { 
   return {
     ...optimizerSettings(spec),
     checkpointEvery: spec.checkpointEvery,
-    device: spec.device,
     dtype: spec.dtype,
     memoryBudget: spec.memoryBudget,
     threads: spec.threads,
