@@ -1,5 +1,5 @@
 // A trained or merged checkpoint keeps its source's stored dtype: BF16 in, BF16 out (F16 likewise), values
-// rounded to nearest even, config.json's dtype set to match; F32 stays F32.
+// rounded to nearest even, config.json's dtype set to match (in the oracle's Python json form); F32 stays F32.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +31,10 @@ for (const [model, dtype, torchDtype] of [
     const back = Checkpoint.open(out);
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, unknown>;
     assert.equal(config.torch_dtype ?? config.dtype, torchDtype);
+    // the oracle's save_model_dir rewrites config.json with Python's json (write_config): the dtype is
+    // unchanged here, so its file is the source's, byte for byte (1e-06, 10000.0, sorted keys)
+    const source = readFileSync(join(fixtures, model, "model", "config.json"), "utf8");
+    assert.equal(readFileSync(join(out, "config.json"), "utf8"), source);
     for (const { name } of names) {
       assert.equal(back.entry(name).dtype, dtype);
       const want = updated(name);

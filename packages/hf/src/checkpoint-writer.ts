@@ -7,6 +7,7 @@ import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from
 import { join } from "node:path";
 import type { Checkpoint } from "./checkpoint.js";
 import { DTYPE_BYTES, float32ToStoredBytes, type StoredDtype } from "./dtypes.js";
+import { configJsonText } from "./python-json.js";
 import { SafetensorsStreamWriter } from "./safetensors-writer.js";
 
 /** The float dtypes a checkpoint is written in, with their names in config.json. */
@@ -46,10 +47,11 @@ export async function writeHfCheckpoint(
   opts: WriteCheckpointOptions = {},
 ): Promise<OutputDtype> {
   const dtype = opts.dtype ?? storedModelDtype(src);
-  const raw = JSON.parse(readFileSync(join(src.dir, "config.json"), "utf8")) as Record<string, unknown>;
+  const sourceConfig = readFileSync(join(src.dir, "config.json"), "utf8");
+  const raw = JSON.parse(sourceConfig) as Record<string, unknown>;
   const dtypeKey = "dtype" in raw && !("torch_dtype" in raw) ? "dtype" : "torch_dtype";
   raw[dtypeKey] = TORCH_DTYPE[dtype];
-  writeFileSync(join(dir, "config.json"), `${JSON.stringify(raw, null, 2)}\n`);
+  writeFileSync(join(dir, "config.json"), configJsonText(raw, sourceConfig));
   const specs = [...tensors]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((t) => ({ name: t.name, dtype, shape: t.shape }));

@@ -60,6 +60,7 @@ export { LAYER_TYPES, type LayerType } from "./layer-types.js";
 export { checkOutputTarget, writeFolderAtomically } from "./output-folder.js";
 export { PRUNING_RECORD, type PruneOptions, type PruneResult, pruneCheckpoint } from "./prune.js";
 export { type PrunedModelConfig, prunedConfig, prunedModelConfig, selectBlocks } from "./prune-plan.js";
+export { configJsonText, parsePythonJson, pythonJsonDumps } from "./python-json.js";
 export { ROPE_TYPES, type RopeScaling, type RopeType } from "./rope-scaling.js";
 export { readSafetensorsHeader, type SafetensorsHeader, type TensorEntry } from "./safetensors-header.js";
 export {

@@ -1,6 +1,6 @@
 // Golden test: our pruneCheckpoint against the float64 oracle's `prune --remove` on random checkpoints of
 // every architecture, dtype, tie setting and a sharded layout (fixtures from scripts/fixtures/prune.sh): tensors
-// byte for byte, config.json key for key (layer_types / max_window_layers rewritten), the oracle's warnings.
+// byte for byte, config.json byte for byte (layer_types / max_window_layers rewritten), the oracle's warnings.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -73,8 +73,11 @@ describe("pruneCheckpoint matches oracle.py prune", () => {
       }
       assert.deepEqual(actual, expected.oracle_tensors);
 
-      const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
-      assert.deepEqual(config, expected.oracle_config);
+      // config.json byte for byte: Python's json form (sorted keys, indent 2, 1e-06, 10000.0), as the oracle
+      // and transformers' save_pretrained write it
+      const configText = readFileSync(join(out, "config.json"), "utf8");
+      assert.deepEqual(JSON.parse(configText), expected.oracle_config);
+      assert.equal(configText, readFileSync(join(fixtures, name, "oracle-config.json"), "utf8"));
 
       // Non-weight files: exactly the oracle's, byte-identical to the source; plus our record and the index.
       const files = readdirSync(out).filter((f) => f !== "config.json" && !f.endsWith(".safetensors"));

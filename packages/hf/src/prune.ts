@@ -15,6 +15,7 @@ import {
   prunedModelConfig,
   selectBlocks,
 } from "./prune-plan.js";
+import { configJsonText } from "./python-json.js";
 import { SafetensorsStreamWriter } from "./safetensors-writer.js";
 import { TensorCopier } from "./tensor-copy.js";
 
@@ -76,7 +77,9 @@ export async function pruneCheckpoint(opts: PruneOptions): Promise<PruneResult> 
   };
 
   await writeFolderAtomically(out, async (tmp) => {
-    writeJson(join(tmp, "config.json"), config);
+    // config.json as the oracle and transformers write it (Python's json form, number kinds kept)
+    const sourceConfig = readFileSync(join(ckpt.dir, "config.json"), "utf8");
+    writeFileSync(join(tmp, "config.json"), configJsonText(config, sourceConfig));
     for (const name of readdirSync(ckpt.dir)) {
       const src = join(ckpt.dir, name);
       if (isAuxiliaryFile(name) && statSync(src).isFile()) copyFileSync(src, join(tmp, name));

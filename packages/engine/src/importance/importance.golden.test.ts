@@ -1,5 +1,5 @@
-// Block importance against the oracle's `importance`: the ppl criterion on every architecture, and
-// magnitude / bi / angular (n = 1 and 2) on an 8-block model. Scores within 1e-4 relative, orders equal.
+// Block importance against the oracle's `importance`: the ppl, bi and angular criteria on every architecture,
+// and magnitude / bi / angular (n = 1 and 2) on an 8-block model. Scores within 1e-4 relative, orders equal.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { assertAllRel, assertRel, fixture, MODELS, modelDir } from "../test-support/engine-fixtures.js";
@@ -21,6 +21,18 @@ for (const m of MODELS) {
     assertRel(r.basePpl!, ref.base_ppl, 1e-4, `${m} base ppl`);
     assert.deepEqual(r.order, ref.block_order);
     assert.deepEqual(r.orderPlus, ref.block_order_plus);
+  });
+}
+
+for (const m of MODELS) {
+  test(`bi and angular criteria of ${m} equal the oracle (scores, orders)`, async () => {
+    for (const criterion of ["bi", "angular"] as const) {
+      const ref = fixture(`cases/${m}/importance_${criterion}.json`);
+      const r = await blockImportance({ model: modelDir(m), criterion, calibIds, threads: 1 });
+      assertAllRel(r.scores, ref.block_scores, 1e-4, `${m} ${criterion} scores`);
+      assert.deepEqual(r.order, ref.block_order, `${m} ${criterion} order`);
+      assert.deepEqual(r.orderPlus, ref.block_order_plus);
+    }
   });
 }
 

@@ -1,8 +1,8 @@
 // The later architectures (qwen3, gemma2, gemma3_text, phi3, qwen2 with a sliding window) and every RoPE scaling
 // type against the float64 oracle (fixtures/arch from scripts/fixtures/arch.sh): rows longer than the sliding
 // windows and past the original RoPE length, calibration rows shorter than it. Forward NLL per token within 1e-4
-// (all blocks and block 1 gated off), perplexity within 1e-4, the ppl and magnitude criteria within 1e-4 with
-// equal orders, Taylor+ within 1e-3 with equal orders.
+// (all blocks and block 1 gated off), perplexity within 1e-4, the ppl, magnitude, bi and angular criteria within
+// 1e-4 with equal orders (bi/angular from scripts/fixtures/similarity.sh), Taylor+ within 1e-3 with equal orders.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "node:test";
@@ -86,8 +86,8 @@ for (const m of MODELS) {
     assertAllRel(r.segmentMeanNll, ref.segment_mean_nll, 1e-4, `${m} segments`);
   });
 
-  test(`${m}: ppl and magnitude criteria equal the oracle (scores, orders)`, async () => {
-    for (const criterion of ["ppl", "magnitude"] as const) {
+  test(`${m}: ppl, magnitude, bi and angular criteria equal the oracle (scores, orders)`, async () => {
+    for (const criterion of ["ppl", "magnitude", "bi", "angular"] as const) {
       const ref = fixture(`cases/${m}/importance_${criterion}.json`);
       const r = await blockImportance({
         model: modelDir(m),

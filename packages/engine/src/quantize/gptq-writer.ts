@@ -9,6 +9,7 @@ import { join } from "node:path";
 import {
   blockTensorLayout,
   type Checkpoint,
+  configJsonText,
   float32ToF16Bytes,
   type GptqConfig,
   groupCount,
@@ -82,9 +83,10 @@ export class GptqWriter {
     };
     const w = await SafetensorsStreamWriter.create(join(dir, "model.safetensors"), specs, meta);
     for (const s of specs) if (!blockTensor.test(s.name)) await w.append(src.readBytes(s.name));
-    const raw = JSON.parse(readFileSync(join(src.dir, "config.json"), "utf8")) as Record<string, unknown>;
+    const sourceConfig = readFileSync(join(src.dir, "config.json"), "utf8");
+    const raw = JSON.parse(sourceConfig) as Record<string, unknown>;
     raw["quantization_config"] = quantizationConfigJson(q);
-    writeFileSync(join(dir, "config.json"), `${JSON.stringify(raw, null, 2)}\n`);
+    writeFileSync(join(dir, "config.json"), configJsonText(raw, sourceConfig));
     writeFileSync(
       join(dir, "quantize_config.json"),
       `${JSON.stringify(quantizationConfigJson(q), null, 2)}\n`,
