@@ -10,3 +10,5 @@ export const checkpointPrefix = (teamId: string, jobId: string, attempt: number)
   `${attemptOutputPrefix(teamId, jobId, attempt)}checkpoint/`;
 export const modelUploadPrefix = (teamId: string, modelId: string) =>
   `teams/${teamId}/models/${modelId}/base/`;
+/** The teacher top-K caches of a team's distillations (one object per teacher version, rows and K). */
+export const teacherCachePrefix = (teamId: string) => `teams/${teamId}/teacher-cache/`;

@@ -19,6 +19,7 @@ import {
   type DistillOptions,
   distillKey,
   distillTraining,
+  plannedTeacher,
   type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
@@ -80,7 +81,7 @@ export function prepareCpt(o: CptTrainOptions): {
       trainedParams,
       batch: o.batch,
       seqLen: longestRow(o.rows),
-      teacher: distill && { config: distill.teacher.config, topK: distill.topK },
+      teacher: plannedTeacher(distill),
     },
     o.memoryBudget,
   );
@@ -104,7 +105,7 @@ export async function trainCpt(o: CptTrainOptions): Promise<CptTrainResult> {
     ...(distill ? { distill: distillKey(distill) } : {}),
     ...(trainOnly ? { trainOnly } : {}),
   });
-  const kd = distillTraining(distill, { device: o.device, threads: o.threads });
+  const kd = distillTraining(distill, { device: o.device, threads: o.threads }, o.rows);
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const embedding = "model.embed_tokens.weight";
   const run = await runTraining(

@@ -9,6 +9,8 @@ import type { Checkpoint, ModelConfig } from "@shortened/hf";
 import type { GraphBuilder } from "../graph/builder.js";
 import type { SessionOptions } from "../graph/session.js";
 import { openCheckpoint } from "../models/weights.js";
+import type { TrainRows } from "./data.js";
+import { CachedTeacher } from "./distill-cache.js";
 import { LiveTeacher } from "./teacher-targets.js";
 import type { TeacherSource } from "./trainer.js";
 
@@ -23,6 +25,9 @@ export interface DistillOptions {
   topK?: number | null;
   /** names the teacher in the run fingerprint instead of its folder (e.g. a registry version id) */
   teacherKey?: string;
+  /** top-K only: the teacher's top-K cache of these rows (buildTeacherCache, ./distill-cache.ts); the targets
+   *  are read from it, verified by its checksum, and the teacher is not loaded while the student trains */
+  cache?: string;
 }
 
 export interface ResolvedDistill {
@@ -31,6 +36,7 @@ export interface ResolvedDistill {
   temperature: number;
   topK: number | null;
   teacherKey: string;
+  cache?: string;
 }
 
 /** Checks the options and the teacher against the student before any compute. */
@@ -53,7 +59,9 @@ export function resolveDistill(student: ModelConfig, d: DistillOptions): Resolve
   }
   if (topK !== null && (!Number.isInteger(topK) || topK < 1 || topK > tv))
     throw new UserError("bad_request", `distillation \`topK\` must be an integer in 1..${tv} (got ${topK})`);
-  return { teacher, alpha, temperature, topK, teacherKey: d.teacherKey ?? teacher.dir };
+  if (d.cache !== undefined && topK === null)
+    throw new UserError("bad_request", "a teacher cache holds top-K logits: it needs distillation `topK`");
+  return { teacher, alpha, temperature, topK, teacherKey: d.teacherKey ?? teacher.dir, cache: d.cache };
 }
 
 /** What identifies the distillation in a run fingerprint. */
@@ -93,10 +101,19 @@ export function kdSum(
   return g.node("ReduceSum", [g.node("Mul", [kl, mask])], { keepdims: 0 });
 }
 
-/** The trainer's view of a distillation: the graph's settings and the opener of the teacher. */
+/** The teacher in a training run's memory plan: none when its targets come from a cache. */
+export function plannedTeacher(
+  d: ResolvedDistill | undefined,
+): { config: ModelConfig; topK: number | null } | undefined {
+  return d && !d.cache ? { config: d.teacher.config, topK: d.topK } : undefined;
+}
+
+/** The trainer's view of a distillation: the graph's settings and the opener of the teacher (live, or its
+ *  cache for these rows). */
 export function distillTraining(
   d: ResolvedDistill | undefined,
   opts: SessionOptions,
+  rows: Pick<TrainRows, "ids">,
 ): {
   kd?: { alpha: number; temperature: number; topK: number | null };
   teacher?: () => Promise<TeacherSource>;
@@ -104,6 +121,13 @@ export function distillTraining(
   if (!d) return {};
   return {
     kd: { alpha: d.alpha, temperature: d.temperature, topK: d.topK },
-    teacher: () => LiveTeacher.open(d.teacher, d.temperature, d.topK, opts),
+    teacher: d.cache
+      ? async () =>
+          CachedTeacher.open(
+            d.cache!,
+            { k: d.topK!, vocab: d.teacher.config.vocabSize, lengths: rows.ids.map((r) => r.length) },
+            d.temperature,
+          )
+      : () => LiveTeacher.open(d.teacher, d.temperature, d.topK, opts),
   };
 }

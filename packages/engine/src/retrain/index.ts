@@ -16,6 +16,18 @@ export {
   type TrainRows,
 } from "./data.js";
 export { type DistillOptions, type ResolvedDistill, resolveDistill } from "./distill.js";
+export {
+  CachedTeacher,
+  cacheBodyBytes,
+  teacherCacheKey,
+  verifyTeacherCache,
+} from "./distill-cache.js";
+export {
+  type BuildTeacherCacheOptions,
+  type BuiltTeacherCache,
+  buildTeacherCache,
+  cacheBytesPerMillionTokens,
+} from "./distill-cache-build.js";
 export { GradSession, type GradSessionSpec, type TrainableTensor } from "./grad-session.js";
 export { type LoraTrainOptions, type LoraTrainResult, prepareLora, trainLora } from "./lora.js";
 export {

@@ -19,6 +19,7 @@ import {
   type DistillOptions,
   distillKey,
   distillTraining,
+  plannedTeacher,
   type ResolvedDistill,
   resolveDistill,
 } from "./distill.js";
@@ -93,7 +94,7 @@ export function prepareLora(o: LoraTrainOptions): {
       seqLen: longestRow(o.rows),
       adapterParams,
       dtype: o.dtype,
-      teacher: distill && { config: distill.teacher.config, topK: distill.topK },
+      teacher: plannedTeacher(distill),
     },
     o.memoryBudget,
   );
@@ -121,7 +122,7 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
     },
     tensors.map((t) => t.init),
   );
-  const kd = distillTraining(distill, { device: o.device, threads: o.threads });
+  const kd = distillTraining(distill, { device: o.device, threads: o.threads }, o.rows);
   const stateDir = o.stateDir ?? `${out}.train-state`;
   const run = await runTraining(
     {

@@ -15,9 +15,9 @@ import {
   UserError,
   type VersionKind,
 } from "@shortened/contracts";
-import type { DistillOptions } from "@shortened/engine";
 import {
   CURVE_FILE,
+  type DistillOptions,
   defaultLoraTargets,
   openCheckpoint,
   prepareCpt,
@@ -31,7 +31,8 @@ import { jobStatePrefix } from "../keys.js";
 import { isWorkerStopping } from "../preemption.js";
 import { CURVE_PLOT, type CurvePoint, trainingCurveSvg } from "../training-plot.js";
 import { loadRetrainRows } from "./retrain-data.js";
-import { resolveTeacher, teacherRecord } from "./retrain-teacher.js";
+import { distillTeacher, teacherRecord } from "./retrain-teacher.js";
+import { ensureTeacherCache } from "./retrain-teacher-cache.js";
 import type { Handler } from "./types.js";
 
 const ADAPTER_FILES = ["adapter_config.json", "adapter_model.safetensors"] as const;
@@ -67,27 +68,16 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
   const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
   const initAdapter = await initialAdapter(spec, ports);
   const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed, initAdapter };
-  const teacher = await resolveTeacher(spec, ports);
-  if (teacher) {
-    const teacherDir = await ports.checkpoints.materialize(teacher, ports.signal);
-    const d = spec.distill!;
-    const distill: DistillOptions = {
-      teacher: teacherDir,
-      alpha: d.alpha,
-      temperature: d.temperature,
-      topK: d.topK,
-      teacherKey: teacher.id,
-    };
-    train.distill = distill;
-    ports.progress.log(
-      `retrain: distilling from ${teacher.modelName}@${teacher.number} (alpha ${d.alpha}, temperature ${d.temperature}, ${d.topK ? `top-${d.topK}` : "full vocabulary"})`,
-    );
-  }
+  const teacher = await distillTeacher(spec, ports);
+  if (teacher) train.distill = teacher.options;
   // Every check (options, r, targets against the model, the teacher's vocabulary) before any compute.
   const partial = spec.method === "partial" ? { parts: spec.parts, lastBlocks: spec.lastBlocks } : undefined;
   if (spec.method === "cpt" || partial)
     prepareCpt({ ...train, partial, model: ckpt, rows, out: join(workDir, "cpt") });
   else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
+  const teacherCache = teacher?.options.cache
+    ? await ensureTeacherCache(ports, teacher, rows, spec)
+    : undefined;
   ports.progress.log(
     `retrain ${spec.method}: ${record.rows} rows from ${record.source} (${record.format}), ${spec.steps} steps of ${spec.batch}×${spec.gradAccum} rows, lr ${spec.lr} (${spec.schedule}, warmup ${spec.warmup})`,
   );
@@ -215,7 +205,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
           ...(spec.initAdapter ? { initAdapterVersionId: spec.initAdapter } : {}),
         }
       : {}),
-    ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
+    ...(teacher ? { distill: teacherRecord(teacher.version, spec.distill!) } : {}),
     ...(trained
       ? { parts: spec.parts ?? null, lastBlocks: spec.parts ? null : spec.lastBlocks, trained }
       : {}),
@@ -232,7 +222,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
     seqLen: spec.seqLen,
     batch: spec.batch,
     gradAccum: spec.gradAccum,
-    ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
+    ...(teacher ? { distill: teacherRecord(teacher.version, spec.distill!) } : {}),
     definition,
   });
   const metrics =
@@ -289,7 +279,8 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
       adapter: loraPhase ? [...ADAPTER_FILES] : null,
       data: record,
       ...(trained ? { trained } : {}),
-      ...(teacher ? { distill: teacherRecord(teacher, spec.distill!) } : {}),
+      ...(teacher ? { distill: teacherRecord(teacher.version, spec.distill!) } : {}),
+      ...(teacherCache ? { teacherCache } : {}),
     },
   };
 };
