@@ -131,7 +131,10 @@ interface LogitsSource {
 function padded(rows: number[][], r0: number, n: number): { ids: number[]; seqLen: number } {
   const seqLen = Math.max(...rows.slice(r0, r0 + n).map((r) => r.length));
   const ids = new Array<number>(n * seqLen).fill(0);
-  for (let b = 0; b < n; b++) rows[r0 + b]!.forEach((x, t) => (ids[b * seqLen + t] = x));
+  for (let b = 0; b < n; b++) {
+    const row = rows[r0 + b]!;
+    for (let t = 0; t < row.length; t++) ids[b * seqLen + t] = row[t]!;
+  }
   return { ids, seqLen };
 }
 
