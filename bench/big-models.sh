@@ -2,7 +2,8 @@
 # Large generated checkpoints under a memory budget: one step per call (each fits a 12-minute heavy hold), one
 # markdown row per step: peak RSS (/usr/bin/time -v), wall time, the plan and the result.
 # Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude taylor zeroshot
-#        generate throughput. Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/.
+#        generate throughput lora (2 LoRA steps of 1 x 128, no merge). DTYPE=float16: the compute dtype.
+#        Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/.
 # Run under the team's heavy lock: bash /work/team/heavy.sh bench/big-models.sh /tmp/x/llama2-7b 4G ppl
 set -euo pipefail
 model=$1; budget=$2; shift 2
@@ -15,6 +16,11 @@ import json, random, sys
 d, v = sys.argv[1], int(sys.argv[2]); r = random.Random(1234)
 json.dump({"ids": [r.randrange(2, v) for _ in range(255)]}, open(f"{d}/ids.json", "w"))   # 2 windows of 128 with BOS
 json.dump({"batch": [[r.randrange(2, v) for _ in range(16)] for _ in range(2)]}, open(f"{d}/calib.json", "w"))
+PY
+[ -f "$inputs/lora.json" ] || /usr/bin/python3 - "$inputs" "$vocab" <<'PY'
+import json, random, sys
+d, v = sys.argv[1], int(sys.argv[2]); r = random.Random(4321)
+json.dump({"batch": [[r.randrange(2, v) for _ in range(128)] for _ in range(2)]}, open(f"{d}/lora.json", "w"))
 PY
 row() { # label, command...
   local label=$1; shift
@@ -32,6 +38,8 @@ row() { # label, command...
     if (r.order) out.push(`order ${r.order.slice(0, 8).join(",")}…`);
     if (r.scores) out.push(`scores[0..2] ${r.scores.slice(0, 3).map((x) => x.toPrecision(6)).join(", ")}`);
     if (r.tasks) out.push(Object.entries(r.tasks).map(([t, v]) => `${t} acc ${v.acc} (n ${v.n})`).join("; "));
+    if (r.losses) out.push(`losses ${r.losses.map((x) => x.toFixed(4)).join(", ")}`);
+    if (r.memoryPlan) out.push(r.memoryPlan);
     if (r.samples) out.push(`tokens ${r.samples[0].tokens.join(",")}`);
     if (r.fractionOfCeiling !== undefined)
       out.push(`${r.secondsPer1kTokens.toFixed(1)} s per 1k tokens (block reads ${r.blockReadS.toFixed(1)} s of ${r.wallS.toFixed(1)} s), ` +
@@ -41,7 +49,7 @@ row() { # label, command...
   printf '| %s | %.2f GB | %.0f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$what"
   rm -f "$log" "$log.out"
 }
-mb=(--memory-budget "$budget")
+mb=(--memory-budget "$budget" --dtype "${DTYPE:-float32}")
 calib=$(node -e 'const b=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).batch; console.log(`${b.length} x ${b[0].length}`)' "$inputs/calib.json")
 ref=${STREAM_REF:-$root/../shared/tools/stream_ref.py}
 for step in "$@"; do
@@ -55,6 +63,7 @@ for step in "$@"; do
     zeroshot) row "eval zeroshot arc_easy, 2 documents" "${cli[@]}" eval zeroshot --model "$model" --tasks arc_easy --limit 2 "${mb[@]}" --json ;;
     generate) row "generate 4 new tokens" "${cli[@]}" generate --model "$model" --prompt "Once upon a time" --max-new-tokens 4 --ignore-eos "${mb[@]}" --json ;;
     throughput) row "streamed forward, ${TP_ROWS:-8} x ${TP_SEQ:-128} tokens" node --conditions=development --import tsx "$root/bench/streamed-throughput.ts" --model "$model" --rows "${TP_ROWS:-8}" --seq-len "${TP_SEQ:-128}" --batch "${TP_ROWS:-8}" ;;
+    lora) row "retrain lora, 2 steps of 1 x 128, ${DTYPE:-float32}" "${cli[@]}" retrain lora --model "$model" --ids "$inputs/lora.json" --steps 2 --batch 1 --no-merge --checkpoint-every 0 --out "$inputs/lora" --force "${mb[@]}" --json ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done

@@ -22,6 +22,14 @@ const matMul: VjpRule = (c, n, [gy], needs) => {
     const flat = ra === 2 ? gy! : c.node("Flatten", [gy!], { axis: -1 });
     const ga2 = c.node("Gemm", [flat, b], { transB: 1 });
     ga = ra === 2 ? ga2 : c.node("Reshape", [ga2, c.node("Shape", [a])]);
+  } else if (needs[0] && rb === 2) {
+    // A half product with a weight matrix: (gy·Wᵀ)ᵀ = W·gyᵀ, a MatMul that reads W as it is, with the
+    // transposes on the activations (small) instead of a second, transposed copy of every frozen weight.
+    const flat = ra === 2 ? gy! : c.node("Flatten", [gy!], { axis: -1 });
+    const ga2 = c.node("Transpose", [c.node("MatMul", [b, c.node("Transpose", [flat], { perm: [1, 0] })])], {
+      perm: [1, 0],
+    });
+    ga = ra === 2 ? ga2 : c.node("Reshape", [ga2, c.node("Shape", [a])]);
   } else if (needs[0]) {
     const full = c.node("MatMul", [gy!, c.transposeLast2(b, rb)]);
     ga = c.sumToShape(full, [...batch, sa[ra - 2]!, sa[ra - 1]!], a);

@@ -41,5 +41,6 @@ const report: PeakMemoryChildReport = {
   afterOpenRssMb: mb(openRss),
   generationRssMb: mb(generationRss),
   peakRssMb: mb(peakRss),
+  plan: gen.plan.summary,
 };
 process.stdout.write(JSON.stringify(report));

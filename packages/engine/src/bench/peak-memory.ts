@@ -17,6 +17,8 @@ export interface PeakMemory {
   baselineMb: number;
   /** resident set right after the session was created (weights loaded), MiB */
   afterOpenMb: number;
+  /** the plan the child ran (its dtype and mode: the probe's settings reached it) */
+  plan: string;
 }
 
 /** What the child process measures: one model generating outputLen tokens for batch prompts of inputLen. */
@@ -40,6 +42,7 @@ export interface PeakMemoryChildReport {
   afterOpenRssMb: number;
   generationRssMb: number;
   peakRssMb: number;
+  plan: string;
 }
 
 /** The flags that make this process run TypeScript sources (tsx) or pick export conditions; not test flags. */
@@ -63,13 +66,17 @@ export function measurePeakMemory(args: PeakMemoryProbe): PeakMemory {
     // build copies are collected shows what the session holds (a dynamic threshold keeps them in the heap).
     env: { ...process.env, MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_TRIM_THRESHOLD_: "131072" },
   });
-  if (r.status !== 0)
-    throw new Error(`peak-memory probe failed: ${r.stderr.trim().split("\n").slice(-3).join(" ")}`);
+  if (r.status !== 0) {
+    const lines = r.stderr.trim().split("\n");
+    const reason = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.slice(-3).join(" ");
+    throw new Error(`peak-memory probe failed: ${reason}`);
+  }
   const m = JSON.parse(r.stdout) as PeakMemoryChildReport;
   return {
     peakMb: m.peakRssMb,
     generationMb: m.generationRssMb,
     baselineMb: m.startRssMb,
     afterOpenMb: m.afterOpenRssMb,
+    plan: m.plan,
   };
 }
