@@ -3,36 +3,14 @@
 // with one ordinary slot runs a long retrain; a long evaluation waits behind it; a playground generation
 // submitted then finishes while the retrain still runs and the evaluation still waits.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
-import {
-  apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  putDemoModel,
-  REDIS_URL,
-  runId,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
-  until,
-  type WorkerProcess,
-} from "./helpers/service.js";
+import type { ApiServer } from "@shortened/api";
+import { apiCaller, type S3Server, type ServiceStack, startServiceStack, until } from "./helpers/service.js";
 
 describe("playground generations jump the queue", { timeout: 300_000 }, () => {
+  let stack: ServiceStack<S3Server>;
   let api: ApiServer;
-  let db: OpenedDb;
-  let s3: Awaited<ReturnType<typeof startS3>>;
-  let worker: WorkerProcess;
-  let drop: () => Promise<void>;
   let key = "";
-  const prefix = `prio-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-priority-"));
   const call = apiCaller(
     () => api.url,
     () => key,
@@ -40,37 +18,15 @@ describe("playground generations jump the queue", { timeout: 300_000 }, () => {
   const job = async (id: string) => (await call("GET", `/v1/jobs/${id}`)).body;
 
   before(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    s3 = await startS3();
-    const env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: "prio",
-        queuePrefix: prefix,
-      },
-      { MODEL_SOURCES: "s3://src/", WORKER_CONCURRENCY: "1", WORKER_INTERACTIVE_SLOTS: "1" },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    key = (await createTeam(db.prisma, `team-${prefix}`)).apiKey;
-    await putDemoModel(s3.endpoint, "src", "tiny");
-    assert.equal((await call("POST", "/v1/models", { name: "tiny", uri: "s3://src/tiny" })).status, 201);
-    worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
-    await worker.ready;
+    stack = await startServiceStack({
+      bucket: "prio",
+      modelSources: "s3://src/",
+      env: { WORKER_CONCURRENCY: "1", WORKER_INTERACTIVE_SLOTS: "1" },
+    });
+    ({ api, apiKey: key } = stack);
   });
 
-  after(async () => {
-    if (worker) await stopWorker(worker);
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await drop?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it("a generation finishes while a long retrain runs and a long evaluation waits", async () => {
     const retrain = await call("POST", "/v1/jobs", {

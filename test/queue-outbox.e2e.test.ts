@@ -3,36 +3,18 @@
 // repeat returns that job; when Redis is back the relay queues it; when Redis comes back empty the
 // reconciler dispatches every open job again (a single job and a pipeline), and a worker runs each once.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, JobQueues, type OpenedDb, openPostgres, redisConnection } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
-import {
-  apiCaller,
-  createTestDatabase,
-  putDemoModel,
-  serviceEnv,
-  startPrivateRedis,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
-  until,
-  type WorkerProcess,
-} from "./helpers/service.js";
+import { JobQueues, type OpenedDb, redisConnection } from "@shortened/adapters";
+import type { ApiServer } from "@shortened/api";
+import { apiCaller, type S3Server, type ServiceStack, startServiceStack, until } from "./helpers/service.js";
 
 describe("jobs go through the outbox and survive Redis outages and wipes", { timeout: 180_000 }, () => {
+  let stack: ServiceStack<S3Server>;
   let api: ApiServer;
   let db: OpenedDb;
-  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-  let s3: Awaited<ReturnType<typeof startS3>>;
+  let redis: NonNullable<ServiceStack<S3Server>["redis"]>;
   let queues: JobQueues;
-  let worker: WorkerProcess | undefined;
-  let drop: () => Promise<void>;
-  let env: Record<string, string>;
   let key = "";
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-outbox-"));
   const call = apiCaller(
     () => api.url,
     () => key,
@@ -44,38 +26,23 @@ describe("jobs go through the outbox and survive Redis outages and wipes", { tim
   };
 
   before(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    [redis, s3] = await Promise.all([startPrivateRedis(), startS3()]);
-    // The reconciler runs when the test says (RECONCILE_INTERVAL_MS=0: at start only).
-    env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: redis.url,
-        s3Endpoint: s3.endpoint,
-        bucket: "outbox",
-        queuePrefix: "outbox",
-      },
-      // The demo checkpoint is registered from bucket src, an operator-allowed model source.
-      { OUTBOX_POLL_MS: "200", RECONCILE_INTERVAL_MS: "0", MODEL_SOURCES: "s3://src/" },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
+    // The reconciler runs when the test says (RECONCILE_INTERVAL_MS=0: at start only); a worker starts later.
+    stack = await startServiceStack({
+      bucket: "outbox",
+      prefix: "outbox",
+      privateRedis: true,
+      workers: 0,
+      modelSources: "s3://src/",
+      env: { OUTBOX_POLL_MS: "200", RECONCILE_INTERVAL_MS: "0" },
+    });
+    ({ api, db, apiKey: key } = stack);
+    redis = stack.redis!;
     queues = new JobQueues({ redisUrl: redis.url, prefix: "outbox", attempts: 2, backoffMs: 300 });
-    key = (await createTeam(db.prisma, "outbox")).apiKey;
-    await putDemoModel(s3.endpoint, "src", "tiny");
-    assert.equal((await call("POST", "/v1/models", { name: "tiny", uri: "s3://src/tiny" })).status, 201);
   });
 
   after(async () => {
-    if (worker) await stopWorker(worker);
     await queues?.close();
-    await api?.close();
-    await db?.close();
-    await redis?.close();
-    await s3?.close();
-    await drop?.();
-    rmSync(cacheRoot, { recursive: true, force: true });
+    await stack?.close();
   });
 
   const ids: string[] = [];
@@ -136,8 +103,7 @@ describe("jobs go through the outbox and survive Redis outages and wipes", { tim
     // A second pass finds nothing to do.
     assert.deepEqual(await api.relay.reconcileOnce(), { requeued: [], failed: [] });
 
-    worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
-    await worker.ready;
+    await stack.spawnWorker().ready;
     for (const id of ids) {
       const done = await until(
         `job ${id} to finish`,

@@ -3,24 +3,16 @@
 // retrain step is killed (-9) after it saved training state to S3, and the other worker resumes from there.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
+import type { ApiServer } from "@shortened/api";
 import {
   apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  REDIS_URL,
   repoRoot,
-  runId,
+  type S3Server,
+  type ServiceStack,
   s3rverStore,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
+  startServiceStack,
   until,
   type WorkerProcess,
 } from "./helpers/service.js";
@@ -33,15 +25,12 @@ const BUCKET = "shortened-retrain-e2e";
 const EACH = { timeout: 240_000 };
 
 describe("retrain in service mode", () => {
-  let dropDb: () => Promise<void>;
-  let s3: Awaited<ReturnType<typeof startS3>>;
+  let stack: ServiceStack<S3Server>;
+  let s3: S3Server;
   let api: ApiServer;
-  let db: OpenedDb;
   let workers: WorkerProcess[] = [];
   let key = "";
   let teamId = "";
-  const prefix = `e2e-retrain-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-retrain-e2e-"));
 
   const call = apiCaller(
     () => api.url,
@@ -51,35 +40,12 @@ describe("retrain in service mode", () => {
     (await call("GET", `/v1/jobs/${id}/events?limit=1000`)).body.items as { type: string; data: never }[];
 
   before(async () => {
-    const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
-    dropDb = database.drop;
-    s3 = server;
-    const env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: BUCKET,
-        queuePrefix: prefix,
-      },
-      { S3_REGION: "us-east-1", JOB_ATTEMPTS: "2", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    ({ teamId, apiKey: key } = await createTeam(db.prisma, `team-${prefix}`));
-    workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
-    await Promise.all(workers.map((w) => w.ready));
+    stack = await startServiceStack({ bucket: BUCKET, workers: 2, env: { JOB_ATTEMPTS: "2" } });
+    ({ s3, api, teamId, apiKey: key } = stack);
+    workers = [...stack.workers];
   });
 
-  after(async () => {
-    await Promise.all(workers.map(stopWorker));
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await dropDb?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it(
     "prunes, retrains (resuming on another worker after kill -9) and evaluates the merged model",

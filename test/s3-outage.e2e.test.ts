@@ -7,26 +7,18 @@
 // registration answers 503 `store_unavailable` while the store is down, and the worker lives on.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres, type S3Store } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
+import type { OpenedDb, S3Store } from "@shortened/adapters";
+import type { ApiServer } from "@shortened/api";
 import { jobOutputPrefix } from "@shortened/jobs";
 import { type KillableS3, startKillableS3 } from "./helpers/s3-process.js";
 import {
   apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  putDemoModel,
-  REDIS_URL,
   repoRoot,
-  runId,
+  type ServiceStack,
   s3rverStore,
-  serviceEnv,
-  startWorkerProcess,
-  stopWorker,
+  startServiceStack,
   until,
   type WorkerProcess,
 } from "./helpers/service.js";
@@ -36,16 +28,14 @@ const ENDED = ["succeeded", "failed", "cancelled"];
 const INTERNAL = /127\.0\.0\.1|ECONNREFUSED|ECONNRESET|socket hang up|\/tmp\/|http:\/\//;
 
 describe("S3 outages in service mode", { timeout: 400_000 }, () => {
+  let stack: ServiceStack<KillableS3>;
   let api: ApiServer;
   let db: OpenedDb;
   let s3: KillableS3;
   let store: S3Store;
   let worker: WorkerProcess;
-  let drop: () => Promise<void>;
   let key = "";
   let teamId = "";
-  const prefix = `s3out-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-s3-outage-"));
   const call = apiCaller(
     () => api.url,
     () => key,
@@ -61,46 +51,19 @@ describe("S3 outages in service mode", { timeout: 400_000 }, () => {
   const evaluateSpec = { kind: "evaluate", model: "tiny", dataset: "ptb", seqLen: 128, maxTokens: 60_000 };
 
   before(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    s3 = await startKillableS3();
-    const env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: "out",
-        queuePrefix: prefix,
-      },
+    stack = await startServiceStack({
+      bucket: "out",
+      s3: startKillableS3,
+      modelSources: "s3://src/",
       // Three attempts 2 s and 4 s apart; the reconciler (and its sweeper) runs when the test says.
-      {
-        JOB_ATTEMPTS: "3",
-        JOB_BACKOFF_MS: "2000",
-        RECONCILE_INTERVAL_MS: "0",
-        MODEL_SOURCES: "s3://src/",
-        S3_REGION: "us-east-1",
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-      },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    ({ apiKey: key, teamId } = await createTeam(db.prisma, `team-${prefix}`));
+      env: { JOB_ATTEMPTS: "3", JOB_BACKOFF_MS: "2000", RECONCILE_INTERVAL_MS: "0" },
+    });
+    ({ api, db, s3, apiKey: key, teamId } = stack);
+    [worker] = stack.workers;
     store = s3rverStore(s3.endpoint, "out");
-    await putDemoModel(s3.endpoint, "src", "tiny");
-    assert.equal((await call("POST", "/v1/models", { name: "tiny", uri: "s3://src/tiny" })).status, 201);
-    worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
-    await worker.ready;
   });
 
-  after(async () => {
-    if (worker) await stopWorker(worker);
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await drop?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it("a short outage mid-job costs one attempt: the retry succeeds, its outputs recorded once", async () => {
     const { body: submitted } = await call("POST", "/v1/jobs", evaluateSpec);

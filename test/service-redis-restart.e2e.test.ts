@@ -1,33 +1,14 @@
 // Redis restarts while a job runs (on a private redis-server, so other tests are not disturbed):
 // the running job still finishes and is recorded once, and the queue keeps working afterwards.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
-import {
-  apiCaller,
-  createTestDatabase,
-  putDemoModel,
-  serviceEnv,
-  startPrivateRedis,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
-  until,
-  type WorkerProcess,
-} from "./helpers/service.js";
+import type { ApiServer } from "@shortened/api";
+import { apiCaller, type S3Server, type ServiceStack, startServiceStack, until } from "./helpers/service.js";
 
+let stack: ServiceStack<S3Server>;
 let api: ApiServer;
-let db: OpenedDb;
-let worker: WorkerProcess;
-let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
-let s3: Awaited<ReturnType<typeof startS3>>;
-let drop: () => Promise<void>;
+let redis: NonNullable<ServiceStack<S3Server>["redis"]>;
 let key = "";
-const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-restart-"));
 
 const call = apiCaller(
   () => api.url,
@@ -35,35 +16,17 @@ const call = apiCaller(
 );
 
 before(async () => {
-  const database = await createTestDatabase();
-  drop = database.drop;
-  [redis, s3] = await Promise.all([startPrivateRedis(), startS3()]);
-  const env = serviceEnv({
-    databaseUrl: database.url,
-    redisUrl: redis.url,
-    s3Endpoint: s3.endpoint,
+  stack = await startServiceStack({
     bucket: "restart",
-    queuePrefix: "restart",
+    prefix: "restart",
+    privateRedis: true,
+    modelSources: "s3://src/",
   });
-  // The demo checkpoint is registered from bucket src, an operator-allowed model source.
-  api = await startApiServer({ ...env, MODEL_SOURCES: "s3://src/" }, { host: "127.0.0.1", logger: false });
-  db = await openPostgres(database.url, { migrate: "skip" });
-  worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: cacheRoot });
-  key = (await createTeam(db.prisma, "restart")).apiKey;
-  await putDemoModel(s3.endpoint, "src", "tiny");
-  assert.equal((await call("POST", "/v1/models", { name: "tiny", uri: "s3://src/tiny" })).status, 201);
-  await worker.ready;
+  ({ api, apiKey: key } = stack);
+  redis = stack.redis!;
 });
 
-after(async () => {
-  await stopWorker(worker);
-  await api?.close();
-  await db?.close();
-  await redis?.close();
-  await s3?.close();
-  await drop?.();
-  rmSync(cacheRoot, { recursive: true, force: true });
-});
+after(() => stack?.close());
 
 it("keeps going when Redis restarts during a job", { timeout: 150_000 }, async () => {
   const spec = {

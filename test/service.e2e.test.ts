@@ -5,28 +5,23 @@
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { JobQueues, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
+import { JobQueues, type OpenedDb } from "@shortened/adapters";
+import type { ApiServer } from "@shortened/api";
 import { type DispatchJob, submitJob } from "@shortened/jobs";
 import { jsonOf, runCli } from "./helpers/cli.js";
 import {
   apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
   REDIS_URL,
   repoRoot,
-  runId,
+  type S3Server,
+  type ServiceStack,
   s3rverStore,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
+  startServiceStack,
   until,
   type WorkerProcess,
 } from "./helpers/service.js";
@@ -57,16 +52,15 @@ const BUCKET = "shortened-e2e";
 const EACH = { timeout: 240_000 };
 
 describe("service mode end to end", () => {
-  let dropDb: () => Promise<void>;
-  let s3: Awaited<ReturnType<typeof startS3>>;
+  let stack: ServiceStack<S3Server>;
+  let s3: S3Server;
   let api: ApiServer;
   let db: OpenedDb;
   let env: NodeJS.ProcessEnv;
   let workers: WorkerProcess[] = [];
   let key = "";
   let teamId = "";
-  const prefix = `e2e-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-e2e-"));
+  let prefix = "";
 
   const call = apiCaller(
     () => api.url,
@@ -91,41 +85,20 @@ describe("service mode end to end", () => {
   };
 
   before(async () => {
-    const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
-    dropDb = database.drop;
-    s3 = server;
-    env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: BUCKET,
-        queuePrefix: prefix,
-      },
-      // models-src is the bucket the demo checkpoint is registered from: an operator-allowed model source.
-      {
-        S3_REGION: "us-east-1",
-        JOB_ATTEMPTS: "2",
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-        MODEL_SOURCES: "s3://models-src/",
-      },
-    );
-    // The S3-fault test queues a job on another prefix, which this API's reconciler must not take back.
-    api = await startApiServer({ ...env, RECONCILE_INTERVAL_MS: "0" }, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
-    await Promise.all(workers.map((w) => w.ready));
+    // models-src is the bucket the demo checkpoint is registered from: an operator-allowed model source (the
+    // tests put it there). The S3-fault test queues a job on another prefix, which this API's reconciler
+    // must not take back. The first test makes the team with the CLI.
+    stack = await startServiceStack({
+      bucket: BUCKET,
+      workers: 2,
+      team: false,
+      env: { JOB_ATTEMPTS: "2", MODEL_SOURCES: "s3://models-src/" },
+      apiEnv: { RECONCILE_INTERVAL_MS: "0" },
+    });
+    ({ s3, api, db, env, prefix, workers } = stack);
   });
 
-  after(async () => {
-    await Promise.all(workers.map(stopWorker));
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await dropDb?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it("creates a team with `admin create-team --json` and authenticates Bearer keys", EACH, async () => {
     const out = jsonOf(
@@ -165,11 +138,7 @@ describe("service mode end to end", () => {
   });
 
   it("refuses to start a worker whose lock timings differ from the running workers'", EACH, async () => {
-    const odd = startWorkerProcess({
-      ...env,
-      WORKER_LOCK_MS: "60000",
-      WORKER_CACHE_DIR: join(cacheRoot, "odd"),
-    });
+    const odd = stack.spawnWorker({ WORKER_LOCK_MS: "60000" });
     odd.ready.catch(() => {});
     assert.equal(await odd.exited, 2);
   });
@@ -417,13 +386,7 @@ describe("service mode end to end", () => {
     async () => {
       // A worker whose output bucket does not exist (the input model is read from its s3:// URI).
       const faultPrefix = `${prefix}-fault`;
-      const w = startWorkerProcess({
-        ...env,
-        QUEUE_PREFIX: faultPrefix,
-        S3_BUCKET: "no-such-bucket",
-        WORKER_CACHE_DIR: join(cacheRoot, "fault"),
-      });
-      workers.push(w);
+      const w = stack.spawnWorker({ QUEUE_PREFIX: faultPrefix, S3_BUCKET: "no-such-bucket" });
       await w.ready;
       const queues = new JobQueues({ redisUrl: REDIS_URL, prefix: faultPrefix, attempts: 2, backoffMs: 300 });
       try {

@@ -2,39 +2,19 @@
 // a BullMQ flow whose children run in parallel on the two workers, the study runs again after them without
 // counting a preemption, and a cancel of the study ends it and every open child.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
-import {
-  apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  putDemoModel,
-  REDIS_URL,
-  runId,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
-  until,
-  type WorkerProcess,
-} from "./helpers/service.js";
+import type { OpenedDb } from "@shortened/adapters";
+import type { ApiServer } from "@shortened/api";
+import { apiCaller, type S3Server, type ServiceStack, startServiceStack, until } from "./helpers/service.js";
 
 const EACH = { timeout: 240_000 };
 
 describe("study jobs in service mode", () => {
-  let dropDb: () => Promise<void>;
-  let s3: Awaited<ReturnType<typeof startS3>>;
+  let stack: ServiceStack<S3Server>;
   let api: ApiServer;
   let db: OpenedDb;
-  let workers: WorkerProcess[] = [];
   let key = "";
   let base = "";
-  const prefix = `study-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-study-e2e-"));
   const call = apiCaller(
     () => api.url,
     () => key,
@@ -52,44 +32,17 @@ describe("study jobs in service mode", () => {
     (await db.prisma.job.findMany({ where: { parentJobId: id }, orderBy: { id: "asc" } })) ?? [];
 
   before(async () => {
-    const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
-    dropDb = database.drop;
-    s3 = server;
-    const env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: "shortened-study-e2e",
-        queuePrefix: prefix,
-      },
-      {
-        S3_REGION: "us-east-1",
-        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
-        MODEL_SOURCES: "s3://models-src/",
-        OUTBOX_POLL_MS: "200",
-      },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    workers = [1, 2].map((i) => startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${i}`) }));
-    await Promise.all(workers.map((w) => w.ready));
-    key = (await createTeam(db.prisma, `team-${prefix}`)).apiKey;
-    await putDemoModel(s3.endpoint, "models-src", "tiny");
-    const r = await call("POST", "/v1/models", { name: "tiny", uri: "s3://models-src/tiny" });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    base = r.body.latestVersion.id;
+    stack = await startServiceStack({
+      bucket: "shortened-study-e2e",
+      workers: 2,
+      modelSources: "s3://models-src/",
+      env: { OUTBOX_POLL_MS: "200" },
+    });
+    ({ api, db, apiKey: key } = stack);
+    base = stack.baseId!;
   });
 
-  after(async () => {
-    await Promise.all(workers.map(stopWorker));
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await dropDb?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  after(() => stack?.close());
 
   it("runs its children in parallel on the workers and gathers the cells", EACH, async () => {
     const r = await call("POST", "/v1/jobs", {

@@ -6,30 +6,23 @@
 // ends its session; writes without the CSRF token are refused. Each page is screenshotted.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createApiKey, createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
+import { createApiKey, createTeam, type OpenedDb } from "@shortened/adapters";
+import type { ApiServer } from "@shortened/api";
 import { registerFromFolder } from "@shortened/jobs";
 import type { Page } from "playwright-core";
 import { type Browser, openBrowser, screenshot, screenshotDir } from "./helpers/browser.js";
 import { jsonOf, runCli } from "./helpers/cli.js";
 import {
   apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  REDIS_URL,
   repoRoot,
-  runId,
+  type S3Server,
+  type ServiceStack,
   s3rverStore,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
+  startServiceStack,
   until,
-  type WorkerProcess,
 } from "./helpers/service.js";
 
 const BUCKET = "shortened-web";
@@ -39,15 +32,12 @@ const top = (p: Page) => p.evaluate(() => window.scrollTo(0, 0));
 const demoDir = join(repoRoot, "models", "tinystories-llama-8L");
 
 describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
-  let dropDb: () => Promise<void>;
-  let s3: Awaited<ReturnType<typeof startS3>>;
+  let stack: ServiceStack<S3Server>;
+  let s3: S3Server;
   let api: ApiServer;
   let db: OpenedDb;
-  let worker: WorkerProcess;
   let browser: Browser;
   let page: Page;
-  const prefix = `web-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-web-"));
   const keys = { admin: "", member: "", memberId: "", other: "" };
   let key = "";
   const call = apiCaller(
@@ -70,28 +60,14 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
   before(async () => {
     if (!existsSync(join(repoRoot, "apps", "web", "dist", "index.html")))
       execFileSync("npm", ["run", "build", "-w", "@shortened/web"], { cwd: repoRoot, stdio: "ignore" });
-    const [database, server] = await Promise.all([createTestDatabase(), startS3()]);
-    dropDb = database.drop;
-    s3 = server;
-    const env = serviceEnv(
-      {
-        databaseUrl: database.url,
-        redisUrl: REDIS_URL,
-        s3Endpoint: s3.endpoint,
-        bucket: BUCKET,
-        queuePrefix: prefix,
-      },
-      { S3_REGION: "us-east-1", SSE_POLL_MS: "200", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1" },
-    );
-    api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-    db = await openPostgres(database.url, { migrate: "skip" });
-    worker = startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, "w1") });
-    const a = await createTeam(db.prisma, `acme-${prefix}`);
+    stack = await startServiceStack({ bucket: BUCKET, env: { SSE_POLL_MS: "200" } });
+    ({ s3, api, db } = stack);
+    const a = { teamId: stack.teamId, apiKey: stack.apiKey };
     keys.admin = a.apiKey;
     const m = await createApiKey(db.prisma, a.teamId, "analyst", "member");
     keys.member = m.apiKey;
     keys.memberId = m.row.id;
-    keys.other = (await createTeam(db.prisma, `rival-${prefix}`)).apiKey;
+    keys.other = (await createTeam(db.prisma, `rival-${stack.prefix}`)).apiKey;
     const reg = await registerFromFolder(db.prisma, s3rverStore(s3.endpoint, BUCKET), {
       teamId: a.teamId,
       name: "tiny",
@@ -102,7 +78,6 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
     });
     ids.base = reg.version.id;
     key = keys.admin;
-    await worker.ready;
     browser = await openBrowser();
     page = browser.page;
     page.setDefaultTimeout(20_000);
@@ -110,13 +85,7 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    if (worker) await stopWorker(worker);
-    await api?.close();
-    await db?.close();
-    await s3?.close();
-    await dropDb?.();
-    await deleteRedisPrefix(prefix);
-    rmSync(cacheRoot, { recursive: true, force: true });
+    await stack?.close();
     console.log(`screenshots: ${screenshotDir()}`);
   });
 
@@ -368,7 +337,7 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
       assert.equal(column, j.result.samples[0].outputs[0].text);
       // ... and what `shortened generate` prints for the same version, prompt and settings (greedy, 24 tokens).
       const version = await db.prisma.modelVersion.findUniqueOrThrow({ where: { id: j.inputVersionId } });
-      const dir = join(cacheRoot, `cli-${j.inputVersionId}`);
+      const dir = join(stack.dir, `cli-${j.inputVersionId}`);
       const store = s3rverStore(s3.endpoint, BUCKET);
       for (const o of await store.list(version.storagePrefix))
         await store.getToFile(o.key, join(dir, o.key.slice(version.storagePrefix.length)));

@@ -5,25 +5,8 @@
 // What matters: the interrupted job succeeds with the same sha256 of every output as the uninterrupted
 // one, with one version, one metric and one set of artifacts, and counts its preemptions.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTeam, type OpenedDb, openPostgres } from "@shortened/adapters";
-import { type ApiServer, startApiServer } from "@shortened/api";
-import {
-  apiCaller,
-  createTestDatabase,
-  deleteRedisPrefix,
-  REDIS_URL,
-  repoRoot,
-  runId,
-  serviceEnv,
-  startS3,
-  startWorkerProcess,
-  stopWorker,
-  until,
-  type WorkerProcess,
-} from "./service.js";
+import { apiCaller, repoRoot, startServiceStack, until } from "./service.js";
 
 export const RETRAIN_SPEC = {
   kind: "retrain",
@@ -61,35 +44,16 @@ export interface PreemptionStack {
 }
 
 export async function preemptionStack(o: { workers?: number } = {}): Promise<PreemptionStack> {
-  const [database, s3] = await Promise.all([createTestDatabase(), startS3()]);
-  const prefix = `preempt-${runId()}`;
-  const cacheRoot = mkdtempSync(join(tmpdir(), "shortened-preempt-"));
-  const env = serviceEnv(
-    {
-      databaseUrl: database.url,
-      redisUrl: REDIS_URL,
-      s3Endpoint: s3.endpoint,
-      bucket: "preempt",
-      queuePrefix: prefix,
-    },
-    { S3_REGION: "us-east-1", AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1", SHUTDOWN_GRACE_MS: "20000" },
-  );
-  const api: ApiServer = await startApiServer(env, { host: "127.0.0.1", logger: false });
-  const db: OpenedDb = await openPostgres(database.url, { migrate: "skip" });
-  const { apiKey } = await createTeam(db.prisma, `team-${prefix}`);
+  const stack = await startServiceStack({
+    bucket: "preempt",
+    workers: o.workers ?? 2,
+    env: { SHUTDOWN_GRACE_MS: "20000" },
+  });
+  const { api, db, apiKey, workers, spawnWorker } = stack;
   const call = apiCaller(
     () => api.url,
     () => apiKey,
   );
-  let n = 0;
-  const workers: WorkerProcess[] = [];
-  const spawnWorker = () => {
-    const w = startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(cacheRoot, `w${n++}`) });
-    workers.push(w);
-    return w;
-  };
-  for (let i = 0; i < (o.workers ?? 2); i++) spawnWorker();
-  await Promise.all(workers.map((w) => w.ready));
 
   const tar = execFileSync("tar", ["-cf", "-", "-C", join(repoRoot, "models", "tinystories-llama-8L"), "."], {
     maxBuffer: 64 * 1024 * 1024,
@@ -99,7 +63,11 @@ export async function preemptionStack(o: { workers?: number } = {}): Promise<Pre
     headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/x-tar" },
     body: tar,
   });
-  if (up.status !== 201) throw new Error(`upload: ${up.status} ${await up.text()}`);
+  if (up.status !== 201) {
+    const text = await up.text();
+    await stack.close();
+    throw new Error(`upload: ${up.status} ${text}`);
+  }
 
   const savedSteps = async (id: string) =>
     (await call("GET", `/v1/jobs/${id}/events?limit=1000`)).body.items.filter(
@@ -175,16 +143,5 @@ export async function preemptionStack(o: { workers?: number } = {}): Promise<Pre
     };
   };
 
-  return {
-    run,
-    async close() {
-      await Promise.all(workers.map(stopWorker));
-      await api.close();
-      await db.close();
-      await s3.close();
-      await database.drop();
-      await deleteRedisPrefix(prefix);
-      rmSync(cacheRoot, { recursive: true, force: true });
-    },
-  };
+  return { run, close: stack.close };
 }

@@ -8,7 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { S3Store } from "@shortened/adapters";
+import { createTeam, type OpenedDb, openPostgres, S3Store } from "@shortened/adapters";
+import { type ApiServer, startApiServer } from "@shortened/api";
 import pg from "pg";
 import S3rver from "s3rver";
 
@@ -276,5 +277,140 @@ export async function fetchWithCause(url: string, init?: RequestInit): Promise<R
     throw new Error(
       `${(e as Error).message} (${init?.method ?? "GET"} ${url}): ${cause?.code ?? ""} ${cause?.message ?? ""}`,
     );
+  }
+}
+
+export interface S3Server {
+  endpoint: string;
+  close(): Promise<void>;
+}
+type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
+
+export interface ServiceStackOptions<S extends S3Server> {
+  /** the artifact store's bucket */
+  bucket: string;
+  /** worker processes started with the stack, awaited ready (default 1) */
+  workers?: number;
+  /** MODEL_SOURCES of the API and workers, e.g. "s3://src/": the demo model is put in that bucket under "tiny"
+   *  and registered as "tiny" by URI (s3://src/tiny) in the stack's team */
+  modelSources?: string;
+  /** more environment of the API and the workers */
+  env?: Record<string, string>;
+  /** more environment of the API alone */
+  apiEnv?: Record<string, string>;
+  /** a private redis-server that the test may stop and start (default: the machine's, under a unique prefix) */
+  privateRedis?: boolean;
+  /** the S3 server (default: startS3) */
+  s3?: () => Promise<S>;
+  /** the queue prefix, also in the team's name (default: `<bucket>-<runId>`) */
+  prefix?: string;
+  /** false: no team (the test makes its own; teamId and apiKey are "") */
+  team?: boolean;
+}
+
+export interface ServiceStack<S extends S3Server> {
+  api: ApiServer;
+  db: OpenedDb;
+  s3: S;
+  /** set with privateRedis */
+  redis?: PrivateRedis;
+  redisUrl: string;
+  /** the environment of the workers (the API's lacks apiEnv) */
+  env: Record<string, string>;
+  prefix: string;
+  /** a temp folder removed on close; workers' caches are under it */
+  dir: string;
+  /** the team `team-<prefix>` and its admin key ("" with team: false) */
+  teamId: string;
+  apiKey: string;
+  /** the demo model's version registered as "tiny" (with modelSources) */
+  baseId?: string;
+  /** the running workers (spawnWorker adds to it; close stops them all) */
+  workers: WorkerProcess[];
+  /** one more worker process with its own cache folder (not awaited) */
+  spawnWorker(extra?: Record<string, string>): WorkerProcess;
+  close(): Promise<void>;
+}
+
+/** A service-mode test stack (see the top of this file): a fresh database, Redis, S3, the API in-process, a
+ *  team, optionally the demo model, and worker processes. Whatever was started is closed when setup fails. */
+export async function startServiceStack<S extends S3Server = S3Server>(
+  o: ServiceStackOptions<S>,
+): Promise<ServiceStack<S>> {
+  const closers: (() => Promise<unknown> | undefined)[] = [];
+  const close = async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  };
+  try {
+    const prefix = o.prefix ?? `${o.bucket}-${runId()}`;
+    const dir = mkdtempSync(join(tmpdir(), `shortened-${o.bucket}-`));
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const [database, s3, redis] = await Promise.all([
+      createTestDatabase(),
+      (o.s3 ?? (startS3 as () => Promise<S>))(),
+      o.privateRedis ? startPrivateRedis() : undefined,
+    ]);
+    closers.push(() => database.drop());
+    if (redis) closers.push(() => redis.close());
+    else closers.push(() => deleteRedisPrefix(prefix));
+    closers.push(() => s3.close());
+    const redisUrl = redis?.url ?? REDIS_URL;
+    const env = serviceEnv(
+      { databaseUrl: database.url, redisUrl, s3Endpoint: s3.endpoint, bucket: o.bucket, queuePrefix: prefix },
+      {
+        S3_REGION: "us-east-1",
+        AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE: "1",
+        ...(o.modelSources ? { MODEL_SOURCES: o.modelSources } : {}),
+        ...o.env,
+      },
+    );
+    const api = await startApiServer({ ...env, ...o.apiEnv }, { host: "127.0.0.1", logger: false });
+    closers.push(() => api.close());
+    const db = await openPostgres(database.url, { migrate: "skip" });
+    closers.push(() => db.close());
+    const { teamId, apiKey } =
+      o.team === false ? { teamId: "", apiKey: "" } : await createTeam(db.prisma, `team-${prefix}`);
+    let baseId: string | undefined;
+    if (o.modelSources) {
+      const source = new URL(o.modelSources);
+      const at = `${source.pathname.replace(/^\/|\/$/g, "")}/tiny`.replace(/^\//, "");
+      await putDemoModel(s3.endpoint, source.host, at);
+      const r = await apiCaller(
+        () => api.url,
+        () => apiKey,
+      )("POST", "/v1/models", { name: "tiny", uri: `s3://${source.host}/${at}` });
+      if (r.status !== 201)
+        throw new Error(`registering the demo model: ${r.status} ${JSON.stringify(r.body)}`);
+      baseId = r.body.latestVersion.id;
+    }
+    const workers: WorkerProcess[] = [];
+    closers.push(() => Promise.all(workers.map(stopWorker)));
+    let n = 0;
+    const spawnWorker = (extra: Record<string, string> = {}) => {
+      const w = startWorkerProcess({ ...env, WORKER_CACHE_DIR: join(dir, `w${++n}`), ...extra });
+      workers.push(w);
+      return w;
+    };
+    for (let i = 0; i < (o.workers ?? 1); i++) spawnWorker();
+    await Promise.all(workers.map((w) => w.ready));
+    return {
+      api,
+      db,
+      s3,
+      redis,
+      redisUrl,
+      env,
+      prefix,
+      dir,
+      teamId,
+      apiKey,
+      baseId,
+      workers,
+      spawnWorker,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }

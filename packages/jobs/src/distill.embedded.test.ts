@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
 import type { ProgressSink } from "@shortened/contracts";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { runJob } from "./runner.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
@@ -25,8 +25,7 @@ describe("distilled retrain job (embedded)", { timeout: 240_000 }, () => {
   let dispatcher: InProcessDispatcher;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-distill-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-distill-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

@@ -27,8 +27,7 @@ describe("embedded mode", { timeout: 120_000 }, () => {
   let baseId: string;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-embedded-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-embedded-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

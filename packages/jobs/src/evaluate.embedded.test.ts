@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { type LocalStore, type OpenedDb, sha256File } from "@shortened/adapters";
 import { type JobSpecInput, zeroShotTaskNames } from "@shortened/contracts";
 import { TASKS } from "@shortened/hf";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import type { EvaluationReport } from "./report.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
@@ -31,8 +31,7 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
   let baseId: string;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-evaluate-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-evaluate-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { FolderRun } from "./folder-run.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
@@ -15,14 +15,14 @@ describe("export job (embedded)", { timeout: 120_000 }, () => {
   let dir: string;
   let store: LocalStore;
   let teamId: string;
+  let dispatcher: InProcessDispatcher;
 
   before(async () => {
-    ({ db, dir, store, teamId } = await openEmbeddedSetup("shortened-export-"));
+    ({ db, dir, store, teamId, dispatcher } = await openEmbeddedSetup("shortened-export-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 
   it("writes the ONNX decoder as artifacts, the same bytes as file mode", async () => {
-    const dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
     const { job } = await submitJob(db.prisma, dispatcher, teamId, { kind: "export", model: "tiny" });
     const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
     assert.equal(done.state, "succeeded", done.reason ?? "");
@@ -52,7 +52,6 @@ describe("export job (embedded)", { timeout: 120_000 }, () => {
   });
 
   it("refuses an unknown dtype at submission", async () => {
-    const dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
     await assert.rejects(
       submitJob(db.prisma, dispatcher, teamId, { kind: "export", model: "tiny", dtype: "bfloat16" }),
       /dtype/,

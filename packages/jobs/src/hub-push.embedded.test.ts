@@ -15,7 +15,7 @@ import {
   putTeamSecret,
 } from "@shortened/adapters";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { registerFromHub } from "./hub-models.js";
 import { pushVersion } from "./hub-push.js";
 import { submitJob } from "./submit.js";
@@ -27,13 +27,14 @@ describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
   let dir: string;
   let store: LocalStore;
   let teamId: string;
+  let dispatcher: InProcessDispatcher;
   let deps: HubDeps;
   let pruned = "";
   let baseCommit = "";
   const env = { ...process.env };
 
   before(async () => {
-    ({ db, dir, store, teamId } = await openEmbeddedSetup("shortened-push-"));
+    ({ db, dir, store, teamId, dispatcher } = await openEmbeddedSetup("shortened-push-"));
     process.env.HF_ENDPOINT = await hub.start();
     process.env.SECRETS_KEY = randomBytes(32).toString("hex");
     process.env.HF_CACHE_DIR = join(dir, "hub");
@@ -48,7 +49,6 @@ describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
     await registerFromHub(db.prisma, teamId, { name: "tiny-hub", uri: "hf://acme/tiny" }, { hub: deps });
     await putTeamSecret(db.prisma, deps.secretsKey, { teamId, name: "hf", value: "hf_writer" });
     await putTeamSecret(db.prisma, deps.secretsKey, { teamId, name: "bad", value: "hf_nope" });
-    const dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
     const { job } = await submitJob(db.prisma, dispatcher, teamId, {
       kind: "prune",
       model: "tiny-hub",

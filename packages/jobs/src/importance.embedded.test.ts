@@ -2,10 +2,9 @@
 // in its work folder), so two jobs' protocols match exactly when they drew from the same text.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { OpenedDb } from "@shortened/adapters";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
@@ -16,9 +15,7 @@ describe("importance job protocol", { timeout: 120_000 }, () => {
   let teamId: string;
 
   before(async () => {
-    const s = await openEmbeddedSetup("shortened-importance-");
-    ({ db, dir, teamId } = s);
-    dispatcher = new InProcessDispatcher(db.prisma, s.store, join(dir, "cache"), {});
+    ({ db, dir, teamId, dispatcher } = await openEmbeddedSetup("shortened-importance-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

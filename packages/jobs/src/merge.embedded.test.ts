@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { FolderRun } from "./folder-run.js";
 import { submitJob } from "./submit.js";
 import {
@@ -38,8 +38,7 @@ describe("merge job (embedded)", { timeout: 300_000 }, () => {
   let dispatcher: InProcessDispatcher;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-merge-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-merge-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
 import { Checkpoint } from "@shortened/hf";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
@@ -14,14 +14,14 @@ describe("partial retrain job (embedded)", { timeout: 240_000 }, () => {
   let dir: string;
   let store: LocalStore;
   let teamId: string;
+  let dispatcher: InProcessDispatcher;
   before(async () => {
-    ({ db, dir, store, teamId } = await openEmbeddedSetup("shortened-partial-"));
+    ({ db, dir, store, teamId, dispatcher } = await openEmbeddedSetup("shortened-partial-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 
   it("trains only the last block, the final norm and the head", async () => {
-    const d = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
-    const { job } = await submitJob(db.prisma, d, teamId, {
+    const { job } = await submitJob(db.prisma, dispatcher, teamId, {
       kind: "retrain",
       model: "tiny@1",
       method: "partial",

@@ -3,10 +3,9 @@
 // same dispatcher then runs the next job. The worker's guard is the one registration uses: Checkpoint.open.
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { registerFromFolder } from "./models.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
@@ -19,8 +18,7 @@ describe("a poisoned checkpoint fails one job", { timeout: 120_000 }, () => {
   let dispatcher: InProcessDispatcher;
 
   before(async () => {
-    ({ db, dir, store, teamId } = await openEmbeddedSetup("shortened-poison-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, dispatcher } = await openEmbeddedSetup("shortened-poison-"));
     const { version } = await registerFromFolder(db.prisma, store, {
       teamId,
       name: "poison",

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
 import { isUserError } from "@shortened/contracts";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import { FolderRun } from "./folder-run.js";
 import { submitJob } from "./submit.js";
 import {
@@ -35,8 +35,7 @@ describe("quantize job (embedded)", { timeout: 300_000 }, () => {
   let dispatcher: InProcessDispatcher;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-quantize-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-quantize-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

@@ -4,11 +4,10 @@
 // published; bad grids are refused at submission; a study whose child failed resumes on retry.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
 import type { JobSpecInput } from "@shortened/contracts";
-import { InProcessDispatcher } from "./embedded.js";
+import type { InProcessDispatcher } from "./embedded.js";
 import type { StudyResult } from "./study-report.js";
 import { retryJob, submitJob } from "./submit.js";
 import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
@@ -37,8 +36,7 @@ describe("study jobs", { timeout: 300_000 }, () => {
   let baseId: string;
 
   before(async () => {
-    ({ db, dir, store, teamId, baseId } = await openEmbeddedSetup("shortened-study-"));
-    dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+    ({ db, dir, store, teamId, baseId, dispatcher } = await openEmbeddedSetup("shortened-study-"));
   });
   after(() => closeEmbeddedSetup(db, dir));
 

@@ -1,11 +1,12 @@
 // The setup the embedded-mode tests share: PGlite in memory, a local-folder artifact store in a fresh temp
-// folder, and the shipped demo model registered as "tiny" in the local team.
+// folder, the shipped demo model registered as "tiny" in the local team, and a dispatcher that runs jobs in
+// this process (its cache in <dir>/cache).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalStore, type OpenedDb, openPglite } from "@shortened/adapters";
-import { localTeamId } from "../embedded.js";
+import { InProcessDispatcher, localTeamId } from "../embedded.js";
 import { registerFromFolder } from "../models.js";
 
 export const DEMO_MODEL = fileURLToPath(new URL("../../../../models/tinystories-llama-8L", import.meta.url));
@@ -18,6 +19,8 @@ export interface EmbeddedSetup {
   teamId: string;
   /** the registered demo model's version */
   baseId: string;
+  /** runs dispatched jobs in this process, cache in <dir>/cache */
+  dispatcher: InProcessDispatcher;
 }
 
 export async function openEmbeddedSetup(tmpPrefix: string): Promise<EmbeddedSetup> {
@@ -31,7 +34,8 @@ export async function openEmbeddedSetup(tmpPrefix: string): Promise<EmbeddedSetu
     dir: DEMO_MODEL,
     sourceUri: "test",
   });
-  return { db, dir, store, teamId, baseId: version.id };
+  const dispatcher = new InProcessDispatcher(db.prisma, store, join(dir, "cache"), {});
+  return { db, dir, store, teamId, baseId: version.id, dispatcher };
 }
 
 /** Closes the database and removes the temp folder (either may be missing when the setup failed). */
