@@ -107,7 +107,7 @@ const submit = async (key: string, blocks: number[]) => {
     headers: { ...headers, "content-type": "application/json", "idempotency-key": key },
     body: JSON.stringify({ kind: "prune", model: "tiny@1", blocks }),
   });
-  return { status: r.status, id: (await r.json()).id as string | undefined };
+  return { status: r.status, id: ((await r.json()) as { id?: string }).id };
 };
 
 interface Round {

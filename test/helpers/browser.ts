@@ -57,11 +57,11 @@ export function screenshotDir(): string {
 /** axe-core's WCAG 2.1 A/AA checks on the page as it is now; the violations, one line each. */
 export async function accessibilityViolations(page: Page): Promise<string[]> {
   await page.evaluate(axe.source);
-  const result = await page.evaluate(() =>
-    (window as unknown as { axe: typeof axe }).axe.run(document, {
-      runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"],
-    }),
-  );
+  // Runs in the page (its window and document; this project's types have no DOM).
+  const result = await page.evaluate(() => {
+    const g = globalThis as unknown as { axe: typeof axe; document: Parameters<typeof axe.run>[0] };
+    return g.axe.run(g.document, { runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] });
+  });
   return result.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );

@@ -47,10 +47,11 @@ function writeRaw(
 }
 
 /** Copies the single-file model to `dest` and rewrites its header with `edit` (data unchanged unless returned). */
-function withHeader(dest: string, edit: (h: Json, data: Buffer) => Buffer | undefined): void {
+function withHeader(dest: string, edit: (h: Json, data: Buffer) => unknown): void {
   copyModel(singleFileModel, dest);
   const { header, data } = readHeader(st(dest));
-  const newData = edit(header, data) ?? data;
+  const edited = edit(header, data);
+  const newData = Buffer.isBuffer(edited) ? edited : data;
   writeRaw(st(dest), Buffer.from(JSON.stringify(header)), newData);
 }
 
