@@ -2,56 +2,25 @@
 // event, a BullMQ add) and status polling (GET /v1/jobs/:id). A fresh database, a unique queue prefix
 // and s3rver, as in the end-to-end tests; no worker runs, so jobs stay queued.
 // Usage: node --conditions=development --import tsx bench/api/run.ts [seconds] [connections]
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { createTeam, JobQueues, openPostgres, queueConfigFromEnv, S3Store } from "@shortened/adapters";
-import { startApiServer } from "@shortened/api";
 import autocannon from "autocannon";
-import { createTestDatabase, REDIS_URL, repoRoot, runId, startS3 } from "../../test/helpers/service.js";
+import { repoRoot, startServiceStack } from "../../test/helpers/service.js";
 
 const seconds = Number(process.argv[2] ?? 10);
 const connections = Number(process.argv[3] ?? 10);
 
-const database = await createTestDatabase();
-const s3 = await startS3();
-const prefix = `bench-${runId()}`;
-const env = {
-  DATABASE_URL: database.url,
-  REDIS_URL,
-  S3_ENDPOINT: s3.endpoint,
-  S3_BUCKET: "bench",
-  AWS_ACCESS_KEY_ID: "S3RVER",
-  AWS_SECRET_ACCESS_KEY: "S3RVER",
-  PORT: "0",
-  QUEUE_PREFIX: prefix,
-  LOG_LEVEL: "silent",
-  // The bench measures the API itself, not the per-key rate limit (which would answer 429 past 1200/min).
-  RATE_LIMIT_PER_MINUTE: "0",
-};
-const api = await startApiServer(env, { host: "127.0.0.1", logger: false });
-const db = await openPostgres(database.url, { migrate: "skip" });
+// The bench measures the API itself, not the per-key rate limit (which would answer 429 past 1200/min).
+const stack = await startServiceStack({
+  bucket: "bench",
+  workers: 0,
+  modelSources: "s3://src/",
+  env: { RATE_LIMIT_PER_MINUTE: "0" },
+});
+const { api, db, apiKey } = stack;
 try {
-  const { apiKey } = await createTeam(db.prisma, "bench");
-  const src = new S3Store({
-    bucket: "bench",
-    endpoint: s3.endpoint,
-    accessKeyId: "S3RVER",
-    secretAccessKey: "S3RVER",
-  });
-  const demo = join(repoRoot, "models", "tinystories-llama-8L");
-  for (const f of readdirSync(demo))
-    await src.client.send(
-      new PutObjectCommand({ Bucket: "bench", Key: `src/tiny/${f}`, Body: readFileSync(join(demo, f)) }),
-    );
   const headers = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
-  const reg = await fetch(`${api.url}/v1/models`, {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ name: "tiny", uri: "s3://bench/src/tiny" }),
-  });
-  if (reg.status !== 201) throw new Error(`register: ${reg.status} ${await reg.text()}`);
   const spec = JSON.stringify({ kind: "evaluate", model: "tiny", dataset: "wikitext2", maxTokens: 4096 });
   const first = (await (
     await fetch(`${api.url}/v1/jobs`, { method: "POST", headers, body: spec })
@@ -91,12 +60,6 @@ try {
   console.log(JSON.stringify(result, null, 2));
   writeFileSync(join(repoRoot, "bench", "api", "results.json"), `${JSON.stringify(result, null, 2)}\n`);
 } finally {
-  const queues = new JobQueues({ ...queueConfigFromEnv(env), redisUrl: REDIS_URL, prefix });
-  await queues.queue("evaluate").obliterate({ force: true });
-  await queues.close();
-  await api.close();
-  await db.close();
-  await s3.close();
-  await database.drop();
+  await stack.close();
   process.exit(0);
 }
