@@ -1,6 +1,6 @@
 // `shortened generate` and `shortened bench` end to end on the demo model (and a 6-block prune of it).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -49,8 +49,10 @@ test("generate --json: greedy continuation of the demo model; sampling is seeded
   assert.match(empty.stderr, /^error: --prompt is empty/);
 });
 
-test("generate --model A --model B: one result per model, each equal to its own run, and columns in text", async () => {
-  const pruned = join(mkdtempSync(join(tmpdir(), "generate-two-")), "pruned");
+test("generate --model A --model B: one result per model, each equal to its own run, and columns in text", async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), "generate-two-"));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const pruned = join(tmp, "pruned");
   await pruneCheckpoint({ model, remove: [3, 6], out: pruned });
   const args = ["--prompt", "Once upon a time", "--max-new-tokens", "8"];
   const both = jsonOf(runCli(["generate", "--model", model, "--model", pruned, ...args, "--json"]));
@@ -72,8 +74,9 @@ test("generate --model A --model B: one result per model, each equal to its own 
   assert.match(text.stdout, /the same settings and seed for every model/);
 });
 
-test("bench --json: rows per model and batch size, ratios against the baseline, SVG plot; prune-width", async () => {
+test("bench --json: rows per model and batch size, ratios against the baseline, SVG plot; prune-width", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "bench-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const pruned = join(dir, "pruned");
   await pruneCheckpoint({ model, remove: [5, 6], out: pruned });
   const plot = join(dir, "bench.svg");

@@ -1,6 +1,6 @@
 // `shortened eval zeroshot` end to end on the demo model: the JSON table, the task files, bad input.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -64,11 +64,12 @@ test("eval zeroshot without --tasks: the shipped tasks run, HellaSwag (not shipp
   assert.ok(r.notes.some((n: string) => /^hellaswag \(expected hellaswag_val\.jsonl\): not run/.test(n)));
 });
 
-test("eval zeroshot: unknown task, malformed task line, missing HellaSwag data exit 2 with one line", () => {
+test("eval zeroshot: unknown task, malformed task line, missing HellaSwag data exit 2 with one line", (t) => {
   const unknown = runCli(["eval", "zeroshot", "--model", model, "--tasks", "arc_easy,mmlu", "--json"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^error: unknown task "mmlu"/);
   const dir = mkdtempSync(join(tmpdir(), "zs-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "piqa_valid.jsonl"), '{"goal":"g","sol1":"a","sol2":"b","label":0}\n{"goal": 3}\n');
   const bad = runCli(["eval", "zeroshot", "--model", model, "--tasks", "piqa", "--data", dir]);
   assert.equal(bad.code, 2);

@@ -1,7 +1,7 @@
 // End-to-end: `shortened eval ppl`, `shortened importance` and `shortened prune --criterion` against oracle
 // fixtures of the engine (packages/engine/src/fixtures/engine, made by scripts/fixtures/engine.sh).
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -62,8 +62,10 @@ test("importance --json prints scores, order and orderPlus equal to the oracle",
   assert.deepEqual(r.orderPlus, ref.block_order_plus);
 });
 
-test("prune --criterion ppl --blocks 2 removes the first two blocks of the + order and records the criterion", () => {
-  const out = join(mkdtempSync(join(tmpdir(), "cli-prune-")), "pruned");
+test("prune --criterion ppl --blocks 2 removes the first two blocks of the + order and records the criterion", (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), "cli-prune-"));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const out = join(tmp, "pruned");
   const r = jsonOf(
     runCli([
       "prune",
@@ -87,8 +89,9 @@ test("prune --criterion ppl --blocks 2 removes the first two blocks of the + ord
   assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).num_hidden_layers, 6);
 });
 
-test("bad input exits 2 with one line on stderr, before any compute", () => {
+test("bad input exits 2 with one line on stderr, before any compute", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "cli-bad-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, "ids.json"), JSON.stringify({ ids: [1, 2, 999, 3, 4, 5, 6, 7, 8, 9] }));
   writeFileSync(
     join(dir, "ragged.json"),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -63,13 +63,14 @@ test("EOS ends a row; seeded sampling is reproducible; top-k 1 is greedy; bad re
   }
 });
 
-test("KV cache equals recomputation for every architecture (Gemma, Qwen2 biases, Mistral with a sliding window that bites)", async () => {
+test("KV cache equals recomputation for every architecture (Gemma, Qwen2 biases, Mistral with a sliding window that bites)", async (t) => {
   const fixtures = `${root}packages/hf/src/fixtures/prune/`;
   for (const name of ["gemma-f32-untied", "qwen2-f32-tied", "llama-f16-tied-gqa"]) {
     await checkCacheEqualsRecompute(`${fixtures}${name}/model`, [3, 1, 4, 1, 5], 10);
   }
   // Mistral: a 4-token window, so keys fall out of the window during decoding.
   const dir = mkdtempSync(join(tmpdir(), "kv-mistral-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(`${fixtures}mistral-f32-untied/model`, dir, { recursive: true });
   const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   writeFileSync(join(dir, "config.json"), JSON.stringify({ ...config, sliding_window: 4 }));

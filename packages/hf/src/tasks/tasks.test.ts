@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -18,8 +18,9 @@ test("task names: unknown names are a UserError; empty means all seven", () => {
   assert.throws(() => parseTaskNames("arc_easy,mmlu"), userError(/unknown task "mmlu"/));
 });
 
-test("a malformed task line names the file and line", () => {
+test("a malformed task line names the file and line", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "zs-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, "arc_easy_test.jsonl"),
     '{"question":"q","choices":["a","b"],"label":0}\n{"question": "q2", oops}\n',
