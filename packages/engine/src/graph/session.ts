@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
+import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
 import { type GraphBuilder, tensorBytes } from "./builder.js";
 
