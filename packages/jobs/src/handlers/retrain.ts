@@ -72,9 +72,11 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
   if (teacher) train.distill = teacher.options;
   // Every check (options, r, targets against the model, the teacher's vocabulary) before any compute.
   const partial = spec.method === "partial" ? { parts: spec.parts, lastBlocks: spec.lastBlocks } : undefined;
-  if (spec.method === "cpt" || partial)
-    prepareCpt({ ...train, partial, model: ckpt, rows, out: join(workDir, "cpt") });
-  else prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
+  const { plan } =
+    spec.method === "cpt" || partial
+      ? prepareCpt({ ...train, partial, model: ckpt, rows, out: join(workDir, "cpt") })
+      : prepareLora({ ...train, ...lora, model: ckpt, rows, out: join(workDir, "lora") });
+  ports.progress.log(`plan: retrain ${spec.method}: ${plan.summary}`);
   const teacherCache = teacher?.options.cache
     ? await ensureTeacherCache(ports, teacher, rows, spec)
     : undefined;
