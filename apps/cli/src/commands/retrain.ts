@@ -200,6 +200,9 @@ async function retrain(methodArg: string, f: RetrainFlags) {
         ...(lora ? { adapter: join(lora, "adapter_model.safetensors"), merged } : {}),
         plot,
         ...(r.summary.trained ? { trained: r.summary.trained as string[] } : {}),
+        ...(r.summary.teacherCache
+          ? { teacherCache: r.summary.teacherCache as Record<string, unknown> }
+          : {}),
         resumedFrom: phases.at(-1)!.resumedFrom,
         steps: (r.version!.recipe as { steps: number }).steps,
       };
@@ -207,11 +210,18 @@ async function retrain(methodArg: string, f: RetrainFlags) {
   );
 }
 
+function teacherCacheLine(c: Record<string, unknown>): string {
+  const mb = ((c.bytes as number) / 1e6).toFixed(1);
+  const how = c.reused ? "reused" : `computed in ${c.seconds} s`;
+  return `teacher top-K cache: ${how}, ${c.tokens} tokens, ${mb} MB`;
+}
+
 function human(r: Awaited<ReturnType<typeof retrain>>): string {
   const l = r.losses;
   return [
     `${r.method}: ${l.length} optimizer steps, loss ${l[0]?.toFixed(4)} → ${l[l.length - 1]?.toFixed(4)}`,
     ...(r.trained ? [`trained ${r.trained.length} tensors: ${r.trained.join(", ")}`] : []),
+    ...(r.teacherCache ? [teacherCacheLine(r.teacherCache)] : []),
     `wrote ${r.out}${r.merged ? ` (merged model in ${r.merged})` : ""}`,
     `training curve: ${r.plot}`,
   ].join("\n");

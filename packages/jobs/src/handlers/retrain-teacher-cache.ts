@@ -22,6 +22,8 @@ export interface TeacherCacheRecord {
   reused: boolean;
   tokens: number;
   bytes: number;
+  /** when computed: seconds the teacher took */
+  seconds?: number;
 }
 
 /** Where the cache of this run will be on local disk (set before the training's memory plan is made). */
@@ -54,6 +56,7 @@ export async function ensureTeacherCache(
     }
   }
   ports.progress.progress(0, `computing the teacher's top-${topK} cache`);
+  const t0 = performance.now();
   const built = await buildTeacherCache({
     teacher: teacher.dir,
     rows,
@@ -66,9 +69,10 @@ export async function ensureTeacherCache(
     signal: ports.signal,
     onPlan: (p) => ports.progress.log(`plan: teacher top-${topK} cache: ${p.summary}`),
   });
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
   await ports.artifacts.putFile(key, path, "application/octet-stream", ports.signal);
   ports.progress.log(
-    `retrain: computed and stored the teacher's top-${topK} cache ${short} (${tokens} tokens, ${(built.bytes / 1e6).toFixed(1)} MB)`,
+    `retrain: computed and stored the teacher's top-${topK} cache ${short} (${tokens} tokens, ${(built.bytes / 1e6).toFixed(1)} MB, ${seconds} s)`,
   );
-  return { key, reused: false, tokens, bytes: built.bytes };
+  return { key, reused: false, tokens, bytes: built.bytes, seconds };
 }
