@@ -133,6 +133,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
       workload: (rows) => ({ batch: batchSize, seqLen: T, head: "nll", keptRows: rows }),
       minRows: Math.min(batchSize, windows.count),
       maxRows: windows.count,
+      halfDtype: true,
     },
     force: opts.execution,
   });
@@ -152,7 +153,7 @@ export async function perplexity(opts: PerplexityOptions): Promise<PerplexityRes
           quantizedLinears: opts.quantizedLinears,
           dtype,
         })
-      : await StreamedModel.open(ckpt, { device: opts.device, threads: opts.threads, maxSeqLen: T });
+      : await StreamedModel.open(ckpt, { device: opts.device, threads: opts.threads, maxSeqLen: T, dtype });
   try {
     const run = {
       batchSize,

@@ -27,8 +27,9 @@ export interface PlanRequest {
   what: string;
   /** the workload of one whole-model run */
   workload: Workload;
-  /** the streamed workload for a pass of `rows` rows; absent when this use case cannot stream yet */
-  streamed?: { workload: (rows: number) => Workload; maxRows: number; minRows: number };
+  /** the streamed workload for a pass of `rows` rows; absent when this use case cannot stream yet.
+   *  `halfDtype`: the streamed path runs in the workload's half dtype (else it streams float32 only) */
+  streamed?: { workload: (rows: number) => Workload; maxRows: number; minRows: number; halfDtype?: boolean };
   /** what lowers the workload's batch, for the refusal (default "a smaller `batchSize`") */
   smallerBatch?: string;
   /** "whole" or "streamed" forces a mode (tests, benchmarks); still refused when it does not fit */
@@ -40,10 +41,14 @@ function dtypeNote(req: PlanRequest): string {
   return dtype === "float32" ? "" : ` (${dtype} weights)`;
 }
 
-/** Streaming reads each block's weights into float32 buffers: a half compute dtype runs the whole model. */
+/** float16 streams where the use case's streamed path runs in it (`halfDtype`); elsewhere, and for bfloat16
+ *  (onnxruntime-node feeds no bfloat16 tensors), a half dtype runs the whole model. The streamed workload gets
+ *  the dtype. */
 function streamable(req: PlanRequest): PlanRequest["streamed"] {
   const dtype = req.workload.dtype ?? "float32";
-  return dtype === "float32" ? req.streamed : undefined;
+  const s = req.streamed;
+  if (!s || (dtype !== "float32" && !(s.halfDtype && dtype === "float16"))) return undefined;
+  return { ...s, workload: (rows) => ({ ...s.workload(rows), dtype }) };
 }
 
 export function planExecution(req: PlanRequest): ExecutionPlan {
@@ -74,7 +79,7 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
         residentBlocks: 1,
         rowsPerPass: rows,
         summary:
-          `streamed, 1 of ${L} blocks resident, ${rows} rows per pass, estimated peak ` +
+          `streamed${dtypeNote(req)}, 1 of ${L} blocks resident, ${rows} rows per pass, estimated peak ` +
           `${formatMemorySize(estimate.total)} of a ${budgetText}`,
       };
     }
@@ -92,7 +97,7 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
     const half = estimateWhole(req.config, { ...req.workload, dtype: "float16" }).total;
     if (half <= budget.bytes)
       ways.push(`\`dtype\` float16 (the whole model in about ${formatMemorySize(half)})`);
-  } else if (req.streamed) {
+  } else if (req.streamed && !(req.streamed.halfDtype && dtype === "float16")) {
     const f32 = estimateStreamed(req.config, req.streamed.workload(req.streamed.minRows)).total;
     ways.push(`\`dtype\` float32, block-streamed, with a \`memoryBudget\` of ${budgetFlagValue(f32)}`);
   }

@@ -4,6 +4,10 @@
 // head chunk) is resident; the caller keeps the hidden states of all its rows between blocks, so every block is
 // read once per pass however many rows the pass holds.
 //
+// In a half compute dtype (`dtype`), as the whole model (../models/precision.ts): each block's matrices and each
+// head chunk are rounded to it once as they are read and fed in it, the block graphs and the head run their
+// MatMuls in it, and embedding rows are the half table's rows widened; norms, softmax and the NLL stay float32.
+//
 // Each block runs the very graph the whole model runs for it (../models/forward-graph.ts with `blockWeights:
 // "inputs"`, gate 1), so a streamed block is the whole model's block; the head computes per-token NLL as
 // logsumexp over the chunks' partial sums, which matches the whole graph's LogSoftmax to float32 rounding.
@@ -21,6 +25,7 @@ import {
 import { softcap } from "../models/attention.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
 import { rmsNorm } from "../models/norms.js";
+import { type ComputeDtype, computeMatMul, roundThroughHalf, toHalfBits } from "../models/precision.js";
 import { headChunkRows } from "./estimate.js";
 import { TensorReader } from "./tensor-reader.js";
 
@@ -32,6 +37,8 @@ export interface StreamedModelOptions extends SessionOptions {
   /** blocks take and return their KV cache (generation), in Hugging Face's order (h + a) + m as KvGenerator's
    *  whole graph; otherwise gated h + 1·(a + m) as the scoring graphs */
   kvCache?: boolean;
+  /** compute dtype (default float32): half matrices and MatMuls, as the whole model */
+  dtype?: ComputeDtype;
 }
 
 /** One block's cached keys and values [B, kvHeads, P, d]. */
@@ -87,9 +94,12 @@ export class StreamedModel {
     const norm = finalNorm.readInto(FINAL_NORM, new Float32Array(arch.hiddenSize));
     finalNorm.close();
     const session = { device: opts.device, threads: opts.threads };
+    const dtype = opts.dtype ?? "float32";
+    // onnxruntime-node makes no bfloat16 tensor from JavaScript: streamed feeds are float32 or float16
+    if (dtype === "bfloat16") throw new Error("streamed execution runs float32 or float16, not bfloat16");
     const [logitsHead, nllHead] = await Promise.all([
-      createSession(headGraph(arch, norm, "logits"), session),
-      createSession(headGraph(arch, norm, "nll"), session),
+      createSession(headGraph(arch, norm, "logits", dtype), session),
+      createSession(headGraph(arch, norm, "nll", dtype), session),
     ]);
     return new StreamedModel(ckpt, arch, opts, { session: logitsHead, rows }, nllHead, norm);
   }
@@ -108,6 +118,10 @@ export class StreamedModel {
     return this.opts.maxSeqLen;
   }
 
+  get dtype(): ComputeDtype {
+    return this.opts.dtype ?? "float32";
+  }
+
   get sessionOptions(): SessionOptions {
     return { device: this.opts.device, threads: this.opts.threads };
   }
@@ -119,6 +133,7 @@ export class StreamedModel {
     const rows = new Map<number, number>();
     const row = new Float32Array(H);
     const scale = this.arch.embeddingScale === null ? null : Math.fround(this.arch.embeddingScale);
+    const dtype = this.dtype;
     for (let k = 0; k < ids.length; k++) {
       const t = ids[k]!;
       const first = rows.get(t);
@@ -127,6 +142,7 @@ export class StreamedModel {
         continue;
       }
       this.reader.readInto(EMBEDDING, row, t * H);
+      if (dtype !== "float32") roundThroughHalf(row, dtype);
       if (scale === null) out.set(row, k * H);
       else for (let d = 0; d < H; d++) out[k * H + d] = row[d]! * scale;
       rows.set(t, k);
@@ -144,7 +160,10 @@ export class StreamedModel {
       const n = w.dims.reduce((a, b) => a * b, 1);
       const view = this.arena.subarray(at, at + n);
       this.reader.readInto(layerName(i, w.suffix), view);
-      feeds[w.name] = new ort.Tensor("float32", view, w.dims);
+      feeds[w.name] =
+        w.type === "float32"
+          ? new ort.Tensor("float32", view, w.dims)
+          : new ort.Tensor("float16", toHalfBits(view, "float16"), w.dims);
       at += n;
     }
     this.loadedFeeds = feeds;
@@ -282,7 +301,10 @@ export class StreamedModel {
     const H = this.arch.hiddenSize;
     const view = this.arena.subarray(0, rows * H);
     this.reader.readInto(this.arch.tiedHead ? EMBEDDING : LM_HEAD, view, v0 * H);
-    return new ort.Tensor("float32", view, [rows, H]);
+    const dtype = this.dtype;
+    return dtype === "float32"
+      ? new ort.Tensor("float32", view, [rows, H])
+      : new ort.Tensor("float16", toHalfBits(view, "float16"), [rows, H]);
   }
 
   /** Blocks share a graph when their attention is alike (e.g. Mistral's sliding window on every layer). */
@@ -307,6 +329,7 @@ export class StreamedModel {
         kvCache: this.opts.kvCache,
         gates: !this.opts.kvCache,
         maxSeqLen: this.opts.maxSeqLen,
+        dtype: this.dtype,
       });
       this.graphs.set(kind, fg);
     }
@@ -330,15 +353,24 @@ export class StreamedModel {
 }
 
 /** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ (soft-capped as the whole head), reduced for the NLL to each token's chunk max,
- *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves. */
-function headGraph(arch: Architecture, finalNorm: Float32Array, out: "nll" | "logits"): GraphBuilder {
+ *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves.
+ *  In a half dtype the chunk comes in it and the product runs in it, as ../models/head.ts. */
+function headGraph(
+  arch: Architecture,
+  finalNorm: Float32Array,
+  out: "nll" | "logits",
+  dtype: ComputeDtype,
+): GraphBuilder {
   const g = new GraphBuilder();
   const H = arch.hiddenSize;
   const h = g.input("hidden", "float32", ["tokens", H]);
-  const w = g.input("head_weight", "float32", ["rows", H]);
+  const w = g.input("head_weight", dtype, ["rows", H]);
   const norm = g.initializer("final_norm", { type: "float32", dims: [H], data: finalNorm });
   const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
-  const raw = g.node("Gemm", [normed, w], { transB: 1 });
+  const raw =
+    dtype === "float32"
+      ? g.node("Gemm", [normed, w], { transB: 1 })
+      : computeMatMul(g, dtype, normed, g.node("Transpose", [w], { perm: [1, 0] }), true);
   const logits = arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
   if (out === "logits") {
     g.output(g.rename(logits, "logits"), "float32", ["tokens", "rows"]);

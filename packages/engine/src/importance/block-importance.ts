@@ -113,6 +113,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
           device: opts.device,
           threads: opts.threads,
           maxSeqLen: calib!.seqLen,
+          dtype,
         })
       : undefined;
   const run = {
@@ -188,6 +189,7 @@ function forwardPlan(
       workload: (rows) => ({ batch: batchSize, seqLen: T, head, keptStates: streamedStates, keptRows: rows }),
       minRows: Math.min(batchSize, calib.rows),
       maxRows: calib.rows,
+      halfDtype: true,
     },
     force: opts.execution,
   });

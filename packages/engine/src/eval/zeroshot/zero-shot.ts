@@ -141,6 +141,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       }),
       minRows: 1,
       maxRows: Math.max(batchRows, all.length),
+      halfDtype: true,
     },
     smallerBatch: "fewer tokens per batch",
     force: opts.execution,
@@ -152,6 +153,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       device: opts.device,
       threads: opts.threads,
       maxSeqLen: longest,
+      dtype,
     });
     try {
       lls = await streamedLoglikelihoods(model, all, {
