@@ -25,8 +25,9 @@ export interface ArtifactStore {
   downloadUrl(key: string, expiresSeconds: number): Promise<string>;
   /** Throws when the store cannot be reached (readiness). */
   check(): Promise<void>;
-  /** Aborts incomplete multipart uploads under a prefix (S3; what an outage mid-upload leaves). */
-  abortUploads?(prefix: string): Promise<number>;
+  /** Aborts incomplete multipart uploads under a prefix (S3; what an outage mid-upload leaves), only those
+   *  started before `initiatedBefore` when given. */
+  abortUploads?(prefix: string, initiatedBefore?: Date): Promise<number>;
 }
 
 export type VersionKind = "base" | "pruned" | "retrained" | "merged" | "quantized";

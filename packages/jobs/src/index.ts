@@ -11,6 +11,7 @@ export * from "./metric-protocols.js";
 export * from "./model-card.js";
 export * from "./models.js";
 export * from "./output-sweeper.js";
+export * from "./upload-sweeper.js";
 export * from "./pipeline-plan.js";
 export * from "./preemption.js";
 export * from "./progress.js";

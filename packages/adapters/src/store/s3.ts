@@ -191,7 +191,7 @@ export class S3Store implements ArtifactStore {
    * parts that no listing shows but that are stored and billed). Returns how many; 0 where the server
    * cannot list them (s3rver).
    */
-  async abortUploads(prefix: string): Promise<number> {
+  async abortUploads(prefix: string, initiatedBefore?: Date): Promise<number> {
     const { Bucket, Key } = this.locate(prefix);
     let n = 0;
     let keyMarker: string | undefined;
@@ -215,6 +215,7 @@ export class S3Store implements ArtifactStore {
       );
       if (!page) return n;
       for (const u of page.Uploads ?? []) {
+        if (initiatedBefore && !(u.Initiated && u.Initiated < initiatedBefore)) continue;
         await storeCall("abort upload", () =>
           this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: u.Key, UploadId: u.UploadId })),
         );
