@@ -117,7 +117,7 @@ export class KvGenerator {
     ids: number[][],
     past: ort.Tensor[] | null,
   ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
-    if ("streamed" in this.runner) return this.streamedStep(this.runner.streamed, ids, past);
+    if ("streamed" in this.runner) return (await this.streamedStep(this.runner.streamed, [ids], [past]))[0]!;
     const c = this.config;
     const { inputs, outputs } = this.runner.graph;
     const B = ids.length;
@@ -140,69 +140,156 @@ export class KvGenerator {
   }
 
   async generate(prompts: number[][], opts: GenerateOptions): Promise<GenerateResult> {
+    const { onToken, ...rest } = opts;
+    const [r] = await this.generateEach([prompts], {
+      ...rest,
+      ...(onToken
+        ? { onToken: (_group: number, step: number, tokens: number[]) => onToken(step, tokens) }
+        : {}),
+    });
+    return r!;
+  }
+
+  /**
+   * Several batches of prompts ("groups"; the rows of a group share one prompt length, groups need not) generated
+   * together, each exactly as `generate(group)` alone: its own seeded random stream, its own EOS ending. Every step
+   * runs all the groups still going: block-streamed, each block and each head chunk is read once per step for all
+   * of them (not once per group), so several prompts cost one pass over the weights per token. The KV caches of
+   * all groups are held at once (plan with `batch` = all rows).
+   */
+  async generateEach(
+    groups: number[][][],
+    opts: Omit<GenerateOptions, "onToken"> & {
+      /** Called after each step of a group with the tokens chosen for its rows. */
+      onToken?: (group: number, step: number, tokens: number[]) => void;
+    },
+  ): Promise<GenerateResult[]> {
     checkSampling(opts);
+    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens > 0))
+      throw new UserError("bad_request", "`maxNewTokens` must be a positive integer");
+    if (groups.length === 0) throw new UserError("bad_request", "no prompt to generate from");
+    for (const prompts of groups) this.checkPrompts(prompts, opts.maxNewTokens);
+    const V = this.config.vocabSize;
+    const eos = new Set(opts.ignoreEos ? [] : (opts.eosIds ?? this.defaultEosIds()));
+    const runs = groups.map((prompts) => ({
+      prompts,
+      rand: uniformStream(opts.seed ?? 0),
+      tokens: prompts.map((): number[] => []),
+      done: new Array<boolean>(prompts.length).fill(false),
+      finished: false,
+      logits: new Float32Array(0) as Float32Array,
+      present: [] as ort.Tensor[],
+      prefillMs: 0,
+      decodeMs: 0,
+    }));
+    let t0 = performance.now();
+    let going = runs.map((_, k) => k);
+    let outs = await this.stepEach(
+      groups,
+      groups.map(() => null),
+    );
+    const prefillMs = performance.now() - t0;
+    t0 = performance.now();
+    for (let s = 0; s < opts.maxNewTokens && going.length; s++) {
+      const next: number[] = [];
+      const feeds: number[][][] = [];
+      for (const [j, k] of going.entries()) {
+        const run = runs[k]!;
+        ({ logits: run.logits, present: run.present } = outs[j]!);
+        if (s === 0) run.prefillMs = prefillMs;
+        const chosen = run.prompts.map((_, b) => chooseToken(run.logits, b * V, V, opts, run.rand));
+        chosen.forEach((id, b) => {
+          if (run.done[b]) return;
+          run.tokens[b]!.push(id);
+          if (eos.has(id)) run.done[b] = true;
+        });
+        opts.onToken?.(k, s, chosen);
+        if (run.done.every(Boolean) || s === opts.maxNewTokens - 1) {
+          run.decodeMs = performance.now() - t0;
+          continue;
+        }
+        // Finished rows keep decoding their own token; their outputs are not used.
+        next.push(k);
+        feeds.push(chosen.map((id) => [id]));
+      }
+      going = next;
+      if (going.length)
+        outs = await this.stepEach(
+          feeds,
+          going.map((k) => runs[k]!.present),
+        );
+    }
+    return runs.map((r) => ({
+      tokens: r.tokens,
+      finish: r.done.map((d) => (d ? "eos" : "length")),
+      prefillMs: r.prefillMs,
+      decodeMs: r.decodeMs,
+    }));
+  }
+
+  private checkPrompts(prompts: number[][], maxNewTokens: number): void {
     if (prompts.length === 0) throw new UserError("bad_request", "no prompt to generate from");
     const T = prompts[0]!.length;
     if (T === 0) throw new UserError("bad_request", "the prompt is empty");
     if (prompts.some((p) => p.length !== T))
       throw new UserError("bad_request", "all prompts of a batch must have the same number of tokens");
-    if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens > 0))
-      throw new UserError("bad_request", "`maxNewTokens` must be a positive integer");
-    if (T + opts.maxNewTokens > this.maxSeqLen)
+    if (T + maxNewTokens > this.maxSeqLen)
       throw new UserError(
         "bad_request",
-        `prompt (${T}) + new tokens (${opts.maxNewTokens}) exceed the model's ${this.maxSeqLen} positions`,
+        `prompt (${T}) + new tokens (${maxNewTokens}) exceed the model's ${this.maxSeqLen} positions`,
       );
-    checkRopeSwitch(this.config, T, T + opts.maxNewTokens);
-    const V = this.config.vocabSize;
-    const eos = new Set(opts.ignoreEos ? [] : (opts.eosIds ?? this.defaultEosIds()));
-    const rand = uniformStream(opts.seed ?? 0);
-    const B = prompts.length;
-    const tokens: number[][] = prompts.map(() => []);
-    const done = new Array<boolean>(B).fill(false);
-    let t0 = performance.now();
-    let { logits, present } = await this.step(prompts, null);
-    const prefillMs = performance.now() - t0;
-    t0 = performance.now();
-    for (let s = 0; s < opts.maxNewTokens; s++) {
-      const chosen = prompts.map((_, b) => chooseToken(logits, b * V, V, opts, rand));
-      chosen.forEach((id, b) => {
-        if (done[b]) return;
-        tokens[b]!.push(id);
-        if (eos.has(id)) done[b] = true;
-      });
-      opts.onToken?.(s, chosen);
-      if (done.every(Boolean) || s === opts.maxNewTokens - 1) break;
-      // Finished rows keep decoding their own token; their outputs are not used.
-      ({ logits, present } = await this.step(
-        chosen.map((id) => [id]),
-        present,
-      ));
-    }
-    const decodeMs = performance.now() - t0;
-    return { tokens, finish: done.map((d) => (d ? "eos" : "length")), prefillMs, decodeMs };
+    checkRopeSwitch(this.config, T, T + maxNewTokens);
   }
 
-  /** The same step block by block: each block's weights read once per step, its cache kept here. */
+  /** One step of every group: the whole model runs them one after another; streamed, block by block together. */
+  private async stepEach(
+    ids: number[][][],
+    pasts: (ort.Tensor[] | null)[],
+  ): Promise<{ logits: Float32Array; present: ort.Tensor[] }[]> {
+    if ("streamed" in this.runner) return this.streamedStep(this.runner.streamed, ids, pasts);
+    const out: { logits: Float32Array; present: ort.Tensor[] }[] = [];
+    for (const [k, g] of ids.entries()) out.push(await this.step(g, pasts[k]!));
+    return out;
+  }
+
+  /** The same steps block by block: each block's weights (and each head chunk) read once for all the groups. */
   private async streamedStep(
     model: StreamedModel,
-    ids: number[][],
-    past: ort.Tensor[] | null,
-  ): Promise<{ logits: Float32Array; present: ort.Tensor[] }> {
-    const B = ids.length;
-    const T = ids[0]!.length;
+    ids: number[][][],
+    pasts: (ort.Tensor[] | null)[],
+  ): Promise<{ logits: Float32Array; present: ort.Tensor[] }[]> {
     const H = this.config.hiddenSize;
-    let h = model.embed(ids.flat(), B, T);
-    const present: ort.Tensor[] = [];
+    const V = this.config.vocabSize;
+    let hs = ids.map((g) => model.embed(g.flat(), g.length, g[0]!.length));
+    const present = ids.map((): ort.Tensor[] => []);
     for (let i = 0; i < model.numLayers; i++) {
-      const cache = past ? { key: past[2 * i]!, value: past[2 * i + 1]! } : null;
-      const r = await model.runCachedBlock(i, h, cache);
-      h = r.h;
-      present.push(r.present!.key, r.present!.value);
+      const next = [];
+      for (const [k, h] of hs.entries()) {
+        const past = pasts[k];
+        const r = await model.runCachedBlock(
+          i,
+          h,
+          past ? { key: past[2 * i]!, value: past[2 * i + 1]! } : null,
+        );
+        next.push(r.h);
+        present[k]!.push(r.present!.key, r.present!.value);
+      }
+      hs = next;
     }
-    const last = new Float32Array(B * H);
-    for (let b = 0; b < B; b++) last.set(h.data.subarray(((b + 1) * T - 1) * H, (b + 1) * T * H), b * H);
-    return { logits: await model.headLogits(last, B), present };
+    // Each row's last position, all groups in one head pass.
+    const rows = hs.reduce((n, h) => n + h.batch, 0);
+    const last = new Float32Array(rows * H);
+    let at = 0;
+    for (const h of hs)
+      for (let b = 0; b < h.batch; b++, at++)
+        last.set(h.data.subarray(((b + 1) * h.seqLen - 1) * H, (b + 1) * h.seqLen * H), at * H);
+    const logits = await model.headLogits(last, rows);
+    at = 0;
+    return hs.map((h, k) => {
+      const out = { logits: logits.slice(at * V, (at + h.batch) * V), present: present[k]! };
+      at += h.batch;
+      return out;
+    });
   }
 
   async release(): Promise<void> {

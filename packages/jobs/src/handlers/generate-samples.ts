@@ -1,6 +1,6 @@
 // evaluate task "generate": sample generations from prompts with the KV cache, as the paper shows them
-// beside its numbers. Each prompt runs on its own (numSamples rows of it in one batch) with the same seed,
-// so a prompt's outputs do not depend on the other prompts. samples.json keeps prompts, outputs and settings.
+// beside its numbers. Each prompt is a batch of numSamples rows with the same seed, generated as if alone, so
+// a prompt's outputs do not depend on the other prompts; all prompts step together (KvGenerator.generateEach). samples.json keeps prompts, outputs and settings.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { type EvaluateGenerateSpec, type Ports, UserError } from "@shortened/contracts";
@@ -47,7 +47,8 @@ export async function generateSamples(
     dtype: spec.dtype,
     threads: spec.threads,
     maxSeqLen: Math.max(...encoded.map((ids) => ids.length)) + spec.maxNewTokens,
-    batch: spec.numSamples,
+    // every prompt's rows (and KV caches) at once
+    batch: spec.numSamples * encoded.length,
     memoryBudget: spec.memoryBudget,
     accuracyLevel: spec.accuracyLevel as AccuracyLevel | undefined,
     onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),
@@ -64,47 +65,53 @@ export async function generateSamples(
   }[] = [];
   try {
     const { eosIds, special } = generationSpecialIds(gen.defaultEosIds(), tok);
-    for (const [i, ids] of encoded.entries()) {
-      ports.signal.throwIfAborted();
-      // The first sample's text streams as progress events (the sink keeps one every 500 ms, and the last).
-      const stream = {
-        tokens: [] as number[],
-        ended: false,
-        started: performance.now(),
-        ttftS: 0,
-        sentAt: 0,
-      };
-      const r = await gen.generate(
-        Array.from({ length: spec.numSamples }, () => ids),
-        {
-          ...settings,
-          eosIds,
-          ignoreEos: spec.ignoreEos,
-          onToken: (step, chosen) => {
-            // Throwing here stops a long generation within one token of a cancel.
-            ports.signal.throwIfAborted();
-            const elapsed = (performance.now() - stream.started) / 1000;
-            if (step === 0) stream.ttftS = elapsed;
-            if (stream.ended) return;
-            stream.tokens.push(chosen[0]!);
-            stream.ended = !spec.ignoreEos && eosIds.includes(chosen[0]!);
-            // Decoding the text so far costs O(length): a few times a second, and at the end.
-            const last = stream.ended || step === spec.maxNewTokens - 1;
-            if (!last && step > 0 && elapsed - stream.sentAt < 0.2) return;
-            stream.sentAt = elapsed;
-            ports.progress.progress((i + (step + 1) / spec.maxNewTokens) / encoded.length, "generate", {
-              step: stream.tokens.length,
-              totalSteps: spec.maxNewTokens,
-              phase: `generate ${i + 1}/${encoded.length}`,
-              text: continuationText(tok, ids, stream.tokens, special),
-              ttftS: stream.ttftS,
-              tokensPerS: elapsed > 0 ? stream.tokens.length / elapsed : 0,
-            });
-          },
+    ports.signal.throwIfAborted();
+    // All prompts step together (a block-streamed model then reads its weights once per step for all of them);
+    // each prompt's outputs are still those of the prompt alone. Each first sample's text streams as progress
+    // events (the sink keeps one every 500 ms, and the last).
+    const started = performance.now();
+    const streams = encoded.map(() => ({
+      tokens: [] as number[],
+      ended: false,
+      ttftS: 0,
+      sentAt: 0,
+      endS: 0,
+    }));
+    const results = await gen.generateEach(
+      encoded.map((ids) => Array.from({ length: spec.numSamples }, () => ids)),
+      {
+        ...settings,
+        eosIds,
+        ignoreEos: spec.ignoreEos,
+        onToken: (i, step, chosen) => {
+          // Throwing here stops a long generation within one token of a cancel.
+          ports.signal.throwIfAborted();
+          const stream = streams[i]!;
+          const elapsed = (performance.now() - started) / 1000;
+          if (step === 0) stream.ttftS = elapsed;
+          stream.endS = elapsed;
+          if (stream.ended) return;
+          stream.tokens.push(chosen[0]!);
+          stream.ended = !spec.ignoreEos && eosIds.includes(chosen[0]!);
+          // Decoding the text so far costs O(length): a few times a second, and at the end.
+          const last = stream.ended || step === spec.maxNewTokens - 1;
+          if (!last && step > 0 && elapsed - stream.sentAt < 0.2) return;
+          stream.sentAt = elapsed;
+          ports.progress.progress((step + 1) / spec.maxNewTokens, "generate", {
+            step: stream.tokens.length,
+            totalSteps: spec.maxNewTokens,
+            phase: `generate ${i + 1}/${encoded.length}`,
+            text: continuationText(tok, encoded[i]!, stream.tokens, special),
+            ttftS: stream.ttftS,
+            tokensPerS: elapsed > 0 ? stream.tokens.length / elapsed : 0,
+          });
         },
-      );
-      const seconds = (performance.now() - stream.started) / 1000;
-      timing.push({ ttftS: stream.ttftS, tokensPerS: seconds > 0 ? r.tokens[0]!.length / seconds : 0 });
+      },
+    );
+    for (const [i, r] of results.entries()) {
+      const ids = encoded[i]!;
+      const { ttftS, endS } = streams[i]!;
+      timing.push({ ttftS, tokensPerS: endS > 0 ? r.tokens[0]!.length / endS : 0 });
       const outputs = r.tokens.map((t, b) => ({
         text: continuationText(tok, ids, t, special),
         tokens: t,
@@ -121,11 +128,11 @@ export async function generateSamples(
         prompt: spec.prompts[i]!,
         outputs: outputs.map((o) => ({ text: o.text, finish: o.finish, newTokens: o.tokens.length })),
       });
-      ports.progress.progress((i + 1) / encoded.length, "generate");
       ports.progress.log(
         `generate: prompt ${i + 1}/${encoded.length}, ${outputs[0]!.tokens.length} new tokens`,
       );
     }
+    ports.progress.progress(1, "generate");
   } finally {
     await gen.release();
   }
