@@ -302,6 +302,57 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
     await screenshot(page, "compare");
   });
 
+  it("shows a study's children, progress that never steps back, its chart and its cells", async () => {
+    const r = await call("POST", "/v1/jobs", {
+      kind: "study",
+      model: ids.base,
+      criteria: ["magnitude", "reverse"],
+      counts: [1, 2],
+      keepFirst: 1,
+      keepLast: 1,
+      retrain: [{ method: "none" }],
+      evaluate: [{ dataset: "tinystories", seqLen: 64, maxTokens: 1024 }],
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    await page.goto(`${api.url}/jobs/${r.body.id}`);
+    const bar = page.locator(".summary progress");
+    const values: number[] = [];
+    await until(
+      "the study to succeed on the page",
+      async () => {
+        const v = await bar.getAttribute("value").catch(() => null);
+        if (v !== null && Number(v) !== values.at(-1)) values.push(Number(v));
+        const state =
+          (await page
+            .locator("h1 .badge")
+            .textContent()
+            .catch(() => null)) ?? "";
+        if (state === "failed" || state === "cancelled")
+          throw new Error(
+            `the study ${state}: ${JSON.stringify((await call("GET", `/v1/jobs/${r.body.id}`)).body)}`,
+          );
+        return state === "succeeded";
+      },
+      600_000,
+      200,
+    );
+    // phases add children (importance and dense evaluation, then prunes, then their evaluations): the bar
+    // never moves back
+    for (let i = 1; i < values.length; i++)
+      assert.ok(values[i]! >= values[i - 1]!, `progress went back: ${values.join(", ")}`);
+    const job = await waitJob(r.body.id);
+    const n = (await call("GET", `/v1/jobs?parentJobId=${r.body.id}`)).body.items.length as number;
+    await page.getByRole("heading", { name: `Children: ${n} of ${n} done` }).waitFor();
+    await page.getByTestId("study-chart").locator("svg").waitFor();
+    const rows = page.locator('section[aria-labelledby="study-title"] tbody tr');
+    assert.equal(await rows.count(), job.result.cells.length);
+    assert.equal(job.result.cells.length, 4);
+    const text = (await page.locator('section[aria-labelledby="study-title"]').textContent()) ?? "";
+    assert.match(text, /reverse/);
+    assert.match(text, /magnitude/);
+    await screenshot(page, "study");
+  });
+
   it("generates from three versions side by side in the playground, streamed to completion; cancel stops all", async () => {
     const label = async (id: string) => {
       const v = (await call("GET", `/v1/versions/${id}`)).body;

@@ -47,8 +47,10 @@ export const EvalDataset = z
   .enum(["wikitext2", "ptb", "tinystories"])
   .describe("tinystories: held-out TinyStories validation text, in-domain for TinyStories models");
 export const Criterion = z
-  .enum(["ppl", "taylor", "bi", "angular", "magnitude"])
-  .describe("block importance criterion (ppl = perplexity increase when the block is removed)");
+  .enum(["ppl", "taylor", "bi", "angular", "magnitude", "sleb"])
+  .describe(
+    "block importance criterion (ppl = perplexity increase when the block is removed; sleb = ppl recomputed on the pruned model after each removal, its + order the removal sequence)",
+  );
 
 const threads = z.int().min(1).max(256).optional().describe("CPU threads for the engine");
 /** The compute dtypes: one list for the job specs, the CLI's --dtype and the engine. */
@@ -326,7 +328,15 @@ export const RetrainSpec = z
       .min(0)
       .default(50)
       .describe("steps between resumable checkpoints (kept in the artifact store); 0 = never"),
-    seed: z.int().min(0).default(1234).describe("LoRA A initialisation"),
+    seed: z.int().min(0).default(1234).describe("LoRA A initialisation and LoRA dropout masks"),
+    dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0)
+      .describe(
+        "LoRA dropout on the adapters' input (PEFT's lora_dropout; the paper uses 0.05): masks seeded by `seed`, the step and the micro-batch, so a resumed run draws the same",
+      ),
     parts: z
       .array(z.string().min(1).max(128))
       .min(1)
@@ -663,11 +673,13 @@ export const PipelineSpec = z
 export type PipelineSpec = z.infer<typeof PipelineSpec>;
 
 /** How a study retrains each pruned model: nothing, or one of the retrain methods (the retrain job's fields). */
-export const studyRetrainMethods = ["none", "lora", "cpt", "cpt+lora"] as const;
+export const studyRetrainMethods = ["none", "lora", "cpt", "cpt+lora", "partial"] as const;
 const StudyRetrain = RetrainSpec.omit({ kind: true, model: true, method: true, epochs: true }).extend({
   method: z
     .enum(studyRetrainMethods)
-    .describe("none: the pruned model as it is; lora, cpt, cpt+lora: a retrain job with these fields"),
+    .describe(
+      'none: the pruned model as it is; lora, cpt, cpt+lora, partial: a retrain job with these fields (with `distill`, the cell\'s method reads "<method>+kd")',
+    ),
   // steps, not epochs: every method of a study trains on the same token budget
   steps: z.int().min(1).max(1_000_000).default(100).describe("optimizer steps"),
 });
@@ -682,12 +694,12 @@ export const StudySpec = z
     kind: z.literal("study"),
     model: ModelRef,
     criteria: z
-      .array(z.union([Criterion, z.literal("reverse")]))
+      .array(z.union([Criterion, z.literal("reverse"), z.literal("angular-band")]))
       .min(1)
       .max(8)
       .refine((c) => new Set(c).size === c.length, { message: "criteria: a criterion is listed twice" })
       .describe(
-        'block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job)',
+        'block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job); "angular-band" removes, per count n, the n contiguous blocks whose input and output are closest in angular distance (Gromov et al.; an angular importance job with group n per count)',
       ),
     counts: z
       .array(z.int().min(1).max(1024))

@@ -33,6 +33,28 @@ const cases = Criterion.options.map((criterion) => {
       tolerance: 1e-3,
     };
   }
+  if (criterion === "sleb") {
+    // composed from oracle prune + ppl runs (scripts/fixtures/sleb_fixtures.py), the "+" rule keeping 1 and 1
+    const f = json(join(FIX, "cases/llama8/sleb_k1_1.json"));
+    const sequence = f.sequence as number[];
+    const first = f.steps[0].scores as number[];
+    const scores = first.map((s, b) => {
+      const k = sequence.indexOf(b);
+      return k < 0 ? s : (f.steps[k].ppl_after as number);
+    });
+    const protectedBlocks = [0, 7].sort((a, b) => first[a]! - first[b]! || a - b);
+    return {
+      criterion,
+      model: join(FIX, "models/llama8"),
+      rows: json(join(FIX, "calib.json")).batch as number[][],
+      batchSize: 10,
+      keep: { keepFirst: 1, keepLast: 1 },
+      scores,
+      order: [...sequence, ...protectedBlocks],
+      orderPlus: sequence,
+      tolerance: 1e-4,
+    };
+  }
   const ref = json(join(FIX, `cases/llama8/importance_${criterion}.json`));
   return {
     criterion,
@@ -80,6 +102,7 @@ describe("every criterion as a job and in file mode", { timeout: 600_000 }, () =
         calibration: { ids: c.rows, seqLen: c.rows[0]!.length },
         batchSize: c.batchSize,
         threads: 1,
+        ...("keep" in c ? c.keep : {}),
       };
       const { job } = await submitJob(db.prisma, dispatcher, teamId, {
         kind: "importance",
@@ -102,6 +125,7 @@ describe("every criterion as a job and in file mode", { timeout: 600_000 }, () =
       for (const [i, s] of viaJob.scores.entries())
         assert.ok(rel(s, c.scores[i]!) < c.tolerance, `block ${i}: ${s} vs oracle ${c.scores[i]}`);
       assert.deepEqual(viaJob.order, c.order);
+      if ("orderPlus" in c) assert.deepEqual(viaJob.orderPlus, c.orderPlus);
     });
   }
 });

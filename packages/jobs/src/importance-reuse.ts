@@ -8,7 +8,7 @@ import { type BlockImportanceResult, plusOrder } from "@shortened/engine";
 
 export function calibrationKey(
   c: Calibration,
-  tuning: { group?: number; token?: string } = {},
+  tuning: { group?: number; token?: string; keep?: string } = {},
 ): { hash: string; calibration: Record<string, unknown> } {
   const sha = (x: string) => createHash("sha256").update(x).digest("hex");
   const calibration = {
@@ -21,6 +21,8 @@ export function calibrationKey(
     ...(c.bos !== undefined && c.bos !== "none" ? { bos: c.bos } : {}),
     ...(tuning.group !== undefined && tuning.group !== 1 ? { group: tuning.group } : {}),
     ...(tuning.token !== undefined ? { token: tuning.token } : {}),
+    // sleb's removal sequence runs over the "+" candidates: the kept blocks decide the scores
+    ...(tuning.keep !== undefined ? { keep: tuning.keep } : {}),
   };
   const canonical = JSON.stringify(calibration, Object.keys(calibration).sort());
   return { hash: sha(canonical).slice(0, 32), calibration };
@@ -40,7 +42,11 @@ export async function reuseOrCompute(
   // The stored scores are float32 ones; a half-precision run is its own (close, not equal) measurement.
   if ((spec.dtype ?? "float32") !== "float32") return compute();
   const versionId = ports.context.input.id;
-  const key = calibrationKey(spec.calibration, spec);
+  const sleb = spec.criterion === "sleb";
+  const key = calibrationKey(spec.calibration, {
+    ...spec,
+    ...(sleb ? { keep: `${spec.keepFirst},${spec.keepLast}` } : {}),
+  });
   const stored = (await store.find(versionId, spec.criterion, key.hash)) as BlockImportanceResult | null;
   if (stored) {
     ports.progress.log(
@@ -50,7 +56,9 @@ export async function reuseOrCompute(
       ...stored,
       keepFirst: spec.keepFirst,
       keepLast: spec.keepLast,
-      orderPlus: plusOrder(stored.order, stored.numLayers, spec.keepFirst, spec.keepLast, stored.group ?? 1),
+      orderPlus: sleb
+        ? stored.orderPlus
+        : plusOrder(stored.order, stored.numLayers, spec.keepFirst, spec.keepLast, stored.group ?? 1),
       reused: true,
     };
   }

@@ -84,7 +84,8 @@ function progressEvent({ fraction, message, step }: Latest) {
 
 /**
  * A pipeline's progress: each step counts one share (succeeded: whole, running: its own progress) and the
- * pipeline's own closing run is the last share.
+ * pipeline's own closing run is the last share. It never steps back: a study adds children phase by phase
+ * (more shares), and concurrent children write in any order, so only a higher value is written.
  */
 export async function pipelineProgress(db: PrismaClient, pipelineId: string): Promise<void> {
   const steps = await db.job.findMany({
@@ -95,7 +96,11 @@ export async function pipelineProgress(db: PrismaClient, pipelineId: string): Pr
     (sum, s) => sum + (s.state === "succeeded" ? 1 : s.state === "running" ? s.progress : 0),
     0,
   );
-  await setProgress(db, pipelineId, round(done / (steps.length + 1)));
+  const progress = round(done / (steps.length + 1));
+  await db.job.updateMany({
+    where: { id: pipelineId, state: "running", progress: { lt: progress } },
+    data: { progress },
+  });
 }
 
 const round = (f: number) => Math.round(f * 1e4) / 1e4;

@@ -88,9 +88,21 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
   const blocksOf = (s: StepInfo | undefined) =>
     ((s?.result?.report as { model?: { blocks?: number } } | undefined)?.model?.blocks ??
       (s?.result?.scores as number[] | undefined)?.length) as number | undefined;
+  const denseLayers = () => dense.evaluateJobs.map(blocksOf).find((n) => n !== undefined);
+  const importanceSpec = (criterion: string, group?: number) => ({
+    kind: "importance",
+    model: baseId,
+    criterion,
+    calibration: spec.calibration,
+    keepFirst: spec.keepFirst,
+    keepLast: spec.keepLast,
+    batchSize: spec.batchSize,
+    ...(group !== undefined ? { group } : {}),
+    ...runtime(spec),
+  });
   for (const criterion of spec.criteria) {
     if (criterion === "reverse") {
-      const layers = dense.evaluateJobs.map(blocksOf).find((n) => n !== undefined);
+      const layers = denseLayers();
       if (layers === undefined) {
         pending++;
         continue;
@@ -104,41 +116,68 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
         outputVersionId: null,
         result: { scores: Array.from({ length: layers }, (_, i) => layers - i), orderPlus },
       };
-      addCells(criterion, undefined, orderPlus, layers);
+      addCells(criterion, undefined, layers, (count) => orderPlus.slice(0, count), orderPlus.length);
       continue;
     }
-    const imp = need({
-      kind: "importance",
-      model: baseId,
-      criterion,
-      calibration: spec.calibration,
-      keepFirst: spec.keepFirst,
-      keepLast: spec.keepLast,
-      batchSize: spec.batchSize,
-      ...runtime(spec),
-    });
+    if (criterion === "angular-band") {
+      // One angular importance job per band width n = count: its best allowed start l removes [l, l + n).
+      const layers = spec.counts ? undefined : denseLayers();
+      const counts = spec.counts
+        ? studyCounts(spec, 0)
+        : layers !== undefined
+          ? studyCounts(spec, layers)
+          : [];
+      if (!spec.counts && layers === undefined) {
+        pending++;
+        continue;
+      }
+      for (const count of counts) {
+        const imp = need(importanceSpec("angular", count));
+        if (!importance[criterion]) importance[criterion] = imp;
+        const starts = imp?.result?.orderPlus as number[] | undefined;
+        if (!starts) continue;
+        const blocks = (imp!.result!.scores as number[]).length + count - 1;
+        if (!starts.length)
+          throw new UserError(
+            "invalid_blocks",
+            `angular-band: no band of ${count} contiguous blocks fits between the first ${spec.keepFirst} and the last ${spec.keepLast} of ${blocks} blocks`,
+          );
+        const band = Array.from({ length: count }, (_, k) => starts[0]! + k);
+        addCells(criterion, imp, blocks, () => band, Number.POSITIVE_INFINITY, [count]);
+      }
+      continue;
+    }
+    const imp = need(importanceSpec(criterion));
     importance[criterion] = imp;
     const orderPlus = imp?.result?.orderPlus as number[] | undefined;
     // The counts are known once the blocks are (ratios are shares of them).
-    if (orderPlus) addCells(criterion, imp, orderPlus, blocksOf(imp)!);
+    if (orderPlus)
+      addCells(criterion, imp, blocksOf(imp)!, (count) => orderPlus.slice(0, count), orderPlus.length);
   }
   return { spawn: [...spawn.values()], pending, dense, cells, importance };
 
-  function addCells(criterion: string, imp: StepInfo | undefined, orderPlus: number[], layers: number) {
-    for (const count of studyCounts(spec, layers)) {
-      if (count > orderPlus.length)
+  function addCells(
+    criterion: string,
+    imp: StepInfo | undefined,
+    layers: number,
+    removedFor: (count: number) => number[],
+    candidates: number,
+    counts = studyCounts(spec, layers),
+  ) {
+    for (const count of counts) {
+      if (count > candidates)
         throw new UserError(
           "invalid_blocks",
-          `count ${count}: the "+" rule leaves ${orderPlus.length} of ${layers} blocks (keepFirst ${spec.keepFirst}, keepLast ${spec.keepLast})`,
+          `count ${count}: the "+" rule leaves ${candidates} of ${layers} blocks (keepFirst ${spec.keepFirst}, keepLast ${spec.keepLast})`,
         );
-      const removed = orderPlus.slice(0, count).sort((a, b) => a - b);
+      const removed = [...removedFor(count)].sort((a, b) => a - b);
       const prune = need({ kind: "prune", model: baseId, blocks: removed, ...runtime(spec) });
       const pruned = prune?.outputVersionId ?? undefined;
       for (const r of spec.retrain) {
         const cell: StudyCell = {
           criterion,
           count,
-          method: r.method,
+          method: studyMethodLabel(r),
           removed,
           importanceJob: imp?.id,
           pruneJob: prune?.id,
@@ -155,6 +194,11 @@ export function planStudy(spec: StudySpec, baseId: string, children: StepInfo[])
       }
     }
   }
+}
+
+/** A study's name for a retraining method: the method, "+kd" when it distills from the unpruned model. */
+export function studyMethodLabel(r: { method: string; distill?: unknown }): string {
+  return r.distill ? `${r.method}+kd` : r.method;
 }
 
 /** The "reverse" baseline: the deepest removable block first, never the first keepFirst or last keepLast. */
@@ -176,9 +220,11 @@ export function studyCheckRows(spec: StudySpec, layers: number | undefined): Rec
       rows.push({ kind: "prune", count, rule: "plus", keepFirst: spec.keepFirst, keepLast: spec.keepLast });
   rows.push({ kind: "importance", calibration: spec.calibration });
   const trained = spec.retrain.filter((r) => r.method !== "none");
-  const methods = spec.retrain.map((r) => r.method);
+  const methods = spec.retrain.map(studyMethodLabel);
   const twice = methods.find((m, i) => methods.indexOf(m) !== i);
   if (twice) throw new UserError("bad_request", `retrain: method ${twice} is listed twice`, 422);
+  if (spec.retrain.some((r) => r.method === "none" && r.distill))
+    throw new UserError("bad_request", "retrain: method none trains nothing, so it cannot distill", 422);
   const budget = (r: (typeof trained)[number]) => r.steps * r.batch * r.gradAccum * r.seqLen;
   const data = (r: (typeof trained)[number]) => stableKey(r.data);
   for (const r of trained) {
@@ -188,7 +234,7 @@ export function studyCheckRows(spec: StudySpec, layers: number | undefined): Rec
         `retrain: every method trains on the same tokens (the paper's comparison): ${r.method} has ${r.steps} steps x ${r.batch} x ${r.gradAccum} rows of ${r.seqLen} tokens${data(r) !== data(trained[0]!) ? " and other data" : ""}, ${trained[0]!.method} ${trained[0]!.steps} x ${trained[0]!.batch} x ${trained[0]!.gradAccum} of ${trained[0]!.seqLen}`,
         422,
       );
-    if (r.method !== "cpt" && !r.merge)
+    if (r.method !== "cpt" && r.method !== "partial" && !r.merge)
       throw new UserError(
         "bad_request",
         `retrain: ${r.method} with merge false: a study evaluates merged checkpoints`,

@@ -32,7 +32,8 @@ export interface StudyResult {
   model: { name: string; versionId: string; blocks: number };
   dense: StudyRow;
   cells: StudyResultCell[];
-  importance: Record<string, { jobId: string; scores: number[]; orderPlus: number[] }>;
+  /** per criterion; angular-band: the angular scores of its narrowest band, one per band start (`group` blocks) */
+  importance: Record<string, { jobId: string; scores: number[]; orderPlus: number[]; group?: number }>;
   /** zero-shot tasks not run because their data is absent */
   missingTasks: string[];
 }
@@ -143,7 +144,7 @@ export function renderStudyReport(r: StudyResult): string {
   for (const [criterion, imp] of Object.entries(r.importance))
     for (const count of [...new Set(r.cells.filter((c) => c.criterion === criterion).map((c) => c.count))])
       lines.push(
-        `| ${criterion} | ${count} | ${r.cells.find((c) => c.criterion === criterion && c.count === count)!.removed.join(", ")} | ${imp.orderPlus.join(", ")} |`,
+        `| ${criterion} | ${count} | ${r.cells.find((c) => c.criterion === criterion && c.count === count)!.removed.join(", ")} | ${imp.group ? `band of ${count}: the closest contiguous band allowed` : imp.orderPlus.join(", ")} |`,
       );
   lines.push("", "## Protocols", "");
   const seen = new Set<string>();
@@ -230,7 +231,9 @@ async function pplPlot(r: StudyResult, colorBy: "criterion" | "method"): Promise
 
 async function importanceOverlay(r: StudyResult): Promise<string> {
   // Criteria have their own scales: each curve is min-max scaled to [0, 1].
-  const values = Object.entries(r.importance).flatMap(([criterion, { scores }]) => {
+  // a band criterion scores band starts, not blocks: it is not drawn here
+  const values = Object.entries(r.importance).flatMap(([criterion, { scores, group }]) => {
+    if (group) return [];
     const lo = Math.min(...scores);
     const hi = Math.max(...scores);
     return scores.map((s, block) => ({ block, criterion, score: hi > lo ? (s - lo) / (hi - lo) : 0 }));

@@ -136,6 +136,101 @@ describe("study jobs", { timeout: 300_000 }, () => {
     assert.ok(!kinds.includes("importance"));
   });
 
+  it("sleb removes its greedy sequence; angular-band removes the closest allowed band per count", async () => {
+    const done = await run({
+      ...grid,
+      criteria: ["sleb", "angular-band"],
+      counts: [2, 3],
+      retrain: [{ method: "none" }],
+    });
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    const r = done.result as unknown as StudyResult;
+    const children = await db.prisma.job.findMany({ where: { parentJobId: done.id, kind: "importance" } });
+    const specs = children.map((c) => c.spec as { criterion: string; group?: number });
+    assert.deepEqual(
+      specs.map((s) => `${s.criterion}/${s.group ?? 1}`).sort(),
+      ["angular/2", "angular/3", "sleb/1"],
+      "sleb once; one angular job per band width",
+    );
+    const cell = (criterion: string, count: number) =>
+      r.cells.find((c) => c.criterion === criterion && c.count === count)!;
+    // SLEB: the first k of its removal sequence, so the 3-block removal contains the 2-block one.
+    const sequence = r.importance.sleb!.orderPlus;
+    assert.equal(sequence.length, 6);
+    assert.deepEqual(
+      cell("sleb", 2).removed,
+      sequence.slice(0, 2).sort((a, b) => a - b),
+    );
+    assert.deepEqual(
+      cell("sleb", 3).removed,
+      sequence.slice(0, 3).sort((a, b) => a - b),
+    );
+    // The band: contiguous, the lowest angular distance among the starts the "+" rule allows (blocks 1..6).
+    for (const n of [2, 3]) {
+      const job = children.find((c) => (c.spec as { group?: number }).group === n)!;
+      const scores = (job.result as { scores: number[] }).scores;
+      assert.equal(scores.length, 8 - n + 1);
+      const allowed = scores.map((_, l) => l).filter((l) => l >= 1 && l + n - 1 <= 6);
+      const best = allowed.reduce((a, l) => (scores[l]! < scores[a]! ? l : a));
+      assert.deepEqual(
+        cell("angular-band", n).removed,
+        Array.from({ length: n }, (_, k) => best + k),
+      );
+    }
+    assert.equal(r.model.blocks, 8);
+    assert.equal(r.importance["angular-band"]!.group, 2);
+  });
+
+  it("retrains with distillation and partial fine-tuning as cells, on the same tokens", async () => {
+    const train = { data: { dataset: "tinystories" }, steps: 2, batch: 2, seqLen: 64 } as const;
+    const done = await run({
+      ...grid,
+      criteria: ["magnitude"],
+      counts: [2],
+      retrain: [
+        { method: "none" },
+        { method: "lora", ...train, lr: 1e-3 },
+        { method: "lora", ...train, lr: 1e-3, distill: { topK: 8 } },
+        { method: "partial", ...train, lr: 1e-4, lastBlocks: 2 },
+      ],
+    });
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    const r = done.result as unknown as StudyResult;
+    assert.deepEqual(
+      r.cells.map((c) => c.method),
+      ["none", "lora", "lora+kd", "partial"],
+    );
+    const retrains = await db.prisma.job.findMany({
+      where: { parentJobId: done.id, kind: "retrain" },
+      include: { outputVersion: true },
+    });
+    assert.equal(retrains.length, 3);
+    const kd = retrains.find((j) => (j.spec as { distill?: unknown }).distill)!;
+    // the teacher defaults to the unpruned ancestor: the study's model
+    const kdCell = r.cells.find((c) => c.method === "lora+kd")!;
+    assert.equal(kdCell.versionId, kd.outputVersion?.id);
+    const kdMetric = await db.prisma.metric.findFirstOrThrow({
+      where: { jobId: kd.id, name: "train_kd_loss" },
+    });
+    assert.equal(
+      (kdMetric.protocol as { distill?: { teacherVersionId?: string } }).distill?.teacherVersionId,
+      baseId,
+    );
+    const partial = retrains.find((j) => (j.spec as { method: string }).method === "partial")!;
+    assert.equal(r.cells.find((c) => c.method === "partial")!.versionId, partial.outputVersion?.id);
+    // four different versions, each evaluated
+    assert.equal(new Set(r.cells.map((c) => c.versionId)).size, 4);
+    for (const c of r.cells) assert.ok(Number.isFinite(c.metrics.ppl_tinystories!.value));
+    const md = readFileSync(
+      store.pathOf(
+        (await db.prisma.artifact.findFirstOrThrow({ where: { jobId: done.id, name: "report.md" } })).key,
+      ),
+      "utf8",
+    );
+    assert.match(md, /\| lora\+kd \|/);
+    assert.match(md, /\| partial \|/);
+  });
+
   it("refuses bad grids at submission (422), with no job created", async () => {
     const before = await db.prisma.job.count();
     const refused = async (spec: unknown, re: RegExp) =>
@@ -151,6 +246,20 @@ describe("study jobs", { timeout: 300_000 }, () => {
         ],
       },
       /every method trains on the same tokens/,
+    );
+    await refused(
+      { ...grid, retrain: [{ method: "none", distill: {} }] },
+      /method none trains nothing, so it cannot distill/,
+    );
+    await refused(
+      {
+        ...grid,
+        retrain: [
+          { method: "cpt", steps: 2, batch: 2, seqLen: 64, distill: {} },
+          { method: "cpt", steps: 2, batch: 2, seqLen: 64, distill: { alpha: 0.5 } },
+        ],
+      },
+      /method cpt\+kd is listed twice/,
     );
     await refused(
       { ...grid, evaluate: [{ task: "zeroshot", tasks: ["hellaswag"] }] },

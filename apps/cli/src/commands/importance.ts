@@ -1,4 +1,4 @@
-// `shortened importance --model DIR --criterion ppl|magnitude|bi|angular|taylor (--calib-ids FILE | --calib-text FILE)`:
+// `shortened importance --model DIR --criterion ppl|magnitude|bi|angular|taylor|sleb (--calib-ids FILE | --calib-text FILE)`:
 // per-block scores, the removal order and the "+" order, computed by the importance job's handler on the
 // folder. The calibration flags are shared with `prune --criterion`.
 import { readFileSync } from "node:fs";

@@ -90,7 +90,7 @@ export function pruneCommand(): Command {
     .option("--force", "replace --out if it exists")
     .option(
       "--criterion <c>",
-      "pick the blocks by importance: ppl | magnitude | bi | angular | taylor (with --blocks)",
+      "pick the blocks by importance: ppl | magnitude | bi | angular | taylor | sleb (with --blocks)",
     )
     .option("--blocks <n>", 'with --criterion: how many blocks to remove (the first of the "+" order)');
   return addImportanceFlags(cmd)

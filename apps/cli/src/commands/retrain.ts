@@ -40,7 +40,7 @@ interface RetrainFlags {
   weightDecay?: string;
   r?: string;
   alpha?: string;
-  dropout: string;
+  dropout?: string;
   targets?: string;
   initAdapter?: string;
   seed?: string;
@@ -89,8 +89,6 @@ async function retrainSpec(method: Method, f: RetrainFlags, run: FolderRun) {
     throw new UserError("bad_request", "--parts and --last-blocks are for retrain partial");
   if (f.parts !== undefined && f.lastBlocks !== undefined)
     throw new UserError("bad_request", "give --parts or --last-blocks, not both");
-  if (numberFlag("--dropout", f.dropout)! !== 0)
-    throw new UserError("bad_request", "only --dropout 0 is supported (deterministic, resumable runs)");
   return {
     method,
     data: await dataField(f, run),
@@ -119,6 +117,7 @@ async function retrainSpec(method: Method, f: RetrainFlags, run: FolderRun) {
             topK: intFlag("--top-k", f.topK),
           },
     seed: intFlag("--seed", f.seed),
+    dropout: numberFlag("--dropout", f.dropout),
     checkpointEvery: intFlag("--checkpoint-every", f.checkpointEvery),
     merge: f.merge,
     seqLen: intFlag("--seq-len", f.seqLen) ?? intFlag("--cutoff-len", f.cutoffLen),
@@ -253,7 +252,10 @@ export function retrainCommand(): Command {
       .option("--weight-decay <wd>", "AdamW decoupled weight decay (default 0)")
       .option("--r <r>", "LoRA rank (default 8)")
       .option("--alpha <a>", "LoRA alpha (scale alpha/r; default 16)")
-      .option("--dropout <p>", "LoRA dropout (only 0)", "0")
+      .option(
+        "--dropout <p>",
+        "LoRA dropout on the adapters' input, in [0, 1) (masks seeded by --seed; default 0)",
+      )
       .option(
         "--targets <list>",
         `LoRA target modules (default: ${loraTargetNames.join(",")}; Phi-3: qkv_proj,o_proj,gate_up_proj,down_proj)`,

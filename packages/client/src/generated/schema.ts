@@ -4131,11 +4131,11 @@ export interface operations {
                     /** @description model version id, or model name (latest version), or name@N */
                     model: string;
                     /**
-                     * @description block importance criterion (ppl = perplexity increase when the block is removed)
+                     * @description block importance criterion (ppl = perplexity increase when the block is removed; sleb = ppl recomputed on the pruned model after each removal, its + order the removal sequence)
                      * @default ppl
                      * @enum {string}
                      */
-                    criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude";
+                    criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude" | "sleb";
                     /**
                      * @default {
                      *       "n": 8,
@@ -4226,11 +4226,11 @@ export interface operations {
                     /** @description remove this many blocks, least important first */
                     count?: number;
                     /**
-                     * @description block importance criterion (ppl = perplexity increase when the block is removed)
+                     * @description block importance criterion (ppl = perplexity increase when the block is removed; sleb = ppl recomputed on the pruned model after each removal, its + order the removal sequence)
                      * @default ppl
                      * @enum {string}
                      */
-                    criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude";
+                    criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude" | "sleb";
                     /** @description use the order computed by this importance job (with count) */
                     importanceJob?: string;
                     /**
@@ -4418,10 +4418,15 @@ export interface operations {
                      */
                     checkpointEvery?: number;
                     /**
-                     * @description LoRA A initialisation
+                     * @description LoRA A initialisation and LoRA dropout masks
                      * @default 1234
                      */
                     seed?: number;
+                    /**
+                     * @description LoRA dropout on the adapters' input (PEFT's lora_dropout; the paper uses 0.05): masks seeded by `seed`, the step and the micro-batch, so a resumed run draws the same
+                     * @default 0
+                     */
+                    dropout?: number;
                     /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
                     parts?: string[];
                     /**
@@ -4687,11 +4692,11 @@ export interface operations {
                     /** @description compute block importance first (needed by prune.count) */
                     importance?: {
                         /**
-                         * @description block importance criterion (ppl = perplexity increase when the block is removed)
+                         * @description block importance criterion (ppl = perplexity increase when the block is removed; sleb = ppl recomputed on the pruned model after each removal, its + order the removal sequence)
                          * @default ppl
                          * @enum {string}
                          */
-                        criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude";
+                        criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude" | "sleb";
                         /**
                          * @default {
                          *       "n": 8,
@@ -4785,7 +4790,7 @@ export interface operations {
                          * @description without an importance step: compute importance with this criterion
                          * @enum {string}
                          */
-                        criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude";
+                        criterion?: "ppl" | "taylor" | "bi" | "angular" | "magnitude" | "sleb";
                     };
                     retrain?: {
                         /**
@@ -4888,10 +4893,15 @@ export interface operations {
                          */
                         checkpointEvery?: number;
                         /**
-                         * @description LoRA A initialisation
+                         * @description LoRA A initialisation and LoRA dropout masks
                          * @default 1234
                          */
                         seed?: number;
+                        /**
+                         * @description LoRA dropout on the adapters' input (PEFT's lora_dropout; the paper uses 0.05): masks seeded by `seed`, the step and the micro-batch, so a resumed run draws the same
+                         * @default 0
+                         */
+                        dropout?: number;
                         /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
                         parts?: string[];
                         /**
@@ -5196,8 +5206,8 @@ export interface operations {
                     kind: "study";
                     /** @description model version id, or model name (latest version), or name@N */
                     model: string;
-                    /** @description block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job) */
-                    criteria: (("ppl" | "taylor" | "bi" | "angular" | "magnitude") | "reverse")[];
+                    /** @description block importance criteria to compare; "reverse" removes the last blocks before the kept ones, deepest first (the baseline of "Reassessing Layer Pruning"; no importance job); "angular-band" removes, per count n, the n contiguous blocks whose input and output are closest in angular distance (Gromov et al.; an angular importance job with group n per count) */
+                    criteria: (("ppl" | "taylor" | "bi" | "angular" | "magnitude" | "sleb") | "reverse" | "angular-band")[];
                     /** @description numbers of blocks to remove (give counts or ratios) */
                     counts?: number[];
                     /** @description pruning ratios: the share of blocks removed, count = round(ratio x blocks) */
@@ -5362,10 +5372,15 @@ export interface operations {
                          */
                         checkpointEvery?: number;
                         /**
-                         * @description LoRA A initialisation
+                         * @description LoRA A initialisation and LoRA dropout masks
                          * @default 1234
                          */
                         seed?: number;
+                        /**
+                         * @description LoRA dropout on the adapters' input (PEFT's lora_dropout; the paper uses 0.05): masks seeded by `seed`, the step and the micro-batch, so a resumed run draws the same
+                         * @default 0
+                         */
+                        dropout?: number;
                         /** @description partial: tensor names or prefixes to train ("model.layers.7", "model.norm", "lm_head"); default: the last `lastBlocks` blocks, the final norm and the head */
                         parts?: string[];
                         /**
@@ -5408,10 +5423,10 @@ export interface operations {
                         /** @description CPU threads for the engine */
                         threads?: number;
                         /**
-                         * @description none: the pruned model as it is; lora, cpt, cpt+lora: a retrain job with these fields
+                         * @description none: the pruned model as it is; lora, cpt, cpt+lora, partial: a retrain job with these fields (with `distill`, the cell's method reads "<method>+kd")
                          * @enum {string}
                          */
-                        method: "none" | "lora" | "cpt" | "cpt+lora";
+                        method: "none" | "lora" | "cpt" | "cpt+lora" | "partial";
                     }[];
                     /**
                      * @description evaluations of the dense model and of every cell

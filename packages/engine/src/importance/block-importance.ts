@@ -1,4 +1,4 @@
-// Block importance by the forward-only criteria: ppl, magnitude, bi, angular. Output: one score per block
+// Block importance by the forward-only criteria: ppl, sleb (iterative ppl), magnitude, bi, angular. Output: one score per block
 // (per group start for angular with n > 1), the removal order (stable ascending sort: least important first)
 // and the "+" order that never removes the first keepFirst / last keepLast blocks.
 import { UserError } from "@shortened/contracts";
@@ -15,10 +15,11 @@ import { magnitudeCriterion } from "./magnitude.js";
 import { plusOrder, stableOrder } from "./orders.js";
 import { pplCriterion } from "./ppl.js";
 import { similarityCriterion } from "./similarity.js";
+import { slebCriterion } from "./sleb.js";
 import { taylorBlockImportance } from "./taylor-criterion.js";
 
 /** Criteria this module computes; `taylor` needs gradients and lives with the autodiff code. */
-export const FORWARD_CRITERIA = ["ppl", "magnitude", "bi", "angular"] as const;
+export const FORWARD_CRITERIA = ["ppl", "magnitude", "bi", "angular", "sleb"] as const;
 export type ForwardCriterion = (typeof FORWARD_CRITERIA)[number];
 
 export interface BlockImportanceOptions extends CalibrationOptions {
@@ -44,6 +45,8 @@ export interface BlockImportanceOptions extends CalibrationOptions {
   onPlan?: (plan: ExecutionPlan) => void;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number }) => void;
+  /** sleb: stop after this many removals (default: every "+" candidate) */
+  maxRemove?: number;
 }
 
 export interface BlockImportanceResult {
@@ -105,6 +108,11 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
       ? undefined
       : forwardPlan(ckpt, calib!, criterion, n, batchSize, { ...opts, dtype });
   if (plan) opts.onPlan?.(plan);
+  if (criterion === "sleb" && plan?.mode === "streamed")
+    throw new UserError(
+      "bad_request",
+      `the sleb criterion needs the whole model in memory (${plan.summary}); use ppl, or a larger memory budget`,
+    );
 
   // ---- compute ----
   const streamedModel =
@@ -127,8 +135,20 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   };
   const result: Partial<BlockImportanceResult> = { plan };
   let scores: number[];
+  let slebOrders: { order: number[]; orderPlus: number[] } | undefined;
   try {
-    if (criterion === "ppl") {
+    if (criterion === "sleb") {
+      const r = await slebCriterion(ckpt, calib!, {
+        ...run,
+        keepFirst,
+        keepLast,
+        maxRemove: opts.maxRemove,
+        onProgress: progress,
+      });
+      scores = r.scores;
+      result.basePpl = r.basePpl;
+      slebOrders = { order: r.order, orderPlus: r.orderPlus };
+    } else if (criterion === "ppl") {
       const r = await pplCriterion(ckpt, calib!, run);
       scores = r.scores;
       result.basePpl = r.basePpl;
@@ -144,7 +164,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   } finally {
     await streamedModel?.release();
   }
-  const order = stableOrder(scores);
+  const order = slebOrders?.order ?? stableOrder(scores);
   const group = similarity ? n : 1;
   if (group > 1) result.removeBest = Array.from({ length: group }, (_, k) => order[0]! + k);
   return {
@@ -153,7 +173,7 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
     numLayers: L,
     scores,
     order,
-    orderPlus: plusOrder(order, L, keepFirst, keepLast, group),
+    orderPlus: slebOrders?.orderPlus ?? plusOrder(order, L, keepFirst, keepLast, group),
     keepFirst,
     keepLast,
     ...result,
@@ -171,19 +191,20 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
 function forwardPlan(
   ckpt: Checkpoint,
   calib: Calibration,
-  criterion: "ppl" | "bi" | "angular",
+  criterion: "ppl" | "sleb" | "bi" | "angular",
   n: number,
   batchSize: number,
   opts: BlockImportanceOptions,
 ): ExecutionPlan {
   const L = ckpt.config.numHiddenLayers;
   const T = calib.seqLen;
-  const head = criterion === "ppl" ? "nll" : "none";
-  const streamedStates = criterion === "ppl" ? L + 1 : n + 1;
+  const ppl = criterion === "ppl" || criterion === "sleb";
+  const head = ppl ? "nll" : "none";
+  const streamedStates = ppl ? L + 1 : n + 1;
   return planExecution({
     config: ckpt.config,
     memoryBudget: opts.memoryBudget,
-    what: criterion === "ppl" ? "the PPL criterion" : `the ${criterion} criterion`,
+    what: ppl ? `the ${criterion === "ppl" ? "PPL" : "SLEB"} criterion` : `the ${criterion} criterion`,
     workload: { batch: batchSize, seqLen: T, head, keptStates: L + 1, dtype: opts.dtype },
     streamed: {
       workload: (rows) => ({ batch: batchSize, seqLen: T, head, keptStates: streamedStates, keptRows: rows }),

@@ -30,6 +30,8 @@ export async function pplCriterion(
     onProgress?: (done: number, total: number) => void;
     /** block-streamed: this model, this many rows per pass (block-major order, ../execution) */
     streamed?: { model: StreamedModel; rowsPerPass: number };
+    /** blocks already removed (gated off, which equals the pruned model): their scores are NaN (SLEB) */
+    removed?: ReadonlySet<number>;
   },
 ): Promise<PplCriterionResult> {
   const L = ckpt.config.numHiddenLayers;
@@ -39,7 +41,9 @@ export async function pplCriterion(
     const blockMeanNll = Array.from(blockSums, (s) => s / count);
     return { scores: blockMeanNll.map(Math.exp), basePpl: Math.exp(baseSum / count), blockMeanNll };
   };
+  const removed = opts.removed ?? new Set<number>();
   if (opts.streamed) {
+    if (removed.size) throw new Error("pplCriterion: removed blocks need the whole-model plan");
     const { model, rowsPerPass } = opts.streamed;
     const r = await streamedPplCriterion(model, calib, { ...opts, rowsPerPass });
     return result(r.baseSum, r.blockSums);
@@ -59,7 +63,9 @@ export async function pplCriterion(
     const embed = embeddingLookup(ckpt, opts.dtype);
     let baseSum = 0;
     const blockSums = new Float64Array(L);
-    const total = calib.rows * (L + 1);
+    for (const i of removed) blockSums[i] = Number.NaN;
+    const kept = (j: number) => (removed.has(j) ? 0 : 1);
+    const total = calib.rows * (L + 1 - removed.size);
     let done = 0;
     for (let r0 = 0; r0 < calib.rows; r0 += opts.batchSize) {
       opts.signal?.throwIfAborted();
@@ -67,17 +73,24 @@ export async function pplCriterion(
       const ids = calib.flat.slice(r0 * T, (r0 + B) * T);
       const targets = shiftedTargets(ids, B, T);
       const full = await session.run(
-        { batch: B, seqLen: T, hiddenIn: embed(ids), targets, gates: new Float32Array(L).fill(1) },
+        {
+          batch: B,
+          seqLen: T,
+          hiddenIn: embed(ids),
+          targets,
+          gates: Float32Array.from({ length: L }, (_, j) => kept(j)),
+        },
         { nll: true, hidden: true },
       );
       baseSum += predictedSum(full.nll!, B, T);
       done += B;
       opts.onProgress?.(done, total);
       for (let i = 0; i < L; i++) {
+        if (removed.has(i)) continue;
         opts.signal?.throwIfAborted();
         // h_i (block i's input) enters block 0; blocks 0..i are skipped, so the model resumes after block i.
         const gates = new Float32Array(L);
-        for (let j = i + 1; j < L; j++) gates[j] = 1;
+        for (let j = i + 1; j < L; j++) gates[j] = kept(j);
         const res = await session.run(
           { batch: B, seqLen: T, hiddenIn: full.hidden![i]!, targets, gates },
           { nll: true },

@@ -26,6 +26,8 @@ export interface GradSessionSpec {
   /** distillation: the objective becomes alpha·τ²·ΣKL + (1 − alpha)·ΣNLL (terms with weight 0 left out, so
    *  alpha 0 is CPT's graph exactly), and the session also reports ΣKL */
   kd?: { alpha: number; temperature: number; topK: number | null };
+  /** more graph inputs that `hooks` may read through `input(name)`, fed per micro-batch (LoRA dropout masks) */
+  extraInputs?: { name: string; type: "bool"; dims: (number | string)[] }[];
 }
 
 export interface GradResult {
@@ -48,9 +50,10 @@ export class GradSession {
     const g = new GraphBuilder();
     const inputs = new Map<string, string>();
     for (const t of spec.trainable) inputs.set(t.name, g.input(t.name, "float32", t.dims));
+    for (const x of spec.extraInputs ?? []) inputs.set(x.name, g.input(x.name, x.type, x.dims));
     const input = (name: string) => {
       const v = inputs.get(name);
-      if (!v) throw new Error(`${name} is not a trainable tensor`);
+      if (!v) throw new Error(`${name} is not a trainable tensor or extra input`);
       return v;
     };
     const fg = buildForwardGraph(c, { graph: g, ...spec.hooks(g, input), nll: true, logits: !!spec.kd });
@@ -89,6 +92,7 @@ export class GradSession {
     mb: MicroBatch,
     params: Map<string, Float32Array>,
     teacher?: TeacherTargets,
+    extra: Record<string, ort.Tensor> = {},
   ): Promise<GradResult> {
     const dims = [mb.batch, mb.seqLen];
     const feeds: Record<string, ort.Tensor> = {
@@ -96,6 +100,7 @@ export class GradSession {
       targets: new ort.Tensor("int64", mb.targets, dims),
       target_mask: new ort.Tensor("float32", mb.mask, dims),
       gates: new ort.Tensor("float32", new Float32Array(this.layers).fill(1), [this.layers]),
+      ...extra,
     };
     for (const t of this.trainable) feeds[t.name] = new ort.Tensor("float32", params.get(t.name)!, t.dims);
     if (this.kd) {

@@ -158,6 +158,7 @@ export function writeAdapter(
   spec: LoraSpec,
   tensors: Map<string, NamedTensor>,
   baseModel: string,
+  dropout = 0,
 ): void {
   writeTensorFile(join(dir, "adapter_model.safetensors"), tensors);
   const config = {
@@ -167,7 +168,7 @@ export function writeAdapter(
     inference_mode: true,
     init_lora_weights: true,
     lora_alpha: spec.alpha,
-    lora_dropout: 0,
+    lora_dropout: dropout,
     modules_to_save: null,
     peft_type: "LORA",
     r: spec.r,

@@ -3,6 +3,7 @@
 // Output: the adapter in PEFT layout, the training curve, and with `merge` a merged HF checkpoint.
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { UserError } from "@shortened/contracts";
 import {
   type Checkpoint,
   checkOutputTarget,
@@ -33,6 +34,7 @@ import {
   readAdapter,
   writeAdapter,
 } from "./lora-adapter.js";
+import { dropoutFeeds, dropoutInput, droppedInput } from "./lora-dropout.js";
 import { mergedTensor } from "./merge.js";
 import { clearState, runTraining, type TrainCurve, type TrainOptions } from "./trainer.js";
 import { planTraining, type TrainingPlan } from "./training-memory.js";
@@ -56,6 +58,8 @@ export interface LoraTrainOptions extends TrainOptions {
   modelKey?: string;
   /** distill from a teacher instead of plain next-token cross-entropy */
   distill?: DistillOptions;
+  /** LoRA dropout on the adapters' input (PEFT's lora_dropout), in [0, 1); masks seeded by `seed` */
+  dropout?: number;
 }
 
 export interface LoraTrainResult extends TrainCurve {
@@ -81,6 +85,8 @@ export function prepareLora(o: LoraTrainOptions): {
 } {
   const ckpt = openCheckpoint(o.model);
   checkTrainOptions(o);
+  if (o.dropout !== undefined && !(o.dropout >= 0 && o.dropout < 1))
+    throw new UserError("bad_request", `LoRA dropout must be in [0, 1) (got ${o.dropout})`);
   checkComputeDtype(o.dtype, o.device);
   const distill = o.distill ? resolveDistill(ckpt.config, o.distill) : undefined;
   const spec = loraSpec(ckpt.config, o.r ?? 8, o.alpha ?? 16, o.targets ?? defaultLoraTargets(ckpt.config));
@@ -105,6 +111,8 @@ export function prepareLora(o: LoraTrainOptions): {
 export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
   const { ckpt, spec, init, out, plan, distill } = prepareLora(o);
   const scale = spec.alpha / spec.r;
+  const p = o.dropout ?? 0;
+  const seed = o.seed ?? 1234;
   const targeted = new Set(spec.modules.map((m) => m.prefix));
   const tensors = spec.modules.flatMap((m) => [
     { name: loraA(m.prefix), dims: [spec.r, m.in], decay: true, init: init.get(loraA(m.prefix))!.data },
@@ -119,6 +127,8 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
       alpha: spec.alpha,
       targets: spec.targets,
       ...(distill ? { distill: distillKey(distill) } : {}),
+      // dropout 0 keeps the fingerprint of runs saved before dropout existed
+      ...(p > 0 ? { dropout: p, seed } : {}),
     },
     tensors.map((t) => t.init),
   );
@@ -135,14 +145,27 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
           dtype: o.dtype,
           linear: (x, prefix, base) => {
             if (!targeted.has(prefix)) return base(x);
-            const down = linear(g, x, input(loraA(prefix)));
+            const xa = p > 0 ? droppedInput(g, x, input(dropoutInput(prefix)), p) : x;
+            const down = linear(g, xa, input(loraA(prefix)));
             const up = linear(g, down, input(loraB(prefix)));
             return g.node("Add", [base(x), g.node("Mul", [up, g.scalar(scale)])]);
           },
         }),
         kd: kd.kd,
+        ...(p > 0
+          ? {
+              extraInputs: spec.modules.map((m) => ({
+                name: dropoutInput(m.prefix),
+                type: "bool" as const,
+                dims: ["batch", "seq", m.in],
+              })),
+            }
+          : {}),
       },
       teacher: kd.teacher,
+      ...(p > 0
+        ? { microFeeds: (step, micro, mb) => dropoutFeeds(p, seed, spec.modules, step, micro, mb) }
+        : {}),
       tensors,
       rows: o.rows,
       padId: ckpt.config.padTokenId ?? 0,
@@ -153,7 +176,7 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
   const trained = new Map<string, NamedTensor>();
   for (const t of tensors) trained.set(t.name, { dims: t.dims, data: run.params.get(t.name)! });
   await writeFolderAtomically(out, async (dir) => {
-    writeAdapter(dir, spec, trained, resolve(ckpt.dir));
+    writeAdapter(dir, spec, trained, resolve(ckpt.dir), p);
     writeCurve(dir, run);
     if (o.merge) {
       const mergedDir = join(dir, "merged");

@@ -3,13 +3,13 @@
 // targets / their count, reported before the update; gradients are summed over micro-batches and scaled,
 // clipped and applied by the AdamW graph, in place. State (trainable tensors, moments, step, curve) is checkpointed
 // every `checkpointEvery` steps, atomically, so the same command restarted after a kill resumes where the last
-// checkpoint left off and ends with bit-identical tensors on CPU (the data cursor is the step itself; with
-// dropout 0 there is no random state to carry).
+// checkpoint left off and ends with bit-identical tensors on CPU (the data cursor is the step itself;
+// LoRA dropout's masks are a function of the step, micro-batch and seed, so there is no random state to carry).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import { type NamedTensor, readTensorFile, writeFolderAtomically, writeTensorFile } from "@shortened/hf";
-import type { SessionOptions } from "../graph/session.js";
+import type { ort, SessionOptions } from "../graph/session.js";
 import type { ComputeDtype } from "../models/precision.js";
 import { AdamW, type AdamWState, type OptimizedTensor } from "./adamw.js";
 import { type MicroBatch, microBatch, type TrainRows } from "./data.js";
@@ -91,6 +91,9 @@ export interface TrainSpec {
   fingerprint: string;
   /** distillation: opens where the teacher's targets come from (spec.grad.kd holds α, τ and K) */
   teacher?: () => Promise<TeacherSource>;
+  /** more feeds of micro-batch `micro` of step `step` (LoRA dropout masks: a function of them, so a resumed run
+   *  draws the same) */
+  microFeeds?: (step: number, micro: number, mb: MicroBatch) => Record<string, ort.Tensor>;
 }
 
 const STATE_JSON = "state.json";
@@ -149,7 +152,12 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       for (let k = 0; k < K; k++) {
         const rows = sel.slice(k * B, (k + 1) * B);
         const mb = microBatch(spec.rows, rows, spec.padId);
-        const r = await gradSession.run(mb, state.params, await teacher?.targets(mb, rows));
+        const r = await gradSession.run(
+          mb,
+          state.params,
+          await teacher?.targets(mb, rows),
+          spec.microFeeds?.(s, k, mb),
+        );
         nllSum += r.nllSum;
         klSum += r.kdSum ?? 0;
         valid += mb.valid;

@@ -58,6 +58,11 @@ export function trainingSteps(spec: RetrainSpec, rows: number): number {
 export const retrain: Handler<"retrain"> = async (given, ports) => {
   const { input, workDir, jobId, teamId } = ports.context;
   if (given.steps !== undefined && given.epochs !== undefined) trainingSteps(given, 0);
+  if (given.dropout > 0 && (given.method === "cpt" || given.method === "partial"))
+    throw new UserError(
+      "bad_request",
+      `retrain: dropout is LoRA dropout (on the adapters' input); method ${given.method} has no LoRA phase`,
+    );
   if (given.initAdapter !== undefined && given.method === "cpt")
     throw new UserError("bad_request", "retrain: initAdapter needs a LoRA phase (method lora or cpt+lora)");
   const dir = await ports.checkpoints.materialize(input, ports.signal);
@@ -67,7 +72,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
   const train = { ...trainOptions(spec, ports.signal), device: ports.context.device };
   const targets = spec.targets ?? defaultLoraTargets(ckpt.config);
   const initAdapter = await initialAdapter(spec, ports);
-  const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed, initAdapter };
+  const lora = { r: spec.r, alpha: spec.alpha, targets, seed: spec.seed, initAdapter, dropout: spec.dropout };
   const teacher = await distillTeacher(spec, ports);
   if (teacher) train.distill = teacher.options;
   // Every check (options, r, targets against the model, the teacher's vocabulary) before any compute.
@@ -203,6 +208,7 @@ export const retrain: Handler<"retrain"> = async (given, ports) => {
           alpha: spec.alpha,
           targets: lora.targets,
           seed: spec.seed,
+          dropout: spec.dropout,
           merged: spec.merge,
           ...(spec.initAdapter ? { initAdapterVersionId: spec.initAdapter } : {}),
         }

@@ -35,8 +35,15 @@ export const study: Handler<"study"> = async (spec, ports) => {
   let blocks = 0;
   for (const [criterion, imp] of Object.entries(plan.importance)) {
     const scores = imp!.result!.scores as number[];
-    blocks = scores.length;
-    importance[criterion] = { jobId: imp!.id, scores, orderPlus: imp!.result!.orderPlus as number[] };
+    // angular-band: scores per band start, bands of `group` blocks (the smallest count's job)
+    const group = (imp!.result!.group as number | undefined) ?? 1;
+    blocks = Math.max(blocks, scores.length + group - 1);
+    importance[criterion] = {
+      jobId: imp!.id,
+      scores,
+      orderPlus: imp!.result!.orderPlus as number[],
+      ...(group > 1 ? { group } : {}),
+    };
   }
   const result: StudyResult = {
     model: { name: input.modelName, versionId: input.id, blocks },
