@@ -626,9 +626,15 @@ export const QuantizeSpec = z
     calibration: Calibration.default({ n: 128, seqLen: 2048, seed: 1234, bos: "none" }).describe(
       "calibration rows (the paper: 128 × 2048 tokens); rows given as ids must number at least n",
     ),
-    batchSize: z.int().min(1).max(1024).default(8).describe("calibration rows per forward run"),
+    batchSize: z
+      .int()
+      .min(1)
+      .max(1024)
+      .default(8)
+      .describe("calibration rows per forward run (fewer when the memory budget needs it)"),
     device: Device,
     threads,
+    memoryBudget,
   })
   .strict();
 export type QuantizeSpec = z.infer<typeof QuantizeSpec>;

@@ -165,13 +165,29 @@ export class Checkpoint {
     return [N, (packedK * 32) / this.config.quantization!.bits];
   }
 
-  /** Parameter count as transformers reports it: a tied lm_head copy is not counted twice. */
+  /** Parameter count as transformers reports it: a tied lm_head copy is not counted twice. A GPTQ linear
+   *  counts as the float weight it stands for (in · out), not as the elements of its packed tensors (qweight,
+   *  qzeros, scales, g_idx); its bytes are in `storedBytes`. */
   parameterCount(): number {
     let n = 0;
     for (const t of this.tensors.values()) {
       if (this.config.tieWordEmbeddings && t.name === "lm_head.weight") continue;
+      const gptq = /\.(qweight|qzeros|scales|g_idx)$/.exec(t.name);
+      if (gptq && this.config.quantization) {
+        if (gptq[1] === "qweight")
+          n += this.shapeOf(`${t.name.slice(0, -".qweight".length)}.weight`).reduce((a, b) => a * b, 1);
+        continue;
+      }
       n += t.shape.reduce((a, b) => a * b, 1);
     }
+    return n;
+  }
+
+  /** Bytes of the stored tensors (packed ones as packed), a tied lm_head copy counted once. */
+  storedBytes(): number {
+    let n = 0;
+    for (const t of this.tensors.values())
+      if (!(this.config.tieWordEmbeddings && t.name === "lm_head.weight")) n += t.byteLength;
     return n;
   }
 }

@@ -115,6 +115,24 @@ describe("GPTQ checkpoints of the oracle", () => {
     });
   }
 
+  test("parameters count each GPTQ linear as its float weight; stored bytes count the packed tensors", () => {
+    const float = Checkpoint.open(`${fixtures}float`);
+    for (const c of CASES) {
+      const q = Checkpoint.open(`${fixtures}${c.dir}`);
+      assert.equal(q.parameterCount(), float.parameterCount(), c.dir);
+      let packed = 0;
+      for (const t of q.tensors.values()) packed += t.shape.reduce((a, b) => a * b, 1);
+      assert.notEqual(packed, float.parameterCount(), `${c.dir}: the packed elements differ`);
+      const bytes = [...q.tensors.values()].reduce((a, t) => a + t.byteLength, 0);
+      assert.equal(
+        q.storedBytes(),
+        bytes -
+          (q.config.tieWordEmbeddings && q.has("lm_head.weight") ? q.entry("lm_head.weight").byteLength : 0),
+      );
+      assert.ok(q.storedBytes() < float.storedBytes(), c.dir);
+    }
+  });
+
   test("act-order g_idx is not monotonic and has group_size members per group", () => {
     const ckpt = Checkpoint.open(join(fixtures, "g32-act"));
     const g = ckpt.gptqLinear("model.layers.0.mlp.down_proj").gIdx;

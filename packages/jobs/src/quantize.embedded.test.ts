@@ -103,4 +103,27 @@ describe("quantize job (embedded)", { timeout: 300_000 }, () => {
     assert.equal(done.state, "failed");
     assert.match(done.reason ?? "", /has 1 rows, fewer than calibration.n 4/);
   });
+
+  it("fails before any compute when the memory budget cannot hold it, and records the plan when it can", async () => {
+    const before = await db.prisma.modelVersion.count();
+    const { job } = await submitJob(db.prisma, dispatcher, teamId, { ...spec, memoryBudget: "200M" });
+    const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+    assert.equal(done.state, "failed");
+    assert.match(
+      done.reason ?? "",
+      /quantizing does not fit the 200 MB budget \(option\).*would fit: `memoryBudget`/,
+    );
+    assert.equal(await db.prisma.modelVersion.count(), before);
+    const run = new FolderRun({ model: DEMO_MODEL });
+    try {
+      const { kind: _k, model: _m, ...fields } = spec;
+      const f = await run.run("quantize", { ...fields, memoryBudget: "2G", batchSize: 4 });
+      assert.match(
+        (f.summary as { plan: string }).plan,
+        /^block by block, 4 calibration rows per forward, estimated peak .* of a 2\.00 GB budget \(option\)$/,
+      );
+    } finally {
+      run.close();
+    }
+  });
 });

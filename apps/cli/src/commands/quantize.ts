@@ -11,7 +11,7 @@ import { Command } from "commander";
 import { runCommand } from "../output.js";
 import { choiceFlag, intFlag, numberFlag } from "./cli-numbers.js";
 import { withFolderRun } from "./folder-job.js";
-import { addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
+import { addMemoryBudgetOption, addRuntimeOptions, deviceFlag } from "./runtime-flags.js";
 
 interface QuantizeFlags {
   model: string;
@@ -35,6 +35,7 @@ interface QuantizeFlags {
   batchSize?: string;
   device?: string;
   threads?: string;
+  memoryBudget?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -50,6 +51,7 @@ interface QuantizeCliResult {
   seconds: number;
   bytesBefore: number;
   bytesAfter: number;
+  plan: string;
   report: string;
 }
 
@@ -106,6 +108,7 @@ async function quantize(f: QuantizeFlags): Promise<QuantizeCliResult> {
       batchSize: intFlag("--batch-size", f.batchSize),
       device: deviceFlag(f.device),
       threads: intFlag("--threads", f.threads),
+      memoryBudget: f.memoryBudget,
     });
     const dir = r.version!.dir;
     const report = r.artifacts.find((a) => a.name === "quantize-report.json")!;
@@ -122,38 +125,48 @@ function human(r: QuantizeCliResult): string {
   return [
     `${r.method} ${r.bits}-bit (group ${r.groupSize}): ${r.layers} linears in ${r.seconds.toFixed(1)} s, total loss ${r.totalLoss.toPrecision(6)}${r.dampRetries ? `, ${r.dampRetries} damping retries` : ""}`,
     `weights ${mb(r.bytesBefore)} MiB → ${mb(r.bytesAfter)} MiB; wrote ${r.out} (report: ${r.report})`,
+    `plan: ${r.plan}`,
   ].join("\n");
 }
 
 export function quantizeCommand(): Command {
-  return addRuntimeOptions(
-    new Command("quantize")
-      .description(
-        "GPTQ or RTN weight quantization of the block linears into a GPTQ checkpoint (AutoGPTQ layout)",
-      )
-      .requiredOption("--model <dir>", "float model folder")
-      .requiredOption("--out <dir>", "output folder for the GPTQ checkpoint")
-      .option("--method <m>", "gptq | rtn", "gptq")
-      .option("--bits <n>", "2 | 3 | 4 | 8", "4")
-      .option("--group-size <n>", "input columns per group of scales and zeros; -1: one group per row", "128")
-      .option("--no-act-order", "quantize columns in their order (default: descending Hessian diagonal)")
-      .option("--static-groups", "groups of consecutive original columns, fixed before the loop")
-      .option("--no-sym", "asymmetric zero points (use --checkpoint-format gptq_v2)")
-      .option("--no-true-sequential", "every Hessian of a block from the unquantized block")
-      .option("--damp <d>", "damp_percent: damping = d · mean(diag H)", "0.01")
-      .option("--damp-retries <n>", "retries of a failed factorization, +0.0015 damp each", "10")
-      .option("--checkpoint-format <f>", "gptq (v1 zeros, zero − 1) | gptq_v2", "gptq")
-      .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
-      .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
-      .option("--calib-dataset <name>", "wikitext2 | ptb | tinystories (default wikitext2)")
-      .option("--n <count>", "calibration rows (default 128, the paper's; with --calib-ids: the rows given)")
-      .option(
-        "--seq-len <n>",
-        "calibration row length (default 2048, the paper's; with --calib-ids: the rows')",
-      )
-      .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
-      .option("--batch-size <n>", "calibration rows per forward run", "8")
-      .option("--force", "replace an existing --out"),
+  return addMemoryBudgetOption(
+    addRuntimeOptions(
+      new Command("quantize")
+        .description(
+          "GPTQ or RTN weight quantization of the block linears into a GPTQ checkpoint (AutoGPTQ layout)",
+        )
+        .requiredOption("--model <dir>", "float model folder")
+        .requiredOption("--out <dir>", "output folder for the GPTQ checkpoint")
+        .option("--method <m>", "gptq | rtn", "gptq")
+        .option("--bits <n>", "2 | 3 | 4 | 8", "4")
+        .option(
+          "--group-size <n>",
+          "input columns per group of scales and zeros; -1: one group per row",
+          "128",
+        )
+        .option("--no-act-order", "quantize columns in their order (default: descending Hessian diagonal)")
+        .option("--static-groups", "groups of consecutive original columns, fixed before the loop")
+        .option("--no-sym", "asymmetric zero points (use --checkpoint-format gptq_v2)")
+        .option("--no-true-sequential", "every Hessian of a block from the unquantized block")
+        .option("--damp <d>", "damp_percent: damping = d · mean(diag H)", "0.01")
+        .option("--damp-retries <n>", "retries of a failed factorization, +0.0015 damp each", "10")
+        .option("--checkpoint-format <f>", "gptq (v1 zeros, zero − 1) | gptq_v2", "gptq")
+        .option("--calib-ids <file>", 'calibration rows {"batch": [[..], ..]} of equal length')
+        .option("--calib-text <file>", "text to draw calibration windows from (the oracle's gen-calib rule)")
+        .option("--calib-dataset <name>", "wikitext2 | ptb | tinystories (default wikitext2)")
+        .option(
+          "--n <count>",
+          "calibration rows (default 128, the paper's; with --calib-ids: the rows given)",
+        )
+        .option(
+          "--seq-len <n>",
+          "calibration row length (default 2048, the paper's; with --calib-ids: the rows')",
+        )
+        .option("--seed <n>", "seed of the window draw (mulberry32)", "1234")
+        .option("--batch-size <n>", "calibration rows per forward run", "8")
+        .option("--force", "replace an existing --out"),
+    ),
   )
     .option("--json", "print one JSON object")
     .action(async (f: QuantizeFlags) => {

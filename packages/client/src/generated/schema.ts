@@ -5181,7 +5181,7 @@ export interface operations {
                         bos?: "none" | "every";
                     };
                     /**
-                     * @description calibration rows per forward run
+                     * @description calibration rows per forward run (fewer when the memory budget needs it)
                      * @default 8
                      */
                     batchSize?: number;
@@ -5192,6 +5192,8 @@ export interface operations {
                     device?: "cpu" | "cuda";
                     /** @description CPU threads for the engine */
                     threads?: number;
+                    /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
+                    memoryBudget?: string;
                 } | {
                     /** @enum {string} */
                     kind: "merge";

@@ -39,3 +39,23 @@ test("parameter count and memory of weights + KV cache", async () => {
   assert.equal(m.weights, 4 * 396_352);
   assert.equal(m.kvCache, 4 * 2 * 8 * 2 * 4 * 10 * 8);
 });
+
+test("a GPTQ model's weights: its block linears as packed bytes (equal to the checkpoint's), the rest float32", async () => {
+  const { Checkpoint } = await import("@shortened/hf");
+  const { fileURLToPath } = await import("node:url");
+  for (const dir of ["g32-act", "b3-row", "b2-g64-static", "b8-g64-act"]) {
+    const ckpt = Checkpoint.open(
+      fileURLToPath(new URL(`../../../hf/src/fixtures/gptq/${dir}`, import.meta.url)),
+    );
+    const c = ckpt.config;
+    let packed = 0;
+    let float = 0;
+    for (const t of ckpt.tensors.values()) {
+      if (c.tieWordEmbeddings && t.name === "lm_head.weight") continue;
+      if (/\.(qweight|qzeros|scales|g_idx)$/.test(t.name)) packed += t.byteLength;
+      else float += 4 * t.shape.reduce((a, b) => a * b, 1);
+    }
+    assert.equal(parameterCount(c), ckpt.parameterCount(), dir);
+    assert.equal(modelAndCacheBytes(c, 1, 1).weights, float + packed, dir);
+  }
+});

@@ -1,7 +1,7 @@
 // Multiply-add count (×2 = FLOPs) of a generation with the KV cache: a prefill over the prompt, then
 // one decode step per further token. Counts the matrix products (projections, attention scores and mixing,
 // the LM head on the last position); norms, RoPE, activations and softmax are left out (a few percent at most).
-import type { ModelConfig } from "@shortened/hf";
+import { groupCount, type ModelConfig } from "@shortened/hf";
 
 /** Weights of one block's linear layers (the multiply-adds per token). */
 export function blockLinearParams(c: ModelConfig): number {
@@ -30,14 +30,41 @@ export function parameterCount(c: ModelConfig): number {
   return c.numHiddenLayers * block + embed + c.hiddenSize + (c.tieWordEmbeddings ? 0 : embed);
 }
 
-/** Bytes of float32 weights plus the KV cache at the end of a generation (the device-independent part of memory). */
+/** Bytes of a GPTQ model's block linears as packed (qweight, qzeros, float16 scales, g_idx), per block. */
+export function packedLinearBytes(c: ModelConfig): number {
+  const q = c.quantization;
+  if (!q) return 0;
+  const qDim = c.numAttentionHeads * c.headDim;
+  const kvDim = c.numKeyValueHeads * c.headDim;
+  const H = c.hiddenSize;
+  const I = c.intermediateSize;
+  const shapes: [number, number][] = [
+    [qDim, H],
+    [kvDim, H],
+    [kvDim, H],
+    [H, qDim],
+    [I, H],
+    [I, H],
+    [H, I],
+  ];
+  let bytes = 0;
+  for (const [out, inF] of shapes) {
+    const G = groupCount(q, inF);
+    bytes += (inF * out * q.bits) / 8 + (G * out * q.bits) / 8 + 2 * G * out + 4 * inF;
+  }
+  return bytes;
+}
+
+/** Bytes of the weights (float32; a GPTQ model's block linears as packed) plus the KV cache at the end of a
+ *  generation (the device-independent part of memory). */
 export function modelAndCacheBytes(
   c: ModelConfig,
   batch: number,
   seqLen: number,
 ): { weights: number; kvCache: number } {
+  const quantized = c.quantization ? c.numHiddenLayers * blockLinearParams(c) : 0;
   return {
-    weights: 4 * parameterCount(c),
+    weights: 4 * (parameterCount(c) - quantized) + c.numHiddenLayers * packedLinearBytes(c),
     kvCache: 4 * 2 * c.numHiddenLayers * batch * c.numKeyValueHeads * seqLen * c.headDim,
   };
 }

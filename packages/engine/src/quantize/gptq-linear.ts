@@ -17,8 +17,11 @@ export interface GptqSettings {
   sym: boolean;
   /** damp_percent: damping = damp · mean(diag H) */
   damp: number;
-  /** columns per lazy batch update (AutoGPTQ: 128) */
+  /** columns per lazy batch update (AutoGPTQ: 128; its group parameters depend on it) */
   blockSize: number;
+  /** blocks whose errors reach the columns after them in one product (default 8; 1: after every block, as
+   *  AutoGPTQ; the result is the same sum in another order) */
+  spanBlocks?: number;
   /** round each scale to float16 when it is computed (the oracle's --fp16-scales 1) rather than when packing */
   fp16Scales: boolean;
   /** damping retries after a failed factorization, each adding `dampStep` to damp_percent (GPTQModel's
@@ -67,17 +70,16 @@ export async function prepareHessian(
   let mean = 0;
   for (let j = 0; j < n; j++) mean += diag[j]!;
   mean /= n;
-  const Hp = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) {
-    const ra = perm[a]! * n;
-    for (let b = 0; b < n; b++) Hp[a * n + b] = H[ra + perm[b]!]!;
-    if (dead[perm[a]!]) Hp[a * n + a] = 1;
-  }
+  // the permuted, damped H is made afresh for each try (no second n × n copy kept for the retries)
+  const U = new Float64Array(n * n);
   for (let retries = 0; retries <= s.dampRetries; retries++) {
     const dampPercent = s.damp + retries * s.dampStep;
     const damp = dampPercent * mean;
-    const U = Hp.slice();
-    for (let j = 0; j < n; j++) U[j * n + j]! += damp;
+    for (let a = 0; a < n; a++) {
+      const ra = perm[a]! * n;
+      for (let b = 0; b < n; b++) U[a * n + b] = H[ra + perm[b]!]!;
+      U[a * n + a] = (dead[perm[a]!] ? 1 : U[a * n + a]!) + damp;
+    }
     const Hd = s.method === "rtn" ? U.slice() : null;
     if (await factor.upperCholeskyOfInverseInPlace(U, n))
       return {
@@ -157,11 +159,43 @@ export async function quantizeLinear(
   let params = groupParams[0]!;
   // RTN: Δ = w − q in quantization order [out, n] for its quadratic loss
   const delta = s.method === "rtn" ? new Float64Array(out * n) : null;
+  // Two levels of lazy updates: after each block of `blockSize` columns only the columns up to the end of its
+  // span of `spanBlocks` blocks are updated; the columns after the span get the span's errors in one product
+  // (the same sum, in another order: a few long products instead of one per block over the whole tail). A group
+  // whose parameters are computed in a block reads columns ahead, which must have every finished block's errors
+  // as in AutoGPTQ: a span never ends inside the group (it is closed early, or stretched to the group's end).
+  const span = s.blockSize * Math.max(1, s.spanBlocks ?? 8);
+  const dynamicGroups = gs !== -1 && !s.staticGroups;
+  let spanStart = 0;
+  let spanEnd = 0;
+  let spanErr = new Float64Array(0);
   for (let i1 = 0; i1 < n; i1 += s.blockSize) {
     const i2 = Math.min(i1 + s.blockSize, n);
     const b = i2 - i1;
+    // the furthest column a group starting in this block reads
+    let reads = i2;
+    if (dynamicGroups)
+      for (let c = Math.ceil(i1 / gs) * gs; c < i2; c += gs) reads = Math.max(reads, Math.min(c + gs, n));
+    if (i1 >= spanEnd || reads > spanEnd) {
+      // the finished blocks of the span reach the columns after it
+      if (s.method === "gptq" && i1 > spanStart && i1 < spanEnd)
+        await update.apply(
+          Wt,
+          U,
+          n,
+          out,
+          spanStart,
+          i1,
+          spanErr.subarray(0, (i1 - spanStart) * out),
+          spanEnd,
+        );
+      spanStart = i1;
+      const want = Math.max(i1 + span, Math.ceil((reads - i1) / s.blockSize) * s.blockSize + i1);
+      spanEnd = Math.min(want, n);
+      spanErr = new Float64Array((spanEnd - i1) * out);
+    }
     const W1 = Wt.slice(i1 * out, i2 * out);
-    const err1 = new Float64Array(b * out);
+    const err1 = spanErr.subarray((i1 - spanStart) * out, (i2 - spanStart) * out);
     for (let i = 0; i < b; i++) {
       const c = i1 + i;
       const j = perm[c]!;
@@ -197,7 +231,10 @@ export async function quantizeLinear(
         for (let o = 0; o < out; o++) W1[rk + o]! -= h * err1[row + o]!;
       }
     }
-    if (s.method === "gptq") await update.apply(Wt, U, n, out, i1, i2, err1);
+    if (s.method === "gptq") {
+      await update.apply(Wt, U, n, out, i1, i2, err1, i2, spanEnd);
+      if (i2 === spanEnd) await update.apply(Wt, U, n, out, spanStart, spanEnd, spanErr, spanEnd);
+    }
   }
   if (delta) loss = await update.halfQuadratic(delta, prep.damped!, out, n);
   const scales = new Float64Array(G * out);

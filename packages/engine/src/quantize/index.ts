@@ -11,3 +11,4 @@ export {
   quantizeModel,
   trueSequentialGroups,
 } from "./quantize-model.js";
+export { estimateQuantize, planQuantize, type QuantizeEstimate, type QuantizePlan } from "./quantize-plan.js";

@@ -14,6 +14,7 @@ import { BlockHessians } from "./block-hessians.js";
 import { BlockedFactor } from "./blocked-factor.js";
 import { type GptqSettings, type PreparedHessian, prepareHessian, quantizeLinear } from "./gptq-linear.js";
 import { GptqWriter, type PackedLinearInput } from "./gptq-writer.js";
+import { planQuantize, type QuantizePlan } from "./quantize-plan.js";
 import { TrailingUpdate } from "./trailing-update.js";
 
 export interface QuantizeModelOptions extends SessionOptions {
@@ -25,6 +26,10 @@ export interface QuantizeModelOptions extends SessionOptions {
   settings: GptqSettings & { trueSequential: boolean; checkpointFormat: "gptq" | "gptq_v2" };
   /** calibration rows per forward */
   batchSize?: number;
+  /** peak memory allowed (size text or bytes; default: SHORTENED_MEMORY_BUDGET, else 75 % of available): the
+   *  batch shrinks to fit, and a run that cannot fit is refused before any compute */
+  memoryBudget?: string | number;
+  onPlan?: (plan: QuantizePlan) => void;
   /** largest diagonal block of H's factor computed on the host (default 128); the rest are ORT products */
   factorLeaf?: number;
   signal?: AbortSignal;
@@ -56,6 +61,7 @@ export interface QuantizeModelResult {
   dampRetries: number;
   seconds: number;
   quantizationConfig: GptqConfig;
+  plan: QuantizePlan;
 }
 
 /** AutoGPTQ's inside_layer_modules per family. */
@@ -118,7 +124,16 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
   const N = opts.rows.length;
   const T = opts.rows[0]!.length;
   const H = c.hiddenSize;
-  const batch = Math.max(1, Math.min(opts.batchSize ?? 8, N));
+  const plan = planQuantize({
+    config: c,
+    rows: N,
+    seqLen: T,
+    batch: opts.batchSize ?? 8,
+    method: s.method,
+    memoryBudget: opts.memoryBudget,
+  });
+  opts.onPlan?.(plan);
+  const batch = plan.batch;
   const session = { device: opts.device, threads: opts.threads };
   const q: GptqConfig = {
     bits: s.bits as GptqConfig["bits"],
@@ -234,5 +249,6 @@ export async function quantizeModel(opts: QuantizeModelOptions): Promise<Quantiz
     dampRetries: layers.reduce((a, l) => a + l.dampRetries, 0),
     seconds: (performance.now() - started) / 1000,
     quantizationConfig: q,
+    plan,
   };
 }

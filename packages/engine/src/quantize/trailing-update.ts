@@ -1,5 +1,6 @@
 // GPTQ's lazy batch update after each block of columns, W[:, i2:] −= Err1 · U[i1:i2, i2:], as one ONNX Runtime
-// MatMul (float64, the precision of the host's column loop). Weights are held transposed, Wt [in, out], so the
+// MatMul (float64, the precision of the host's column loop); the caller may bound it to the columns before `end`
+// and apply the rest later for several blocks at once (./gptq-linear.ts). Weights are held transposed, Wt [in, out], so the
 // columns after the block are the contiguous tail of Wt and the update is Wt[i2:] −= U[i1:i2, i2:]ᵀ · Err1ᵀ.
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
@@ -37,7 +38,7 @@ export class TrailingUpdate {
     return (r["quadratic"]!.data as Float64Array)[0]! / 2;
   }
 
-  /** wt[i2·out:] −= U[i1:i2, i2:]ᵀ · err, with err [i2 − i1, out] and U row-major [n, n]. */
+  /** wt[from·out : end·out] −= U[i1:i2, from:end]ᵀ · err, with err [i2 − i1, out] and U row-major [n, n]. */
   async apply(
     wt: Float64Array,
     U: Float64Array,
@@ -46,13 +47,15 @@ export class TrailingUpdate {
     i1: number,
     i2: number,
     err: Float64Array,
+    from = i2,
+    end = n,
   ) {
     const b = i2 - i1;
-    const rest = n - i2;
-    if (rest === 0) return;
+    const rest = end - from;
+    if (rest <= 0) return;
     const rows = new Float64Array(b * rest);
-    for (let r = 0; r < b; r++) rows.set(U.subarray((i1 + r) * n + i2, (i1 + r + 1) * n), r * rest);
-    const tail = wt.subarray(i2 * out);
+    for (let r = 0; r < b; r++) rows.set(U.subarray((i1 + r) * n + from, (i1 + r) * n + end), r * rest);
+    const tail = wt.subarray(from * out, end * out);
     const r = await this.session.run({
       u_rows: new ort.Tensor("float64", rows, [b, rest]),
       err: new ort.Tensor("float64", err, [b, out]),

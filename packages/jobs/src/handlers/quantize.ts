@@ -61,6 +61,8 @@ export const quantize: Handler<"quantize"> = async (spec, ports) => {
       checkpointFormat: spec.checkpointFormat,
     },
     batchSize: spec.batchSize,
+    memoryBudget: spec.memoryBudget,
+    onPlan: (plan) => ports.progress.log(`plan: ${plan.summary}`),
     device: ports.context.device,
     threads: spec.threads,
     signal: ports.signal,
@@ -84,6 +86,12 @@ export const quantize: Handler<"quantize"> = async (spec, ports) => {
     seconds: r.seconds,
     bytesBefore,
     bytesAfter,
+    plan: {
+      summary: r.plan.summary,
+      batch: r.plan.batch,
+      estimate: r.plan.estimate,
+      budget: r.plan.budget.bytes,
+    },
   };
   const file = join(ports.context.workDir, "quantize-report.json");
   await writeFile(file, JSON.stringify(report, null, 2));
@@ -98,6 +106,7 @@ export const quantize: Handler<"quantize"> = async (spec, ports) => {
     seconds: r.seconds,
     bytesBefore,
     bytesAfter,
+    plan: r.plan.summary,
   };
   ports.progress.log(
     `quantize: ${r.layers.length} linears in ${r.seconds.toFixed(1)} s, weights ${bytesBefore} → ${bytesAfter} bytes`,
