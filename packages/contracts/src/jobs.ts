@@ -13,6 +13,7 @@ export const jobKinds = [
   "quantize",
   "study",
   "export",
+  "push",
 ] as const;
 export const JobKind = z.enum(jobKinds);
 export type JobKind = z.infer<typeof JobKind>;
@@ -395,6 +396,30 @@ export const ExportSpec = z
   .strict();
 export type ExportSpec = z.infer<typeof ExportSpec>;
 
+/**
+ * A version published to the Hugging Face Hub: its checkpoint and a model card, the lineage in the commit
+ * message. Started by an admin with POST /v1/versions/{id}/push (or `shortened models push`), not through
+ * POST /v1/jobs. The job's result is the commit.
+ */
+export const PushSpec = z
+  .object({
+    kind: z.literal("push"),
+    model: ModelRef,
+    repo: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/, "org/name")
+      .refine((r) => !r.includes(".."), "org/name")
+      .describe("the Hub repository (created when missing; an existing one gets a new commit)"),
+    private: z.boolean().default(true).describe("create the repository private (default) or public"),
+    tokenSecret: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
+      .optional()
+      .describe("the team secret holding a Hub token with write access (embedded mode: $HF_TOKEN)"),
+  })
+  .strict();
+export type PushSpec = z.infer<typeof PushSpec>;
+
 /** Perplexity (the default evaluate task). */
 export const EvaluatePplSpec = z
   .object({
@@ -767,7 +792,9 @@ export const JobSpec = z.discriminatedUnion("kind", [
 ]);
 export type JobSpec = z.infer<typeof JobSpec>;
 export type JobSpecInput = z.input<typeof JobSpec>;
-export type SpecOf<K extends JobKind> = Extract<JobSpec, { kind: K }>;
+/** Every kind a worker runs: the specs of POST /v1/jobs, and push (started by its own admin route). */
+export type AnyJobSpec = JobSpec | PushSpec;
+export type SpecOf<K extends JobKind> = Extract<AnyJobSpec, { kind: K }>;
 
 export const jobSpecByKind = {
   importance: ImportanceSpec,
@@ -780,4 +807,5 @@ export const jobSpecByKind = {
   quantize: QuantizeSpec,
   study: StudySpec,
   export: ExportSpec,
+  push: PushSpec,
 } as const;

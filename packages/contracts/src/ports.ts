@@ -97,6 +97,11 @@ export interface StepInfo {
 export interface CheckpointStore {
   /** A local folder holding the version's files (downloaded once, then cached). */
   materialize(version: VersionInfo, signal?: AbortSignal): Promise<string>;
+  /**
+   * A folder holding the version's files for one read through: the cached copy when there is one, else a
+   * copy under `scratch` (removed with it) that does not stay in the cache. Default: materialize.
+   */
+  stage?(version: VersionInfo, scratch: string, signal?: AbortSignal): Promise<string>;
   /** Saves a folder of resumable state for a job (replacing the previous one). */
   saveState(jobId: string, dir: string): Promise<void>;
   /** Restores the last saved state into dir; false when there is none. */
@@ -116,6 +121,37 @@ export interface JobContext {
   device: DeviceName;
 }
 
+/** How far a push is: bytes of the files sent so far, and the files done. */
+export interface PushProgress {
+  file: string;
+  bytes: number;
+  totalBytes: number;
+  filesDone: number;
+  files: number;
+}
+
+/** A push's outcome: the commit holding the version's files. */
+export interface PushOutcome {
+  repo: string;
+  commit: string;
+  url: string;
+  files: string[];
+  private: boolean;
+  /** false: the repository already held exactly these files (a retried push), and no commit was made. */
+  committed: boolean;
+}
+
+/** Publishing versions to the Hugging Face Hub (push jobs). */
+export interface HubPublisher {
+  /** Publishes the files of `version` (in `dir`) with a model card; scratch files go under `workDir`. */
+  push(
+    version: VersionInfo,
+    dir: string,
+    target: { repo: string; private: boolean; tokenSecret?: string },
+    o: { workDir: string; signal: AbortSignal; onProgress?: (p: PushProgress) => void },
+  ): Promise<PushOutcome>;
+}
+
 export interface Ports {
   artifacts: ArtifactStore;
   registry: RegistryReader;
@@ -125,6 +161,8 @@ export interface Ports {
   context: JobContext;
   /** Stored importance results (absent: always compute). */
   importance?: ImportanceStore;
+  /** Hub publishing (absent where the process has no database behind it, e.g. folder runs). */
+  hub?: HubPublisher;
 }
 
 /** Block importance kept per (model version, criterion, calibration hash), reused by later jobs. */

@@ -1,7 +1,7 @@
 // What the REST API returns and accepts besides job specs: one zod schema per resource, used for
 // request validation and for the OpenAPI document (z.toJSONSchema), and as TypeScript types by clients.
 import { z } from "zod";
-import { JobKind, JobState } from "./jobs.js";
+import { JobKind, JobState, PushSpec } from "./jobs.js";
 
 export const ErrorBody = z
   .object({
@@ -272,24 +272,24 @@ export const StreamQuery = z
   })
   .strict();
 
-/** POST /v1/versions/{id}/push: publish a version to the Hugging Face Hub. */
-export const PushVersionBody = z
-  .object({
-    repo: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/, "org/name")
-      .describe("the Hub repository (created when missing; an existing one gets a new commit)"),
-    private: z.boolean().default(true).describe("create the repository private (default) or public"),
+/** POST /v1/versions/{id}/push: publish a version to the Hugging Face Hub (a push job; its result is the commit). */
+export const PushVersionBody = PushSpec.pick({ repo: true, private: true })
+  .extend({
     tokenSecret: z
       .string()
       .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/)
       .describe("the team secret holding a Hub token with write access"),
   })
   .strict();
+/** A push job's result. */
 export const PushResult = z.object({
   repo: z.string(),
-  commit: z.string().describe("the commit the push made"),
+  commit: z
+    .string()
+    .describe("the commit holding the version (made by this push, or an earlier one with the same files)"),
   url: z.string(),
   files: z.array(z.string()),
   private: z.boolean(),
+  committed: z.boolean().describe("false when the repository already held exactly these files (a retry)"),
 });
+export type PushResult = z.infer<typeof PushResult>;

@@ -20,13 +20,28 @@ export class StoreCheckpoints implements CheckpointStore {
   ) {}
 
   async materialize(version: VersionInfo, signal?: AbortSignal): Promise<string> {
-    if (version.storagePrefix.startsWith("hf://")) {
-      if (!this.hubVersion)
-        throw new Error(`version ${version.id} is on the Hub, and this process has no Hub access`);
-      return this.hubVersion(version, signal);
-    }
+    if (version.storagePrefix.startsWith("hf://")) return this.fromHub(version, signal);
     const dir = join(this.cacheDir, "versions", version.id);
     if (existsSync(join(dir, COMPLETE))) return dir;
+    return this.download(version, dir, signal);
+  }
+
+  /** The cached copy when there is one, else a copy under `scratch` that stays out of the cache. */
+  async stage(version: VersionInfo, scratch: string, signal?: AbortSignal): Promise<string> {
+    if (version.storagePrefix.startsWith("hf://")) return this.fromHub(version, signal);
+    const cached = join(this.cacheDir, "versions", version.id);
+    if (existsSync(join(cached, COMPLETE))) return cached;
+    return this.download(version, join(scratch, `version-${version.id}`), signal);
+  }
+
+  private fromHub(version: VersionInfo, signal?: AbortSignal): Promise<string> {
+    if (!this.hubVersion)
+      throw new Error(`version ${version.id} is on the Hub, and this process has no Hub access`);
+    return this.hubVersion(version, signal);
+  }
+
+  /** Downloads the version's files into `dir` (complete or not at all). */
+  private async download(version: VersionInfo, dir: string, signal?: AbortSignal): Promise<string> {
     const prefix = version.storagePrefix.endsWith("/") ? version.storagePrefix : `${version.storagePrefix}/`;
     const objects = await this.store.list(prefix);
     if (objects.length === 0) throw new Error(`model version ${version.id} has no files under ${prefix}`);

@@ -79,6 +79,7 @@ export class InProcessDispatcher implements Dispatcher {
           progress: this.opts.progress,
           signal: this.opts.signal,
           device: this.opts.device,
+          hubEnvToken: process.env.HF_TOKEN,
         },
         j.id,
       );

@@ -8,16 +8,21 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   addModelSource,
+  HubCache,
   type HubDeps,
   hubDepsFromEnv,
   type LocalStore,
   type OpenedDb,
+  parseHubUri,
   putTeamSecret,
+  resolveSnapshot,
 } from "@shortened/adapters";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
+import type { Ports } from "@shortened/contracts";
 import { InProcessDispatcher } from "./embedded.js";
 import { registerFromHub } from "./hub-models.js";
 import { registerFromUri } from "./models.js";
+import { runJob } from "./runner.js";
 import { submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
@@ -215,5 +220,48 @@ describe("models from the Hub (embedded, stand-in Hub)", { timeout: 300_000 }, (
       "resumed where it stopped",
     );
     assert.equal(await models(), before + 1);
+  });
+
+  it("a running job's Hub snapshot is pinned: another download over the cache bound does not evict it", async () => {
+    hub.addRepo("acme/other", {
+      ...demoFiles(),
+      "config.json": readFileSync(join(DEMO_MODEL, "config.json")),
+    });
+    const size = readdirSync(DEMO_MODEL)
+      .filter((f) => f !== "PROVENANCE.md")
+      .reduce((n, f) => n + readFileSync(join(DEMO_MODEL, f)).length, 0);
+    // A worker whose Hub cache holds about one model.
+    const cache = new HubCache(join(dir, "small-hub"), {
+      ...deps.config,
+      cacheMaxBytes: Math.floor(size * 1.5),
+    });
+    const worker: HubDeps = { ...deps, cache };
+    let seen: { readable: boolean; cached: string[] } | undefined;
+    const handlers = {
+      evaluate: async (_spec: unknown, ports: Ports) => {
+        const model = await ports.checkpoints.materialize(ports.context.input, ports.signal);
+        // Another job on this machine downloads another model meanwhile.
+        await cache.ensure(await resolveSnapshot(deps.config, parseHubUri("hf://acme/other@main")));
+        seen = {
+          readable: readFileSync(join(model, "model.safetensors")).length > 0,
+          cached: (await cache.list()).map((s) => s.repo).sort(),
+        };
+        return { artifacts: [], metrics: [], summary: {} };
+      },
+    };
+    const idle = { dispatch: async () => {}, cancel: async () => {} };
+    const { job } = await submitJob(db.prisma, idle, teamId, { kind: "evaluate", model: "tiny-hub@1" });
+    const out = await runJob(
+      { db: db.prisma, store, cacheDir: join(dir, "pin-worker"), hub: worker, handlers: handlers as never },
+      job.id,
+    );
+    assert.equal(out.status, "succeeded");
+    assert.deepEqual(seen, { readable: true, cached: ["acme/other", "acme/tiny"] });
+    // The attempt ended: its pin is gone, and the next download may evict the snapshot.
+    const pins = join(cache.dir, ".pins", "acme--tiny");
+    for (const commit of readdirSync(pins)) assert.deepEqual(readdirSync(join(pins, commit)), []);
+    hub.addRepo("acme/third", demoFiles());
+    await cache.ensure(await resolveSnapshot(deps.config, parseHubUri("hf://acme/third@main")));
+    assert.ok(!(await cache.list()).some((s) => s.repo === "acme/tiny"));
   });
 });

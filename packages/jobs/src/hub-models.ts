@@ -11,6 +11,7 @@ import {
   type HubDeps,
   type HubDownloadProgress,
   HubIntegrityError,
+  type HubRef,
   type HubSnapshot,
   HubTransferError,
   hubUri,
@@ -95,18 +96,34 @@ export async function registerFromHub(
   const from = tokenOrigin(source);
   let snap: HubSnapshot;
   let dir: string;
+  let release: () => Promise<void>;
   try {
     snap = await resolveSnapshot(o.hub.config, ref, { token, tokenSecret: from });
     source.commit = snap.commit;
-    dir = await o.hub.cache.ensure(snap, {
+    ({ dir, release } = await o.hub.cache.acquire(snap, {
       token,
       tokenSecret: from,
       signal: o.signal,
       onProgress: o.onProgress,
-    });
+    }));
   } catch (e) {
     throw hubTransferAsUserError(e);
   }
+  try {
+    return await recordHubModel(db, teamId, body, o, { ref, source, snap, dir });
+  } finally {
+    await release();
+  }
+}
+
+/** Validates the downloaded checkpoint and records the model (registerFromHub, the snapshot pinned). */
+async function recordHubModel(
+  db: PrismaClient,
+  teamId: string,
+  body: RegisterModelBody,
+  o: RegisterFromHubOptions,
+  { ref, source, snap, dir }: { ref: HubRef; source: HubSourceRecord; snap: HubSnapshot; dir: string },
+) {
   let config: Record<string, unknown>;
   try {
     Checkpoint.open(dir);
@@ -145,14 +162,16 @@ export async function registerFromHub(
 
 /**
  * A Hub version's folder in this machine's Hub cache (the commit it was registered at, listed and verified
- * again). A refused token or a vanished repository fails the job with the reason; a dropped transfer is
- * retried like any other error, and the next attempt resumes it.
+ * again), pinned there until `pin`'s release is called (the runner releases its pins when the attempt ends),
+ * so another job's download cannot evict it while it is read. A refused token or a vanished repository fails
+ * the job with the reason; a dropped transfer is retried like any other error, and the next attempt resumes it.
  */
 export async function materializeHubVersion(
   db: PrismaClient,
   hub: HubDeps,
   version: VersionInfo,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  pin: (release: () => Promise<void>) => void,
 ): Promise<string> {
   const src = version.recipe.hub as HubSourceRecord | undefined;
   if (!src?.commit)
@@ -166,5 +185,7 @@ export async function materializeHubVersion(
   );
   if (snap.commit !== src.commit)
     throw new HubIntegrityError(`the Hub resolved commit ${src.commit} of ${src.repo} to ${snap.commit}`);
-  return hub.cache.ensure(snap, { token, tokenSecret: from, signal });
+  const { dir, release } = await hub.cache.acquire(snap, { token, tokenSecret: from, signal });
+  pin(release);
+  return dir;
 }

@@ -1,31 +1,26 @@
-// Pushing a version to the Hub (the loopback stand-in): a pruned version of a Hub-registered base lands as a
-// private repository with its checkpoint and a model card README.md (base_model, license, removed blocks,
-// metrics), the lineage in the commit message; a license that forbids derivatives or a wrong token refuses it
-// before anything is created.
+// Pushing a version to the Hub (the loopback stand-in) as a push job: a pruned version of a Hub-registered base
+// lands as a private repository with its checkpoint and a model card README.md (base_model, license, removed
+// blocks, metrics), the lineage in the commit message, progress file by file; the same files again make no
+// commit, and a retry after a lost answer finds the commit instead of making a second; a license that forbids
+// derivatives or a wrong token refuses it before anything is created.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import {
-  type HubDeps,
-  hubDepsFromEnv,
-  type LocalStore,
-  type OpenedDb,
-  putTeamSecret,
-} from "@shortened/adapters";
+import { type HubDeps, hubDepsFromEnv, type OpenedDb, putTeamSecret } from "@shortened/adapters";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
+import type { PushOutcome } from "@shortened/contracts";
 import type { InProcessDispatcher } from "./embedded.js";
 import { registerFromHub } from "./hub-models.js";
-import { pushVersion } from "./hub-push.js";
-import { submitJob } from "./submit.js";
+import { pushRefusal } from "./hub-push.js";
+import { retryJob, submitJob } from "./submit.js";
 import { closeEmbeddedSetup, DEMO_MODEL, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
 describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
   const hub = new HubStandIn();
   let db: OpenedDb;
   let dir: string;
-  let store: LocalStore;
   let teamId: string;
   let dispatcher: InProcessDispatcher;
   let deps: HubDeps;
@@ -34,7 +29,7 @@ describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
   const env = { ...process.env };
 
   before(async () => {
-    ({ db, dir, store, teamId, dispatcher } = await openEmbeddedSetup("shortened-push-"));
+    ({ db, dir, teamId, dispatcher } = await openEmbeddedSetup("shortened-push-"));
     process.env.HF_ENDPOINT = await hub.start();
     process.env.SECRETS_KEY = randomBytes(32).toString("hex");
     process.env.HF_CACHE_DIR = join(dir, "hub");
@@ -67,19 +62,26 @@ describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
     await closeEmbeddedSetup(db, dir);
   });
 
-  const push = (repo: string, tokenSecret = "hf", priv = true) =>
-    pushVersion(
+  const cacheDir = () => join(dir, "cache");
+  /** A push job run to its end in this process; the job row. */
+  const push = async (repo: string, tokenSecret = "hf", priv = true) => {
+    const { job } = await submitJob(
       db.prisma,
-      store,
+      dispatcher,
       teamId,
-      pruned,
-      { repo, private: priv, tokenSecret },
-      { hub: deps, cacheDir: join(dir, "push") },
+      { kind: "push", model: pruned, repo, private: priv, tokenSecret },
+      { push: true },
     );
+    return db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
+  };
+  const result = (job: { result: unknown }) => job.result as PushOutcome;
 
-  it("creates a private repo with the checkpoint, a model card and the lineage in the commit message", async () => {
-    const r = await push("team/tiny-pruned");
+  it("a push job creates a private repo with the checkpoint and a model card, reporting each file", async () => {
+    const job = await push("team/tiny-pruned");
+    assert.equal(job.state, "succeeded", job.reason ?? "");
+    const r = result(job);
     assert.equal(r.private, true);
+    assert.equal(r.committed, true);
     const repo = hub.repo("team/tiny-pruned");
     assert.equal(repo.private, true);
     const files = hub.filesAt("team/tiny-pruned");
@@ -91,28 +93,79 @@ describe("push a version to the Hub (stand-in)", { timeout: 300_000 }, () => {
     assert.match(card, /removed blocks 3, 6|Removed blocks: 3, 6/i);
     const last = repo.log.at(-1)!;
     assert.equal(r.commit, last.commit);
+    assert.ok(r.url.endsWith(`/team/tiny-pruned/commit/${last.commit}`), r.url);
     assert.match(last.summary, /^Shortened: tiny-hub v2 \(pruned\)$/);
     assert.match(last.description ?? "", /Lineage: v1 base.* -> v2 pruned/);
     assert.match(last.description ?? "", new RegExp(`Base model: acme/tiny@${baseCommit}`));
-    // Pushing again adds a commit to the same repository.
+    // Progress: the bytes sent, file by file, up to all of them.
+    const events = await db.prisma.jobEvent.findMany({ where: { jobId: job.id }, orderBy: { seq: "asc" } });
+    const logs = events.filter((e) => e.type === "log").map((e) => String((e.data as { line: string }).line));
+    assert.ok(
+      logs.some((l) => /^push: \d+\/\d+ files/.test(l)),
+      logs.join("\n"),
+    );
+    assert.ok(
+      logs.includes(
+        `push: ${r.files.length}/${r.files.length} files, ${totalBytes(files, r.files)} of ${totalBytes(files, r.files)} bytes`,
+      ),
+      logs.join("\n"),
+    );
+    assert.equal(job.progress, 1);
+    // The version was staged in the attempt's scratch folder, which is gone.
+    assert.ok(!existsSync(join(cacheDir(), "versions", pruned)));
+    assert.deepEqual(readdirSync(join(cacheDir(), "work")), []);
+  });
+
+  it("pushing the same files again makes no commit; a push whose answer was lost is retried without a second commit", async () => {
+    const repo = hub.repo("team/tiny-pruned");
+    const before = repo.log.length;
     const again = await push("team/tiny-pruned");
-    assert.notEqual(again.commit, r.commit);
+    assert.equal(again.state, "succeeded", again.reason ?? "");
+    assert.equal(result(again).committed, false);
+    assert.equal(result(again).commit, repo.log.at(-1)!.commit);
+    assert.equal(repo.log.length, before);
+    // Another repository: the commit lands but the answer is lost; the job fails and its retry finds the commit.
+    hub.dropCommitAnswerOnce = true;
+    const lost = await push("team/tiny-lost");
+    assert.equal(lost.state, "failed");
+    const landed = hub.repo("team/tiny-lost").log;
+    assert.equal(landed.length, 2); // the repository's first commit and the push
+    await retryJob(db.prisma, dispatcher, teamId, lost.id);
+    const retried = await db.prisma.job.findUniqueOrThrow({ where: { id: lost.id } });
+    assert.equal(retried.state, "succeeded", retried.reason ?? "");
+    assert.equal(result(retried).committed, false);
+    assert.equal(result(retried).commit, landed[1]!.commit);
+    assert.equal(landed.length, 2);
   });
 
   it("refuses a license without derivatives and a wrong token, creating nothing", async () => {
-    await assert.rejects(push("team/other", "bad"), (e: Error & { code?: string }) => {
-      assert.equal(e.code, "hub_unauthorized", e.message);
-      assert.ok(!e.message.includes("hf_nope"));
-      return true;
-    });
+    const bad = await push("team/other", "bad");
+    assert.equal(bad.state, "failed");
+    assert.equal(bad.errorCode, "hub_unauthorized", bad.reason ?? "");
+    assert.ok(!bad.reason!.includes("hf_nope"));
     assert.ok(!hub.repos.has("team/other"));
+    await assert.rejects(
+      pushRefusal(db.prisma, teamId, pruned, { repo: "team/other", private: true, tokenSecret: "nope" }),
+      /no team secret "nope"/,
+    );
     const base = await db.prisma.model.findFirstOrThrow({ where: { name: "tiny-hub" } });
     await db.prisma.model.update({ where: { id: base.id }, data: { license: "cc-by-nc-nd-4.0" } });
     try {
-      await assert.rejects(push("team/other"), /license cc-by-nc-nd-4.0 allows no derivatives/);
+      await assert.rejects(
+        pushRefusal(db.prisma, teamId, pruned, { repo: "team/other", private: true, tokenSecret: "hf" }),
+        /license cc-by-nc-nd-4.0 allows no derivatives/,
+      );
+      // A job submitted anyway checks again.
+      const refused = await push("team/other");
+      assert.equal(refused.state, "failed");
+      assert.match(refused.reason ?? "", /license cc-by-nc-nd-4.0 allows no derivatives/);
       assert.ok(!hub.repos.has("team/other"));
     } finally {
       await db.prisma.model.update({ where: { id: base.id }, data: { license: "apache-2.0" } });
     }
   });
 });
+
+function totalBytes(files: Map<string, Buffer>, names: string[]): number {
+  return names.reduce((s, n) => s + files.get(n)!.length, 0);
+}

@@ -33,6 +33,7 @@ import {
 import { listFiles, StoreCheckpoints } from "./checkpoints.js";
 import { handlers as defaultHandlers, type HandlerTable } from "./handlers/index.js";
 import { materializeHubVersion } from "./hub-models.js";
+import { hubPublisher } from "./hub-push.js";
 import { attemptOutputPrefix, checkpointPrefix, jobOutputPrefix } from "./keys.js";
 import { AttemptSuperseded, TooManyPreemptions } from "./preemption.js";
 import { DbProgressSink, pipelineProgress } from "./progress.js";
@@ -61,6 +62,8 @@ export interface RunnerDeps {
   outbox?: boolean;
   /** This worker's device (WORKER_DEVICE): used by specs that leave `device` unset (default cpu). */
   device?: DeviceName;
+  /** Embedded mode: $HF_TOKEN, for pushes that name no team secret (a worker passes none). */
+  hubEnvToken?: string;
 }
 
 export type RunOutcome =
@@ -139,17 +142,18 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
       throw new AttemptSuperseded(jobId, attempt);
     }
   };
+  // Hub snapshots this attempt reads stay pinned in the Hub cache until it ends.
+  const pins: (() => Promise<void>)[] = [];
+  // Made on first use: a job that never touches the Hub does not read its configuration.
+  let hubDeps: HubDeps | undefined;
+  const hub = () => (hubDeps ??= deps.hub ?? hubDepsFromEnv(process.env, join(deps.cacheDir, "hub")));
   const ports: Ports = {
     artifacts: store,
     registry,
     checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId, stillCurrent, (v, signal) =>
-      materializeHubVersion(
-        db,
-        deps.hub ?? hubDepsFromEnv(process.env, join(deps.cacheDir, "hub")),
-        v,
-        signal,
-      ),
+      materializeHubVersion(db, hub(), v, signal, (release) => pins.push(release)),
     ),
+    hub: hubPublisher(db, hub, deps.hubEnvToken),
     progress: sink,
     signal: controller.signal,
     context: { jobId: job.id, teamId: job.teamId, workDir, input, attempt, device },
@@ -207,6 +211,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   } finally {
     clearInterval(poll);
     deps.signal?.removeEventListener("abort", onOuterAbort);
+    for (const release of pins) await release().catch(() => {});
     await rm(workDir, { recursive: true, force: true });
   }
 }

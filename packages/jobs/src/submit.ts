@@ -15,7 +15,7 @@ import {
   submitJobs,
   uuidv7,
 } from "@shortened/adapters";
-import { type ArtifactStore, type JobKind, JobSpec, UserError } from "@shortened/contracts";
+import { type ArtifactStore, type JobKind, JobSpec, PushSpec, UserError } from "@shortened/contracts";
 import { availableKinds } from "./handlers/index.js";
 import { planPipeline } from "./pipeline-plan.js";
 import { studyCheckRows } from "./study-plan.js";
@@ -56,9 +56,15 @@ export async function submitJob(
   dispatcher: Dispatcher,
   teamId: string,
   body: unknown,
-  opts: { idempotencyKey?: string; kinds?: JobKind[]; store?: ArtifactStore } = {},
+  opts: {
+    idempotencyKey?: string;
+    kinds?: JobKind[];
+    store?: ArtifactStore;
+    /** A push job (started by POST /v1/versions/{id}/push or `models push`, never by POST /v1/jobs). */
+    push?: boolean;
+  } = {},
 ): Promise<{ job: JobRow; created: boolean }> {
-  const parsed = JobSpec.safeParse(body);
+  const parsed = (opts.push ? PushSpec : JobSpec).safeParse(body);
   if (!parsed.success) throw specError(parsed.error.issues);
   const spec = parsed.data;
   const kinds = opts.kinds ?? availableKinds();

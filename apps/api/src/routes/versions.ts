@@ -1,20 +1,20 @@
 // /v1/versions: a model version, its lineage, files, metrics and model card.
 
-import { join } from "node:path";
-import { getVersion, hubDepsFromEnv, lineage, listArtifacts, listMetrics } from "@shortened/adapters";
+import { getVersion, lineage, listArtifacts, listMetrics } from "@shortened/adapters";
 import {
   ArtifactList,
   CardQuery,
+  Job,
   Lineage,
   MetricList,
   ModelVersion,
-  PushResult,
   PushVersionBody,
 } from "@shortened/contracts";
-import { buildModelCard, pushVersion } from "@shortened/jobs";
+import { buildModelCard, pushRefusal, submitJob } from "@shortened/jobs";
+import { z } from "zod";
 import { teamOf } from "../plugins/auth.js";
 import { errors, idParam, json } from "../route-schema.js";
-import { artifactJson, metricJson, versionJson } from "../serialize.js";
+import { artifactJson, jobJson, metricJson, versionJson } from "../serialize.js";
 import { cardAnswer, sendCard } from "./model-card.js";
 import { v1Routes } from "./route-plugin.js";
 
@@ -28,34 +28,47 @@ export const versionRoutes = v1Routes("versions", (app, d) => {
       schema: {
         operationId: "pushVersion",
         summary:
-          "publish a version to the Hugging Face Hub: its checkpoint and a model card README.md, the lineage in the commit message",
+          "publish a version to the Hugging Face Hub as a push job: its checkpoint and a model card README.md in one commit, the lineage in the commit message; the job's progress is the bytes sent and its result the commit (repo, commit, url, files); a repeated Idempotency-Key returns the first job (200)",
         tags: ["versions"],
         params: idParam("version id"),
+        headers: z.looseObject({
+          "idempotency-key": z
+            .string()
+            .min(1)
+            .max(200)
+            .optional()
+            .describe("a repeat with the same key returns the first job instead of pushing again"),
+        }),
         body: PushVersionBody,
         response: {
-          201: json(PushResult, "the repository and the commit"),
-          ...errors(
-            404,
-            [
-              422,
-              "the license forbids publishing derivatives, or the Hub refused the token (hub_unauthorized, hub_gated)",
-            ],
-            [502, "the Hub could not be reached"],
-          ),
+          202: json(Job, "the push job, queued"),
+          200: json(Job, "the first push job submitted with this Idempotency-Key"),
+          ...errors(404, [
+            422,
+            "the license forbids publishing derivatives, or the team has no such token secret",
+          ]),
         },
       },
       config: {
         role: "admin",
-        audit: { action: "version.push", targetType: "version", status: 201, pick: ["repo", "commit"] },
+        audit: { action: "version.push", targetType: "job", status: 202, pick: ["kind", "inputVersionId"] },
       },
     },
     async (req, reply) => {
-      const hub = d.hub ?? hubDepsFromEnv();
-      const r = await pushVersion(d.db, d.store, teamOf(req), req.params.id, req.body, {
-        hub,
-        cacheDir: join(hub.cache.dir, "..", "shortened-push"),
-      });
-      return reply.status(201).send(r);
+      const team = teamOf(req);
+      const version = await getVersion(d.db, team, req.params.id);
+      await pushRefusal(d.db, team, version.id, req.body);
+      const { job, created } = await submitJob(
+        d.db,
+        d.dispatcher,
+        team,
+        { kind: "push", model: version.id, ...req.body },
+        { idempotencyKey: req.headers["idempotency-key"], kinds: d.kinds, push: true },
+      );
+      return reply
+        .status(created ? 202 : 200)
+        .header("location", `/v1/jobs/${job.id}`)
+        .send(jobJson(job));
     },
   );
 

@@ -1,6 +1,6 @@
 // `shortened models ...`: the registry, embedded (default) or on a service (--server/--key).
 
-import { UserError } from "@shortened/contracts";
+import { UserError, type UserErrorCode } from "@shortened/contracts";
 import type { Command } from "commander";
 import { type ClientOptions, clientAction, withClient } from "./service-client.js";
 
@@ -49,12 +49,24 @@ export function register(program: Command): void {
         "with --server: the team secret holding a Hub write token (embedded: $HF_TOKEN)",
       ),
     (o, id) =>
-      withClient(o, (c) => {
+      withClient(o, async (c) => {
         const x = o as Opts & { repo: string; public?: boolean; tokenSecret?: string };
-        return c.push(id, { repo: x.repo, private: !x.public, tokenSecret: x.tokenSecret });
+        const job = await c.push(id, { repo: x.repo, private: !x.public, tokenSecret: x.tokenSecret });
+        // A push refused by the Hub or the license is the user's to fix (exit 2 with the reason).
+        if (job.state !== "succeeded" && job.errorCode !== "internal")
+          throw new UserError(
+            (job.errorCode ?? "bad_request") as UserErrorCode,
+            `push job ${job.id} ${job.state}: ${job.reason}`,
+          );
+        if (job.state !== "succeeded") throw new Error(`push job ${job.id} ${job.state}: ${job.reason}`);
+        return job;
       }),
-    (r) =>
-      `pushed ${(r.files as string[]).length} files to ${r.repo} (${r.private ? "private" : "public"}): commit ${r.commit}`,
+    (job) => {
+      const r = (job.result ?? {}) as Record<string, unknown>;
+      return r.committed
+        ? `pushed ${(r.files as string[]).length} files to ${r.repo} (${r.private ? "private" : "public"}): commit ${r.commit}`
+        : `${r.repo} already holds these ${(r.files as string[]).length} files at commit ${r.commit}: nothing pushed`;
+    },
   );
   clientAction(
     models

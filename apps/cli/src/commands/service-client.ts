@@ -8,7 +8,7 @@ import { join } from "node:path";
 import * as reg from "@shortened/adapters";
 import { artifactJson, eventJson, jobJson, metricJson, modelJson, versionJson } from "@shortened/api";
 import { createShortenedClient, describeError, type ShortenedClient } from "@shortened/client";
-import { JobKind, JobSpec, JobState, UserError } from "@shortened/contracts";
+import { finishedStates, JobKind, JobSpec, JobState, UserError } from "@shortened/contracts";
 import {
   cancelJob,
   defaultStateDir,
@@ -16,7 +16,7 @@ import {
   listFiles,
   localTeamId,
   openEmbedded,
-  pushVersion,
+  pushRefusal,
   registerFromFolder,
   registerFromHub,
   retryJob,
@@ -171,12 +171,18 @@ class HttpClient implements ServiceClient {
     this.call(() =>
       this.api.POST("/v1/models", { body: { name, uri, ...(tokenSecret ? { tokenSecret } : {}) } }),
     );
-  push = (id: string, body: { repo: string; private: boolean; tokenSecret?: string }) => {
+  /** Starts a push job and follows it to its end. */
+  push = async (id: string, body: { repo: string; private: boolean; tokenSecret?: string }) => {
     if (!body.tokenSecret) throw new UserError("bad_request", "--token-secret is needed with --server");
     const { tokenSecret } = body;
-    return this.call(() =>
+    let job = await this.call(() =>
       this.api.POST("/v1/versions/{id}/push", { params: { path: { id } }, body: { ...body, tokenSecret } }),
     );
+    while (!finishedStates.includes(job.state as never)) {
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await this.call(() => this.api.GET("/v1/jobs/{id}", { params: { path: { id: job.id } } }));
+    }
+    return job;
   };
   models = (q: Record<string, string>) =>
     this.call(() =>
@@ -305,26 +311,24 @@ class EmbeddedClient implements ServiceClient {
       bar.stop();
     }
   }
+  /** A push job, run to its end in this process (the same handler as a worker's). */
   async push(id: string, body: { repo: string; private: boolean; tokenSecret?: string }): Promise<Json> {
     if (body.tokenSecret)
       throw new UserError(
         "bad_request",
         "--token-secret needs --server; embedded mode reads the Hub token from $HF_TOKEN",
       );
-    const hub = reg.hubDepsFromEnv(process.env, join(this.env.stateDir, "cache", "hub"));
-    return pushVersion(
+    const target = { repo: body.repo, private: body.private };
+    const version = await reg.resolveVersion(this.db, this.teamId, id);
+    await pushRefusal(this.db, this.teamId, version.id, target);
+    const { job } = await submitJob(
       this.db,
-      this.env.store,
+      this.env.dispatcher,
       this.teamId,
-      id,
-      { repo: body.repo, private: body.private },
-      {
-        hub,
-        cacheDir: join(this.env.stateDir, "cache"),
-        envToken: process.env.HF_TOKEN,
-        signal: interruptSignal(),
-      },
+      { kind: "push", model: version.id, ...target },
+      { push: true },
     );
+    return jobJson(await reg.getJob(this.db, this.teamId, job.id));
   }
   async models(q: Record<string, string>) {
     const page = await reg.listModels(this.db, this.teamId, {

@@ -1,14 +1,15 @@
 // HubCache and resolveSnapshot against the loopback stand-in of the Hub: pinning, verification, resume,
-// the refusals (401, 403, 404, over budget) and the size bound.
+// the refusals (401, 403, 404, over budget), the size bound and the pins of snapshots in use.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { HubCache } from "./hub-cache.js";
 import { type HubConfig, HubIntegrityError, HubTransferError } from "./hub-fetch.js";
-import { resolveSnapshot } from "./hub-snapshot.js";
+import { type HubSnapshot, resolveSnapshot } from "./hub-snapshot.js";
 import { parseHubUri } from "./hub-uri.js";
 import { HubStandIn } from "./test-support/hub-stand-in.js";
 
@@ -212,4 +213,35 @@ test("a repo over the size budget is refused before any download; the cache stay
   await assert.rejects(tiny.ensure(snaps[0]), /HF_CACHE_MAX_BYTES/);
   assert.deepEqual(await readdir(tiny.dir), []);
   assert.ok(!existsSync(join(tiny.dir, ".partial")));
+});
+
+test("a snapshot a job reads is not evicted while pinned, by this process or another; a dead reader's pin does not hold it", async () => {
+  const snaps = [];
+  for (const [i, name] of ["org/pin-a", "org/pin-b", "org/pin-c"].entries()) {
+    hub.addRepo(name, files(21 + i));
+    snaps.push(await resolveSnapshot(cfg, parseHubUri(`hf://${name}@main`)));
+  }
+  const [a, b, c] = snaps as [HubSnapshot, HubSnapshot, HubSnapshot];
+  const cache = await fresh("pin", { cacheMaxBytes: Math.floor(a.totalBytes * 1.5) });
+  const repos = async () => (await cache.list()).map((s) => s.repo).sort();
+  const reading = await cache.acquire(a);
+  await cache.ensure(b); // would evict a: it stays, over the bound while pinned
+  assert.deepEqual(await repos(), ["org/pin-a", "org/pin-b"]);
+  assert.equal((await readFile(join(reading.dir, "model.safetensors")))[0], 21);
+  await reading.release();
+  await reading.release(); // twice is harmless
+  await cache.ensure(c); // nothing pinned: the two least recently used go
+  assert.deepEqual(await repos(), ["org/pin-c"]);
+  // A pin of another live process (our parent's pid) holds a snapshot; one of a process that ended does not.
+  const pins = join(cache.dir, ".pins", "org--pin-c", c.commit);
+  await mkdir(pins, { recursive: true });
+  await writeFile(join(pins, `${process.ppid}-1-other`), "");
+  await cache.ensure(a);
+  assert.deepEqual(await repos(), ["org/pin-a", "org/pin-c"]);
+  const dead = spawnSync("true").pid;
+  await rm(join(pins, `${process.ppid}-1-other`));
+  await writeFile(join(pins, `${dead}-1-gone`), "");
+  await cache.ensure(b);
+  assert.deepEqual(await repos(), ["org/pin-b"]);
+  assert.deepEqual(await readdir(pins), [], "the dead process's pin was removed");
 });

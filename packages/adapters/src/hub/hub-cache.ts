@@ -2,7 +2,9 @@
 // worker (and by the workers of one machine), kept under a size bound by dropping the least recently used
 // snapshots. A snapshot is visible only once every file arrived with the size and hash the Hub listed;
 // a file that stopped half-way stays as a .part beside it and the next try resumes it with a Range request.
-import { createHash } from "node:crypto";
+// A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/, named by its process, so
+// eviction, in this process or another on the machine, skips it until the reader releases it or dies.
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -15,6 +17,7 @@ import { type HubFile, type HubSnapshot, hubProblem } from "./hub-snapshot.js";
 import { hubUri } from "./hub-uri.js";
 
 const COMPLETE = ".complete";
+let pinCount = 0;
 
 export interface HubDownloadProgress {
   file: string;
@@ -45,6 +48,48 @@ export class HubCache {
 
   private partialDir(repo: string, commit: string): string {
     return join(this.dir, ".partial", repo.replace("/", "--"), commit);
+  }
+
+  private pinDir(repo: string, commit: string): string {
+    return join(this.dir, ".pins", repo.replace("/", "--"), commit);
+  }
+
+  /**
+   * The snapshot's folder (as ensure), pinned until `release`: not evicted meanwhile, even when the cache is
+   * over its bound (it then shrinks once the pins are gone). The pin is made before the download starts.
+   */
+  async acquire(
+    snap: HubSnapshot,
+    o: EnsureOptions = {},
+  ): Promise<{ dir: string; release: () => Promise<void> }> {
+    const pins = this.pinDir(snap.repo, snap.commit);
+    await mkdir(pins, { recursive: true });
+    const pin = join(pins, `${process.pid}-${++pinCount}-${randomBytes(4).toString("hex")}`);
+    await writeFile(pin, "");
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      await rm(pin, { force: true });
+    };
+    try {
+      return { dir: await this.ensure(snap, o), release };
+    } catch (e) {
+      await release();
+      throw e;
+    }
+  }
+
+  /** Whether a live process holds a pin on the snapshot; pins of dead processes are removed. */
+  private async pinned(repo: string, commit: string): Promise<boolean> {
+    const dir = this.pinDir(repo.replace("--", "/"), commit);
+    let live = false;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(name.split("-")[0]);
+      if (pid === process.pid || alive(pid)) live = true;
+      else await rm(join(dir, name), { force: true });
+    }
+    return live;
   }
 
   /** The snapshot's folder, downloading what is missing; verified before it becomes visible. */
@@ -200,9 +245,10 @@ export class HubCache {
     await rename(part, target);
   }
 
-  /** Drops least recently used snapshots until `bytes` more fit under the bound. */
+  /** Drops least recently used snapshots that nobody pins until `bytes` more fit under the bound. */
   private async evictFor(bytes: number, keep: string): Promise<void> {
-    const snaps: { dir: string; bytes: number; used: number }[] = [];
+    const snaps: { dir: string; repo: string; commit: string; bytes: number; used: number }[] = [];
+    let used = 0;
     for (const repo of await readdir(this.dir).catch(() => [] as string[])) {
       if (repo.startsWith(".")) continue;
       for (const commit of await readdir(join(this.dir, repo)).catch(() => [] as string[])) {
@@ -212,13 +258,28 @@ export class HubCache {
         if (!st || d === keep) continue;
         const size =
           (JSON.parse(await readFile(marker, "utf8").catch(() => "{}")) as { bytes?: number }).bytes ?? 0;
-        snaps.push({ dir: d, bytes: size, used: st.mtimeMs });
+        used += size;
+        if (!(await this.pinned(repo, commit)))
+          snaps.push({ dir: d, repo, commit, bytes: size, used: st.mtimeMs });
       }
     }
-    let used = snaps.reduce((s, x) => s + x.bytes, 0);
     for (const s of snaps.sort((a, b) => a.used - b.used)) {
       if (used + bytes <= this.cfg.cacheMaxBytes) break;
-      await rm(s.dir, { recursive: true, force: true });
+      // Moved aside first, then checked again: a reader that pinned it meanwhile gets it back.
+      const aside = join(this.dir, ".evicting", `${s.repo}--${s.commit}-${process.pid}-${++pinCount}`);
+      await mkdir(dirname(aside), { recursive: true });
+      if (
+        !(await rename(s.dir, aside).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      if (await this.pinned(s.repo, s.commit)) {
+        await rename(aside, s.dir);
+        continue;
+      }
+      await rm(aside, { recursive: true, force: true });
       used -= s.bytes;
     }
   }

@@ -2,9 +2,13 @@
 // so it is trusted as configured (a mirror on a private address, or 127.0.0.1 in tests); a team only
 // chooses repository names, which hub-uri.ts checks strictly. What the endpoint answers is not trusted:
 // redirects are followed by hand, within the endpoint's origin, or to a public https host (the Hub's CDN),
-// checked by the webhook destination policy, without the token. Every answer about a repository file must
-// carry the pinned commit when it names one (X-Repo-Commit), so a revision that moved is never mixed in.
-import { destinationUrlProblem, publicHttpsOnly } from "../net/destination-policy.js";
+// without the token. A host outside the origin is checked by the webhook destination policy on the URL and
+// again on the address the socket connects to (guardedFetch: a name that resolves inward is refused). Every
+// answer about a repository file must carry the pinned commit when it names one (X-Repo-Commit), so a
+// revision that moved is never mixed in.
+import { type DestinationPolicy, destinationUrlProblem, publicHttpsOnly } from "../net/destination-policy.js";
+import { guardedFetch } from "../net/guarded-fetch.js";
+import { DestinationRefused, type Resolve } from "../net/guarded-post.js";
 
 export const DEFAULT_HF_ENDPOINT = "https://huggingface.co";
 
@@ -48,23 +52,37 @@ export class HubTransferError extends Error {
 
 export function hubFetch(
   endpoint: string,
-  o: { expectCommit?: string; maxRedirects?: number } = {},
+  o: {
+    expectCommit?: string;
+    maxRedirects?: number;
+    /** Where requests outside the endpoint's origin may go (default: public https hosts only). */
+    outside?: DestinationPolicy;
+    /** Name resolution for those requests (default dns.lookup; tests map names to addresses). */
+    resolve?: Resolve;
+  } = {},
 ): typeof fetch {
   const origin = new URL(endpoint).origin;
   const max = o.maxRedirects ?? 5;
+  const outside = o.outside ?? publicHttpsOnly;
   const guarded = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     let url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
     let headers = new Headers(init.headers);
     for (let hop = 0; ; hop++) {
-      if (url.origin !== origin) {
-        const problem = destinationUrlProblem(url.href, publicHttpsOnly);
+      const away = url.origin !== origin;
+      if (away) {
+        const problem = destinationUrlProblem(url.href, outside);
         if (problem)
           throw new HubIntegrityError(`the Hub redirected to ${url.origin}, which is refused: ${problem}`);
       }
       let res: Response;
       try {
-        res = await fetch(url, { ...init, headers, redirect: "manual" });
+        res = away
+          ? await guardedFetch(url, { ...init, headers }, { policy: outside, resolve: o.resolve })
+          : await fetch(url, { ...init, headers, redirect: "manual" });
       } catch (e) {
+        if (e instanceof DestinationRefused)
+          throw new HubIntegrityError(`the Hub redirected to ${url.origin}, which is refused: ${e.message}`);
+        init.signal?.throwIfAborted();
         throw new HubTransferError(
           `cannot reach ${url.origin}: ${(e as Error).cause ?? (e as Error).message}`,
         );

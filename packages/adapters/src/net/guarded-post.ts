@@ -13,7 +13,7 @@ export class DestinationRefused extends Error {
   override name = "DestinationRefused";
 }
 
-type Resolve = (
+export type Resolve = (
   hostname: string,
   options: { all: true },
   callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,

@@ -289,7 +289,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** publish a version to the Hugging Face Hub: its checkpoint and a model card README.md, the lineage in the commit message */
+        /** publish a version to the Hugging Face Hub as a push job: its checkpoint and a model card README.md in one commit, the lineage in the commit message; the job's progress is the bytes sent and its result the commit (repo, commit, url, files); a repeated Idempotency-Key returns the first job (200) */
         post: operations["pushVersion"];
         delete?: never;
         options?: never;
@@ -793,7 +793,7 @@ export interface components {
         Job: {
             id: string;
             /** @enum {string} */
-            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export";
+            kind: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export" | "push";
             /** @enum {string} */
             state: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             spec: {
@@ -2665,7 +2665,10 @@ export interface operations {
     pushVersion: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a repeat with the same key returns the first job instead of pushing again */
+                "idempotency-key"?: string;
+            };
             path: {
                 /** @description version id */
                 id: string;
@@ -2688,20 +2691,22 @@ export interface operations {
             };
         };
         responses: {
-            /** @description the repository and the commit */
-            201: {
+            /** @description the first push job submitted with this Idempotency-Key */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        repo: string;
-                        /** @description the commit the push made */
-                        commit: string;
-                        url: string;
-                        files: string[];
-                        private: boolean;
-                    };
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description the push job, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
                 };
             };
             /** @description bad input: malformed JSON, or a body, query or path parameter that does not validate (details lists each issue) */
@@ -2767,7 +2772,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description the license forbids publishing derivatives, or the Hub refused the token (hub_unauthorized, hub_gated) */
+            /** @description the license forbids publishing derivatives, or the team has no such token secret */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2778,15 +2783,6 @@ export interface operations {
             };
             /** @description this key's rate limit is reached (RATE_LIMIT_PER_MINUTE); retry after the time in the message */
             429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description the Hub could not be reached */
-            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4056,7 +4052,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export";
+                kind?: "importance" | "prune" | "retrain" | "merge" | "evaluate" | "benchmark" | "pipeline" | "quantize" | "study" | "export" | "push";
                 /** @description model id: jobs whose input is a version of it */
                 model?: string;
                 updatedSince?: string;

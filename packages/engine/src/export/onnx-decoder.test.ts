@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import onnxProto from "onnx-proto";
 import { KvGenerator } from "../generate/generator.js";
 import { ort } from "../graph/session.js";
 import { EXPORT_FILES, type ExportDtype, exportOnnxDecoder } from "./onnx-decoder.js";
@@ -111,6 +112,50 @@ for (const [name, model, dtype] of cases) {
     assert.deepEqual((await greedyOnnx(out, [prompt], steps))[0], expected);
   });
 }
+
+const gptq = fileURLToPath(new URL("../../../hf/src/fixtures/gptq/", import.meta.url));
+
+/** The ops of an exported model.onnx, with their domains. */
+function opsOf(dir: string): Set<string> {
+  const m = onnxProto.onnx.ModelProto.decode(readFileSync(join(dir, EXPORT_FILES.model)));
+  return new Set((m.graph?.node ?? []).map((n) => `${n.domain ? `${n.domain}::` : ""}${n.opType}`));
+}
+
+for (const [name, fixture, bits, nbits] of [
+  ["4-bit, groups of 32, act-order", "g32-act", 4, true],
+  ["8-bit, groups of 64, act-order", "b8-g64-act", 8, true],
+  ["3-bit per row (no MatMulNBits: dequantized)", "b3-row", 3, false],
+] as const) {
+  test(`GPTQ ${name}: exported with MatMulNBits, the engine's greedy tokens in a fresh session`, async () => {
+    const out = join(work, `gptq-${fixture}`);
+    const r = await exportOnnxDecoder(`${gptq}${fixture}`, out, { source: fixture });
+    const ops = opsOf(out);
+    assert.equal(ops.has("com.microsoft::MatMulNBits"), nbits, [...ops].join(", "));
+    if (nbits) assert.ok(ops.has("Gather"), "act-order: the inputs reordered");
+    // Every block linear (7 per block, 2 blocks) is MatMulNBits, or, at 3 bits, dequantized.
+    assert.deepEqual(r.quantization, {
+      method: "gptq",
+      bits,
+      groupSize: fixture === "b3-row" ? -1 : fixture === "g32-act" ? 32 : 64,
+      nbits: nbits ? 14 : 0,
+      dequantized: nbits ? 0 : 14,
+    });
+    const readme = readFileSync(join(out, "README.md"), "utf8");
+    if (nbits) assert.match(readme, /MatMulNBits/);
+    const expected = await greedyEngine(`${gptq}${fixture}`, prompt, 10, "float32");
+    assert.deepEqual((await greedyOnnx(out, [prompt], 10))[0], expected);
+    // and the model's own dequantized twin, run as float, gives the same tokens
+    if (fixture === "g32-act")
+      assert.deepEqual(await greedyEngine(`${gptq}g32-act-dequant`, prompt, 10, "float32"), expected);
+  });
+}
+
+test("a GPTQ model exported in float16 is refused with the reason", async () => {
+  await assert.rejects(
+    exportOnnxDecoder(`${gptq}g32-act`, join(work, "gptq-f16"), { dtype: "float16" }),
+    (e: Error & { code?: string }) => e.code === "bad_request" && /4-bit|quantized|GPTQ/.test(e.message),
+  );
+});
 
 test("a left-padded row of a batch generates what it generates alone", async () => {
   const out = join(work, "padded");

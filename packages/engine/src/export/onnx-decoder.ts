@@ -2,7 +2,10 @@
 // cache (../models/forward-graph.ts, padded rows), renamed to the names ONNX Runtime GenAI and Optimum use:
 // input_ids, attention_mask, position_ids and past_key_values.<i>.key/value in; logits and present.<i>.key/value
 // out. Weights go to model.onnx.data (external data), so models over 2 GB load; README.md beside them says
-// what each input and output is.
+// what each input and output is. A GPTQ checkpoint keeps its quantized weights: each 2/4/8-bit block linear is
+// a com.microsoft::MatMulNBits node (act-order by a Gather of its inputs, as the engine runs it;
+// ../quantize/gptq-matmul.ts), 3-bit linears the float MatMul of their dequantized weight. Tensors are read
+// from the checkpoint and written one at a time (../graph/builder.ts), so memory stays near the largest one.
 import { writeFileSync } from "node:fs";
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -22,6 +25,14 @@ export interface ExportResult {
   outputs: ValueInfo[];
   numLayers: number;
   dtype: ExportDtype;
+  /** A GPTQ checkpoint: its bits and group size, and how many linears run as MatMulNBits / dequantized. */
+  quantization: {
+    method: "gptq";
+    bits: number;
+    groupSize: number;
+    nbits: number;
+    dequantized: number;
+  } | null;
 }
 
 export const EXPORT_FILES = { model: "model.onnx", data: "model.onnx.data", readme: "README.md" } as const;
@@ -38,6 +49,12 @@ export async function exportOnnxDecoder(
   checkComputeDtype(dtype, "cpu");
   const ckpt = openCheckpoint(model);
   const c = ckpt.config;
+  const q = c.quantization;
+  if (q && dtype !== "float32")
+    throw new UserError(
+      "bad_request",
+      `a GPTQ checkpoint (${q.bits}-bit) exports with its quantized weights (MatMulNBits, float32 activations): leave --dtype at float32`,
+    );
   const g = new GraphBuilder();
   const fg = buildForwardGraph(c, {
     graph: g,
@@ -49,6 +66,16 @@ export async function exportOnnxDecoder(
     maxSeqLen: c.maxPositionEmbeddings,
   });
   const L = c.numHiddenLayers;
+  const nbits = g.nodes.filter((n) => n.opType === "MatMulNBits").length;
+  const quantization = q
+    ? {
+        method: "gptq" as const,
+        bits: q.bits,
+        groupSize: q.groupSize,
+        nbits,
+        dequantized: L * linearsPerBlock(ckpt) - nbits,
+      }
+    : null;
   // The HF names. The padded cache's key_valid (bool) is read from attention_mask (int64, 1 = attend).
   renameInput(g, fg.inputs.keyValid!, "attention_mask", "int64");
   g.nodes.unshift({
@@ -87,6 +114,7 @@ export async function exportOnnxDecoder(
         arch: c.architecture,
         source: opts.source,
         c,
+        quantization,
       }),
     );
     await rm(outDir, { recursive: true, force: true });
@@ -100,7 +128,14 @@ export async function exportOnnxDecoder(
   const files = [EXPORT_FILES.model, EXPORT_FILES.data, EXPORT_FILES.readme];
   let total = 0;
   for (const f of files) total += (await stat(join(outDir, f))).size;
-  return { files, bytes: total, inputs: g.inputs, outputs: g.outputs, numLayers: L, dtype };
+  return { files, bytes: total, inputs: g.inputs, outputs: g.outputs, numLayers: L, dtype, quantization };
+}
+
+/** The quantized linears of block 0 (each block has the same). */
+function linearsPerBlock(ckpt: Checkpoint): number {
+  let n = 0;
+  for (const name of ckpt.tensors.keys()) if (/^model\.layers\.0\..*\.qweight$/.test(name)) n++;
+  return n;
 }
 
 function renameInput(g: GraphBuilder, from: string, to: string, type?: ValueInfo["type"]): void {
@@ -132,6 +167,7 @@ function exportReadme(o: {
   arch: string;
   source?: string;
   c: Checkpoint["config"];
+  quantization: ExportResult["quantization"];
 }): string {
   const row = (v: ValueInfo, what: string) => `| \`${v.name}\` | ${v.type} | ${shape(v)} | ${what} |`;
   const describe = (name: string): string => {
@@ -148,11 +184,16 @@ function exportReadme(o: {
     return "";
   };
   const kv = o.inputs.find((i) => i.name.startsWith("past_key_values."));
-  return `# ONNX decoder (${o.arch}, ${o.L} blocks, ${o.dtype} weights)
+  const q = o.quantization;
+  const weights = q ? `GPTQ ${q.bits}-bit weights` : `${o.dtype} weights`;
+  const quantized = q
+    ? `\n\nThe block linears keep their GPTQ ${q.bits}-bit weights (groups of ${q.groupSize < 0 ? "a whole row" : q.groupSize}): ${q.nbits} run as \`com.microsoft::MatMulNBits\` (ONNX Runtime's contrib operator, CPU and CUDA providers; act-order by a \`Gather\` of the inputs)${q.dequantized ? `, ${q.dequantized} (where MatMulNBits cannot hold them) as the float MatMul of their dequantized weight` : ""}. Embeddings, norms and the head are float32.`
+    : "";
+  return `# ONNX decoder (${o.arch}, ${o.L} blocks, ${weights})
 
 Exported by Shortened${o.source ? ` from ${o.source}` : ""}: \`model.onnx\` with its weights in \`model.onnx.data\`
 (external data: keep both files in one folder and load by path). It is the engine's own forward graph, opset 18,
-for ONNX Runtime ${o.dtype === "float16" ? "(float16 matrices: the matrix products run in float16, norms, softmax and the cache in float32)" : ""}.
+for ONNX Runtime ${o.dtype === "float16" ? "(float16 matrices: the matrix products run in float16, norms, softmax and the cache in float32)" : ""}.${quantized}
 
 ## Inputs
 

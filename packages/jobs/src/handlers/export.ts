@@ -14,7 +14,10 @@ export const exportModel: Handler<"export"> = async (spec, ports) => {
     dtype: spec.dtype,
     source: `${input.modelName} v${input.number} (${input.id})`,
   });
-  ports.progress.log(`export: ONNX decoder, ${r.numLayers} blocks, ${r.dtype}, ${r.bytes} bytes`);
+  const q = r.quantization;
+  ports.progress.log(
+    `export: ONNX decoder, ${r.numLayers} blocks, ${q ? `GPTQ ${q.bits}-bit (${q.nbits} MatMulNBits linears)` : r.dtype}, ${r.bytes} bytes`,
+  );
   const types: Record<string, string> = {
     "model.onnx": "application/octet-stream",
     "model.onnx.data": "application/octet-stream",
@@ -26,6 +29,7 @@ export const exportModel: Handler<"export"> = async (spec, ports) => {
     summary: {
       format: "onnx",
       dtype: r.dtype,
+      ...(q ? { quantization: q } : {}),
       bytes: r.bytes,
       files: r.files,
       inputs: r.inputs.map((v) => v.name).filter((n) => !n.startsWith("past_key_values.")),

@@ -9,6 +9,7 @@ import { importance } from "./importance.js";
 import { merge } from "./merge.js";
 import { pipeline } from "./pipeline.js";
 import { prune } from "./prune.js";
+import { push } from "./push.js";
 import { quantize } from "./quantize.js";
 import { retrain } from "./retrain.js";
 import { study } from "./study.js";
@@ -27,6 +28,7 @@ export const handlers: HandlerTable = {
   quantize,
   study,
   export: exportModel,
+  push,
 };
 
 export function availableKinds(table: HandlerTable = handlers): JobKind[] {

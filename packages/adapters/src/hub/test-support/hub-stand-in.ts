@@ -48,6 +48,8 @@ export class HubStandIn {
   onRequest?: (r: StandInRequest) => void;
   /** X-Repo-Commit answered instead of the real commit (a mirror that moved under a pinned request). */
   reportCommit?: string;
+  /** The next commit lands, but its answer is lost (the connection drops): what a retried push meets. */
+  dropCommitAnswerOnce = false;
   private readonly lfsObjects = new Map<string, Buffer>();
   private readonly lfsPaths = new Map<string, string>();
   private server?: Server;
@@ -407,6 +409,11 @@ export class HubStandIn {
     repo.commits.set(commit, files);
     repo.branches.set(revision, commit);
     repo.log.push({ commit, summary, description });
+    if (this.dropCommitAnswerOnce) {
+      this.dropCommitAnswerOnce = false;
+      res.destroy();
+      return;
+    }
     json(res, 200, { success: true, commitOid: commit, commitUrl: `${this.url}/${name}/commit/${commit}` });
   }
 }
