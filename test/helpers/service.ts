@@ -240,7 +240,8 @@ export function serviceEnv(
     QUEUE_PREFIX: o.queuePrefix,
     // The lock is renewed every half lock by the worker's main process (the job runs in a child process);
     // on a machine loaded 8x over its cores that process can wait seconds for a CPU, so the lock must
-    // outlast that, or a live worker's job is taken over (a preemption that was none).
+    // outlast that, or a live worker's job is taken over (a preemption that was none). bench/faults/lock-margin.ts
+    // (2026-12-04, 2 cores at load 20-23): 1 s gave 1 false preemption in 8 LoRA jobs, 3 s and 8 s none.
     WORKER_LOCK_MS: "8000",
     WORKER_STALLED_INTERVAL_MS: "1000",
     JOB_BACKOFF_MS: "300",
