@@ -11,6 +11,7 @@ import {
 } from "@shortened/adapters";
 import { type DeviceName, isUserError, type JobKind, type ProgressSink } from "@shortened/contracts";
 import { JobCancelled, runJob } from "./runner.js";
+import { asOwner, failStaleRuns } from "./stale-runs.js";
 import type { Dispatcher, DispatchJob } from "./submit.js";
 
 export interface Embedded {
@@ -32,7 +33,10 @@ export async function openEmbedded(
 ): Promise<Embedded> {
   const db = await openPglite(join(stateDir, "db"));
   const store = new LocalStore(join(stateDir, "artifacts"));
-  const dispatcher = new InProcessDispatcher(db.prisma, store, join(stateDir, "cache"), opts);
+  // runs killed with an earlier CLI process are failed as interrupted (stale-runs.ts), so they can be retried
+  const runsDir = join(stateDir, "runs");
+  await failStaleRuns(db.prisma, runsDir);
+  const dispatcher = new InProcessDispatcher(db.prisma, store, join(stateDir, "cache"), { ...opts, runsDir });
   return { db, store, dispatcher, stateDir, close: () => db.close() };
 }
 
@@ -48,7 +52,13 @@ export class InProcessDispatcher implements Dispatcher {
     private readonly db: PrismaClient,
     private readonly store: LocalStore,
     private readonly cacheDir: string,
-    private readonly opts: { progress?: ProgressSink; signal?: AbortSignal; device?: DeviceName },
+    private readonly opts: {
+      progress?: ProgressSink;
+      signal?: AbortSignal;
+      device?: DeviceName;
+      /** where each run records its owner process (stale-runs.ts); none: not recorded */
+      runsDir?: string;
+    },
   ) {}
 
   async dispatch(jobs: DispatchJob[]): Promise<void> {
@@ -69,7 +79,11 @@ export class InProcessDispatcher implements Dispatcher {
   }
 
   /** Runs one job to its end; false when it did not succeed. */
-  private async runOne(j: DispatchJob): Promise<boolean> {
+  private runOne(j: DispatchJob): Promise<boolean> {
+    return asOwner(this.opts.runsDir, j.id, () => this.runOwned(j));
+  }
+
+  private async runOwned(j: DispatchJob): Promise<boolean> {
     try {
       const out = await runJob(
         {

@@ -33,6 +33,7 @@ import {
 } from "@shortened/contracts";
 import { writeFolderAtomically } from "@shortened/hf";
 import { handlers } from "./handlers/index.js";
+import { ownerAlive, readOwner, writeOwner } from "./process-owner.js";
 import { specError } from "./submit.js";
 
 const TEAM = "local";
@@ -72,11 +73,13 @@ export class FolderRun {
     if (opts.near) {
       const out = resolve(opts.near);
       mkdirSync(dirname(out), { recursive: true });
+      removeDeadScratch(out);
       this.root = join(
         dirname(out),
         `.${basename(out)}.work-${process.pid}-${randomBytes(4).toString("hex")}`,
       );
       mkdirSync(this.root);
+      writeOwner(join(this.root, OWNER));
     } else {
       this.root = mkdtempSync(join(tmpdir(), "shortened-run-"));
     }
@@ -192,6 +195,25 @@ export class FolderRun {
         return true;
       },
     };
+  }
+}
+
+/** The scratch folder's record of the process that made it (process-owner.ts). */
+const OWNER = "owner.json";
+
+/** Scratch folders beside `out` whose run was killed (its process is gone): a run always removes its own. The
+ *  owner record decides; a folder without one (a kill right after mkdir) is judged by the pid in its name. */
+function removeDeadScratch(out: string): void {
+  const prefix = `.${basename(out)}.work-`;
+  for (const name of readdirSync(dirname(out))) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = join(dirname(out), name);
+    const owner = readOwner(join(dir, OWNER)) ?? {
+      pid: Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1] ?? Number.NaN),
+      start: null,
+    };
+    if (Number.isInteger(owner.pid) && ownerAlive(owner)) continue;
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
