@@ -80,6 +80,9 @@ const ELEM: Record<ElemType, number> = {
 
 /** Tensors at least this large are written as external data rather than inside the protobuf. */
 const EXTERNAL_THRESHOLD_BYTES = 1024;
+/** Offsets of external tensors: a multiple of the page and allocation granularity, so that ONNX Runtime maps
+ *  them from the file (CPU) instead of reading each into a heap buffer it frees after building the session. */
+const EXTERNAL_ALIGN = 65536;
 
 export class GraphBuilder {
   readonly nodes: Node[] = [];
@@ -180,7 +183,7 @@ export class GraphBuilder {
         const data = t.read ? t.read() : t.data;
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (fd !== undefined && bytes.byteLength >= EXTERNAL_THRESHOLD_BYTES) {
-          const pad = (64 - (offset % 64)) % 64;
+          const pad = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
           if (pad) writeAllSync(fd, new Uint8Array(pad));
           offset += pad;
           writeAllSync(fd, bytes, null, pieceBytes);

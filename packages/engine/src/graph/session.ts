@@ -7,6 +7,7 @@ import { UserError } from "@shortened/contracts";
 import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
 import { type GraphBuilder, tensorBytes } from "./builder.js";
+import { pretransposeWeights } from "./pretranspose.js";
 
 export type Device = "cpu" | "cuda";
 
@@ -32,6 +33,8 @@ export async function createSession(
     ...(opts.memArena === false ? { enableCpuMemArena: false } : {}),
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
+  // Checkpoint weights read through a Transpose go to the session transposed, mapped from the file as they are.
+  pretransposeWeights(graph);
   let weightBytes = 0;
   for (const t of graph.initializers.values()) weightBytes += tensorBytes(t);
   try {
