@@ -2,7 +2,7 @@
 # Peak RSS (/usr/bin/time -v) and wall time of `shortened export` on a large checkpoint, against the size of
 # its weights. Generates a TinyLlama-1.1B-shaped BF16 checkpoint (../shared/tools/gen_big_checkpoint.py) when
 # MODEL does not hold one. Run it under the team's heavy lock: /work/team/heavy.sh bench/export.sh
-#   OUT=/tmp/export-bench DTYPES="float16 float32" bench/export.sh
+#   OUT=/tmp/export-bench DTYPES="float16 float32" CHECK=1 bench/export.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/export-bench}
@@ -29,6 +29,10 @@ for dtype in $DTYPES; do
   printf '| %s | %.2f GB (%.2fx the checkpoint) | %.0f s | %.2f GB |\n' "$dtype" "$(echo "$rss/1048576" | bc -l)" \
     "$(echo "$rss*1024/$weights" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$(echo "$size/1000000000" | bc -l)"
   rm -f "$log"
+  # CHECK=1: the export in a fresh ONNX Runtime session generates the engine's greedy tokens
+  if [ "${CHECK:-0}" = 1 ]; then
+    echo "check ($dtype): $(node --conditions=development --import tsx bench/export-check.ts "$MODEL" "$OUT/onnx-$dtype" 4 "$dtype")"
+  fi
   rm -rf "$OUT/onnx-$dtype"
 done
 echo

@@ -18,6 +18,7 @@ import {
 } from "@shortened/adapters";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
 import { buildApp } from "@shortened/api";
+import { runJob } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
 import { createTestDatabase, runId } from "./helpers/service.js";
 import { demoDir } from "./helpers/teams-app.js";
@@ -153,5 +154,74 @@ describe("Hub models over the API (stand-in Hub)", { timeout: 120_000 }, () => {
     const missing = await call("POST", "/v1/models", member, { name: "x", uri: "hf://acme/tiny-flaky@v2" });
     assert.equal(missing.status, 422);
     assert.equal(missing.body.error.code, "hub_not_found");
+  });
+
+  it("a push is a job: admin only, refused at submission without the secret, run by a worker to a commit", async () => {
+    const version = (await db.prisma.modelVersion.findFirstOrThrow({ where: { kind: "base" } })).id;
+    const body = { repo: "acme/tiny-pushed", tokenSecret: "hf" };
+    const url = `/v1/versions/${version}/push`;
+    assert.equal((await call("POST", url, member, body)).status, 403);
+    const none = await call("POST", url, admin, { ...body, tokenSecret: "nope" });
+    assert.equal(none.status, 422, none.text);
+    assert.match(none.body.error.message, /no team secret "nope"/);
+    // POST /v1/jobs does not take push jobs.
+    const direct = await call("POST", "/v1/jobs", admin, { kind: "push", model: version, repo: "a/b" });
+    assert.equal(direct.status, 400, direct.text);
+    const r = await app.inject({
+      method: "POST",
+      url,
+      headers: {
+        authorization: `Bearer ${admin}`,
+        "content-type": "application/json",
+        "idempotency-key": "p1",
+      },
+      payload: JSON.stringify(body),
+    });
+    assert.equal(r.statusCode, 202, r.body);
+    const job = r.json();
+    assert.equal(job.kind, "push");
+    assert.equal(job.state, "queued");
+    assert.equal(r.headers.location, `/v1/jobs/${job.id}`);
+    assert.deepEqual(job.spec, {
+      kind: "push",
+      model: version,
+      repo: "acme/tiny-pushed",
+      private: true,
+      tokenSecret: "hf",
+    });
+    const again = await app.inject({
+      method: "POST",
+      url,
+      headers: {
+        authorization: `Bearer ${admin}`,
+        "content-type": "application/json",
+        "idempotency-key": "p1",
+      },
+      payload: JSON.stringify(body),
+    });
+    assert.equal(again.statusCode, 200);
+    assert.equal(again.json().id, job.id);
+    // A worker runs it.
+    const hubDeps = hubDepsFromEnv({
+      HF_ENDPOINT: hub.url,
+      HF_CACHE_DIR: join(dir, "worker-hub"),
+      SECRETS_KEY: "ab".repeat(32),
+    });
+    const out = await runJob(
+      {
+        db: db.prisma,
+        store: new LocalStore(join(dir, "store")),
+        cacheDir: join(dir, "worker"),
+        hub: hubDeps,
+      },
+      job.id,
+    );
+    assert.equal(out.status, "succeeded");
+    const done = await call("GET", `/v1/jobs/${job.id}`, admin);
+    assert.equal(done.body.state, "succeeded", done.text);
+    assert.equal(done.body.result.commit, hub.repo("acme/tiny-pushed").log.at(-1)!.commit);
+    assert.equal(done.body.result.committed, true);
+    assert.ok(hub.filesAt("acme/tiny-pushed").has("model.safetensors"));
+    for (const text of [r.body, done.text, ...logs]) assert.ok(!text.includes(TOKEN), "the token leaks");
   });
 });

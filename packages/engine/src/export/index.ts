@@ -1,1 +1,2 @@
 export * from "./onnx-decoder.js";
+export * from "./onnx-greedy.js";
