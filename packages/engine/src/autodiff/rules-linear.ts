@@ -18,7 +18,7 @@ const matMul: VjpRule = (c, n, [gy], needs) => {
     // which reads W as it is. MatMul(gy, Transpose(W)) makes ONNX Runtime fold a second, transposed copy of
     // every frozen weight into the session (LoRA on a 300M model: 2.83 → 2.70 GB peak, and faster). Not for a
     // float16 product (../models/precision.ts): the CPU provider's float16 Gemm is a slow reference kernel
-    // (one LoRA step of a 300M model: 810 s against 49 s), so half products keep the MatMul and its copy.
+    // (one LoRA step of a 300M model: 810 s against 49 s); half products take the MatMul form below.
     const flat = ra === 2 ? gy! : c.node("Flatten", [gy!], { axis: -1 });
     const ga2 = c.node("Gemm", [flat, b], { transB: 1 });
     ga = ra === 2 ? ga2 : c.node("Reshape", [ga2, c.node("Shape", [a])]);
