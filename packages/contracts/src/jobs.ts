@@ -535,6 +535,7 @@ export const EvaluateZeroShotSpec = z
     dtype: ComputeDtype,
     threads,
     memoryBudget,
+    accuracyLevel,
   })
   .strict();
 
@@ -609,6 +610,7 @@ export const BenchmarkSpec = z
     dtype: ComputeDtype,
     threads,
     memoryBudget,
+    accuracyLevel,
   })
   .strict();
 export type BenchmarkSpec = z.infer<typeof BenchmarkSpec>;

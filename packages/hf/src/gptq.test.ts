@@ -16,6 +16,7 @@ import {
   unpackAlongRows,
   zerosToStored,
 } from "./gptq-pack.js";
+import { pruneCheckpoint } from "./prune.js";
 import { readSafetensorsHeader } from "./safetensors-header.js";
 import { writeSafetensors } from "./safetensors-writer.js";
 
@@ -130,6 +131,31 @@ describe("GPTQ checkpoints of the oracle", () => {
           (q.config.tieWordEmbeddings && q.has("lm_head.weight") ? q.entry("lm_head.weight").byteLength : 0),
       );
       assert.ok(q.storedBytes() < float.storedBytes(), c.dir);
+    }
+  });
+
+  test("pruning a GPTQ checkpoint keeps its quantized tensors byte for byte and its quantization_config", async () => {
+    for (const c of CASES) {
+      const src = Checkpoint.open(`${fixtures}${c.dir}`);
+      const out = join(work, `pruned-${c.dir}`);
+      const r = await pruneCheckpoint({ model: src.dir, remove: [0], out });
+      assert.deepEqual(r.kept, [1]);
+      const p = Checkpoint.open(out);
+      assert.equal(p.config.numHiddenLayers, 1);
+      assert.deepEqual(p.config.quantization, src.config.quantization);
+      assert.deepEqual(
+        JSON.parse(readFileSync(join(out, "quantize_config.json"), "utf8")),
+        JSON.parse(readFileSync(join(src.dir, "quantize_config.json"), "utf8")),
+      );
+      let packed = 0;
+      for (const t of p.tensors.values()) {
+        const from = t.name.replace(/^model\.layers\.0\./, "model.layers.1.");
+        assert.ok(p.readBytes(t.name).equals(src.readBytes(from)), `${t.name} = ${from}`);
+        if (/\.(qweight|qzeros|scales|g_idx)$/.test(t.name)) packed++;
+      }
+      assert.equal(packed, 7 * 4, c.dir);
+      // embedding, final norm and head, plus one block of the two
+      assert.equal(p.tensors.size, 3 + (src.tensors.size - 3) / 2, c.dir);
     }
   });
 

@@ -9,6 +9,8 @@ import { benchmarkSvg } from "./bench-plot.js";
 import { intFlag, intListFlag } from "./cli-numbers.js";
 import { withFolderRun } from "./folder-job.js";
 import {
+  accuracyLevelFlag,
+  addAccuracyLevelOption,
   addDtypeOption,
   addMemoryBudgetOption,
   addRuntimeOptions,
@@ -29,6 +31,7 @@ interface Flags {
   device?: string;
   dtype?: string;
   memoryBudget?: string;
+  accuracyLevel?: string;
   threads?: string;
   seed?: string;
   json?: boolean;
@@ -81,6 +84,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
       device: deviceFlag(f.device),
       dtype: dtypeFlag(f.dtype),
       memoryBudget: f.memoryBudget,
+      accuracyLevel: accuracyLevelFlag(f.accuracyLevel),
     });
     const file = r.artifacts.find((a) => a.name === "benchmark.json")!;
     return JSON.parse(readFileSync(file.path, "utf8")) as BenchmarkResult;
@@ -105,7 +109,7 @@ async function bench(f: Flags): Promise<BenchCliResult> {
 export function benchCommand(): Command {
   return addMemoryBudgetOption(
     addRuntimeOptions(
-      addDtypeOption(new Command("bench"))
+      addAccuracyLevelOption(addDtypeOption(new Command("bench")))
         .description(
           "generation latency, throughput and peak memory per batch size (original vs pruned side by side)",
         )

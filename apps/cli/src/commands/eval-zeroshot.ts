@@ -12,7 +12,14 @@ import { runCommand } from "../output.js";
 import { choiceFlag, intFlag } from "./cli-numbers.js";
 import { evalCommand } from "./eval.js";
 import { withFolderRun } from "./folder-job.js";
-import { addDtypeOption, deviceFlag, dtypeFlag, memoryBudgetOption } from "./runtime-flags.js";
+import {
+  accuracyLevelFlag,
+  addAccuracyLevelOption,
+  addDtypeOption,
+  deviceFlag,
+  dtypeFlag,
+  memoryBudgetOption,
+} from "./runtime-flags.js";
 
 /** zeroshot.json of the evaluate job's zeroshot task. */
 interface ZeroShotFile extends Omit<ZeroShotResult, "tasks"> {
@@ -29,6 +36,7 @@ interface Options {
   dtype?: string;
   threads?: string;
   memoryBudget?: string;
+  accuracyLevel?: string;
   items?: boolean;
   strategy?: string;
   bos?: string;
@@ -64,7 +72,7 @@ function human(r: Omit<ZeroShotResult, "items">): string {
 }
 
 export function zeroshotCommand(): Command {
-  return addDtypeOption(new Command("zeroshot"))
+  return addAccuracyLevelOption(addDtypeOption(new Command("zeroshot")))
     .description(
       "zero-shot accuracy on BoolQ, PIQA, HellaSwag, WinoGrande, ARC-e, ARC-c, OpenBookQA (lm-eval 3326c54)",
     )
@@ -154,6 +162,7 @@ async function evalZeroShot(opts: Options) {
       dtype: dtypeFlag(opts.dtype),
       threads: intFlag("--threads", opts.threads),
       memoryBudget: opts.memoryBudget,
+      accuracyLevel: accuracyLevelFlag(opts.accuracyLevel),
     });
     const file = r.artifacts.find((a) => a.name === "zeroshot.json")!;
     const out = JSON.parse(readFileSync(file.path, "utf8")) as ZeroShotFile;

@@ -4563,6 +4563,8 @@ export interface operations {
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                     memoryBudget?: string;
+                    /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                    accuracyLevel?: number;
                 } | {
                     /** @enum {string} */
                     kind: "evaluate";
@@ -4680,6 +4682,8 @@ export interface operations {
                     threads?: number;
                     /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                     memoryBudget?: string;
+                    /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                    accuracyLevel?: number;
                 } | {
                     /** @enum {string} */
                     kind: "pipeline";
@@ -5035,6 +5039,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     } | {
                         /** @enum {string} */
                         task: "generate";
@@ -5526,6 +5532,8 @@ export interface operations {
                         threads?: number;
                         /** @description peak memory the run may use (4G, 2.5G, 2560M); a model that does not fit whole runs block-streamed, and a run that cannot fit is refused (default: the worker's SHORTENED_MEMORY_BUDGET, else 75% of available memory) */
                         memoryBudget?: string;
+                        /** @description GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations) */
+                        accuracyLevel?: number;
                     } | {
                         /** @enum {string} */
                         task: "generate";

@@ -10,6 +10,7 @@ import { KvGenerator, type KvGeneratorOptions } from "../generate/generator.js";
 import type { Device } from "../graph/session.js";
 import { ort } from "../graph/session.js";
 import type { ComputeDtype } from "../models/precision.js";
+import type { AccuracyLevel } from "../quantize/matmul-nbits.js";
 import { generationFlops, modelAndCacheBytes } from "./flops.js";
 import { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
 import { randomPrompts } from "./prompts.js";
@@ -31,6 +32,8 @@ export interface BenchmarkOptions {
   threads?: number;
   /** compute dtype (default float32) */
   dtype?: ComputeDtype;
+  /** GPTQ checkpoints: MatMulNBits accuracy_level (default 0, exact against the dequantized weights) */
+  accuracyLevel?: AccuracyLevel;
   seed?: number;
   /** Measure peak memory per model and batch size (one child process each). */
   memory?: boolean;
@@ -120,10 +123,12 @@ export function generatorOptions(o: {
   threads?: number;
   memoryBudget?: string | number;
   execution?: "whole" | "streamed";
+  accuracyLevel?: AccuracyLevel;
 }): KvGeneratorOptions {
   return {
     device: o.device,
     dtype: o.dtype,
+    accuracyLevel: o.accuracyLevel,
     threads: o.threads,
     memoryBudget: o.memoryBudget,
     execution: o.execution,
@@ -201,6 +206,7 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
           dtype: o.dtype,
           memoryBudget: o.memoryBudget,
           execution: o.execution,
+          accuracyLevel: o.accuracyLevel,
           planBatch: Math.max(...o.batchSizes),
         });
       }

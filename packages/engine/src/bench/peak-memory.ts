@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ComputeDtype } from "../models/precision.js";
+import type { AccuracyLevel } from "../quantize/matmul-nbits.js";
 
 export interface PeakMemory {
   /** largest sampled resident set of the child process, MiB (includes graph-building transients) */
@@ -32,6 +33,7 @@ export interface PeakMemoryProbe {
   dtype?: ComputeDtype;
   memoryBudget?: string | number;
   execution?: "whole" | "streamed";
+  accuracyLevel?: AccuracyLevel;
   /** the batch the plan is made for (the benchmark's largest; default batch), so the probe runs as it did */
   planBatch?: number;
 }

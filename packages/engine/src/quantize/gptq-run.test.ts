@@ -2,10 +2,15 @@
 // engine: MatMulNBits (act-order through a Gather of the input channels) equals the dequantized float path, the
 // perplexity of the oracle's own checkpoint equals the oracle's, and 3-bit linears fall back to the float weight.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { pruneCheckpoint } from "@shortened/hf";
+import { generatorOptions } from "../bench/benchmark.js";
 import { perplexity } from "../eval/perplexity.js";
+import { zeroShot } from "../eval/zeroshot/zero-shot.js";
 import { KvGenerator } from "../generate/generator.js";
 import { ForwardSession } from "../models/forward-session.js";
 import { assertAllRel, assertRel } from "../test-support/engine-fixtures.js";
@@ -98,5 +103,58 @@ describe("GPTQ checkpoints run with MatMulNBits", () => {
       }
     };
     assert.deepEqual(await run("nbits"), await run("dequantized"));
+  });
+
+  test("zero-shot and the benchmark take accuracy_level: 0 equals the dequantized model, 4 moves the scores", async () => {
+    const root = fileURLToPath(new URL("../../../../", import.meta.url));
+    const tokenizer = { encode: (t: string) => [...Buffer.from(t, "utf8")].map((b) => b % 128) };
+    const score = async (
+      o: { accuracyLevel?: 0 | 4; quantizedLinears?: "dequantized" },
+      strategy: "rows" | "shared-context",
+    ) => {
+      const r = await zeroShot({
+        model: `${HF}g32-act`,
+        tasks: ["arc_easy"],
+        dataDir: `${root}data/zeroshot`,
+        limit: 2,
+        tokenizer,
+        threads: 1,
+        strategy,
+        ...o,
+      });
+      return r.items["arc_easy"]!.flatMap((it) => it.lls);
+    };
+    for (const strategy of ["rows", "shared-context"] as const) {
+      const exact = await score({ accuracyLevel: 0 }, strategy);
+      assertAllRel(
+        exact,
+        await score({ quantizedLinears: "dequantized" }, strategy),
+        1e-5,
+        `${strategy} level 0`,
+      );
+      const int8 = await score({ accuracyLevel: 4 }, strategy);
+      assert.ok(
+        int8.some((v, i) => v !== exact[i]),
+        `${strategy}: level 4 changes the loglikelihoods`,
+      );
+      assertAllRel(int8, exact, 5e-2, `${strategy} level 4 close`);
+    }
+    assert.equal(
+      generatorOptions({ batchSizes: [1], inputLen: 4, outputLen: 4, accuracyLevel: 4 }).accuracyLevel,
+      4,
+    );
+  });
+
+  test("a pruned GPTQ checkpoint runs as the quantized model with that block skipped", async () => {
+    const work = mkdtempSync(join(tmpdir(), "gptq-prune-"));
+    try {
+      await pruneCheckpoint({ model: `${HF}g32-act`, remove: [0], out: join(work, "p") });
+      const common = { ids: stream, seqLen: 32, bos: "first" as const, bosId: 1, threads: 1 };
+      const pruned = await perplexity({ ...common, model: join(work, "p") });
+      const skipped = await perplexity({ ...common, model: `${HF}g32-act`, skip: [0] });
+      assertRel(pruned.ppl, skipped.ppl, 1e-5, "pruned vs skipped ppl");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,7 @@
 // ratios. Each number of the job's own model is stored with the settings and machine that produced it.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { benchmarkGeneration } from "@shortened/engine";
+import { type AccuracyLevel, benchmarkGeneration } from "@shortened/engine";
 import type { Handler } from "./types.js";
 
 export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
@@ -33,6 +33,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
     dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,
+    accuracyLevel: spec.accuracyLevel as AccuracyLevel | undefined,
     onProgress: (message) => ports.progress.log(`benchmark: ${message}`),
   });
   const file = join(ports.context.workDir, "benchmark.json");

@@ -13,7 +13,7 @@ import {
   UserError,
   zeroShotTaskNames,
 } from "@shortened/contracts";
-import { zeroShot } from "@shortened/engine";
+import { type AccuracyLevel, zeroShot } from "@shortened/engine";
 import { evalDataDir, missingTaskLine, tasksWithData, type ZeroShotTaskName } from "@shortened/hf";
 import type { ZeroShotSection, ZeroShotTaskRow } from "../report.js";
 import type { TaskOutcome } from "./evaluate-outcome.js";
@@ -89,6 +89,7 @@ export async function evaluateZeroShot(
     dtype: spec.dtype,
     threads: spec.threads,
     memoryBudget: spec.memoryBudget,
+    accuracyLevel: spec.accuracyLevel as AccuracyLevel | undefined,
     onPlan: (plan: { summary: string }) => ports.progress.log(`plan: ${plan.summary}`),
     signal: ports.signal,
     onProgress: (done, total) =>

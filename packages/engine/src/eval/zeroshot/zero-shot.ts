@@ -23,6 +23,7 @@ import type { Device } from "../../graph/session.js";
 import { ForwardSession } from "../../models/forward-session.js";
 import { type ComputeDtype, checkComputeDtype } from "../../models/precision.js";
 import { openCheckpoint } from "../../models/weights.js";
+import type { QuantizedRunOptions } from "../../quantize/gptq-matmul.js";
 import { softwareVersion } from "../protocol.js";
 import { loglikelihoods } from "./loglikelihood.js";
 import { type ItemScore, mean, scoreItem } from "./metrics.js";
@@ -30,7 +31,7 @@ import { SharedContextScorer } from "./shared-context.js";
 
 export const HARNESS_COMMIT = "3326c54";
 
-export interface ZeroShotOptions {
+export interface ZeroShotOptions extends QuantizedRunOptions {
   model: string;
   tasks: ZeroShotTaskName[];
   /** Folder holding the task files (see data/zeroshot/PROVENANCE.md). */
@@ -170,6 +171,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       device: opts.device,
       threads: opts.threads,
       dtype,
+      accuracyLevel: opts.accuracyLevel,
     });
     try {
       lls = await scorer.loglikelihoods(all, batching);
@@ -182,6 +184,7 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
       device: opts.device,
       threads: opts.threads,
       dtype,
+      accuracyLevel: opts.accuracyLevel,
     });
     try {
       lls = await loglikelihoods(session, all, { maxLength, ...batching });
