@@ -93,6 +93,39 @@ test("retrain partial --parts trains the named parts only", () => {
   assert.deepEqual([...r.trained].sort(), ["lm_head.weight", "model.norm.weight"]);
 });
 
+test("retrain partial --distill-from --top-k: a distilled partial run (KD and CE per step), only the parts move", () => {
+  const out = join(tmp, "distilled");
+  const r = jsonOf(
+    runCli([
+      "retrain",
+      "partial",
+      "--model",
+      student,
+      "--ids",
+      ids,
+      "--out",
+      out,
+      "--parts",
+      "model.layers.2",
+      ...["--distill-from", join(kd, "teacher"), "--top-k", "8", "--kd-alpha", "0.5"],
+      ...flags,
+      "--json",
+    ]),
+  );
+  assert.equal(r.kdLosses.length, 3);
+  r.losses.forEach((l: number, s: number) => {
+    assert.ok(Math.abs(l - (0.5 * r.kdLosses[s] + 0.5 * r.ceLosses[s])) <= 1e-9 * l);
+  });
+  assert.equal(r.teacherCache.reused, false);
+  assert.ok(r.trained.every((n: string) => n.startsWith("model.layers.2.")));
+  const src = Checkpoint.open(student);
+  const got = Checkpoint.open(out);
+  for (const name of src.tensors.keys()) {
+    const same = Buffer.from(got.readFloat32(name).buffer).equals(Buffer.from(src.readFloat32(name).buffer));
+    assert.equal(same, !r.trained.includes(name), name);
+  }
+});
+
 test("bad part flags exit 2 with one line and write nothing", () => {
   const cases: [string[], RegExp][] = [
     [["partial", "--parts", "model.layers.9"], /model\.layers\.9.*names no tensor of this model/],
