@@ -1,9 +1,11 @@
 // One error shape for every failure: {"error": {"code", "message", "details"?}} with a stable code.
 // Bad input (UserError, schema issues, malformed or oversized bodies, a body in the wrong Content-Type) is
-// 4xx; an unreachable artifact store is 503 `store_unavailable`; anything else is a 500 whose message says
+// 4xx; an unreachable artifact store is 503 `store_unavailable`, a database too busy to answer in time 503
+// `busy`; anything else is a 500 whose message says
 // nothing about internals.
 
 import type { Socket } from "node:net";
+import { isDatabaseBusy } from "@shortened/adapters";
 import { isUserError } from "@shortened/contracts";
 import type {
   FastifyError,
@@ -67,6 +69,14 @@ export function installErrorHandling(app: FastifyInstance): void {
     // never the store's endpoint).
     if ((err as Error).name === "ArtifactStoreUnavailable")
       return reply.status(503).header("retry-after", "5").send(errorBody("store_unavailable", err.message));
+    // The database was too busy to answer in time (pool or transaction timeout, lock or serialization conflict).
+    if (isDatabaseBusy(err)) {
+      req.log.warn({ err }, "database busy");
+      return reply
+        .status(503)
+        .header("retry-after", "2")
+        .send(errorBody("busy", "the registry is busy; retry later"));
+    }
     const known = err.code ? fastifyCodes[err.code] : undefined;
     if (known) return reply.status(known.status).send(errorBody(known.code, err.message));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)

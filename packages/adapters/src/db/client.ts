@@ -26,6 +26,11 @@ export interface OpenDbOptions {
   migrate?: "apply" | "check" | "skip";
 }
 
+// Prisma's defaults (2 s to get a connection, 5 s per interactive transaction) fail a burst of submissions on a
+// loaded machine with an internal error; these bound a stuck transaction without failing a slow one. What still
+// runs out answers 503 with Retry-After (isDatabaseBusy).
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 };
+
 // Any constant works; it only has to be the same for every process applying migrations.
 const MIGRATION_LOCK = 7_270_736_915;
 
@@ -34,7 +39,7 @@ export async function openPostgres(url: string, opts: OpenDbOptions = {}): Promi
     throw new UserError("bad_request", "DATABASE_URL must be a postgres:// URL");
   const applied = await migratePostgres(url, opts.migrate ?? "apply");
   const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool), transactionOptions: TRANSACTION_OPTIONS });
   return {
     prisma,
     kind: "postgres",
@@ -96,7 +101,7 @@ export async function openPglite(dir: string, opts: OpenDbOptions = {}): Promise
   await lite.waitReady;
   const factory = new PrismaPGlite(lite);
   const applied = (opts.migrate ?? "apply") === "apply" ? await deployMigrations(factory) : [];
-  const prisma = new PrismaClient({ adapter: factory });
+  const prisma = new PrismaClient({ adapter: factory, transactionOptions: TRANSACTION_OPTIONS });
   return {
     prisma,
     kind: "pglite",
