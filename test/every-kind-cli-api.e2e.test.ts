@@ -1,6 +1,6 @@
 // One implementation per use case (issue 11): every job kind, and importance with every criterion, run on the
 // shipped 8-block demo model through the CLI binary (its file-mode commands on folders; `jobs submit` in
-// embedded mode for the kinds without one) and through the REST API of a service stack (a worker process).
+// embedded mode for the pipeline and the study) and through the REST API of a service stack (a worker process).
 // Both must give the same result: the same block orders, the same losses and perplexities, the same bytes of
 // every deterministic output file (sha256). One intra-op thread everywhere, so both sides compute alike.
 import assert from "node:assert/strict";
@@ -135,7 +135,6 @@ describe("every job kind gives the same result through the CLI and the API", { t
 
   it("walks every kind and criterion", async () => {
     const calibration = { ids: CALIB, seqLen: 32 };
-    const partial = { kind: "retrain", method: "partial", lastBlocks: 1, ...TRAINING };
     const pipeline = {
       kind: "pipeline",
       importance: { criterion: "magnitude", calibration, ...T },
@@ -180,7 +179,6 @@ describe("every job kind gives the same result through the CLI and the API", { t
     assert.deepEqual(cliPruned.removed, apiPruned.result.removed);
     const pruned = apiPruned.outputVersionId as string;
     const prunedDir = join(dir, "pruned");
-    const apiPartial = early(api({ ...partial, model: pruned }));
     await sameFiles(pruned, prunedDir, ["model.safetensors"]);
 
     // Retraining, evaluation, benchmark, quantization and export of the pruned model, both sides at once.
@@ -239,6 +237,25 @@ describe("every job kind gives the same result through the CLI and the API", { t
         closeAll(c.cptLosses, phase(a.result, 0), "cpt+lora: CPT losses");
         closeAll(c.losses, phase(a.result, 1), "cpt+lora: LoRA losses");
         await sameFiles(a.outputVersionId, join(dir, "cptlora", "lora", "merged"), ["model.safetensors"]);
+      },
+    );
+    both(
+      [
+        "retrain",
+        "partial",
+        "--model",
+        prunedDir,
+        "--ids",
+        "train.json",
+        "--last-blocks",
+        "1",
+        "--out",
+        "partial",
+      ].concat(TRAIN_FLAGS),
+      { kind: "retrain", method: "partial", lastBlocks: 1, ...TRAINING },
+      async (c, a) => {
+        closeAll(c.losses, phase(a.result), "partial losses");
+        await sameFiles(a.outputVersionId, join(dir, "partial"), ["model.safetensors"]);
       },
     );
     both(
@@ -360,17 +377,14 @@ describe("every job kind gives the same result through the CLI and the API", { t
     ]);
     await sameFiles(merged.outputVersionId, join(dir, "merged"), ["model.safetensors"]);
 
-    // The kinds without a file-mode command: `jobs submit` in embedded mode.
+    // The pipeline and the study have no file-mode command: `jobs submit` in embedded mode.
     const state = ["--state-dir", join(dir, "state")];
     await cli("models", "register", "tiny", "--path", demo, ...state);
-    await cli("models", "register", "pruned", "--path", prunedDir, ...state);
     const embedded = async (spec: Record<string, unknown>) => {
       const j = await cli("jobs", "submit", "--spec", JSON.stringify(spec), ...state);
       assert.equal(j.state, "succeeded", JSON.stringify(j));
       return j;
     };
-    const [cp, ap] = await Promise.all([embedded({ ...partial, model: "pruned" }), apiPartial]);
-    closeAll(phase(cp.result), phase(ap.result), "partial losses");
     const [cl, al] = await Promise.all([embedded({ ...pipeline, model: "tiny@1" }), apiPipeline]);
     const steps = (j: { result: { steps: { kind: string; result: Record<string, unknown> }[] } }) =>
       j.result.steps.map((s) => ({ kind: s.kind, r: s.result }));
