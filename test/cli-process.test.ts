@@ -1,9 +1,10 @@
 // The CLI as a process: usage errors exit 2 with one line in every command, --version, the bin passes
 // SIGTERM to its tsx child and exits with its code, and `admin create-team` needs only the database.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { runCli } from "./helpers/cli.js";
@@ -30,6 +31,19 @@ test("--version prints the CLI's version", () => {
   const r = runCli(["--version"], { timeoutMs: 60_000 });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim(), version);
+});
+
+test("bin/shortened.js from the sources runs from a folder outside the repository (tsx found from the bin)", (t) => {
+  const elsewhere = mkdtempSync(join(tmpdir(), "cli-elsewhere-"));
+  t.after(() => rmSync(elsewhere, { recursive: true, force: true }));
+  const r = spawnSync(process.execPath, [join(repoRoot, "apps/cli/bin/shortened.js"), "--version"], {
+    cwd: elsewhere,
+    env: { ...process.env, SHORTENED_FROM_SOURCE: "1" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\d+\.\d+\.\d+\n$/);
 });
 
 async function freePort(): Promise<number> {

@@ -13,9 +13,11 @@ if (existsSync(built) && !process.env.SHORTENED_FROM_SOURCE) {
   await import(built);
 } else {
   const source = join(appDir, "src", "main.ts");
+  // tsx resolved from this file, not from the caller's folder: `shortened` run from anywhere finds it.
+  const tsx = import.meta.resolve("tsx");
   const child = spawn(
     process.execPath,
-    ["--conditions=development", "--import", "tsx", source, ...process.argv.slice(2)],
+    ["--conditions=development", "--import", tsx, source, ...process.argv.slice(2)],
     { stdio: "inherit" },
   );
   const forward = (signal) => () => {
