@@ -72,7 +72,9 @@ export function hubFetch(
       if (away) {
         const problem = destinationUrlProblem(url.href, outside);
         if (problem)
-          throw new HubIntegrityError(`the Hub ${hop ? "redirected" : "pointed"} to ${url.origin}, which is refused: ${problem}`);
+          throw new HubIntegrityError(
+            `the Hub ${hop ? "redirected" : "pointed"} to ${url.origin}, which is refused: ${problem}`,
+          );
       }
       let res: Response;
       try {
@@ -81,7 +83,9 @@ export function hubFetch(
           : await fetch(url, { ...init, headers, redirect: "manual" });
       } catch (e) {
         if (e instanceof DestinationRefused)
-          throw new HubIntegrityError(`the Hub ${hop ? "redirected" : "pointed"} to ${url.origin}, which is refused: ${e.message}`);
+          throw new HubIntegrityError(
+            `the Hub ${hop ? "redirected" : "pointed"} to ${url.origin}, which is refused: ${e.message}`,
+          );
         init.signal?.throwIfAborted();
         throw new HubTransferError(
           `cannot reach ${url.origin}: ${(e as Error).cause ?? (e as Error).message}`,
