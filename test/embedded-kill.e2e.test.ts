@@ -65,8 +65,11 @@ test("an embedded job killed with its process is failed as interrupted on next o
     threads: 1,
   };
   const child = startCli(["jobs", "submit", "--spec", JSON.stringify(spec), "--json", ...state]);
-  // killed once the job has saved resumable state (and recorded its owner)
-  await until("saved training state", () => findPaths(join(dir, "state", "artifacts"), "/state/").length > 0);
+  // killed once the job has saved a complete resumable state (its `.complete` marker is written last: a state
+  // still being written is not one to resume from), and recorded its owner
+  await until("saved training state", () =>
+    findPaths(join(dir, "state", "artifacts"), "/state/").some((p) => p.endsWith("/.complete")),
+  );
   const owners = readdirSync(join(dir, "state", "runs"));
   assert.equal(owners.length, 1, "the run records its owner process");
   await kill9(child);
