@@ -10,8 +10,8 @@ export function isUniqueViolation(e: unknown): boolean {
   );
 }
 
-// Prisma: P2024 no pool connection in time, P2028 transaction could not start or expired (its interactive
-// transaction timeout). PostgreSQL: 40001 serialization failure, 40P01 deadlock, 55P03 lock not available,
+// Prisma: P2024 no pool connection in time, P2034 write conflict or deadlock, P2028 transaction could not start
+// or expired (its interactive transaction timeout). PostgreSQL: 40001 serialization failure, 40P01 deadlock, 55P03 lock not available,
 // 57014 statement cancelled, 53300 too many connections. None says the request was wrong: it may succeed later.
 const BUSY_PRISMA = new Set(["P2024", "P2028", "P2034"]);
 const BUSY_SQLSTATE = new Set(["40001", "40P01", "55P03", "57014", "53300"]);
