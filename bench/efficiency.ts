@@ -35,6 +35,18 @@ const { values: a } = parseArgs({
     "accuracy-level": { type: "string", default: "0" },
   },
 });
+// The timing settings both comparisons share.
+const runSettings = {
+  batchSizes: a["batch-sizes"]!.split(",").map(Number),
+  inputLen: 128,
+  outputLen: 128,
+  warmup: Number(a.warmup),
+  runs: Number(a.runs),
+  threads: a.threads ? Number(a.threads) : undefined,
+  device: (a.device === "cuda" ? "cuda" : "cpu") as "cuda" | "cpu",
+  memory: !a["no-memory"],
+};
+
 if (a.gptq) {
   await gptqRows();
   process.exit(0);
@@ -81,14 +93,7 @@ const result = await benchmarkGeneration({
     { label: "pruned (9 blocks)", dir: pruned },
     { label: "width-pruned (same params)", dir: width },
   ],
-  batchSizes: a["batch-sizes"]!.split(",").map(Number),
-  inputLen: 128,
-  outputLen: 128,
-  warmup: Number(a.warmup),
-  runs: Number(a.runs),
-  threads: a.threads ? Number(a.threads) : undefined,
-  device: a.device === "cuda" ? "cuda" : "cpu",
-  memory: !a["no-memory"],
+  ...runSettings,
   onProgress: (m) => process.stderr.write(`${m}\n`),
 });
 
@@ -169,14 +174,7 @@ async function gptqRows(): Promise<void> {
       { label: "pruned (9 blocks)", dir: cut },
       { label: "pruned + GPTQ 4-bit", dir: q4 },
     ],
-    batchSizes: a["batch-sizes"]!.split(",").map(Number),
-    inputLen: 128,
-    outputLen: 128,
-    warmup: Number(a.warmup),
-    runs: Number(a.runs),
-    threads: a.threads ? Number(a.threads) : undefined,
-    device: a.device === "cuda" ? "cuda" : "cpu",
-    memory: !a["no-memory"],
+    ...runSettings,
     accuracyLevel,
     onProgress: (m) => process.stderr.write(`${m}\n`),
   });
