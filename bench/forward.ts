@@ -10,11 +10,12 @@
 // PyTorch runs with OPENBLAS_NUM_THREADS=1 and =threads (its BLAS threads can oversubscribe the cores); the
 // better of the two is the reference. Results go to bench/results/forward-t<threads>.json.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ForwardSession, mulberry32, shiftedTargets } from "@shortened/engine";
+import { model100m } from "./model-100m.js";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const { values: args } = parseArgs({
@@ -36,41 +37,9 @@ const warmup = Number(args.warmup);
 const threads = Number(args.threads);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const MODEL_100M = join(os.tmpdir(), "shortened-bench-llama-100m");
 const models: Record<string, () => string> = {
   demo: () => join(repoRoot, "models/tinystories-llama-8L"),
-  "100m": () => {
-    if (!existsSync(join(MODEL_100M, "model.safetensors"))) {
-      const argv = [
-        args.oracle!,
-        "gen-model",
-        "--quiet",
-        "--out",
-        MODEL_100M,
-        "--seed",
-        "1",
-        "--arch",
-        "llama",
-        "--layers",
-        "12",
-        "--hidden",
-        "768",
-        "--heads",
-        "12",
-        "--kv-heads",
-        "4",
-        "--intermediate",
-        "2048",
-        "--vocab",
-        "16000",
-        "--max-pos",
-        "2048",
-      ];
-      const r = spawnSync("/usr/bin/python3", argv, { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`gen-model failed: ${r.stderr}`);
-    }
-    return MODEL_100M;
-  },
+  "100m": () => model100m(args.oracle!),
 };
 
 async function ours(

@@ -10,12 +10,10 @@
 import os from "node:os";
 import { parseArgs } from "node:util";
 import {
-  blockLinearParams,
-  createSession,
-  GraphBuilder,
+  forwardFlops,
+  gemmCeiling,
   mulberry32,
   openCheckpoint,
-  ort,
   StreamedModel,
   streamedRowNllSums,
 } from "@shortened/engine";
@@ -37,39 +35,9 @@ const threads = Number(args.threads);
 const ckpt = openCheckpoint(args.model);
 const c = ckpt.config;
 
-async function gemmCeiling(M: number, K: number, N: number): Promise<number> {
-  const g = new GraphBuilder();
-  const a = g.input("a", "float32", [M, K]);
-  const w = g.input("w", "float32", [K, N]);
-  g.output(g.rename(g.node("MatMul", [a, w]), "y"), "float32", [M, N]);
-  const s = await createSession(g, { threads });
-  const next = mulberry32(1);
-  const feeds = {
-    a: new ort.Tensor(
-      "float32",
-      Float32Array.from({ length: M * K }, () => next() / 2 ** 32 - 0.5),
-      [M, K],
-    ),
-    w: new ort.Tensor(
-      "float32",
-      Float32Array.from({ length: K * N }, () => next() / 2 ** 32 - 0.5),
-      [K, N],
-    ),
-  };
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const t0 = performance.now();
-    await s.run(feeds);
-    if (i >= 2) times.push((performance.now() - t0) / 1000);
-  }
-  await s.release();
-  const best = Math.min(...times);
-  return (2 * M * K * N) / best;
-}
-
 const tokens = R * T;
 const M = Math.min(B * T, 4096);
-const ceiling = await gemmCeiling(M, c.hiddenSize, c.intermediateSize);
+const ceiling = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads });
 
 const model = await StreamedModel.open(ckpt, { threads, maxSeqLen: T });
 let readS = 0;
@@ -86,10 +54,7 @@ await streamedRowNllSums(model, ids, R, T, { batchSize: B, rowsPerPass: R });
 const wall = (performance.now() - t0) / 1000;
 await model.release();
 
-const attnWidth = c.numAttentionHeads * c.headDim;
-const macsPerRow =
-  c.numHiddenLayers * (T * blockLinearParams(c) + 2 * attnWidth * T * T) + T * c.hiddenSize * c.vocabSize;
-const flops = 2 * R * macsPerRow;
+const flops = forwardFlops(c, R, T);
 const result = {
   date: new Date().toISOString(),
   model: args.model,

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ModelConfig } from "@shortened/hf";
-import { blockLinearParams, generationFlops, modelAndCacheBytes, parameterCount } from "./flops.js";
+import {
+  blockLinearParams,
+  forwardFlops,
+  generationFlops,
+  modelAndCacheBytes,
+  parameterCount,
+} from "./flops.js";
 import { spread } from "./stats.js";
 
 const config = (layers: number) =>
@@ -23,6 +29,14 @@ test("generation FLOPs: hand count on a tiny config, linear in batch, 25% of blo
   assert.equal(generationFlops(config(3), 5, 7, 9), 5 * generationFlops(config(3), 1, 7, 9));
   const ratio = generationFlops(config(9), 1, 128, 128) / generationFlops(config(12), 1, 128, 128);
   assert.ok(ratio > 0.75 && ratio < 0.8, `${ratio}`); // the head is not pruned
+});
+
+test("forward FLOPs: hand count, linear in batch, equal to a prefill whose head runs on every position", () => {
+  // T=2: 2·120 block linears + 2·4·2·2 scores and mixing, head 2·40 (every position)
+  assert.equal(forwardFlops(config(1), 1, 2), 2 * (240 + 32 + 80));
+  assert.equal(forwardFlops(config(3), 4, 5), 4 * forwardFlops(config(3), 1, 5));
+  const headOnOtherPositions = 2 * 40 * (7 - 1); // a prefill runs the head on its last position only
+  assert.equal(forwardFlops(config(2), 1, 7), generationFlops(config(2), 1, 7, 1) + headOnOtherPositions);
 });
 
 test("spread: median and quartiles as numpy's linear interpolation", () => {

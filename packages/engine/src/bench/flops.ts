@@ -10,6 +10,16 @@ export function blockLinearParams(c: ModelConfig): number {
   return c.hiddenSize * (q + 2 * kv) + q * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize;
 }
 
+/** FLOPs of one forward over `batch` rows of `seqLen` tokens with the head on every position (perplexity,
+ *  training): scores and mixing over the full T×T, as the graphs compute them before the causal mask. */
+export function forwardFlops(c: ModelConfig, batch: number, seqLen: number): number {
+  const attnWidth = c.numAttentionHeads * c.headDim;
+  const perRow =
+    c.numHiddenLayers * (seqLen * blockLinearParams(c) + 2 * attnWidth * seqLen * seqLen) +
+    seqLen * c.hiddenSize * c.vocabSize;
+  return 2 * batch * perRow;
+}
+
 /** FLOPs of generating `outputLen` tokens after `inputLen` prompt tokens, for `batch` rows. */
 export function generationFlops(c: ModelConfig, batch: number, inputLen: number, outputLen: number): number {
   const lin = blockLinearParams(c);

@@ -5,6 +5,13 @@ export {
   type BenchmarkRow,
   benchmarkGeneration,
 } from "./benchmark.js";
-export { blockLinearParams, generationFlops, modelAndCacheBytes, parameterCount } from "./flops.js";
+export {
+  blockLinearParams,
+  forwardFlops,
+  generationFlops,
+  modelAndCacheBytes,
+  parameterCount,
+} from "./flops.js";
+export { gemmCeiling } from "./gemm-ceiling.js";
 export { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
 export { type Spread, spread } from "./stats.js";

@@ -1,0 +1,38 @@
+// The float32 GEMM ceiling of this machine as ONNX Runtime's CPU provider (MLAS) reaches it: the best GFLOP/s of
+// one MatMul [M, K] × [K, N] over a few runs, with the weight fed as an input. Benchmarks measure it in the same
+// process as the model they time and report model FLOP/s as a fraction of it: under a loaded machine the
+// fraction moves much less than either figure alone.
+import { GraphBuilder } from "../graph/builder.js";
+import { createSession, ort } from "../graph/session.js";
+import { mulberry32 } from "../random.js";
+
+/** FLOP/s (2·M·K·N per run) of the fastest of `runs` MatMuls after 2 warm-up runs. */
+export async function gemmCeiling(
+  M: number,
+  K: number,
+  N: number,
+  opts: { threads?: number; runs?: number } = {},
+): Promise<number> {
+  const g = new GraphBuilder();
+  const a = g.input("a", "float32", [M, K]);
+  const w = g.input("w", "float32", [K, N]);
+  g.output(g.rename(g.node("MatMul", [a, w]), "y"), "float32", [M, N]);
+  const s = await createSession(g, { threads: opts.threads });
+  try {
+    const next = mulberry32(1);
+    const fill = (n: number) => Float32Array.from({ length: n }, () => next() / 2 ** 32 - 0.5);
+    const feeds = {
+      a: new ort.Tensor("float32", fill(M * K), [M, K]),
+      w: new ort.Tensor("float32", fill(K * N), [K, N]),
+    };
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 2 + (opts.runs ?? 5); i++) {
+      const t0 = performance.now();
+      await s.run(feeds);
+      if (i >= 2) best = Math.min(best, (performance.now() - t0) / 1000);
+    }
+    return (2 * M * K * N) / best;
+  } finally {
+    await s.release();
+  }
+}
