@@ -8,6 +8,7 @@ import { MEMORY_BUDGET_ENV, resolveMemoryBudget } from "./budget.js";
 import { estimateStreamed, estimateWhole, float32WeightBytes } from "./estimate.js";
 import { parseMemorySize } from "./memory-size.js";
 import { planExecution } from "./plan.js";
+import { STACKED_TOKENS_PER_CALL } from "./streamed-importance.js";
 
 const G = 2 ** 30;
 
@@ -80,6 +81,40 @@ test("7B shapes: float32 weights as the config implies; whole does not fit 4G, s
   assert.ok(estimateStreamed(llama7b, streamed.workload(small.rowsPerPass!)).total <= 4 * G);
   assert.ok(estimateWhole(llama7b, workload).total > 4 * G);
   assert.match(small.summary, /streamed, 1 of 32 blocks resident/);
+});
+
+test("7B shapes: rows per call grow only as far as the budget holds their activations", () => {
+  const T = 128;
+  const workload = (rows: number) => ({
+    batch: 2,
+    seqLen: T,
+    head: "nll" as const,
+    keptStates: 33,
+    keptRows: rows,
+  });
+  const stackRows = (rows: number) => Math.min(33 * rows, Math.floor(STACKED_TOKENS_PER_CALL / T));
+  const plan = (budget: string) =>
+    planExecution({
+      config: llama7b,
+      memoryBudget: budget,
+      what: "the PPL criterion",
+      workload: workload(10),
+      streamed: { workload, minRows: 2, maxRows: 10, stackRows },
+    });
+  const roomy = plan("8G");
+  assert.equal(roomy.rowsPerPass, 10);
+  assert.equal(roomy.rowsPerCall, STACKED_TOKENS_PER_CALL / T);
+  // the estimate is that of the stacked call, not of a batch of 2
+  assert.deepEqual(roomy.estimate, estimateStreamed(llama7b, { ...workload(10), batch: roomy.rowsPerCall! }));
+  assert.ok(roomy.estimate.total > estimateStreamed(llama7b, workload(10)).total);
+  // a budget between a batch of 2 and the full stack: fewer rows per call, still within it
+  const tight = plan("3G");
+  assert.equal(tight.rowsPerPass, 10);
+  assert.ok(tight.rowsPerCall! >= 2 && tight.rowsPerCall! < roomy.rowsPerCall!, `${tight.rowsPerCall}`);
+  assert.ok(tight.estimate.total <= 3 * 2 ** 30);
+  assert.ok(
+    estimateStreamed(llama7b, { ...workload(10), batch: tight.rowsPerCall! * 2 }).total > 3 * 2 ** 30,
+  );
 });
 
 test("nothing fits: a refusal that says what would", () => {

@@ -15,6 +15,9 @@ export interface ExecutionPlan {
   residentBlocks: number;
   /** streamed: rows that go through every block before the next rows start (each block read once per pass) */
   rowsPerPass?: number;
+  /** streamed, where the use case stacks several states' rows into one call (the PPL criterion's candidates):
+   *  rows per block or head call, their activations counted in the estimate */
+  rowsPerCall?: number;
   /** one line for people, e.g. "whole model, estimated peak 1.21 GB of a 4.00 GB budget (option)" */
   summary: string;
 }
@@ -29,7 +32,14 @@ export interface PlanRequest {
   workload: Workload;
   /** the streamed workload for a pass of `rows` rows; absent when this use case cannot stream yet.
    *  `halfDtype`: the streamed path runs in the workload's half dtype (else it streams float32 only) */
-  streamed?: { workload: (rows: number) => Workload; maxRows: number; minRows: number; halfDtype?: boolean };
+  streamed?: {
+    workload: (rows: number) => Workload;
+    maxRows: number;
+    minRows: number;
+    halfDtype?: boolean;
+    /** the most rows one call can stack for a pass of `rows` rows (absent: calls take the workload's batch) */
+    stackRows?: (rows: number) => number;
+  };
   /** what lowers the workload's batch, for the refusal (default "a smaller `batchSize`") */
   smallerBatch?: string;
   /** "whole" or "streamed" forces a mode (tests, benchmarks); still refused when it does not fit */
@@ -71,15 +81,24 @@ export function planExecution(req: PlanRequest): ExecutionPlan {
     if (fits(s.minRows)) {
       let rows = s.minRows;
       while (rows < s.maxRows && fits(Math.min(s.maxRows, rows * 2))) rows = Math.min(s.maxRows, rows * 2);
-      const estimate = estimateStreamed(req.config, s.workload(rows));
+      // Rows per pass first (each pass reads every block again), then calls as large as the rest allows.
+      const pass = s.workload(rows);
+      const stacked = (n: number) => ({ ...pass, batch: n });
+      let perCall = pass.batch;
+      const most = s.stackRows?.(rows) ?? perCall;
+      const callFits = (n: number) => estimateStreamed(req.config, stacked(n)).total <= budget.bytes;
+      while (perCall < most && callFits(Math.min(most, perCall * 2))) perCall = Math.min(most, perCall * 2);
+      const estimate = estimateStreamed(req.config, stacked(perCall));
       return {
         mode: "streamed",
         budget,
         estimate,
         residentBlocks: 1,
         rowsPerPass: rows,
+        ...(s.stackRows && { rowsPerCall: perCall }),
         summary:
-          `streamed${dtypeNote(req)}, 1 of ${L} blocks resident, ${rows} rows per pass, estimated peak ` +
+          `streamed${dtypeNote(req)}, 1 of ${L} blocks resident, ${rows} rows per pass, ` +
+          `${s.stackRows ? `${perCall} rows per call, ` : ""}estimated peak ` +
           `${formatMemorySize(estimate.total)} of a ${budgetText}`,
       };
     }

@@ -5,6 +5,7 @@ import { UserError } from "@shortened/contracts";
 import type { Checkpoint } from "@shortened/hf";
 import { softwareVersion } from "../eval/protocol.js";
 import { type ExecutionPlan, planExecution } from "../execution/plan.js";
+import { STACKED_TOKENS_PER_CALL } from "../execution/streamed-importance.js";
 import { StreamedModel } from "../execution/streamed-model.js";
 import type { Device } from "../graph/session.js";
 import { type ComputeDtype, checkComputeDtype } from "../models/precision.js";
@@ -131,7 +132,11 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
     dtype,
     signal: opts.signal,
     onProgress: progress,
-    streamed: streamedModel && { model: streamedModel, rowsPerPass: plan!.rowsPerPass! },
+    streamed: streamedModel && {
+      model: streamedModel,
+      rowsPerPass: plan!.rowsPerPass!,
+      rowsPerCall: plan!.rowsPerCall,
+    },
   };
   const result: Partial<BlockImportanceResult> = { plan };
   let scores: number[];
@@ -186,8 +191,9 @@ export async function blockImportance(opts: BlockImportanceOptions): Promise<Blo
   };
 }
 
-/** The plan of a criterion that runs the model: PPL keeps every block's input (L + 1 states) of its rows, the
- *  similarity criteria the states back to l − n. */
+/** The plan of a criterion that runs the model: PPL keeps every block's input (L + 1 states) of its rows and
+ *  stacks them into calls of up to STACKED_TOKENS_PER_CALL tokens, the similarity criteria keep the states back
+ *  to l − n. */
 function forwardPlan(
   ckpt: Checkpoint,
   calib: Calibration,
@@ -211,6 +217,10 @@ function forwardPlan(
       minRows: Math.min(batchSize, calib.rows),
       maxRows: calib.rows,
       halfDtype: true,
+      stackRows:
+        criterion === "ppl"
+          ? (rows) => Math.min((L + 1) * rows, Math.max(batchSize, Math.floor(STACKED_TOKENS_PER_CALL / T)))
+          : undefined,
     },
     force: opts.execution,
   });

@@ -28,8 +28,9 @@ export async function pplCriterion(
     dtype?: ComputeDtype;
     signal?: AbortSignal;
     onProgress?: (done: number, total: number) => void;
-    /** block-streamed: this model, this many rows per pass (block-major order, ../execution) */
-    streamed?: { model: StreamedModel; rowsPerPass: number };
+    /** block-streamed: this model, this many rows per pass (block-major order, ../execution), and as many rows
+     *  per block call, stacked across candidates (default batchSize) */
+    streamed?: { model: StreamedModel; rowsPerPass: number; rowsPerCall?: number };
     /** blocks already removed (gated off, which equals the pruned model): their scores are NaN (SLEB) */
     removed?: ReadonlySet<number>;
   },
@@ -44,8 +45,8 @@ export async function pplCriterion(
   const removed = opts.removed ?? new Set<number>();
   if (opts.streamed) {
     if (removed.size) throw new Error("pplCriterion: removed blocks need the whole-model plan");
-    const { model, rowsPerPass } = opts.streamed;
-    const r = await streamedPplCriterion(model, calib, { ...opts, rowsPerPass });
+    const { model, rowsPerPass, rowsPerCall } = opts.streamed;
+    const r = await streamedPplCriterion(model, calib, { ...opts, rowsPerPass, rowsPerCall });
     return result(r.baseSum, r.blockSums);
   }
   // One session serves the full model and every resumed one: it takes the hidden state entering block 0 (the
