@@ -16,6 +16,7 @@ import { groupedQueryAttention, mergeHeads, splitHeads } from "./attention.js";
 import { embedTokens } from "./embedding.js";
 import type { BlockParts } from "./family.js";
 import { lmHead, tokenNll } from "./head.js";
+import { chunkedTokenNll, defaultHeadChunkRows } from "./head-chunks.js";
 import { linear } from "./linear.js";
 import { activation } from "./mlp.js";
 import { rmsNorm } from "./norms.js";
@@ -39,6 +40,11 @@ export interface WeightHooks {
    *  dtype)) and of every MatMul; default float32. */
   dtype?: ComputeDtype;
   linear?: (x: string, prefix: string, base: (x: string) => string) => string;
+  /** Rows [from, to) of a frozen tensor as a graph value of their own (checkpointWeightRows in ./weights.ts). Given,
+   *  a graph whose head computes the NLL alone reads an untied head in vocabulary chunks of `headChunkRows` rows
+   *  (default: 32 MiB in float32 each; ./head-chunks.ts), so no whole-head temporary exists. */
+  weightRows?: (name: string, from: number, to: number) => string;
+  headChunkRows?: number;
 }
 
 export interface ForwardGraphOptions extends WeightHooks {
@@ -191,7 +197,22 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
   }
 
   // ---- head ----
-  if (atHead && (wantNll || opts.logits)) {
+  const chunkRows = opts.headChunkRows ?? defaultHeadChunkRows(arch.hiddenSize);
+  // a head that fits one chunk is read whole, as below
+  if (atHead && wantNll && !opts.logits && opts.weightRows && !arch.tiedHead && chunkRows < arch.vocabSize) {
+    inputs.targets = g.input("targets", "int64", ["batch", "seq"]);
+    const nll = chunkedTokenNll(
+      g,
+      arch,
+      opts.weight,
+      opts.weightRows,
+      h,
+      inputs.targets,
+      chunkRows,
+      opts.dtype,
+    );
+    outputs.nll = g.output(g.rename(nll, "nll"), "float32", ["batch", "seq"]);
+  } else if (atHead && (wantNll || opts.logits)) {
     const dtype = opts.dtype;
     const all =
       opts.logits === "last" && !wantNll ? undefined : lmHead(g, arch, opts.weight, h, false, dtype);

@@ -4,6 +4,7 @@
 // any compute (Checkpoint.open checks the tensors against the config).
 import { UserError } from "@shortened/contracts";
 import { Checkpoint } from "@shortened/hf";
+import { TensorReader } from "../execution/tensor-reader.js";
 import type { GraphBuilder } from "../graph/builder.js";
 import { gptqMatMul, type QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import type { WeightHooks } from "./forward-graph.js";
@@ -56,5 +57,39 @@ export function checkpointWeights(
       });
     }
     return name;
+  };
+}
+
+/** Rows [from, to) of a checkpoint's rank-2 tensor as an initializer of its own (added once), read when the
+ *  graph is serialized by a positioned read of those rows alone; float32, or in a half `dtype`. For the head
+ *  read in vocabulary chunks (./head-chunks.ts): each chunk is a weight of its own, never a slice of a whole. */
+export function checkpointWeightRows(
+  g: GraphBuilder,
+  ckpt: Checkpoint,
+  dtype: ComputeDtype = "float32",
+): (name: string, from: number, to: number) => string {
+  return (name, from, to) => {
+    const key = `${name}.rows${from}_${to}`;
+    if (g.initializers.has(key)) return key;
+    const [rows, cols] = ckpt.shapeOf(name) as [number, number];
+    if (ckpt.shapeOf(name).length !== 2 || !(0 <= from && from < to && to <= rows))
+      throw new Error(`rows [${from}, ${to}) are not within ${name} [${ckpt.shapeOf(name).join(", ")}]`);
+    const dims = [to - from, cols];
+    const type = weightElemType(dtype, dims);
+    const read = () => {
+      const reader = new TensorReader(ckpt);
+      try {
+        return reader.readInto(name, new Float32Array((to - from) * cols), from * cols);
+      } finally {
+        reader.close();
+      }
+    };
+    g.initializer(key, {
+      type,
+      dims,
+      data: new Float32Array(0),
+      read: type === "float16" || type === "bfloat16" ? () => toHalfBits(read(), type) : read,
+    });
+    return key;
   };
 }

@@ -10,10 +10,10 @@ import { test } from "node:test";
 import { Checkpoint } from "@shortened/hf";
 import { halfTolerance } from "../test-support/half-tolerance.js";
 import {
+  fixtureLoraOptions,
   fixtureTrainOptions,
   rel,
   TRAIN_FIXTURE_NAMES,
-  TRAIN_FIXTURES,
   trainFixture,
 } from "../test-support/train-fixtures.js";
 import { trainCpt } from "./cpt.js";
@@ -22,20 +22,11 @@ import { trainLora } from "./lora.js";
 for (const name of TRAIN_FIXTURE_NAMES) {
   test(`LoRA with a float16 base on the ${name} fixture: losses within tolerance of the oracle`, async () => {
     const f = trainFixture(name);
-    const o = f.lora.options;
     const tmp = mkdtempSync(join(tmpdir(), "lora-f16-"));
     try {
-      const opts = fixtureTrainOptions(f, o);
+      const opts = fixtureLoraOptions(f, join(tmp, "out"));
       const tol = halfTolerance(Checkpoint.open(opts.model).config.numHiddenLayers, true);
-      const r = await trainLora({
-        ...opts,
-        out: join(tmp, "out"),
-        r: o.r,
-        alpha: o.alpha,
-        targets: o.targets,
-        initAdapter: join(TRAIN_FIXTURES, f.lora.init_adapter),
-        dtype: "float16",
-      });
+      const r = await trainLora({ ...opts, dtype: "float16" });
       r.losses.forEach((l, s) => {
         assert.ok(
           rel(l, f.lora.losses[s]) < tol,

@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { Checkpoint } from "@shortened/hf";
 import {
-  fixtureTrainOptions,
+  fixtureLoraOptions,
   rel,
   TRAIN_FIXTURE_NAMES,
-  TRAIN_FIXTURES,
   trainFixture,
 } from "../test-support/train-fixtures.js";
 import { trainLora } from "./lora.js";
@@ -18,18 +17,9 @@ import { trainLora } from "./lora.js";
 for (const name of TRAIN_FIXTURE_NAMES) {
   test(`LoRA on the ${name} fixture: 20 losses within 1e-4 relative, merged weights within 1e-5`, async () => {
     const f = trainFixture(name);
-    const o = f.lora.options;
     const tmp = mkdtempSync(join(tmpdir(), "lora-oracle-"));
     try {
-      const r = await trainLora({
-        ...fixtureTrainOptions(f, o),
-        out: join(tmp, "out"),
-        r: o.r,
-        alpha: o.alpha,
-        targets: o.targets,
-        initAdapter: join(TRAIN_FIXTURES, f.lora.init_adapter),
-        merge: true,
-      });
+      const r = await trainLora({ ...fixtureLoraOptions(f, join(tmp, "out")), merge: true });
       assert.equal(r.losses.length, f.lora.losses.length);
       r.losses.forEach((l, s) => {
         assert.ok(rel(l, f.lora.losses[s]) < 1e-4, `step ${s}: loss ${l} vs ${f.lora.losses[s]}`);

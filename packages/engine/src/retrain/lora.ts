@@ -14,7 +14,7 @@ import {
 import { parameterShapes } from "../models/architecture.js";
 import { linear } from "../models/linear.js";
 import { checkComputeDtype } from "../models/precision.js";
-import { checkpointWeights, openCheckpoint } from "../models/weights.js";
+import { checkpointWeightRows, checkpointWeights, openCheckpoint } from "../models/weights.js";
 import type { TrainRows } from "./data.js";
 import {
   type DistillOptions,
@@ -60,6 +60,9 @@ export interface LoraTrainOptions extends TrainOptions {
   distill?: DistillOptions;
   /** LoRA dropout on the adapters' input (PEFT's lora_dropout), in [0, 1); masks seeded by `seed` */
   dropout?: number;
+  /** vocabulary rows per chunk of the frozen (untied) head in the training graph (default: 32 MiB of float32
+   *  each, ../models/head-chunks.ts); the loss is the same for every chunk size */
+  headChunkRows?: number;
 }
 
 export interface LoraTrainResult extends TrainCurve {
@@ -142,6 +145,9 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
         hooks: (g, input) => ({
           // The frozen base in the compute dtype (float16: half the memory); adapters and their path float32.
           weight: checkpointWeights(g, ckpt, o.dtype),
+          // the head in vocabulary chunks: no whole-head float32 widening in a float16 MatMul
+          weightRows: checkpointWeightRows(g, ckpt, o.dtype),
+          headChunkRows: o.headChunkRows,
           dtype: o.dtype,
           linear: (x, prefix, base) => {
             if (!targeted.has(prefix)) return base(x);

@@ -49,3 +49,20 @@ export function fixtureTrainOptions(
     threads: 1,
   };
 }
+
+/** A fixture's LoRA run as the oracle made it (options, r, alpha, targets, initial adapter), written to `out`. */
+export function fixtureLoraOptions(
+  // biome-ignore lint/suspicious/noExplicitAny: oracle JSON
+  f: any,
+  out: string,
+) {
+  const o = f.lora.options;
+  return {
+    ...fixtureTrainOptions(f, o),
+    out,
+    r: o.r as number,
+    alpha: o.alpha as number,
+    targets: o.targets as string[],
+    initAdapter: join(TRAIN_FIXTURES, f.lora.init_adapter),
+  };
+}
