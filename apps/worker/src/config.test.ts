@@ -13,3 +13,15 @@ test("WORKER_DEVICE: cpu by default, cuda when set, anything else refused by nam
     /WORKER_DEVICE must be one of cpu, cuda, not gpu/,
   );
 });
+
+test("VERSION_CACHE_MAX_BYTES: 100 GiB by default, a number of bytes when set, a bad value stops the worker at start", () => {
+  assert.equal(workerConfigFromEnv(env).versionCacheMaxBytes, 100 * 2 ** 30);
+  assert.equal(
+    workerConfigFromEnv({ ...env, VERSION_CACHE_MAX_BYTES: "2000000000" }).versionCacheMaxBytes,
+    2e9,
+  );
+  assert.throws(
+    () => workerConfigFromEnv({ ...env, VERSION_CACHE_MAX_BYTES: "20G" }),
+    /VERSION_CACHE_MAX_BYTES: 20G is not a positive number of bytes/,
+  );
+});

@@ -7,7 +7,7 @@ import {
   queueConfigFromEnv,
 } from "@shortened/adapters";
 import { type DeviceName, devices, type JobKind, jobKinds, UserError } from "@shortened/contracts";
-import { availableKinds } from "@shortened/jobs";
+import { availableKinds, versionCacheMaxBytes } from "@shortened/jobs";
 
 export interface WorkerConfig {
   databaseUrl: string;
@@ -19,6 +19,8 @@ export interface WorkerConfig {
   interactiveSlots: number;
   kinds: JobKind[];
   cacheDir: string;
+  /** VERSION_CACHE_MAX_BYTES: bound of the downloaded versions under cacheDir/versions (jobs' version-cache.ts). */
+  versionCacheMaxBytes: number;
   /**
    * On SIGTERM the running job is stopped at once: it saves its state (retrain) and is handed back to the
    * queue as a preemption. This is how long that may take before the worker exits anyway.
@@ -54,6 +56,7 @@ export function workerConfigFromEnv(
     interactiveSlots: over.interactiveSlots ?? Number(env.WORKER_INTERACTIVE_SLOTS ?? 1),
     kinds: kinds.filter((k) => availableKinds().includes(k)),
     cacheDir: over.cacheDir ?? env.WORKER_CACHE_DIR ?? "/tmp/shortened-worker",
+    versionCacheMaxBytes: over.versionCacheMaxBytes ?? versionCacheMaxBytes(env),
     shutdownGraceMs: over.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 30_000),
     maxPreemptions: over.maxPreemptions ?? Number(env.JOB_MAX_PREEMPTIONS ?? 20),
     device: device as DeviceName,

@@ -29,6 +29,7 @@ process.on("message", async (m: ToChild) => {
         db: db.prisma,
         store,
         cacheDir: m.cacheDir,
+        versionCacheMaxBytes: m.versionCacheMaxBytes,
         signal: controller.signal,
         maxPreemptions: m.maxPreemptions,
         device: m.device,

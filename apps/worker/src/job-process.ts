@@ -20,6 +20,7 @@ import {
 export interface JobProcessOptions {
   jobId: string;
   cacheDir: string;
+  versionCacheMaxBytes: number;
   maxPreemptions: number;
   /** The worker's device (WORKER_DEVICE), for specs that leave theirs unset. */
   device: DeviceName;
@@ -38,7 +39,14 @@ export interface WireError {
 }
 
 export type ToChild =
-  | { type: "run"; jobId: string; cacheDir: string; maxPreemptions: number; device: DeviceName }
+  | {
+      type: "run";
+      jobId: string;
+      cacheDir: string;
+      versionCacheMaxBytes: number;
+      maxPreemptions: number;
+      device: DeviceName;
+    }
   | { type: "abort"; reason: WireError };
 export type FromChild =
   | { type: "ready" }
@@ -166,6 +174,7 @@ export class JobProcess {
         type: "run",
         jobId: o.jobId,
         cacheDir: o.cacheDir,
+        versionCacheMaxBytes: o.versionCacheMaxBytes,
         maxPreemptions: o.maxPreemptions,
         device: o.device,
       } satisfies ToChild);

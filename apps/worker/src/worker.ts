@@ -70,6 +70,7 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
       const out = await executor.run({
         jobId,
         cacheDir: cfg.cacheDir,
+        versionCacheMaxBytes: cfg.versionCacheMaxBytes,
         maxPreemptions: cfg.maxPreemptions,
         device: cfg.device,
         signal: abort.signal,

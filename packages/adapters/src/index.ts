@@ -1,3 +1,6 @@
+export * from "./cache/bytes-setting.js";
+export * from "./cache/lru-eviction.js";
+export * from "./cache/reader-pins.js";
 export * from "./db/client.js";
 export * from "./db/migrations.js";
 export * from "./hub/hub-cache.js";
@@ -8,6 +11,7 @@ export * from "./hub/hub-uri.js";
 export * from "./ids.js";
 export * from "./net/destination-policy.js";
 export * from "./net/guarded-post.js";
+export * from "./process-owner.js";
 export * from "./queue/bullmq.js";
 export * from "./queue/priority.js";
 export * from "./registry/index.js";

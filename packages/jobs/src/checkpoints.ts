@@ -1,70 +1,97 @@
-// Local copies of model versions (downloaded once into a cache folder) and resumable job state, both
-// kept in the artifact store.
+// Local copies of model versions (in the bounded version cache, version-cache.ts) and resumable job state,
+// both kept in the artifact store.
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { ArtifactStore, CheckpointStore, VersionInfo } from "@shortened/contracts";
 import { jobStatePrefix } from "./keys.js";
+import type { VersionCache, VersionSource } from "./version-cache.js";
 
 const COMPLETE = ".complete";
 
+export interface CheckpointOptions {
+  /** The worker's version cache; every version read through it is pinned until the attempt ends. */
+  cache: VersionCache;
+  /** Told each pin's release (the runner releases them when the attempt ends). */
+  onPin: (release: () => Promise<void>) => void;
+  /** The attempt's scratch folder: versions bigger than the whole cache are downloaded there, for it alone. */
+  scratchDir: string;
+  /** Throws when the attempt saving state is no longer the job's current one (it must not overwrite). */
+  assertCurrent?: () => Promise<void>;
+  /** Versions registered from the Hub (storage prefix hf://...): their folder in the Hub cache. */
+  hubVersion?: (version: VersionInfo, signal?: AbortSignal) => Promise<string>;
+}
+
 export class StoreCheckpoints implements CheckpointStore {
+  private readonly assertCurrent: () => Promise<void>;
+
   constructor(
     private readonly store: ArtifactStore,
-    private readonly cacheDir: string,
     private readonly teamId: string,
-    /** Throws when the attempt saving state is no longer the job's current one (it must not overwrite). */
-    private readonly assertCurrent: () => Promise<void> = async () => {},
-    /** Versions registered from the Hub (storage prefix hf://...): their folder in the Hub cache. */
-    private readonly hubVersion?: (version: VersionInfo, signal?: AbortSignal) => Promise<string>,
-  ) {}
+    private readonly o: CheckpointOptions,
+  ) {
+    this.assertCurrent = o.assertCurrent ?? (async () => {});
+  }
 
   async materialize(version: VersionInfo, signal?: AbortSignal): Promise<string> {
     if (version.storagePrefix.startsWith("hf://")) return this.fromHub(version, signal);
-    const dir = join(this.cacheDir, "versions", version.id);
-    if (existsSync(join(dir, COMPLETE))) return dir;
-    return this.download(version, dir, signal);
+    const source = this.source(version, signal);
+    const got = await this.o.cache.acquire(source);
+    if (got) {
+      this.o.onPin(got.release);
+      return got.dir;
+    }
+    return this.uncached(source, join(this.o.scratchDir, "versions"));
   }
 
   /** The cached copy when there is one, else a copy under `scratch` that stays out of the cache. */
   async stage(version: VersionInfo, scratch: string, signal?: AbortSignal): Promise<string> {
     if (version.storagePrefix.startsWith("hf://")) return this.fromHub(version, signal);
-    const cached = join(this.cacheDir, "versions", version.id);
-    if (existsSync(join(cached, COMPLETE))) return cached;
-    return this.download(version, join(scratch, `version-${version.id}`), signal);
+    const got = await this.o.cache.cached(version.id);
+    if (got) {
+      this.o.onPin(got.release);
+      return got.dir;
+    }
+    return this.uncached(this.source(version, signal), scratch);
   }
 
   private fromHub(version: VersionInfo, signal?: AbortSignal): Promise<string> {
-    if (!this.hubVersion)
+    if (!this.o.hubVersion)
       throw new Error(`version ${version.id} is on the Hub, and this process has no Hub access`);
-    return this.hubVersion(version, signal);
+    return this.o.hubVersion(version, signal);
   }
 
-  /** Downloads the version's files into `dir` (complete or not at all). */
-  private async download(version: VersionInfo, dir: string, signal?: AbortSignal): Promise<string> {
+  /** The version's files in the store, listed once when first needed. */
+  private source(version: VersionInfo, signal?: AbortSignal): VersionSource {
     const prefix = version.storagePrefix.endsWith("/") ? version.storagePrefix : `${version.storagePrefix}/`;
-    const objects = await this.store.list(prefix);
-    if (objects.length === 0) throw new Error(`model version ${version.id} has no files under ${prefix}`);
-    // Download into a temporary folder, then rename: a crash never leaves a half folder marked complete.
-    const tmp = `${dir}.partial-${process.pid}-${Date.now()}`;
+    let listed: Promise<{ key: string; size: number }[]> | undefined;
+    const objects = () =>
+      (listed ??= this.store.list(prefix).then((all) => {
+        if (all.length === 0) throw new Error(`model version ${version.id} has no files under ${prefix}`);
+        return all;
+      }));
+    return {
+      id: version.id,
+      bytes: async () => (await objects()).reduce((s, x) => s + x.size, 0),
+      download: async (into) => {
+        for (const x of await objects()) {
+          signal?.throwIfAborted();
+          await this.store.getToFile(x.key, join(into, x.key.slice(prefix.length)), signal);
+        }
+      },
+    };
+  }
+
+  /** A copy for one attempt, under `parent` (complete or not at all). */
+  private async uncached(source: VersionSource, parent: string): Promise<string> {
+    const dir = join(parent, `version-${source.id}`);
+    if (existsSync(join(dir, COMPLETE))) return dir;
+    const tmp = `${dir}.partial`;
+    await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp, { recursive: true });
-    try {
-      for (const o of objects) {
-        signal?.throwIfAborted();
-        await this.store.getToFile(o.key, join(tmp, o.key.slice(prefix.length)), signal);
-      }
-      await writeFile(join(tmp, COMPLETE), "");
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      throw e;
-    }
-    try {
-      await rename(tmp, dir);
-    } catch (e) {
-      // Another worker sharing this cache finished the same download first: use its copy.
-      await rm(tmp, { recursive: true, force: true });
-      if (!existsSync(join(dir, COMPLETE))) throw e;
-    }
+    await source.download(tmp);
+    await writeFile(join(tmp, COMPLETE), "");
+    await rename(tmp, dir);
     return dir;
   }
 

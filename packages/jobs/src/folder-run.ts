@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { LocalStore } from "@shortened/adapters";
+import { LocalStore, ownerAlive, readOwner, writeOwner } from "@shortened/adapters";
 import {
   type CheckpointStore,
   type DeviceName,
@@ -33,7 +33,6 @@ import {
 } from "@shortened/contracts";
 import { writeFolderAtomically } from "@shortened/hf";
 import { handlers } from "./handlers/index.js";
-import { ownerAlive, readOwner, writeOwner } from "./process-owner.js";
 import { specError } from "./submit.js";
 
 const TEAM = "local";

@@ -25,3 +25,4 @@ export * from "./submit.js";
 export * from "./tar.js";
 export * from "./training-plot.js";
 export * from "./upload-sweeper.js";
+export * from "./version-cache.js";

@@ -39,6 +39,7 @@ import { AttemptSuperseded, TooManyPreemptions } from "./preemption.js";
 import { DbProgressSink, pipelineProgress } from "./progress.js";
 import { stableReason } from "./stable-reason.js";
 import { specError } from "./submit.js";
+import { VersionCache, versionCacheMaxBytes } from "./version-cache.js";
 
 export interface RunnerDeps {
   db: PrismaClient;
@@ -56,6 +57,8 @@ export interface RunnerDeps {
   onAttempt?: (attempt: number) => void;
   /** Attempts ended by a stopped worker after which the job fails instead of starting again. */
   maxPreemptions?: number;
+  /** Bound of the version cache under cacheDir/versions (default: VERSION_CACHE_MAX_BYTES, version-cache.ts). */
+  versionCacheMaxBytes?: number;
   /** Hub access for versions registered from the Hub (default: from the environment, cache under cacheDir/hub). */
   hub?: HubDeps;
   /** Service mode: child jobs a handler starts are dispatched through the job outbox. */
@@ -142,7 +145,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
       throw new AttemptSuperseded(jobId, attempt);
     }
   };
-  // Hub snapshots this attempt reads stay pinned in the Hub cache until it ends.
+  // Versions and Hub snapshots this attempt reads stay pinned in their caches until it ends.
   const pins: (() => Promise<void>)[] = [];
   // Made on first use: a job that never touches the Hub does not read its configuration.
   let hubDeps: HubDeps | undefined;
@@ -150,9 +153,13 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   const ports: Ports = {
     artifacts: store,
     registry,
-    checkpoints: new StoreCheckpoints(store, deps.cacheDir, job.teamId, stillCurrent, (v, signal) =>
-      materializeHubVersion(db, hub(), v, signal, (release) => pins.push(release)),
-    ),
+    checkpoints: new StoreCheckpoints(store, job.teamId, {
+      cache: new VersionCache(deps.cacheDir, deps.versionCacheMaxBytes ?? versionCacheMaxBytes()),
+      onPin: (release) => pins.push(release),
+      scratchDir: workDir,
+      assertCurrent: stillCurrent,
+      hubVersion: (v, signal) => materializeHubVersion(db, hub(), v, signal, (release) => pins.push(release)),
+    }),
     hub: hubPublisher(db, hub, deps.hubEnvToken),
     progress: sink,
     signal: controller.signal,

@@ -1,13 +1,19 @@
 // Embedded mode runs jobs inside the CLI process. A run killed with it (SIGKILL, a crash) leaves its job
 // `running` for ever, and `jobs retry` refuses a running job. So every run records its owner process
-// (<state>/runs/<job>.json: pid and start time, process-owner.ts) while it runs, and opening the state folder
+// (<state>/runs/<job>.json: pid and start time, adapters' process-owner.ts) while it runs, and opening the state folder
 // fails each `running` job whose owner is gone, with the reason "interrupted" (errorCode `interrupted`): it can
 // then be retried, and a retrain's retry resumes from the state it saved last. A running job whose owner still
 // runs (another CLI process on the same state folder) is left alone.
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { endJob, type PrismaClient } from "@shortened/adapters";
-import { ownerAlive, readOwner, removeOwner, writeOwner } from "./process-owner.js";
+import {
+  endJob,
+  ownerAlive,
+  type PrismaClient,
+  readOwner,
+  removeOwner,
+  writeOwner,
+} from "@shortened/adapters";
 
 export const ownerFile = (runsDir: string, jobId: string) => join(runsDir, `${jobId}.json`);
 

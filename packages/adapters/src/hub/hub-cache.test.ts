@@ -243,5 +243,5 @@ test("a snapshot a job reads is not evicted while pinned, by this process or ano
   await writeFile(join(pins, `${dead}-1-gone`), "");
   await cache.ensure(b);
   assert.deepEqual(await repos(), ["org/pin-b"]);
-  assert.deepEqual(await readdir(pins), [], "the dead process's pin was removed");
+  assert.ok(!existsSync(pins), "the dead process's pin was removed, and its empty folder");
 });

@@ -2,9 +2,9 @@
 // worker (and by the workers of one machine), kept under a size bound by dropping the least recently used
 // snapshots. A snapshot is visible only once every file arrived with the size and hash the Hub listed;
 // a file that stopped half-way stays as a .part beside it and the next try resumes it with a Range request.
-// A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/, named by its process, so
+// A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/ (cache/reader-pins.ts), so
 // eviction, in this process or another on the machine, skips it until the reader releases it or dies.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -12,12 +12,13 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { downloadFile, fileDownloadInfo } from "@huggingface/hub";
 import { UserError } from "@shortened/contracts";
+import { type CacheEntry, evictLeastRecentlyUsed } from "../cache/lru-eviction.js";
+import { ReaderPins } from "../cache/reader-pins.js";
 import { type HubConfig, HubIntegrityError, HubTransferError, hubFetch } from "./hub-fetch.js";
 import { type HubFile, type HubSnapshot, hubProblem } from "./hub-snapshot.js";
 import { hubUri } from "./hub-uri.js";
 
 const COMPLETE = ".complete";
-let pinCount = 0;
 
 export interface HubDownloadProgress {
   file: string;
@@ -36,11 +37,14 @@ export interface EnsureOptions {
 export class HubCache {
   /** Downloads under way in this process, by snapshot folder (the lock file orders processes). */
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly pins: ReaderPins;
 
   constructor(
     readonly dir: string,
     private readonly cfg: HubConfig,
-  ) {}
+  ) {
+    this.pins = new ReaderPins(join(dir, ".pins"));
+  }
 
   snapshotDir(repo: string, commit: string): string {
     return join(this.dir, repo.replace("/", "--"), commit);
@@ -50,8 +54,8 @@ export class HubCache {
     return join(this.dir, ".partial", repo.replace("/", "--"), commit);
   }
 
-  private pinDir(repo: string, commit: string): string {
-    return join(this.dir, ".pins", repo.replace("/", "--"), commit);
+  private pinKey(repo: string, commit: string): string {
+    return join(repo.replace("/", "--"), commit);
   }
 
   /**
@@ -62,34 +66,13 @@ export class HubCache {
     snap: HubSnapshot,
     o: EnsureOptions = {},
   ): Promise<{ dir: string; release: () => Promise<void> }> {
-    const pins = this.pinDir(snap.repo, snap.commit);
-    await mkdir(pins, { recursive: true });
-    const pin = join(pins, `${process.pid}-${++pinCount}-${randomBytes(4).toString("hex")}`);
-    await writeFile(pin, "");
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      await rm(pin, { force: true });
-    };
+    const release = await this.pins.pin(this.pinKey(snap.repo, snap.commit));
     try {
       return { dir: await this.ensure(snap, o), release };
     } catch (e) {
       await release();
       throw e;
     }
-  }
-
-  /** Whether a live process holds a pin on the snapshot; pins of dead processes are removed. */
-  private async pinned(repo: string, commit: string): Promise<boolean> {
-    const dir = this.pinDir(repo.replace("--", "/"), commit);
-    let live = false;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const pid = Number(name.split("-")[0]);
-      if (pid === process.pid || alive(pid)) live = true;
-      else await rm(join(dir, name), { force: true });
-    }
-    return live;
   }
 
   /** The snapshot's folder, downloading what is missing; verified before it becomes visible. */
@@ -247,8 +230,7 @@ export class HubCache {
 
   /** Drops least recently used snapshots that nobody pins until `bytes` more fit under the bound. */
   private async evictFor(bytes: number, keep: string): Promise<void> {
-    const snaps: { dir: string; repo: string; commit: string; bytes: number; used: number }[] = [];
-    let used = 0;
+    const entries: CacheEntry[] = [];
     for (const repo of await readdir(this.dir).catch(() => [] as string[])) {
       if (repo.startsWith(".")) continue;
       for (const commit of await readdir(join(this.dir, repo)).catch(() => [] as string[])) {
@@ -258,30 +240,16 @@ export class HubCache {
         if (!st || d === keep) continue;
         const size =
           (JSON.parse(await readFile(marker, "utf8").catch(() => "{}")) as { bytes?: number }).bytes ?? 0;
-        used += size;
-        if (!(await this.pinned(repo, commit)))
-          snaps.push({ dir: d, repo, commit, bytes: size, used: st.mtimeMs });
+        entries.push({ dir: d, key: join(repo, commit), bytes: size, usedMs: st.mtimeMs });
       }
     }
-    for (const s of snaps.sort((a, b) => a.used - b.used)) {
-      if (used + bytes <= this.cfg.cacheMaxBytes) break;
-      // Moved aside first, then checked again: a reader that pinned it meanwhile gets it back.
-      const aside = join(this.dir, ".evicting", `${s.repo}--${s.commit}-${process.pid}-${++pinCount}`);
-      await mkdir(dirname(aside), { recursive: true });
-      if (
-        !(await rename(s.dir, aside).then(
-          () => true,
-          () => false,
-        ))
-      )
-        continue;
-      if (await this.pinned(s.repo, s.commit)) {
-        await rename(aside, s.dir);
-        continue;
-      }
-      await rm(aside, { recursive: true, force: true });
-      used -= s.bytes;
-    }
+    await evictLeastRecentlyUsed({
+      entries,
+      need: bytes,
+      maxBytes: this.cfg.cacheMaxBytes,
+      pins: this.pins,
+      asideDir: join(this.dir, ".evicting"),
+    });
   }
 
   /** Complete snapshots in the cache (for tests and operators). */

@@ -6,6 +6,7 @@
 // again on the address the socket connects to (guardedFetch: a name that resolves inward is refused). Every
 // answer about a repository file must carry the pinned commit when it names one (X-Repo-Commit), so a
 // revision that moved is never mixed in.
+import { bytesSetting } from "../cache/bytes-setting.js";
 import { type DestinationPolicy, destinationUrlProblem, publicHttpsOnly } from "../net/destination-policy.js";
 import { guardedFetch } from "../net/guarded-fetch.js";
 import { DestinationRefused, type Resolve } from "../net/guarded-post.js";
@@ -26,17 +27,10 @@ export function hubConfigFromEnv(env: NodeJS.ProcessEnv = process.env): HubConfi
   const u = new URL(endpoint);
   if (u.protocol !== "https:" && u.protocol !== "http:")
     throw new Error(`HF_ENDPOINT: ${endpoint} is not http(s)`);
-  const bytes = (name: string, def: number) => {
-    const v = env[name];
-    if (!v) return def;
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: ${v} is not a positive number of bytes`);
-    return n;
-  };
   return {
     endpoint,
-    maxModelBytes: bytes("HF_MAX_MODEL_BYTES", 64 * 2 ** 30),
-    cacheMaxBytes: bytes("HF_CACHE_MAX_BYTES", 200 * 2 ** 30),
+    maxModelBytes: bytesSetting(env, "HF_MAX_MODEL_BYTES", 64 * 2 ** 30),
+    cacheMaxBytes: bytesSetting(env, "HF_CACHE_MAX_BYTES", 200 * 2 ** 30),
   };
 }
 

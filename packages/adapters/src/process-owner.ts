@@ -1,7 +1,8 @@
 // Which process owns a run, told apart from a later process that got the same pid: the pid and the process's
 // start time (Linux: field 22 of /proc/<pid>/stat, clock ticks since boot). A run whose owner is gone was killed
 // (SIGKILL, a crash, a power cut) and will never end on its own: embedded jobs left `running` and FolderRun's
-// scratch folders beside --out are cleaned on the next open or run (embedded.ts, folder-run.ts).
+// scratch folders beside --out are cleaned on the next open or run (jobs: embedded.ts, folder-run.ts), and a dead
+// reader's cache pins hold nothing (cache/reader-pins.ts).
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 
 export interface ProcessOwner {
@@ -34,6 +35,21 @@ export function ownerAlive(o: ProcessOwner): boolean {
   }
   const now = startTimeOf(o.pid);
   return o.start === null || now === null || now === o.start;
+}
+
+/**
+ * This process as the start of a file name: `<pid>.<start>` (no "-" inside, so a name can go on after one).
+ * Cache folders name pins, downloads and evictions under way by it, and clean those of processes that ended.
+ */
+export function ownerTag(): string {
+  const o = currentOwner();
+  return o.start === null ? String(o.pid) : `${o.pid}.${o.start}`;
+}
+
+/** The owner a name starting with ownerTag() names (a bare `<pid>` names the pid alone). */
+export function ownerOfTag(name: string): ProcessOwner {
+  const [pid, start] = (name.split("-")[0] ?? "").split(".");
+  return { pid: Number(pid), start: start || null };
 }
 
 export function writeOwner(path: string): void {
