@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Large generated checkpoints under a memory budget: one step per call (each fits a 12-minute heavy hold), one
 # markdown row per step: peak RSS (/usr/bin/time -v), wall time, the plan and the result.
-# Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude taylor zeroshot
-#        generate throughput lora (2 LoRA steps of 1 x 128, no merge). DTYPE=float16: the compute dtype.
+# Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude bi taylor
+#        zeroshot generate throughput lora (2 LoRA steps of 1 x 128, no merge) cpt (2 CPT steps of 1 x 128, float32;
+#        writes MODEL_DIR.bench/cpt). DTYPE=float16: the compute dtype.
 #        Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/.
 # Run under the team's heavy lock: bash /work/team/heavy.sh bench/big-models.sh /tmp/x/llama2-7b 4G ppl
 set -euo pipefail
@@ -59,12 +60,14 @@ for step in "$@"; do
     imp-ppl) row "importance ppl, $calib calibration" "${cli[@]}" importance --model "$model" --criterion ppl --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     ref-imp) row "stream_ref.py PPL criterion" /usr/bin/python3 "$ref" --model "$model" --calib-ids "$inputs/calib.json" ;;
     magnitude) row "importance magnitude" "${cli[@]}" importance --model "$model" --criterion magnitude "${mb[@]}" --json ;;
+    bi) row "importance bi, $calib calibration" "${cli[@]}" importance --model "$model" --criterion bi --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     taylor) row "importance taylor, $calib calibration" "${cli[@]}" importance --model "$model" --criterion taylor --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     zeroshot) row "eval zeroshot arc_easy, 2 documents" "${cli[@]}" eval zeroshot --model "$model" --tasks arc_easy --limit 2 "${mb[@]}" --json ;;
     generate) row "generate 4 new tokens" "${cli[@]}" generate --model "$model" --prompt "Once upon a time" --max-new-tokens 4 --ignore-eos "${mb[@]}" --json ;;
     throughput) row "streamed forward, ${TP_ROWS:-8} x ${TP_SEQ:-128} tokens" node --conditions=development --import tsx "$root/bench/streamed-throughput.ts" --model "$model" --rows "${TP_ROWS:-8}" --seq-len "${TP_SEQ:-128}" --batch "${TP_ROWS:-8}" ;;
     lora) row "retrain lora, 2 steps of 1 x 128, ${DTYPE:-float32}" "${cli[@]}" retrain lora --model "$model" --ids "$inputs/lora.json" --steps 2 --batch 1 --no-merge --checkpoint-every 0 --out "$inputs/lora" --force "${mb[@]}" --json ;;
+    cpt) row "retrain cpt, 2 steps of 1 x 128" "${cli[@]}" retrain cpt --model "$model" --ids "$inputs/lora.json" --steps 2 --batch 1 --checkpoint-every 0 --out "$inputs/cpt" --force --memory-budget "$budget" --json ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "dtype ${DTYPE:-float32}, budget $budget; machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"

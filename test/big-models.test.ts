@@ -1,0 +1,55 @@
+// bench/big-models.sh measures issue 10's targets on large generated checkpoints, one markdown row per step. Its steps
+// are run here on the demo model (a copy, since the script writes its inputs beside the model folder), so a step
+// that breaks is found before an hour-long run on a 7B checkpoint: every row carries a peak RSS, a wall time and
+// the command's result, and a refused command gives a "failed" row with its reason while the other steps go on.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { repoRoot } from "./helpers/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "shortened-big-models-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const model = join(dir, "demo");
+cpSync(join(repoRoot, "models/tinystories-llama-8L"), model, { recursive: true });
+
+const bench = (budget: string, ...steps: string[]) => {
+  const r = spawnSync("bash", ["bench/big-models.sh", model, budget, ...steps], {
+    cwd: repoRoot,
+    encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  return r.stdout.trim().split("\n");
+};
+
+/** `| label | 0.21 GB | 4 s | result |` → the result, after checking the measured columns. */
+function result(rows: string[], label: string): string {
+  const row = rows.find((l) => l.startsWith(`| ${label} |`));
+  assert.ok(row, `no row "${label}" in:\n${rows.join("\n")}`);
+  const m = /^\| [^|]+ \| ([\d.]+) GB \| (\d+) s \| (.+) \|$/.exec(row);
+  assert.ok(m, `not a measured row: ${row}`);
+  assert.ok(Number(m[1]) > 0.01, row);
+  return m[3];
+}
+
+test("the magnitude, bi and cpt steps measure their command and print its result", { timeout: 600_000 }, () => {
+  const rows = bench("2G", "magnitude", "bi", "cpt");
+  assert.match(result(rows, "importance magnitude"), /^order (\d+,){7}\d+…; scores\[0\.\.2\] /);
+  assert.match(result(rows, "importance bi, 2 x 16 calibration"), /whole model.*; order (\d+,){7}\d+…/);
+  const losses = /losses ([\d.]+), ([\d.]+)$/.exec(result(rows, "retrain cpt, 2 steps of 1 x 128"));
+  assert.ok(losses && Number(losses[1]) > 0 && Number(losses[2]) > 0, rows.join("\n"));
+  assert.ok(existsSync(join(`${model}.bench`, "cpt", "model.safetensors")));
+  assert.match(rows.at(-1)!, /^dtype float32, budget 2G; machine: \d+ cores, .* load /);
+});
+
+test("a step its budget refuses gives a failed row with the reason, and the next step still runs", {
+  timeout: 600_000,
+}, () => {
+  const rows = bench("1M", "cpt", "magnitude");
+  const failed = rows.find((l) => l.startsWith("| retrain cpt, 2 steps of 1 x 128 | failed: "));
+  assert.ok(failed, rows.join("\n"));
+  assert.match(failed, /CPT training needs about .* more than the 1 MB budget/);
+  assert.match(result(rows, "importance magnitude"), /^order /);
+});
