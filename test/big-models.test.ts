@@ -34,7 +34,9 @@ function result(rows: string[], label: string): string {
   return m[3];
 }
 
-test("the magnitude, bi and cpt steps measure their command and print its result", { timeout: 600_000 }, () => {
+test("the magnitude, bi and cpt steps measure their command and print its result", {
+  timeout: 600_000,
+}, () => {
   const rows = bench("2G", "magnitude", "bi", "cpt");
   assert.match(result(rows, "importance magnitude"), /^order (\d+,){7}\d+…; scores\[0\.\.2\] /);
   assert.match(result(rows, "importance bi, 2 x 16 calibration"), /whole model.*; order (\d+,){7}\d+…/);
