@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The perplexity forward of the generated 100M LLaMA (bench/forward.ts, batch 4 x 128, no PyTorch), this tree
-# against an earlier commit, in alternating fresh processes so that machine load hits both alike.
+# The perplexity forward of the generated 100M LLaMA (bench/forward-ours.ts, batch 4 x 128), this tree against an
+# earlier commit, in alternating fresh processes so that machine load hits both alike.
 # Usage: bench/forward-compare.sh [REF (default e636d39^, before the memory budget)] [ROUNDS (default 3)] [THREADS]
-# ORACLE: the oracle's oracle.py (default ../shared/oracle/oracle.py). The earlier tree is exported to $TMPDIR with this tree's node_modules (its workspace links point into it).
+# ORACLE: the oracle's oracle.py (default ../shared/oracle/oracle.py). The earlier tree is exported to $TMPDIR with
+# this tree's node_modules (its workspace links point into it); forward-ours.ts is copied in, as it uses only the
+# engine API that tree has.
 set -euo pipefail
 ref=${1:-e636d39^}; rounds=${2:-3}; threads=${3:-2}
 root=$(git rev-parse --show-toplevel)
@@ -14,10 +16,12 @@ for e in "$root"/node_modules/* "$root"/node_modules/.bin; do
   [ "$(basename "$e")" = "@shortened" ] || ln -s "$e" "$old/node_modules/$(basename "$e")"
 done
 cp -P "$root"/node_modules/@shortened/* "$old/node_modules/@shortened/"   # relative links: the old packages
-cp "$root/bench/forward.ts" "$old/bench/forward.ts"
-run() { (cd "$1" && node --conditions=development --import tsx bench/forward.ts --models 100m --skip-pytorch --oracle "$oracle" \
-  --threads "$threads" --iters 6 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).rows[0].ours.tokensPerS))'); }
-run "$root" >/dev/null   # makes the 100M model once (the oracle's gen-model) and warms the page cache
+cp "$root/bench/forward-ours.ts" "$old/bench/forward-ours.ts"
+model=$(cd "$root" && node --conditions=development --import tsx bench/forward.ts --models 100m --prepare --oracle "$oracle" \
+  | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)["100m"]))')
+run() { (cd "$1" && node --conditions=development --import tsx bench/forward-ours.ts --model "$model" --threads "$threads" \
+  --iters 6 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).ours.tokensPerS))'); }
+run "$root" >/dev/null   # warms the page cache
 old_t=(); new_t=()
 for r in $(seq "$rounds"); do
   old_t+=("$(run "$old")"); new_t+=("$(run "$root")")

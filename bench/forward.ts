@@ -1,75 +1,58 @@
-// bench/forward: tokens/s of the perplexity forward (forward + fused per-token NLL, one batch of B×T ids) on CPU,
-// beside the oracle's PyTorch eager forward (`oracle.py bench --mode forward --dtype float32`) on the same model,
-// shapes and thread count. Goal: at least 1.5× PyTorch. Runs the demo model and a generated ~100M-parameter
-// LLaMA (12 blocks, hidden 768, GQA 12/4 heads, intermediate 2048, vocab 16000; made by the oracle's gen-model).
+// bench/forward: one run that places our perplexity forward (forward + fused per-token NLL, one batch of B×T ids,
+// float32, CPU) against three anchors measured in the same run:
+//   - PyTorch eager on the same model, shapes and threads (`oracle.py bench --mode forward --dtype float32`),
+//     the better of OPENBLAS_NUM_THREADS=1 and =threads (its BLAS threads can oversubscribe the cores), with
+//     that PyTorch's own MatMul GFLOP/s, which shows the BLAS it runs on;
+//   - this machine's float32 GEMM ceiling: an ONNX Runtime (MLAS) MatMul [B·T, hidden] × [hidden, intermediate]
+//     with the weight a prepacked constant, as the model's are (engine gemmCeiling); the model's FLOP/s
+//     (../packages/engine/src/bench/flops.ts: projections, attention, the head on every position) as a fraction
+//     of it;
+//   - the float32 weights' size against the peak RSS (/usr/bin/time -v) of `shortened eval ppl` on the same
+//     B×T tokens, run by the CLI users run (apps/cli/bin/shortened.js: the build when there is one).
+// Models: the demo model and the generated ~100M-parameter LLaMA of ./model-100m.ts.
 //
 //   node --conditions=development --import tsx bench/forward.ts [--batch 4] [--seq-len 128] [--iters 10]
-//        [--warmup 2] [--threads 2] [--models demo,100m] [--oracle ../shared/oracle/oracle.py]
+//        [--warmup 2] [--threads 2] [--models demo,100m] [--oracle ../shared/oracle/oracle.py] [--prepare]
 //
-// `--skip-pytorch` times ours alone and prints the JSON without writing results (bench/forward-compare.sh).
-// PyTorch runs with OPENBLAS_NUM_THREADS=1 and =threads (its BLAS threads can oversubscribe the cores); the
-// better of the two is the reference. Results go to bench/results/forward-t<threads>.json.
+// `--prepare` only makes the models and prints their folders (bench/forward-compare.sh). Results go to
+// bench/results/forward-t<threads>.json.
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ForwardSession, mulberry32, shiftedTargets } from "@shortened/engine";
+import { float32WeightBytes, forwardFlops, gemmCeiling, mulberry32 } from "@shortened/engine";
+import { readConfig } from "@shortened/hf";
+import { SHAPE_OPTIONS, shapeFrom, timeOurs } from "./forward-ours.js";
 import { model100m } from "./model-100m.js";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
-    batch: { type: "string", default: "4" },
-    "seq-len": { type: "string", default: "128" },
-    iters: { type: "string", default: "10" },
-    warmup: { type: "string", default: "2" },
-    threads: { type: "string", default: "2" },
+    ...SHAPE_OPTIONS,
     models: { type: "string", default: "demo,100m" },
     oracle: { type: "string", default: join(repoRoot, "../shared/oracle/oracle.py") },
-    "skip-pytorch": { type: "boolean", default: false },
+    prepare: { type: "boolean", default: false },
   },
 });
-const B = Number(args.batch);
-const T = Number(args["seq-len"]);
-const iters = Number(args.iters);
-const warmup = Number(args.warmup);
-const threads = Number(args.threads);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const shape = shapeFrom(args);
+const { batch: B, seqLen: T, threads } = shape;
+const python = "/usr/bin/python3";
 
 const models: Record<string, () => string> = {
   demo: () => join(repoRoot, "models/tinystories-llama-8L"),
   "100m": () => model100m(args.oracle!),
 };
 
-async function ours(
-  model: string,
-): Promise<{ tokensPerS: number; medianS: number; minS: number; maxS: number; params: number }> {
-  const s = await ForwardSession.open(model, { threads, maxSeqLen: T });
-  try {
-    const next = mulberry32(0);
-    const ids = Array.from({ length: B * T }, () => next() % s.config.vocabSize);
-    const targets = shiftedTargets(ids, B, T);
-    const times: number[] = [];
-    for (let i = 0; i < warmup + iters; i++) {
-      const t0 = performance.now();
-      await s.run({ batch: B, seqLen: T, ids, targets }, { nll: true });
-      if (i >= warmup) times.push((performance.now() - t0) / 1000);
-    }
-    const m = median(times);
-    return {
-      tokensPerS: (B * T) / m,
-      medianS: m,
-      minS: Math.min(...times),
-      maxS: Math.max(...times),
-      params: s.checkpoint.parameterCount(),
-    };
-  } finally {
-    await s.release();
-  }
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = spawnSync(cmd, argv, { encoding: "utf8", env: { ...process.env, ...env } });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.slice(0, 3).join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
 }
 
+/** PyTorch eager forward on this model; the oracle writes its result to a file. */
 function pytorch(model: string, blas: number): { blasThreads: number; tokensPerS: number; medianS: number } {
+  const out = join(os.tmpdir(), `shortened-bench-forward-oracle-${process.pid}.json`);
   const argv = [
     args.oracle!,
     "bench",
@@ -80,38 +63,81 @@ function pytorch(model: string, blas: number): { blasThreads: number; tokensPerS
     "forward",
     "--dtype",
     "float32",
-    "--batch",
-    String(B),
-    "--seq-len",
-    String(T),
-    "--iters",
-    String(iters),
-    "--warmup",
-    String(warmup),
-    "--threads",
-    String(threads),
-    "--result",
-    join(os.tmpdir(), "shortened-bench-forward-oracle.json"),
   ];
-  const r = spawnSync("/usr/bin/python3", argv, {
-    encoding: "utf8",
-    env: { ...process.env, OPENBLAS_NUM_THREADS: String(blas) },
+  const sizes = ["--batch", B, "--seq-len", T, "--iters", shape.iters, "--warmup", shape.warmup];
+  run(python, [...argv, ...sizes.map(String), "--threads", String(threads), "--result", out], {
+    OPENBLAS_NUM_THREADS: String(blas),
   });
-  if (r.status !== 0) throw new Error(`oracle bench failed: ${r.stderr}`);
-  const o = JSON.parse(readFileSync(join(os.tmpdir(), "shortened-bench-forward-oracle.json"), "utf8"));
+  const o = JSON.parse(readFileSync(out, "utf8"));
+  rmSync(out, { force: true });
   return { blasThreads: blas, tokensPerS: o.tokens_per_s, medianS: o.median_s };
 }
 
+/** PyTorch's own float32 MatMul at the ceiling's shape: ~4.5 GFLOP/s means a generic reference BLAS. */
+function torchGemmGflops(M: number, K: number, N: number, blas: number): number {
+  const code = `import torch, time
+torch.set_num_threads(${threads}); a = torch.rand(${M}, ${K}) - 0.5; w = torch.rand(${K}, ${N}) - 0.5
+for _ in range(2): a @ w
+ts = []
+for _ in range(5):
+    t0 = time.perf_counter(); a @ w; ts.append(time.perf_counter() - t0)
+print(2 * ${M} * ${K} * ${N} / min(ts) / 1e9)`;
+  return Number(run(python, ["-c", code], { OPENBLAS_NUM_THREADS: String(blas) }).trim());
+}
+
+/** Peak RSS of `shortened eval ppl` over B×T tokens of this model, and the plan it printed. */
+function evalPplPeak(model: string, vocab: number): { bytes: number; plan: string; fromBuild: boolean } {
+  const dir = mkdtempSync(join(os.tmpdir(), "shortened-bench-forward-"));
+  try {
+    const next = mulberry32(3);
+    const ids = Array.from({ length: B * T }, () => next() % vocab);
+    writeFileSync(join(dir, "ids.json"), JSON.stringify({ ids }));
+    const cli = [
+      "apps/cli/bin/shortened.js",
+      "eval",
+      "ppl",
+      "--model",
+      model,
+      "--ids",
+      join(dir, "ids.json"),
+    ];
+    const flags = ["--seq-len", String(T), "--batch-size", String(B), "--threads", String(threads), "--json"];
+    const r = spawnSync("/usr/bin/time", ["-v", process.execPath, ...cli, ...flags], {
+      cwd: repoRoot,
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`eval ppl failed: ${r.stderr}`);
+    const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)![1]);
+    const plan = JSON.parse(r.stdout).plan?.summary ?? "";
+    return { bytes: kb * 1024, plan, fromBuild: existsSync(join(repoRoot, "apps/cli/dist/main.js")) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.prepare) {
+  console.log(JSON.stringify(Object.fromEntries(args.models!.split(",").map((n) => [n, models[n]!()]))));
+  process.exit(0);
+}
+
+const loadStart = os.loadavg();
 const rows: Record<string, unknown>[] = [];
 for (const name of args.models!.split(",")) {
   const dir = models[name]!();
-  const o = await ours(dir);
-  if (args["skip-pytorch"]) {
-    rows.push({ model: name, dir, params: o.params, ours: o });
-    continue;
-  }
-  const torch = [1, threads].map((blas) => pytorch(dir, blas));
+  const c = readConfig(dir);
+  const M = B * T;
+  // the ceiling right before our forward, so that both see the same load
+  const ceiling = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads, weight: "constant" });
+  const o = await timeOurs(dir, shape);
+  const blasCounts = [...new Set([1, threads])];
+  const torch = blasCounts.map((blas) => pytorch(dir, blas));
   const best = torch.reduce((a, b) => (b.tokensPerS > a.tokensPerS ? b : a));
+  const torchGemm = Math.max(
+    ...blasCounts.map((blas) => torchGemmGflops(M, c.hiddenSize, c.intermediateSize, blas)),
+  );
+  const modelFlops = forwardFlops(c, B, T) / o.medianS;
+  const peak = evalPplPeak(dir, c.vocabSize);
+  const weights = float32WeightBytes(c).total;
   rows.push({
     model: name,
     dir,
@@ -119,25 +145,36 @@ for (const name of args.models!.split(",")) {
     ours: o,
     pytorch: torch,
     ratio: o.tokensPerS / best.tokensPerS,
+    gemmCeilingGflops: ceiling / 1e9,
+    pytorchGemmGflops: torchGemm,
+    modelGflops: modelFlops / 1e9,
+    fractionOfCeiling: modelFlops / ceiling,
+    float32WeightBytes: weights,
+    evalPplPeakRssBytes: peak.bytes,
+    peakOverWeights: peak.bytes / weights,
+    evalPplPlan: peak.plan,
+    evalPplFromBuild: peak.fromBuild,
   });
   console.error(
-    `${name} (${(o.params / 1e6).toFixed(1)}M params): ours ${Math.round(o.tokensPerS)} tokens/s vs PyTorch ${Math.round(best.tokensPerS)} (OPENBLAS ${best.blasThreads}): ×${(o.tokensPerS / best.tokensPerS).toFixed(2)}`,
+    `${name} (${(o.params / 1e6).toFixed(1)}M params): ours ${Math.round(o.tokensPerS)} tok/s, PyTorch ${Math.round(best.tokensPerS)} (OPENBLAS ${best.blasThreads}) ×${(o.tokensPerS / best.tokensPerS).toFixed(2)}; ` +
+      `${(modelFlops / 1e9).toFixed(1)} GFLOP/s = ${((100 * modelFlops) / ceiling).toFixed(0)}% of the ${(ceiling / 1e9).toFixed(1)} GFLOP/s MatMul ceiling (PyTorch's MatMul ${torchGemm.toFixed(1)}); ` +
+      `eval ppl peak RSS ${(peak.bytes / 1e9).toFixed(2)} GB = ${(peak.bytes / weights).toFixed(2)}x the float32 weights`,
   );
 }
 const result = {
   date: new Date().toISOString(),
-  batch: B,
-  seqLen: T,
-  iters,
-  warmup,
-  threads,
+  ...shape,
   cpu: os.cpus()[0]?.model,
   cores: os.cpus().length,
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  load: {
+    start: loadStart.map((x) => Number(x.toFixed(1))),
+    end: os.loadavg().map((x) => Number(x.toFixed(1))),
+  },
   rows,
 };
-if (!args["skip-pytorch"])
-  writeFileSync(
-    join(repoRoot, `bench/results/forward-t${threads}.json`),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
+writeFileSync(
+  join(repoRoot, `bench/results/forward-t${threads}.json`),
+  `${JSON.stringify(result, null, 2)}\n`,
+);
 console.log(JSON.stringify(result));

@@ -8,4 +8,6 @@ test("GEMM ceiling: a finite, positive FLOP/s that counts 2·M·K·N per run", a
   // 262144x the FLOPs does not take 262144x the time anywhere: the call overhead dominates the 4x4x4 product
   const big = await gemmCeiling(256, 256, 256, { threads: 1, runs: 3 });
   assert.ok(big > small, `${big} vs ${small}`);
+  const constant = await gemmCeiling(256, 256, 256, { threads: 1, runs: 3, weight: "constant" });
+  assert.ok(constant > small, `${constant} vs ${small}`);
 });
