@@ -36,10 +36,13 @@ const matMul: VjpRule = (c, n, [gy], needs) => {
   }
   if (needs[1]) {
     if (rb === 2 && ra > 2) {
-      // A weight times a batched activation: Aᵀ·G with the leading axes stacked, one flat product.
+      // A weight times a batched activation: Aᵀ·G with the leading axes stacked, one flat product. A half
+      // product takes MatMul(Transpose(A), G): Gemm(transA) in float16 is the CPU provider's slow reference kernel.
       const a2 = c.node("Flatten", [a], { axis: -1 });
       const g2 = c.node("Flatten", [gy!], { axis: -1 });
-      gb = c.node("Gemm", [a2, g2], { transA: 1 });
+      gb = halfProduct(c, a)
+        ? c.node("MatMul", [c.node("Transpose", [a2], { perm: [1, 0] }), g2])
+        : c.node("Gemm", [a2, g2], { transA: 1 });
     } else {
       const full = c.node("MatMul", [c.transposeLast2(a, ra), gy!]);
       gb = c.sumToShape(full, [...batch, sb[rb - 2]!, sb[rb - 1]!], b);

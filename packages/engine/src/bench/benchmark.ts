@@ -51,6 +51,8 @@ export interface BenchmarkRow {
   numHiddenLayers: number;
   /** how the model ran: whole, or block-streamed (every block read again per decoding step) */
   execution: "whole" | "streamed";
+  /** the compute dtype it ran in (the whole model's or the streamed blocks' matrices and MatMuls) */
+  dtype: ComputeDtype;
   plan: string;
   latencyS: Spread;
   /** every timed run's latency, in run order (runs of the compared models alternate) */
@@ -60,7 +62,7 @@ export interface BenchmarkRow {
   prefillS: number;
   decodeSPerToken: number;
   flops: number;
-  /** float32 weights and the final KV cache, MiB (computed from the config) */
+  /** the weights in the compute dtype and the final KV cache, MiB (computed from the config) */
   weightsMb: number;
   kvCacheMb: number;
   /** measured in a child process (see peak-memory.ts); null when not requested */
@@ -180,6 +182,7 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
           batch,
           numHiddenLayers: g.config.numHiddenLayers,
           execution: g.plan.mode,
+          dtype: g.dtype,
           plan: g.plan.summary,
           latencyS: latency,
           latencyRunsS: times[i]!.total,
@@ -187,7 +190,7 @@ export async function benchmarkGeneration(o: BenchmarkOptions): Promise<Benchmar
           prefillS: spread(times[i]!.prefill).median,
           decodeSPerToken: spread(times[i]!.decode).median,
           flops: generationFlops(g.config, batch, o.inputLen, o.outputLen),
-          ...mib(modelAndCacheBytes(g.config, batch, o.inputLen + o.outputLen)),
+          ...mib(modelAndCacheBytes(g.config, batch, o.inputLen + o.outputLen, g.dtype)),
           memory: null,
         });
       });

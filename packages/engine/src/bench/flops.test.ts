@@ -52,6 +52,11 @@ test("parameter count and memory of weights + KV cache", async () => {
   const m = modelAndCacheBytes(c, 2, 10);
   assert.equal(m.weights, 4 * 396_352);
   assert.equal(m.kvCache, 4 * 2 * 8 * 2 * 4 * 10 * 8);
+  // float16: matrices at 2 bytes, the norm vectors (2 per block and the final one, 64 wide) at 4; the cache stays float32
+  const h = modelAndCacheBytes(c, 2, 10, "float16");
+  const vectors = 64 * (2 * 8 + 1);
+  assert.equal(h.weights, 2 * (396_352 - vectors) + 4 * vectors);
+  assert.equal(h.kvCache, m.kvCache);
 });
 
 test("a GPTQ model's weights: its block linears as packed bytes (equal to the checkpoint's), the rest float32", async () => {

@@ -2,6 +2,8 @@
 // one decode step per further token. Counts the matrix products (projections, attention scores and mixing,
 // the LM head on the last position); norms, RoPE, activations and softmax are left out (a few percent at most).
 import { groupCount, type ModelConfig } from "@shortened/hf";
+import { weightBytes } from "../execution/estimate.js";
+import type { ComputeDtype } from "../models/precision.js";
 
 /** Weights of one block's linear layers (the multiply-adds per token). */
 export function blockLinearParams(c: ModelConfig): number {
@@ -65,16 +67,18 @@ export function packedLinearBytes(c: ModelConfig): number {
   return bytes;
 }
 
-/** Bytes of the weights (float32; a GPTQ model's block linears as packed) plus the KV cache at the end of a
- *  generation (the device-independent part of memory). */
+/** Bytes of the weights (float32, or in a half compute dtype its matrices at 2 bytes; a GPTQ model's block linears
+ *  as packed) plus the float32 KV cache at the end of a generation (the device-independent part of memory). */
 export function modelAndCacheBytes(
   c: ModelConfig,
   batch: number,
   seqLen: number,
+  dtype: ComputeDtype = "float32",
 ): { weights: number; kvCache: number } {
   const quantized = c.quantization ? c.numHiddenLayers * blockLinearParams(c) : 0;
+  const unquantized = dtype !== "float32" && !c.quantization ? weightBytes(c, dtype).total : null;
   return {
-    weights: 4 * (parameterCount(c) - quantized) + c.numHiddenLayers * packedLinearBytes(c),
+    weights: unquantized ?? 4 * (parameterCount(c) - quantized) + c.numHiddenLayers * packedLinearBytes(c),
     kvCache: 4 * 2 * c.numHiddenLayers * batch * c.numKeyValueHeads * seqLen * c.headDim,
   };
 }

@@ -107,11 +107,12 @@ export function headChunkRows(c: ModelConfig): number {
 export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const rows = headChunkRows(c);
   const { block } = float32WeightBytes(c);
-  // backward (Taylor+, one block at a time): the block's weight gradients, its intermediates kept for the
-  // backward pass beside their gradients, and the gradient flowing between blocks
+  // backward (Taylor+, one block at a time): the block's weight gradients (in the weights' dtype), its
+  // intermediates kept for the backward pass beside their gradients, and the gradient flowing between blocks
   // a half dtype: each matrix's rounded copy fed to the session beside the float32 read buffer
   const half = (w.dtype ?? "float32") === "float32" ? 0 : Math.max(block, rows * c.hiddenSize * F32) / 2;
-  const weights = Math.max(block, rows * c.hiddenSize * F32) + half + 16 * 2 ** 20 + (w.backward ? block : 0);
+  const grads = w.backward ? weightBytes(c, w.dtype).block : 0;
+  const weights = Math.max(block, rows * c.hiddenSize * F32) + half + 16 * 2 ** 20 + grads;
   const passStates = (w.backward ? 4 : 2) * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
   const activations = activationBytes(c, w, rows) * (w.backward ? 2 : 1) + passStates;
   return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w));

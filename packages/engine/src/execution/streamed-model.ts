@@ -352,6 +352,24 @@ export class StreamedModel {
   }
 }
 
+/** The logits [tokens, rows] of one chunk of head rows `w` (in `dtype`): cap(RMSNorm(h) wᵀ), the product in the
+ *  compute dtype as ../models/head.ts. */
+export function headChunkLogits(
+  g: GraphBuilder,
+  arch: Architecture,
+  h: string,
+  w: string,
+  norm: string,
+  dtype: ComputeDtype,
+): string {
+  const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
+  const raw =
+    dtype === "float32"
+      ? g.node("Gemm", [normed, w], { transB: 1 })
+      : computeMatMul(g, dtype, normed, g.node("Transpose", [w], { perm: [1, 0] }), true);
+  return arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
+}
+
 /** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ (soft-capped as the whole head), reduced for the NLL to each token's chunk max,
  *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves.
  *  In a half dtype the chunk comes in it and the product runs in it, as ../models/head.ts. */
@@ -366,12 +384,7 @@ function headGraph(
   const h = g.input("hidden", "float32", ["tokens", H]);
   const w = g.input("head_weight", dtype, ["rows", H]);
   const norm = g.initializer("final_norm", { type: "float32", dims: [H], data: finalNorm });
-  const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
-  const raw =
-    dtype === "float32"
-      ? g.node("Gemm", [normed, w], { transB: 1 })
-      : computeMatMul(g, dtype, normed, g.node("Transpose", [w], { perm: [1, 0] }), true);
-  const logits = arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
+  const logits = headChunkLogits(g, arch, h, w, norm, dtype);
   if (out === "logits") {
     g.output(g.rename(logits, "logits"), "float32", ["tokens", "rows"]);
     return g;

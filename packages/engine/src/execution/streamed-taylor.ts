@@ -9,6 +9,12 @@
 // project's autodiff with that gradient as seed), reduces Σ|W ⊙ ∂L/∂W| of each of its weights in the graph and
 // hands ∂L/∂h_l down. Every row runs in one call per block, as the whole-model graph runs every row at once, so the
 // gradient summed over batches before the absolute value is exactly the whole model's.
+//
+// In a half compute dtype (the model opened with one) the block and head graphs are the whole model's in it:
+// matrices fed in float16, MatMuls and the weight gradients in float16 (MatMuls with the transposes on the
+// activations, ../autodiff/rules-linear.ts), with the whole model's loss scale S = batchSize·(T−1) on the token
+// weights (../importance/taylor.ts: a mean loss's gradients would fall below float16's normals) and the scores
+// divided by S.
 import { grad } from "../autodiff/grad.js";
 import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort } from "../graph/session.js";
@@ -20,11 +26,10 @@ import {
   taylorWeightNames,
 } from "../importance/taylor.js";
 import { FINAL_NORM, LM_HEAD, layerName, parameterNames } from "../models/architecture.js";
-import { softcap } from "../models/attention.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
-import { rmsNorm } from "../models/norms.js";
+import { type ComputeDtype, toFloat32 } from "../models/precision.js";
 import { shiftedTargets } from "../models/targets.js";
-import type { HiddenRows, StreamedModel } from "./streamed-model.js";
+import { type HiddenRows, headChunkLogits, type StreamedModel } from "./streamed-model.js";
 
 export interface StreamedTaylorOptions {
   /** calibration rows per batch (the loss is the sum of the batches' mean losses) */
@@ -71,7 +76,8 @@ export async function streamedTaylorImportance(
   ];
 
   // ---- the head's gradient, chunk by chunk ----
-  const tokenWeights = taylorTokenWeights(N, T, bs);
+  const lossScale = model.dtype === "float32" ? 1 : bs * (T - 1);
+  const tokenWeights = taylorTokenWeights(N, T, bs, lossScale);
   const n = N * T;
   const head = await createSession(headBackwardGraph(model), model.sessionOptions);
   const gHidden = new Float64Array(n * H);
@@ -104,7 +110,7 @@ export async function streamedTaylorImportance(
         ),
         token_weights: new ort.Tensor("float32", tokenWeights, [n]),
       });
-      headScore += (out.head_score!.data as Float32Array)[0]!;
+      headScore += (out.head_score!.data as Float32Array)[0]! / lossScale;
       addInto(gHidden, out.grad_hidden!.data as Float32Array);
       addInto(gNorm, out.grad_norm!.data as Float32Array);
     }
@@ -113,6 +119,7 @@ export async function streamedTaylorImportance(
   }
   let normScore = 0;
   for (let d = 0; d < H; d++) normScore += Math.abs(model.finalNorm[d]! * gNorm[d]!);
+  normScore /= lossScale;
   score.set(FINAL_NORM, normScore);
   if (!arch.tiedHead) score.set(LM_HEAD, headScore);
   saved.pop();
@@ -138,7 +145,7 @@ export async function streamedTaylorImportance(
       });
       const ws = out.weight_scores!.data as Float32Array;
       r.scored.forEach((suffix, k) => {
-        score.set(layerName(l, suffix), ws[k]!);
+        score.set(layerName(l, suffix), ws[k]! / lossScale);
       });
       gradOut = out.grad_in!.data as Float32Array;
       saved.pop();
@@ -180,6 +187,7 @@ async function blockBackward(
     nll: false,
     gates: true,
     maxSeqLen: model.maxSeqLen,
+    dtype: model.dtype,
   });
   const H = model.arch.hiddenSize;
   const seed = g.input("grad_out", "float32", ["batch", "seq", H]);
@@ -192,7 +200,9 @@ async function blockBackward(
     g.rename(
       g.node(
         "Concat",
-        weights.map((w, k) => absSum(g, w.name, grads[k + 1]!)),
+        weights.map((w, k) =>
+          absSum(g, w.name, grads[k + 1]!, w.type === "float32" ? "float32" : model.dtype),
+        ),
         { axis: 0 },
       ),
       "weight_scores",
@@ -204,10 +214,11 @@ async function blockBackward(
   return { graph, session, scored: weights.map((w) => w.suffix) };
 }
 
-/** Σ|w ⊙ g| as a [1] tensor. */
-function absSum(g: GraphBuilder, w: string, gw: string): string {
+/** Σ|w ⊙ g| as a [1] tensor: w ⊙ g in the weight's dtype (`dtype`), |·| and the sum in float32, as the whole
+ *  model's graph (../importance/taylor.ts). */
+function absSum(g: GraphBuilder, w: string, gw: string, dtype: ComputeDtype): string {
   return g.node("Reshape", [
-    g.node("ReduceSum", [g.node("Abs", [g.node("Mul", [w, gw])])], { keepdims: 0 }),
+    g.node("ReduceSum", [g.node("Abs", [toFloat32(g, dtype, g.node("Mul", [w, gw]))])], { keepdims: 0 }),
     g.int64s([1]),
   ]);
 }
@@ -219,15 +230,13 @@ function headBackwardGraph(model: StreamedModel): GraphBuilder {
   const H = arch.hiddenSize;
   const g = new GraphBuilder();
   const h = g.input("hidden", "float32", ["tokens", H]);
-  const w = g.input("head_weight", "float32", ["rows", H]);
+  const w = g.input("head_weight", model.dtype, ["rows", H]);
   const norm = g.input("final_norm", "float32", [H]);
   const lse = g.input("lse", "float32", ["tokens"]);
   const targets = g.input("targets", "int64", ["tokens"]);
   const targetWeights = g.input("target_weights", "float32", ["tokens"]);
   const tokenWeights = g.input("token_weights", "float32", ["tokens"]);
-  const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
-  const raw = g.node("Gemm", [normed, w], { transB: 1 });
-  const logits = arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
+  const logits = headChunkLogits(g, arch, h, w, norm, model.dtype);
   const axis = g.int64s([1]);
   const probs = g.node("Exp", [g.node("Sub", [logits, g.node("Unsqueeze", [lse, axis])])]);
   const massTerm = g.node("Mul", [g.node("ReduceSum", [probs, axis], { keepdims: 0 }), tokenWeights]);
@@ -241,6 +250,6 @@ function headBackwardGraph(model: StreamedModel): GraphBuilder {
   const [gh, gw, gn] = grad(g, surrogate, [h, w, norm]) as [string, string, string];
   g.output(g.rename(gh, "grad_hidden"), "float32", ["tokens", H]);
   g.output(g.rename(gn, "grad_norm"), "float32", [H]);
-  g.output(g.rename(absSum(g, w, gw), "head_score"), "float32", [1]);
+  g.output(g.rename(absSum(g, w, gw, model.dtype), "head_score"), "float32", [1]);
   return g;
 }

@@ -60,6 +60,8 @@ export class KvGenerator {
       | { streamed: StreamedModel },
     readonly maxSeqLen: number,
     readonly plan: ExecutionPlan,
+    /** the compute dtype it runs in, whole or streamed */
+    readonly dtype: ComputeDtype,
   ) {}
 
   static async open(model: string | Checkpoint, opts: KvGeneratorOptions = {}): Promise<KvGenerator> {
@@ -78,7 +80,7 @@ export class KvGenerator {
       memoryBudget: opts.memoryBudget,
       what: "generation",
       workload,
-      streamed: { workload: () => workload, minRows: 1, maxRows: 1 },
+      streamed: { workload: () => workload, minRows: 1, maxRows: 1, halfDtype: true },
       force: opts.execution,
     });
     opts.onPlan?.(plan);
@@ -88,8 +90,9 @@ export class KvGenerator {
         threads: opts.threads,
         maxSeqLen,
         kvCache: true,
+        dtype,
       });
-      return new KvGenerator(ckpt.config, { streamed }, maxSeqLen, plan);
+      return new KvGenerator(ckpt.config, { streamed }, maxSeqLen, plan, dtype);
     }
     const g = new GraphBuilder();
     // No gates: each block adds its updates in Hugging Face's order, as the model computes them.
@@ -104,7 +107,7 @@ export class KvGenerator {
     });
     const session = await createSession(g, { device: opts.device, threads: opts.threads });
     g.initializers.clear();
-    return new KvGenerator(ckpt.config, { graph: fg, session }, maxSeqLen, plan);
+    return new KvGenerator(ckpt.config, { graph: fg, session }, maxSeqLen, plan, dtype);
   }
 
   defaultEosIds(): number[] {

@@ -32,6 +32,7 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
       workload: () => ({ batch: N, seqLen: T, head: "nll", backward: true, keptStates: L + 1 }),
       minRows: N,
       maxRows: N,
+      halfDtype: true,
     },
     smallerBatch: "fewer calibration rows (`calibration.n`)",
     force: opts.execution,
@@ -44,6 +45,7 @@ export async function taylorBlockImportance(opts: BlockImportanceOptions): Promi
       device: opts.device,
       threads: opts.threads,
       maxSeqLen: T,
+      dtype,
     });
     try {
       r = await streamedTaylorImportance(model, rows, {

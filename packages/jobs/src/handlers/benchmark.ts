@@ -56,7 +56,7 @@ export const benchmark: Handler<"benchmark"> = async (spec, ports) => {
       seed: spec.seed,
       decoding: "greedy",
       prompts: "random token ids",
-      dtype: spec.dtype ?? "float32",
+      dtype: row.dtype,
       execution: row.execution,
       ...machine,
     };
