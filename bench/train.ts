@@ -1,31 +1,50 @@
-// bench/train: training tokens/s of one optimizer step (forward + backward + AdamW) for LoRA and CPT, beside
-// the oracle's PyTorch eager step (`oracle.py bench --mode train-lora|train-cpt --dtype float32`) on the same
-// model, batch, sequence length and thread count. Goal: at least as fast. Peak memory (VmHWM) reported.
+// bench/train: speed of one optimizer step (forward + backward + AdamW, float32) for LoRA and CPT, on the demo
+// model and the generated ~100M LLaMA (bench/model-100m.ts). For each model and mode it reports
+// - model FLOP/s as a fraction of the float32 GEMM ceiling (ORT MLAS MatMul [B·T, hidden] × [hidden,
+//   intermediate]) measured in the same process before and after the steps (the better of the two): the
+//   fraction survives a loaded machine better than tokens/s. FLOPs are counted, not measured: LoRA 2x and CPT
+//   3x the forward's (block projections, attention scores and mixing, head on every position; bench/flops.ts);
+//   LoRA's adapters, norms, RoPE, softmax and AdamW are left out. Goal: at least 0.6 on the 100M model.
+// - user + system CPU time over wall time during the timed steps: about `threads` when every core works.
+// - peak RSS (/usr/bin/time -v) beside the float32 weights' size.
+// - the oracle's PyTorch eager step (`oracle.py bench --mode train-lora|train-cpt --dtype float32`, the better
+//   of OPENBLAS_NUM_THREADS 1 and `threads`) on the same model, batch, length and thread count.
 //
-//   node --conditions=development --import tsx bench/train.ts [--model models/tinystories-llama-8L]
-//        [--batch 4] [--seq-len 128] [--iters 10] [--warmup 2] [--threads 2] [--oracle ../shared/oracle/oracle.py]
+//   node --conditions=development --import tsx bench/train.ts [--models demo,100m] [--batch 4] [--seq-len 128]
+//        [--iters 10] [--warmup 2] [--threads 2] [--skip-pytorch] [--oracle ../shared/oracle/oracle.py]
 //
-// Each side runs in its own child process, so peak RSS is per side. PyTorch is run with OPENBLAS_NUM_THREADS=1
-// and =threads (its BLAS threads can oversubscribe the cores) and the better one is the reference.
+// Each side runs in its own child process, so peak RSS is per side. Results: bench/results/train.json (not
+// written with --skip-pytorch).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { mulberry32, trainCpt, trainLora } from "@shortened/engine";
+import {
+  forwardFlops,
+  gemmCeiling,
+  mulberry32,
+  parameterCount,
+  trainCpt,
+  trainLora,
+} from "@shortened/engine";
 import { Checkpoint } from "@shortened/hf";
+import { model100m } from "./model-100m.js";
 
 const repoRoot = new URL("..", import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
-    model: { type: "string", default: join(repoRoot, "models/tinystories-llama-8L") },
+    models: { type: "string", default: "demo,100m" },
+    modes: { type: "string", default: "lora,cpt" },
     batch: { type: "string", default: "4" },
     "seq-len": { type: "string", default: "128" },
     iters: { type: "string", default: "10" },
     warmup: { type: "string", default: "2" },
     threads: { type: "string", default: "2" },
     oracle: { type: "string", default: join(repoRoot, "../shared/oracle/oracle.py") },
+    "skip-pytorch": { type: "boolean", default: false },
     child: { type: "string" },
+    model: { type: "string" },
   },
 });
 const B = Number(args.batch);
@@ -33,23 +52,34 @@ const T = Number(args["seq-len"]);
 const iters = Number(args.iters);
 const warmup = Number(args.warmup);
 const threads = Number(args.threads);
-
-function peakRssMb(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
+if (!(warmup >= 1))
+  throw new Error("--warmup must be at least 1 (the first timed step starts at a warm-up's end)");
+type Mode = "lora" | "cpt";
+/** Training FLOPs per forward FLOP: LoRA's backward is the input gradients only, CPT's adds the weight gradients. */
+const FORWARD_MULTIPLE: Record<Mode, number> = { lora: 2, cpt: 3 };
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/** Child: time `warmup + iters` optimizer steps of one micro-batch of B×T random ids. */
-async function child(mode: "lora" | "cpt"): Promise<void> {
-  const ckpt = Checkpoint.open(args.model!);
+const models: Record<string, () => string> = {
+  demo: () => join(repoRoot, "models/tinystories-llama-8L"),
+  "100m": () => model100m(args.oracle!),
+};
+
+/** Child: the ceiling, then `warmup + iters` optimizer steps of one micro-batch of B×T random ids, then the
+ *  ceiling again. */
+async function child(mode: Mode, model: string): Promise<void> {
+  const ckpt = Checkpoint.open(model);
+  const c = ckpt.config;
+  const ceiling = () => gemmCeiling(B * T, c.hiddenSize, c.intermediateSize, { threads });
+  const ceilingBefore = await ceiling();
   const next = mulberry32(0);
-  const ids = Array.from({ length: B }, () =>
-    Array.from({ length: T }, () => next() % ckpt.config.vocabSize),
-  );
+  const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => next() % c.vocabSize));
   const tmp = mkdtempSync(join(os.tmpdir(), "bench-train-"));
-  const stamps: number[] = [];
+  const stamps: { wall: number; cpu: number }[] = [];
+  const cpuS = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const common = {
     model: ckpt,
     rows: { ids, labels: ids, source: "random" },
@@ -63,34 +93,33 @@ async function child(mode: "lora" | "cpt"): Promise<void> {
     maxGradNorm: 1,
     weightDecay: 0,
     threads,
-    onProgress: () => stamps.push(performance.now()),
+    onProgress: () => stamps.push({ wall: performance.now() / 1000, cpu: cpuS() }),
   };
-  const t0 = performance.now();
   try {
     if (mode === "lora") await trainLora({ ...common, r: 8, alpha: 16 });
     else await trainCpt(common);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
-  const steps = stamps.slice(warmup).map((t, i) => (t - stamps[warmup + i - 1]!) / 1000);
-  const s = median(steps);
+  const ceilingAfter = await ceiling();
+  const timed = stamps.slice(warmup - 1);
+  const steps = timed.slice(1).map((s, i) => s.wall - timed[i]!.wall);
+  const first = timed[0]!;
+  const last = timed[timed.length - 1]!;
   process.stdout.write(
     JSON.stringify({
-      median_s: s,
+      median_s: median(steps),
       min_s: Math.min(...steps),
       max_s: Math.max(...steps),
-      tokens_per_s: (B * T) / s,
-      total_s: (performance.now() - t0) / 1000,
-      peak_rss_mb: peakRssMb(),
+      cpu_per_wall: (last.cpu - first.cpu) / (last.wall - first.wall),
+      ceiling_flops: Math.max(ceilingBefore, ceilingAfter),
+      ceiling_before_flops: ceilingBefore,
+      ceiling_after_flops: ceilingAfter,
     }),
   );
 }
 
-function run(
-  cmd: string,
-  argv: string[],
-  env: NodeJS.ProcessEnv = {},
-): { out: Record<string, number>; peakMb: number } {
+function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync("/usr/bin/time", ["-v", cmd, ...argv], {
     encoding: "utf8",
     env: { ...process.env, ...env },
@@ -99,83 +128,96 @@ function run(
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const text = r.stdout.trim();
-  return { out: JSON.parse(text.slice(text.indexOf("{"))), peakMb: m ? Number(m[1]) / 1024 : Number.NaN };
+  return {
+    out: JSON.parse(text.slice(text.indexOf("{"))) as Record<string, number>,
+    peakMb: m ? Number(m[1]) / 1024 : Number.NaN,
+  };
+}
+
+/** The shared settings, as both our child and the oracle's bench take them. */
+function passArgs(model: string): string[] {
+  const pairs = { model, batch: B, "seq-len": T, iters, warmup, threads };
+  return Object.entries(pairs).flatMap(([k, v]) => [`--${k}`, String(v)]);
+}
+
+function pytorch(mode: Mode, model: string) {
+  const sides = [1, threads].map((blas) => {
+    const o = run(
+      "/usr/bin/python3",
+      [args.oracle!, "bench", "--mode", `train-${mode}`, "--dtype", "float32", ...passArgs(model)],
+      { OPENBLAS_NUM_THREADS: String(blas) },
+    );
+    return {
+      blasThreads: blas,
+      tokensPerS: o.out.tokens_per_s!,
+      medianS: o.out.median_s!,
+      peakRssMb: o.peakMb,
+    };
+  });
+  return { sides, best: sides.reduce((a, b) => (b.tokensPerS > a.tokensPerS ? b : a)) };
 }
 
 async function main(): Promise<void> {
-  if (args.child) return child(args.child as "lora" | "cpt");
+  if (args.child) return child(args.child as Mode, args.model!);
+  const loadBefore = os.loadavg();
   const rows: Record<string, unknown>[] = [];
-  for (const mode of ["lora", "cpt"] as const) {
-    const ours = run(process.execPath, [
-      "--conditions=development",
-      "--import",
-      "tsx",
-      new URL(import.meta.url).pathname,
-      "--child",
-      mode,
-      ...passArgs(),
-    ]);
-    const torch = [1, threads].map((blas) => {
-      const o = run(
-        "/usr/bin/python3",
-        [args.oracle!, "bench", "--mode", `train-${mode}`, "--dtype", "float32", ...passArgs()],
-        { OPENBLAS_NUM_THREADS: String(blas) },
-      );
-      return {
-        blasThreads: blas,
-        tokensPerS: o.out.tokens_per_s!,
-        medianS: o.out.median_s!,
-        peakRssMb: o.peakMb,
+  for (const name of args.models!.split(",")) {
+    const dir = models[name]!();
+    const c = Checkpoint.open(dir).config;
+    const weightsMb = (4 * parameterCount(c)) / 2 ** 20;
+    for (const mode of args.modes!.split(",") as Mode[]) {
+      const script = new URL(import.meta.url).pathname;
+      const node = ["--conditions=development", "--import", "tsx", script, "--child", mode, ...passArgs(dir)];
+      const ours = run(process.execPath, node);
+      const o = ours.out;
+      const flops = FORWARD_MULTIPLE[mode] * forwardFlops(c, B, T);
+      const row = {
+        model: name,
+        mode,
+        params: parameterCount(c),
+        stepFlops: flops,
+        ours: {
+          tokensPerS: (B * T) / o.median_s!,
+          medianS: o.median_s,
+          minS: o.min_s,
+          maxS: o.max_s,
+          modelGflops: flops / o.median_s! / 1e9,
+          ceilingGflops: o.ceiling_flops! / 1e9,
+          ceilingBeforeGflops: o.ceiling_before_flops! / 1e9,
+          ceilingAfterGflops: o.ceiling_after_flops! / 1e9,
+          fractionOfCeiling: flops / o.median_s! / o.ceiling_flops!,
+          cpuPerWall: o.cpu_per_wall,
+          peakRssMb: ours.peakMb,
+          peakOverWeights: ours.peakMb / weightsMb,
+        },
+        weightsMb,
+        ...(args["skip-pytorch"] ? {} : { pytorch: pytorch(mode, dir) }),
       };
-    });
-    const best = torch.reduce((a, b) => (b.tokensPerS > a.tokensPerS ? b : a));
-    rows.push({
-      mode,
-      ours: {
-        tokensPerS: ours.out.tokens_per_s,
-        medianS: ours.out.median_s,
-        minS: ours.out.min_s,
-        maxS: ours.out.max_s,
-        peakRssMb: ours.peakMb,
-      },
-      pytorch: torch,
-      ratio: (ours.out.tokens_per_s as number) / best.tokensPerS,
-    });
-    console.error(
-      `${mode}: ours ${Math.round(ours.out.tokens_per_s!)} tokens/s (peak ${Math.round(ours.peakMb)} MB) vs PyTorch ${Math.round(best.tokensPerS)} tokens/s (OPENBLAS ${best.blasThreads}, peak ${Math.round(best.peakRssMb)} MB): ×${((ours.out.tokens_per_s as number) / best.tokensPerS).toFixed(2)}`,
-    );
+      rows.push(row);
+      const r = row.ours;
+      const torch = row.pytorch
+        ? `; PyTorch ${Math.round(row.pytorch.best.tokensPerS)} tokens/s (OPENBLAS ${row.pytorch.best.blasThreads}, peak ${Math.round(row.pytorch.best.peakRssMb)} MB)`
+        : "";
+      console.error(
+        `${name} ${mode}: ${Math.round(r.tokensPerS)} tokens/s, ${r.modelGflops.toFixed(1)} GFLOP/s = ${r.fractionOfCeiling.toFixed(2)} of the ${r.ceilingGflops.toFixed(1)} GFLOP/s ceiling, CPU/wall ${r.cpuPerWall!.toFixed(2)}, peak ${Math.round(r.peakRssMb)} MB (${r.peakOverWeights.toFixed(2)}x weights)${torch}`,
+      );
+    }
   }
   const result = {
     date: new Date().toISOString(),
-    model: args.model,
     batch: B,
     seqLen: T,
     iters,
     warmup,
     threads,
     cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    load: { before: loadBefore, after: os.loadavg() },
     rows,
   };
-  writeFileSync(join(repoRoot, "bench/results/train.json"), `${JSON.stringify(result, null, 2)}\n`);
+  if (!args["skip-pytorch"])
+    writeFileSync(join(repoRoot, "bench/results/train.json"), `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify(result));
-}
-
-/** The shared settings, as both our child and the oracle's bench take them. */
-function passArgs(): string[] {
-  return [
-    "--model",
-    args.model!,
-    "--batch",
-    String(B),
-    "--seq-len",
-    String(T),
-    "--iters",
-    String(iters),
-    "--warmup",
-    String(warmup),
-    "--threads",
-    String(threads),
-  ];
 }
 
 await main();
