@@ -1,37 +1,13 @@
 // `shortened models register NAME --uri hf://org/name@revision` in embedded mode against the loopback
 // stand-in of the Hub (HF_ENDPOINT, HF_TOKEN): registered at the commit; a refusal exits 2 with one line.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
+import { runCliAsync as cli } from "./helpers/cli.js";
 import { demoDir } from "./helpers/teams-app.js";
-
-const cliMain = fileURLToPath(new URL("../apps/cli/src/main.ts", import.meta.url));
-
-/** The CLI as a child, without blocking this process (the stand-in answers from here). */
-function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--conditions=development", "--import", "tsx", cliMain, ...args], {
-      env: { ...process.env, ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    child.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 describe("models register --uri hf:// (embedded)", { timeout: 120_000 }, () => {
   const hub = new HubStandIn();

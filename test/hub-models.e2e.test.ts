@@ -1,7 +1,8 @@
 // Hub models over the REST API, against the loopback stand-in of the Hub (HF_ENDPOINT = 127.0.0.1): a team
 // admin stores the Hub token as a write-only team secret and allows hf:// sources; a member registers
 // hf://org/name@revision with the secret's name. Refusals answer 422/502 with the reason and store
-// nothing; the token never appears in an answer, the audit trail or a log line.
+// nothing; the token never appears in an answer, the audit trail or a log line. `models push --server` follows
+// the push job to its end (the API listens on 127.0.0.1; the test is the worker).
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import {
   createApiKey,
   createTeam,
+  failJob,
   hubDepsFromEnv,
   LocalStore,
   type OpenedDb,
@@ -18,14 +20,16 @@ import {
 } from "@shortened/adapters";
 import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
 import { buildApp } from "@shortened/api";
+import { isUserError } from "@shortened/contracts";
 import { runJob } from "@shortened/jobs";
 import type { FastifyInstance } from "fastify";
+import { runCliAsync } from "./helpers/cli.js";
 import { createTestDatabase, runId } from "./helpers/service.js";
 import { demoDir } from "./helpers/teams-app.js";
 
 const TOKEN = "hf_e2e-secret-token-4242";
 
-describe("Hub models over the API (stand-in Hub)", { timeout: 120_000 }, () => {
+describe("Hub models over the API (stand-in Hub)", { timeout: 300_000 }, () => {
   const hub = new HubStandIn();
   const logs: string[] = [];
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -223,5 +227,62 @@ describe("Hub models over the API (stand-in Hub)", { timeout: 120_000 }, () => {
     assert.equal(done.body.result.committed, true);
     assert.ok(hub.filesAt("acme/tiny-pushed").has("model.safetensors"));
     for (const text of [r.body, done.text, ...logs]) assert.ok(!text.includes(TOKEN), "the token leaks");
+  });
+
+  it("models push --server follows the job while it waits and runs: exit 0 with the commit; a refused push exits 2 with the reason", async () => {
+    const version = (await db.prisma.modelVersion.findFirstOrThrow({ where: { kind: "base" } })).id;
+    const server = await app.listen({ host: "127.0.0.1", port: 0 });
+    assert.equal((await call("PUT", "/v1/team/secrets/revoked", admin, { value: "hf_revoked" })).status, 200);
+    const push = (repo: string, secret: string) =>
+      runCliAsync(
+        ["models", "push", version, "--repo", repo, "--token-secret", secret, "--server", server, "--json"],
+        { SHORTENED_API_KEY: admin },
+      );
+    /** The push job the CLI started, once the API has it, and how often the CLI has asked for it since. */
+    const started = async (repo: string) => {
+      for (;;) {
+        const jobs = await db.prisma.job.findMany({ where: { kind: "push" } });
+        const job = jobs.find((j) => (j.spec as { repo?: string }).repo === repo);
+        if (job)
+          return { id: job.id, polls: () => logs.filter((l) => l.includes(`/v1/jobs/${job.id}"`)).length };
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    // A worker's part: run the attempt, and record a failure the way apps/worker does.
+    const worker = async (jobId: string) => {
+      const store = new LocalStore(join(dir, "store"));
+      const hubDeps = hubDepsFromEnv({
+        HF_ENDPOINT: hub.url,
+        HF_CACHE_DIR: join(dir, "worker-hub"),
+        SECRETS_KEY: "ab".repeat(32),
+      });
+      try {
+        await runJob({ db: db.prisma, store, cacheDir: join(dir, "worker"), hub: hubDeps }, jobId);
+      } catch (e) {
+        const code = isUserError(e) ? (e as { code: string }).code : "internal";
+        await failJob(db.prisma, jobId, (e as Error).message, code);
+      }
+    };
+
+    const ok = push("acme/tiny-cli", "hf");
+    const job = await started("acme/tiny-cli");
+    // Queued (no worker yet): the CLI keeps asking instead of returning the queued job.
+    while (job.polls() < 2) await new Promise((r) => setTimeout(r, 200));
+    await worker(job.id);
+    const r = await ok;
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.id, job.id);
+    assert.equal(out.state, "succeeded");
+    assert.equal(out.result.committed, true);
+    assert.equal(out.result.commit, hub.repo("acme/tiny-cli").log.at(-1)!.commit);
+
+    // The Hub refuses the secret's token when the worker pushes: the CLI ends with the job's reason, exit 2.
+    const refused = push("acme/tiny-refused", "revoked");
+    await worker((await started("acme/tiny-refused")).id);
+    const bad = await refused;
+    assert.equal(bad.code, 2, bad.stdout + bad.stderr);
+    assert.match(bad.stderr.trim(), /^[^\n]*push job \S+ failed: .*token/);
+    assert.throws(() => hub.repo("acme/tiny-refused"), /no repo/, "nothing was pushed");
   });
 });

@@ -128,7 +128,13 @@ class HttpClient implements ServiceClient {
     try {
       r = await request();
     } catch (e) {
-      throw new UserError("bad_request", `cannot reach ${this.base}: ${(e as Error).message}`);
+      // fetch's own message is only "fetch failed": the reason (refused, reset, timed out) is its cause.
+      const cause = (e as Error).cause as { message?: string; code?: string } | undefined;
+      const why = cause?.message ?? cause?.code;
+      throw new UserError(
+        "bad_request",
+        `cannot reach ${this.base}: ${(e as Error).message}${why ? ` (${why})` : ""}`,
+      );
     }
     if (r.response.ok && r.data !== undefined) return r.data;
     if (r.response.ok) throw new Error(`${r.response.status} from ${this.base} without a body`);
