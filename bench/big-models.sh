@@ -4,7 +4,8 @@
 # Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude bi taylor
 #        zeroshot generate throughput lora (2 LoRA steps of 1 x 128, no merge) cpt (2 CPT steps of 1 x 128, float32;
 #        writes MODEL_DIR.bench/cpt). DTYPE=float16: the compute dtype.
-#        Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/.
+#        Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/. KEEP_JSON=DIR keeps each
+#        step's full output as DIR/STEP.json (e.g. every score, to compare with the reference's).
 # Run under the team's heavy lock: bash /work/team/heavy.sh bench/big-models.sh /tmp/x/llama2-7b 4G ppl
 set -euo pipefail
 model=$1; budget=$2; shift 2
@@ -47,6 +48,7 @@ row() { # label, command...
         `${r.modelGflops.toFixed(1)} GFLOP/s = ${(100 * r.fractionOfCeiling).toFixed(0)}% of the ${r.gemmCeilingGflops.toFixed(0)} GFLOP/s GEMM ceiling`);
     console.log(out.join("; ") || s.slice(0, 200));
   ' "$log.out")
+  [ -z "${KEEP_JSON:-}" ] || cp "$log.out" "$KEEP_JSON/$step.json"
   printf '| %s | %.2f GB | %.0f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$what"
   rm -f "$log" "$log.out"
 }

@@ -40,13 +40,24 @@ const M = Math.min(B * T, 4096);
 const ceiling = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads });
 
 const model = await StreamedModel.open(ckpt, { threads, maxSeqLen: T });
-let readS = 0;
-const load = model.loadBlock.bind(model);
-model.loadBlock = (i: number) => {
-  const t0 = performance.now();
-  load(i);
-  readS += (performance.now() - t0) / 1000;
-};
+// where the time goes: block reads (positioned reads + widening), block runs, head chunk reads, head runs
+const spent = { blockRead: 0, blockRun: 0, headRead: 0, head: 0 };
+function timed<A extends unknown[], R>(f: (...a: A) => R, part: keyof typeof spent): (...a: A) => R {
+  return (...a) => {
+    const t0 = performance.now();
+    const r = f(...a);
+    const done = () => {
+      spent[part] += (performance.now() - t0) / 1000;
+    };
+    if (r instanceof Promise) return r.finally(done) as R;
+    done();
+    return r;
+  };
+}
+model.loadBlock = timed(model.loadBlock.bind(model), "blockRead");
+model.runBlock = timed(model.runBlock.bind(model), "blockRun");
+model.loadHeadChunk = timed(model.loadHeadChunk.bind(model), "headRead");
+model.headNll = timed(model.headNll.bind(model), "head");
 const next = mulberry32(7);
 const ids = Array.from({ length: tokens }, () => next() % c.vocabSize);
 const t0 = performance.now();
@@ -55,6 +66,7 @@ const wall = (performance.now() - t0) / 1000;
 await model.release();
 
 const flops = forwardFlops(c, R, T);
+const headFlops = 2 * tokens * c.hiddenSize * c.vocabSize;
 const result = {
   date: new Date().toISOString(),
   model: args.model,
@@ -66,7 +78,13 @@ const result = {
   threads,
   tokens,
   wallS: wall,
-  blockReadS: readS,
+  blockReadS: spent.blockRead,
+  blockRunS: spent.blockRun,
+  headReadS: spent.headRead,
+  /** head runs, their chunk reads excluded */
+  headRunS: spent.head - spent.headRead,
+  blockFractionOfCeiling: (flops - headFlops) / spent.blockRun / ceiling,
+  headFractionOfCeiling: headFlops / (spent.head - spent.headRead) / ceiling,
   secondsPer1kTokens: (wall / tokens) * 1000,
   modelGflops: flops / wall / 1e9,
   gemmCeilingGflops: ceiling / 1e9,

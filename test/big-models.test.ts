@@ -4,7 +4,7 @@
 // the command's result, and a refused command gives a "failed" row with its reason while the other steps go on.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -15,14 +15,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const model = join(dir, "demo");
 cpSync(join(repoRoot, "models/tinystories-llama-8L"), model, { recursive: true });
 
-const bench = (budget: string, ...steps: string[]) => {
+const benchWith = (env: Record<string, string>, budget: string, ...steps: string[]) => {
   const r = spawnSync("bash", ["bench/big-models.sh", model, budget, ...steps], {
     cwd: repoRoot,
     encoding: "utf8",
+    env: { ...process.env, ...env },
   });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   return r.stdout.trim().split("\n");
 };
+const bench = (budget: string, ...steps: string[]) => benchWith({}, budget, ...steps);
 
 /** `| label | 0.21 GB | 4 s | result |` → the result, after checking the measured columns. */
 function result(rows: string[], label: string): string {
@@ -54,4 +56,21 @@ test("a step its budget refuses gives a failed row with the reason, and the next
   assert.ok(failed, rows.join("\n"));
   assert.match(failed, /CPT training needs about .* more than the 1 MB budget/);
   assert.match(result(rows, "importance magnitude"), /^order /);
+});
+
+test("KEEP_JSON keeps a step's whole output; the throughput step splits its time into reads, blocks and head", {
+  timeout: 600_000,
+}, () => {
+  const keep = join(dir, "kept");
+  mkdirSync(keep);
+  const rows = benchWith({ KEEP_JSON: keep, TP_ROWS: "2", TP_SEQ: "32" }, "2G", "throughput");
+  assert.match(
+    result(rows, "streamed forward, 2 x 32 tokens"),
+    /s per 1k tokens .*% of the \d+ GFLOP\/s GEMM ceiling/,
+  );
+  const r = JSON.parse(readFileSync(join(keep, "throughput.json"), "utf8"));
+  assert.equal(r.tokens, 64);
+  for (const k of ["blockReadS", "blockRunS", "headReadS", "headRunS"]) assert.ok(r[k] > 0, `${k} ${r[k]}`);
+  assert.ok(r.blockReadS + r.blockRunS + r.headReadS + r.headRunS <= r.wallS * 1.01, JSON.stringify(r));
+  assert.ok(r.blockFractionOfCeiling > 0 && r.headFractionOfCeiling > 0, JSON.stringify(r));
 });
