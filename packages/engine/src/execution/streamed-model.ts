@@ -7,12 +7,13 @@
 // In a half compute dtype (`dtype`), as the whole model (../models/precision.ts): each block's matrices and each
 // head chunk are rounded to it once as they are read and fed in it, the block graphs and the head run their
 // MatMuls in it, and embedding rows are the half table's rows widened; norms, softmax and the NLL stay float32.
+// Then the one resident block is held at 2 bytes a matrix parameter: matrices are read through a small float32
+// slice and rounded into a half buffer, so no float32 copy of a block exists (7B shapes: 0.4 GB, not 1.2 GB).
 //
 // Each block runs the very graph the whole model runs for it (../models/forward-graph.ts with `blockWeights:
 // "inputs"`, gate 1), so a streamed block is the whole model's block; the head computes per-token NLL as
 // logsumexp over the chunks' partial sums, which matches the whole graph's LogSoftmax to float32 rounding.
 import type { Checkpoint } from "@shortened/hf";
-import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort, type SessionOptions } from "../graph/session.js";
 import {
   type Architecture,
@@ -22,11 +23,10 @@ import {
   LM_HEAD,
   layerName,
 } from "../models/architecture.js";
-import { softcap } from "../models/attention.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
-import { rmsNorm } from "../models/norms.js";
-import { type ComputeDtype, computeMatMul, roundThroughHalf, toHalfBits } from "../models/precision.js";
-import { headChunkRows } from "./estimate.js";
+import { type ComputeDtype, heldInComputeDtype, roundThroughHalf, toHalfBits } from "../models/precision.js";
+import { HALF_SLICE_ELEMS, headChunkRows } from "./estimate.js";
+import { headGraph } from "./streamed-head.js";
 import { TensorReader } from "./tensor-reader.js";
 
 export interface StreamedModelOptions extends SessionOptions {
@@ -39,6 +39,8 @@ export interface StreamedModelOptions extends SessionOptions {
   kvCache?: boolean;
   /** compute dtype (default float32): half matrices and MatMuls, as the whole model */
   dtype?: ComputeDtype;
+  /** half dtype: elements of a matrix widened and rounded at a time (default HALF_SLICE_ELEMS) */
+  halfSliceElems?: number;
 }
 
 /** One block's cached keys and values [B, kvHeads, P, d]. */
@@ -67,8 +69,11 @@ interface HeadRunner {
 export class StreamedModel {
   private readonly blockRunners = new Map<string, BlockRunner>();
   private readonly graphs = new Map<string, ForwardGraph>();
-  /** one block's float32 weights or one head chunk: the only weights in memory */
+  /** float32: one block's weights or one head chunk, the only weights in memory; half: the block's vectors,
+   *  then the slice that matrices pass through */
   private readonly arena: Float32Array;
+  /** half: one block's matrices or one head chunk, rounded (null in float32) */
+  private readonly halfArena: Uint16Array | null;
   private loadedBlock = -1;
   private loadedFeeds: Record<string, ort.Tensor> = {};
   private readonly reader: TensorReader;
@@ -83,8 +88,23 @@ export class StreamedModel {
     readonly finalNorm: Float32Array,
   ) {
     this.reader = new TensorReader(checkpoint);
-    const blockElems = arch.blockTensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    this.arena = new Float32Array(Math.max(blockElems, head.rows * arch.hiddenSize));
+    const elems = (held: boolean) =>
+      arch.blockTensors
+        .filter((t) => held === (this.dtype !== "float32" && heldInComputeDtype(t.shape)))
+        .reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    const headElems = head.rows * arch.hiddenSize;
+    if (this.dtype === "float32") {
+      this.arena = new Float32Array(Math.max(elems(false), headElems));
+      this.halfArena = null;
+    } else {
+      this.arena = new Float32Array(elems(false) + (opts.halfSliceElems ?? HALF_SLICE_ELEMS));
+      this.halfArena = new Uint16Array(Math.max(elems(true), headElems));
+    }
+  }
+
+  /** Bytes of the buffers that hold the resident weights (a block or a head chunk). */
+  get residentWeightBytes(): number {
+    return this.arena.byteLength + (this.halfArena?.byteLength ?? 0);
   }
 
   static async open(ckpt: Checkpoint, opts: StreamedModelOptions): Promise<StreamedModel> {
@@ -156,15 +176,19 @@ export class StreamedModel {
     this.loadedBlock = -1;
     const feeds: Record<string, ort.Tensor> = {};
     let at = 0;
+    let halfAt = 0;
     for (const w of this.blockGraph(i).inputs.blockWeights!) {
       const n = w.dims.reduce((a, b) => a * b, 1);
-      const view = this.arena.subarray(at, at + n);
-      this.reader.readInto(layerName(i, w.suffix), view);
-      feeds[w.name] =
-        w.type === "float32"
-          ? new ort.Tensor("float32", view, w.dims)
-          : new ort.Tensor("float16", toHalfBits(view, "float16"), w.dims);
-      at += n;
+      const name = layerName(i, w.suffix);
+      if (w.type === "float32") {
+        const view = this.arena.subarray(at, at + n);
+        this.reader.readInto(name, view);
+        feeds[w.name] = new ort.Tensor("float32", view, w.dims);
+        at += n;
+      } else {
+        feeds[w.name] = new ort.Tensor("float16", this.readHalf(name, 0, n, halfAt), w.dims);
+        halfAt += n;
+      }
     }
     this.loadedFeeds = feeds;
     this.loadedBlock = i;
@@ -299,12 +323,26 @@ export class StreamedModel {
   loadHeadChunk(v0: number, rows: number): ort.Tensor {
     this.loadedBlock = -1;
     const H = this.arch.hiddenSize;
+    const name = this.arch.tiedHead ? EMBEDDING : LM_HEAD;
+    if (this.halfArena) return new ort.Tensor("float16", this.readHalf(name, v0 * H, rows * H, 0), [rows, H]);
     const view = this.arena.subarray(0, rows * H);
-    this.reader.readInto(this.arch.tiedHead ? EMBEDDING : LM_HEAD, view, v0 * H);
-    const dtype = this.dtype;
-    return dtype === "float32"
-      ? new ort.Tensor("float32", view, [rows, H])
-      : new ort.Tensor("float16", toHalfBits(view, "float16"), [rows, H]);
+    this.reader.readInto(name, view, v0 * H);
+    return new ort.Tensor("float32", view, [rows, H]);
+  }
+
+  /** Elements [start, start + n) of a tensor rounded to float16 into the half buffer at `at`, a slice at a time
+   *  through the float32 buffer's tail (after the block's vectors). */
+  private readHalf(name: string, start: number, n: number, at: number): Uint16Array {
+    const out = this.halfArena!.subarray(at, at + n);
+    const slice = this.opts.halfSliceElems ?? HALF_SLICE_ELEMS;
+    const scratch = this.arena.subarray(this.arena.length - slice);
+    for (let done = 0; done < n; done += slice) {
+      const m = Math.min(slice, n - done);
+      const part = scratch.subarray(0, m);
+      this.reader.readInto(name, part, start + done);
+      out.set(toHalfBits(part, "float16"), done);
+    }
+    return out;
   }
 
   /** Blocks share a graph when their attention is alike (e.g. Mistral's sliding window on every layer). */
@@ -350,52 +388,4 @@ export class StreamedModel {
     }
     return r;
   }
-}
-
-/** The logits [tokens, rows] of one chunk of head rows `w` (in `dtype`): cap(RMSNorm(h) wᵀ), the product in the
- *  compute dtype as ../models/head.ts. */
-export function headChunkLogits(
-  g: GraphBuilder,
-  arch: Architecture,
-  h: string,
-  w: string,
-  norm: string,
-  dtype: ComputeDtype,
-): string {
-  const normed = rmsNorm(g, h, norm, arch.normEps, arch.normOnePlusWeight);
-  const raw =
-    dtype === "float32"
-      ? g.node("Gemm", [normed, w], { transB: 1 })
-      : computeMatMul(g, dtype, normed, g.node("Transpose", [w], { perm: [1, 0] }), true);
-  return arch.finalSoftcap === null ? raw : softcap(g, raw, arch.finalSoftcap);
-}
-
-/** The head over one chunk of vocabulary rows: RMSNorm(h) W_cᵀ (soft-capped as the whole head), reduced for the NLL to each token's chunk max,
- *  Σ exp(logit − max) and its target's logit (targets given relative to the chunk), or the logits themselves.
- *  In a half dtype the chunk comes in it and the product runs in it, as ../models/head.ts. */
-function headGraph(
-  arch: Architecture,
-  finalNorm: Float32Array,
-  out: "nll" | "logits",
-  dtype: ComputeDtype,
-): GraphBuilder {
-  const g = new GraphBuilder();
-  const H = arch.hiddenSize;
-  const h = g.input("hidden", "float32", ["tokens", H]);
-  const w = g.input("head_weight", dtype, ["rows", H]);
-  const norm = g.initializer("final_norm", { type: "float32", dims: [H], data: finalNorm });
-  const logits = headChunkLogits(g, arch, h, w, norm, dtype);
-  if (out === "logits") {
-    g.output(g.rename(logits, "logits"), "float32", ["tokens", "rows"]);
-    return g;
-  }
-  const targets = g.input("targets", "int64", ["tokens"]);
-  const axis = g.int64s([1]);
-  const max = g.node("ReduceMax", [logits, axis], { keepdims: 1 });
-  const sumExp = g.node("ReduceSum", [g.node("Exp", [g.node("Sub", [logits, max])]), axis], { keepdims: 0 });
-  const picked = g.node("GatherElements", [logits, g.node("Unsqueeze", [targets, axis])], { axis: 1 });
-  g.output(g.rename(g.node("Squeeze", [max, axis]), "chunk_max"), "float32", ["tokens"]);
-  g.output(g.rename(sumExp, "chunk_sumexp"), "float32", ["tokens"]);
-  g.output(g.rename(g.node("Squeeze", [picked, axis]), "target_logit"), "float32", ["tokens"]);
-  return g;
 }

@@ -29,7 +29,8 @@ import { FINAL_NORM, LM_HEAD, layerName, parameterNames } from "../models/archit
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
 import { type ComputeDtype, toFloat32 } from "../models/precision.js";
 import { shiftedTargets } from "../models/targets.js";
-import { type HiddenRows, headChunkLogits, type StreamedModel } from "./streamed-model.js";
+import { headChunkLogits } from "./streamed-head.js";
+import type { HiddenRows, StreamedModel } from "./streamed-model.js";
 
 export interface StreamedTaylorOptions {
   /** calibration rows per batch (the loss is the sum of the batches' mean losses) */
