@@ -3,20 +3,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isUserError } from "@shortened/contracts";
-import { parseConfig } from "@shortened/hf";
+import { TINYLLAMA } from "../test-support/big-configs.js";
 import { estimateQuantize, planQuantize } from "./quantize-plan.js";
 
 const G = 2 ** 30;
-const tinyLlama = parseConfig({
-  model_type: "llama",
-  hidden_size: 2048,
-  intermediate_size: 5632,
-  num_hidden_layers: 22,
-  num_attention_heads: 32,
-  num_key_value_heads: 4,
-  vocab_size: 32000,
-  max_position_embeddings: 2048,
-});
+const tinyLlama = TINYLLAMA;
 
 test("the estimate counts the hidden states, a block's weights, the widest factor and one forward", () => {
   const e = estimateQuantize(tinyLlama, 128, 2048, 1, "gptq");

@@ -7,6 +7,8 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isUserError } from "@shortened/contracts";
 import { parseConfig } from "@shortened/hf";
+import { halfWideningBytes } from "../execution/estimate.js";
+import { TINYLLAMA } from "../test-support/big-configs.js";
 import { trainCpt } from "./cpt.js";
 import { estimateTraining, planTraining } from "./training-memory.js";
 
@@ -15,15 +17,7 @@ const config = (o: Record<string, number>) =>
   parseConfig({ model_type: "llama", num_attention_heads: 12, num_key_value_heads: 4, ...o });
 // bench/train.ts's 100M model and TinyLlama-1.1B's shapes
 const m100 = config({ hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, vocab_size: 16000 });
-const tiny = parseConfig({
-  model_type: "llama",
-  hidden_size: 2048,
-  intermediate_size: 5632,
-  num_hidden_layers: 22,
-  num_attention_heads: 32,
-  num_key_value_heads: 4,
-  vocab_size: 32000,
-});
+const tiny = TINYLLAMA;
 
 test("CPT is estimated at 20 bytes per parameter plus activations (100M: measured 3.01 GiB peak)", () => {
   const e = estimateTraining(m100, { kind: "cpt", batch: 4, seqLen: 128 });
@@ -71,4 +65,21 @@ test("trainCpt refuses before any compute when the budget is too small", async (
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test("LoRA with a float16 base counts the widening of one head chunk; float32 LoRA over the budget names float16", () => {
+  const w = { kind: "lora", batch: 1, seqLen: 128, adapterParams: 6e6 } as const;
+  const half = estimateTraining(tiny, { ...w, dtype: "float16" });
+  // the head is read in 4096-row chunks, narrower than the MLP's 5632 × 2048 matrices
+  assert.equal(half.widening, halfWideningBytes(tiny, "float16", 4096));
+  assert.ok(half.widening < halfWideningBytes(tiny, "float16", 32000));
+  assert.equal(estimateTraining(tiny, w).widening, 0);
+  // distillation needs every logit: the whole head widens
+  const kd = estimateTraining(tiny, { ...w, dtype: "float16", teacher: { config: tiny, topK: 64 } });
+  assert.equal(kd.widening, halfWideningBytes(tiny, "float16", 32000));
+  assert.throws(
+    () => planTraining(tiny, w, 5 * G),
+    (e: unknown) =>
+      isUserError(e) && /`dtype` float16, the frozen base in half the memory \(about /.test(e.message),
+  );
 });

@@ -3,7 +3,8 @@
 //   CPT:  20 bytes per parameter (float32 parameters, two AdamW moments, the gradient sum, and ONNX Runtime's
 //         gradient outputs while a micro-batch runs) + the activations every block keeps for its backward pass.
 //   LoRA: the frozen base (float32, or its matrices in float16 with `dtype`) as a whole-model session holds it (execution/estimate.ts) + 20 bytes per
-//         adapter parameter + the same activations.
+//         adapter parameter + the same activations; a float16 base adds the float32 widenings of ONNX Runtime's
+//         float16 MatMul (one head chunk's, ../models/head-chunks.ts; execution/estimate.ts halfWideningBytes).
 // Calibrated on the 100M generated LLaMA (batch 4 × 128): CPT measured 3.01 GiB peak RSS, estimated 2.84 GiB
 // before the 15% margin below.
 import { UserError } from "@shortened/contracts";
@@ -11,12 +12,14 @@ import type { ModelConfig } from "@shortened/hf";
 import { type MemoryBudget, resolveMemoryBudget } from "../execution/budget.js";
 import {
   float32WeightBytes,
+  halfWideningBytes,
   RUNTIME_BASELINE_BYTES,
   WHOLE_WEIGHT_COPIES,
   weightBytes,
 } from "../execution/estimate.js";
 import { formatMemorySize } from "../execution/memory-size.js";
 import { architectureOf } from "../models/architecture.js";
+import { defaultHeadChunkRows } from "../models/head-chunks.js";
 import type { ComputeDtype } from "../models/precision.js";
 
 /** Bytes per trained parameter: parameter, m, v, gradient sum, gradient output. */
@@ -48,6 +51,8 @@ export interface TrainingEstimate {
   /** trained tensors with their optimizer state and gradients */
   trained: number;
   activations: number;
+  /** LoRA with a half base: the float32 widenings of ONNX Runtime's CPU float16 MatMul (one head chunk's) */
+  widening: number;
   runtime: number;
 }
 
@@ -94,10 +99,15 @@ export function estimateTraining(c: ModelConfig, w: TrainingWorkload): TrainingE
     ? teacherActivations(w.teacher.config, w.teacher.topK, w.batch, w.seqLen)
     : 0;
   const activations = trainingActivations(c, w.batch, w.seqLen) + teacherForward;
+  // LoRA reads an untied head in chunks (../models/head-chunks.ts) unless distilling (all logits needed)
+  const a = architectureOf(c);
+  const headRows =
+    a.tiedHead || w.teacher ? a.vocabSize : Math.min(a.vocabSize, defaultHeadChunkRows(a.hiddenSize));
+  const widening = w.kind === "lora" ? halfWideningBytes(c, w.dtype, headRows) : 0;
   const runtime = RUNTIME_BASELINE_BYTES;
-  const total = Math.ceil((frozen + trained + activations) * MARGIN) + runtime;
+  const total = Math.ceil((frozen + trained + activations + widening) * MARGIN) + runtime;
   const teacher = w.teacher ? teacherWeights + teacherForward : undefined;
-  return { total, frozen, trained, activations, runtime, ...(teacher ? { teacher } : {}) };
+  return { total, frozen, trained, activations, widening, runtime, ...(teacher ? { teacher } : {}) };
 }
 
 /** The estimate against the budget (`memoryBudget`, else SHORTENED_MEMORY_BUDGET, else a share of available
@@ -134,6 +144,13 @@ export function planTraining(
   if (w.kind === "cpt") {
     const lora = estimateTraining(c, { ...w, kind: "lora", adapterParams: 0 });
     ways.push(`LoRA instead of CPT (about ${formatMemorySize(lora.total)})`);
+  }
+  if (w.kind === "lora" && (w.dtype ?? "float32") === "float32") {
+    const half = estimateTraining(c, { ...w, dtype: "float16" });
+    if (half.total <= budget.bytes)
+      ways.push(
+        `\`dtype\` float16, the frozen base in half the memory (about ${formatMemorySize(half.total)})`,
+      );
   }
   ways.push(
     `a \`memoryBudget\` of at least ${formatMemorySize(estimate.total)} (a GPU worker for large models)`,
