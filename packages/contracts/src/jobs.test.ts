@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { z } from "zod";
-import { JobSpec, jobSpecByKind, PipelineSpec, PruneSpec } from "./jobs.js";
+import {
+  JobSpec,
+  jobSpecByKind,
+  PipelineSpec,
+  PruneSpec,
+  QUANTIZE_CALIBRATION,
+  QuantizeSpec,
+  quantizeCalibration,
+} from "./jobs.js";
 
 test("a job spec is completed with its defaults", () => {
   // The ppl source (dataset, text, ids or artifact) stays unset: the handler reads WikiText-2 when none is given.
@@ -51,4 +59,36 @@ test("every spec converts to JSON Schema for the OpenAPI document", () => {
   // One branch per job kind but push, which has its own admin route (POST /v1/versions/{id}/push).
   assert.equal(schema.oneOf.length, Object.keys(jobSpecByKind).length - 1);
   assert.equal(JobSpec.safeParse({ kind: "push", model: "m", repo: "a/b" }).success, false);
+});
+
+test("quantize's calibration size: ids used all at their length, a text 128 × 2048 unless told; one rule for job and CLI", () => {
+  const size = (calibration?: unknown) => {
+    const c = quantizeCalibration(
+      QuantizeSpec.parse({ kind: "quantize", model: "m", ...(calibration ? { calibration } : {}) })
+        .calibration,
+    );
+    return [c.n, c.seqLen];
+  };
+  assert.deepEqual(size(), [128, 2048]);
+  assert.deepEqual(QUANTIZE_CALIBRATION, { n: 128, seqLen: 2048 });
+  // A source without a size keeps the paper's size (the general Calibration default would say 8 × 128).
+  assert.deepEqual(size({ dataset: "ptb" }), [128, 2048]);
+  assert.deepEqual(size({ dataset: "ptb", n: 16 }), [16, 2048]);
+  assert.deepEqual(size({ text: "some text", seqLen: 64 }), [128, 64]);
+  const ids = [
+    [1, 2, 3, 4, 5],
+    [6, 7, 8, 9, 10],
+    [1, 1, 1, 1, 1],
+  ];
+  assert.deepEqual(size({ ids }), [3, 5]);
+  assert.deepEqual(size({ ids, n: 2, seqLen: 4 }), [2, 4]);
+  // The other calibrated jobs keep their own defaults.
+  assert.equal(
+    jobSpecByKind.importance.parse({ kind: "importance", model: "m", criterion: "ppl" }).calibration.n,
+    8,
+  );
+  assert.equal(
+    QuantizeSpec.safeParse({ kind: "quantize", model: "m", calibration: { ids, dataset: "ptb" } }).success,
+    false,
+  );
 });

@@ -83,47 +83,103 @@ const accuracyLevel = z
     "GPTQ checkpoints: MatMulNBits accuracy_level, 0 (exact against the dequantized weights; the default) to 4 (int8 activations)",
   );
 
-export const Calibration = z
-  .object({
-    dataset: z
-      .enum(["wikitext2", "ptb", "tinystories"])
-      .optional()
-      .describe(
-        "draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)",
-      ),
-    text: z.string().min(1).max(1_000_000).optional().describe("calibration text (instead of a dataset)"),
-    artifact: z
-      .string()
-      .min(1)
-      .max(1024)
-      .optional()
-      .describe("artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows"),
-    format: z
-      .enum(["text", "ids"])
-      .optional()
-      .describe("how to read the artifact (default: .json = ids, else text)"),
-    ids: z
-      .array(z.array(z.int().min(0)).min(2).max(32768))
-      .min(1)
-      .max(4096)
-      .optional()
-      .describe("calibration rows of token ids, all of one length (cut to seqLen)"),
-    n: z.int().min(1).max(4096).default(8).describe("calibration sequences drawn from a text"),
-    seqLen: z.int().min(2).max(32768).default(128),
-    seed: z.int().min(0).default(1234),
-    bos: z
-      .enum(["none", "every"])
-      .default("none")
-      .describe("windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)"),
-  })
-  .strict()
-  .refine((c) => [c.dataset, c.text, c.artifact, c.ids].filter((x) => x !== undefined).length <= 1, {
-    message: "calibration: give at most one of dataset, text, artifact or ids",
-  })
-  .refine((c) => c.format === undefined || c.artifact !== undefined, {
-    message: "calibration: format applies to an artifact",
-  });
+/** Where calibration rows come from (shared by every calibrated job, as calibrationDraw). */
+const calibrationSource = {
+  dataset: z
+    .enum(["wikitext2", "ptb", "tinystories"])
+    .optional()
+    .describe(
+      "draw calibration windows from this shipped text (default wikitext2; tinystories: data/tinystories, in-domain for TinyStories models)",
+    ),
+  text: z.string().min(1).max(1_000_000).optional().describe("calibration text (instead of a dataset)"),
+  artifact: z
+    .string()
+    .min(1)
+    .max(1024)
+    .optional()
+    .describe("artifact-store key of a file of this team (teams/<team>/...): a text, or {batch} ids rows"),
+  format: z
+    .enum(["text", "ids"])
+    .optional()
+    .describe("how to read the artifact (default: .json = ids, else text)"),
+  ids: z
+    .array(z.array(z.int().min(0)).min(2).max(32768))
+    .min(1)
+    .max(4096)
+    .optional()
+    .describe("calibration rows of token ids, all of one length (cut to seqLen)"),
+};
+
+/** How windows are drawn from a text. */
+const calibrationDraw = {
+  seed: z.int().min(0).default(1234),
+  bos: z
+    .enum(["none", "every"])
+    .default("none")
+    .describe("windows drawn from a text: every = [BOS] + window[:-1] (the authors' --add_bos_to_every)"),
+};
+
+/** At most one source; a format only with an artifact. */
+const oneSource = <T extends z.ZodObject>(o: T) =>
+  o
+    .refine(
+      (c: Record<string, unknown>) =>
+        [c.dataset, c.text, c.artifact, c.ids].filter((x) => x !== undefined).length <= 1,
+      { message: "calibration: give at most one of dataset, text, artifact or ids" },
+    )
+    .refine((c: Record<string, unknown>) => c.format === undefined || c.artifact !== undefined, {
+      message: "calibration: format applies to an artifact",
+    });
+
+export const Calibration = oneSource(
+  z
+    .object({
+      ...calibrationSource,
+      n: z.int().min(1).max(4096).default(8).describe("calibration sequences drawn from a text"),
+      seqLen: z.int().min(2).max(32768).default(128),
+      ...calibrationDraw,
+    })
+    .strict(),
+);
 export type Calibration = z.infer<typeof Calibration>;
+
+/** GPTQ's calibration when the spec gives no size: 128 windows of 2048 tokens drawn from a text (the paper's). */
+export const QUANTIZE_CALIBRATION = { n: 128, seqLen: 2048 } as const;
+
+/** Quantize's calibration: n and seqLen may be left out, and quantizeCalibration says what they then are. */
+export const QuantizeCalibration = oneSource(
+  z
+    .object({
+      ...calibrationSource,
+      n: z
+        .int()
+        .min(1)
+        .max(4096)
+        .optional()
+        .describe("calibration rows (default: all rows given as ids; 128 windows drawn from a text)"),
+      seqLen: z
+        .int()
+        .min(2)
+        .max(32768)
+        .optional()
+        .describe("tokens per row (default: the length of the rows given as ids; 2048 from a text)"),
+      ...calibrationDraw,
+    })
+    .strict(),
+);
+export type QuantizeCalibration = z.infer<typeof QuantizeCalibration>;
+
+/**
+ * The size of a quantize job's calibration, the one rule for the job and the CLI (which passes only the flags
+ * given): rows given as ids are used all, at their length; windows drawn from a text are QUANTIZE_CALIBRATION's.
+ */
+export function quantizeCalibration(c: QuantizeCalibration): Calibration {
+  return {
+    ...c,
+    n: c.n ?? c.ids?.length ?? QUANTIZE_CALIBRATION.n,
+    seqLen: c.seqLen ?? c.ids?.[0]?.length ?? QUANTIZE_CALIBRATION.seqLen,
+  };
+}
 
 /** How the criteria read the calibration rows (the same fields in importance and prune). */
 const importanceTuning = {
@@ -650,8 +706,8 @@ export const QuantizeSpec = z
       .describe(
         "gptq: classic AutoGPTQ v1 zeros (zero − 1); gptq_v2: the zero itself (needed for sym false)",
       ),
-    calibration: Calibration.default({ n: 128, seqLen: 2048, seed: 1234, bos: "none" }).describe(
-      "calibration rows (the paper: 128 × 2048 tokens); rows given as ids must number at least n",
+    calibration: QuantizeCalibration.default({ seed: 1234, bos: "none" }).describe(
+      "calibration rows: from a text (default WikiText-2) 128 windows of 2048 tokens unless n and seqLen say otherwise (the paper's 128 × 2048); rows given as ids are used all, at their length, and must number at least n",
     ),
     batchSize: z
       .int()

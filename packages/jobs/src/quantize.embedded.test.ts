@@ -94,6 +94,22 @@ describe("quantize job (embedded)", { timeout: 300_000 }, () => {
     assert.equal(await db.prisma.modelVersion.count(), before);
   });
 
+  it("sizes the calibration by quantizeCalibration: rows given as ids used all, at their length", async () => {
+    // (Before, the general calibration defaults applied: n 8 refused these 5 rows and seqLen 128 was asked of 24.)
+    const ids = Array.from({ length: 5 }, (_, r) =>
+      Array.from({ length: 24 }, (_, t) => 1 + ((r * 31 + t * 7) % 500)),
+    );
+    const { job } = await submitJob(db.prisma, dispatcher, teamId, { ...spec, calibration: { ids } });
+    const done = await db.prisma.job.findUniqueOrThrow({
+      where: { id: job.id },
+      include: { outputVersion: true },
+    });
+    assert.equal(done.state, "succeeded", done.reason ?? "");
+    const calibration = (done.outputVersion!.recipe as { calibration: { n: number; seqLen: number } })
+      .calibration;
+    assert.deepEqual([calibration.n, calibration.seqLen], [5, 24]);
+  });
+
   it("fails when the calibration has fewer rows than asked", async () => {
     const { job } = await submitJob(db.prisma, dispatcher, teamId, {
       ...spec,

@@ -3,7 +3,13 @@
 // against its vocabulary, sequence lengths against its positions, and artifact keys and importance jobs
 // against the submitting team. Every refusal is a 400/422 with the reason; nothing is stored.
 import type { PrismaClient } from "@shortened/adapters";
-import { loraTargetNames, UserError, type zeroShotTaskNames } from "@shortened/contracts";
+import {
+  loraTargetNames,
+  type QuantizeCalibration,
+  quantizeCalibration,
+  UserError,
+  type zeroShotTaskNames,
+} from "@shortened/contracts";
 import { missingTaskLine, tasksWithData } from "@shortened/hf";
 import { zeroShotDataDir } from "./handlers/evaluate-zeroshot.js";
 
@@ -74,11 +80,17 @@ function checkBlocks(spec: Spec, m: ModelFacts, where: string): void {
   }
 }
 
+/** The calibration a job will read: quantize's size defaults depend on its source (quantizeCalibration). */
+function calibrationOf(spec: Spec): { seqLen?: number } | undefined {
+  const c = spec.calibration as QuantizeCalibration | undefined;
+  return spec.kind === "quantize" && c ? quantizeCalibration(c) : c;
+}
+
 function checkSeqLen(spec: Spec, m: ModelFacts, where: string): void {
   if (m.maxPositions === undefined) return;
   const lens: [string, unknown][] = [
     ["seqLen", spec.seqLen],
-    ["calibration.seqLen", (spec.calibration as Spec | undefined)?.seqLen],
+    ["calibration.seqLen", calibrationOf(spec)?.seqLen],
   ];
   for (const [name, v] of lens)
     if (typeof v === "number" && v > m.maxPositions)

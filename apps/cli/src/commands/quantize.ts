@@ -67,32 +67,22 @@ async function quantize(f: QuantizeFlags): Promise<QuantizeCliResult> {
     throw new UserError("bad_request", `--bits must be 2, 3, 4 or 8 (got "${f.bits}")`);
   const out = checkOutputTarget(f.out, f.force ?? false, [f.model]);
   return withFolderRun({ model: f.model, near: out, json: f.json }, async (run) => {
-    const n = intFlag("--n", f.n);
-    const seqLen = intFlag("--seq-len", f.seqLen);
-    let calibration: Record<string, unknown> = {
-      n: n ?? 128,
-      seqLen: seqLen ?? 2048,
+    // Only the flags given: the job's schema and quantizeCalibration decide the rest, as for a submitted job.
+    const calibration: Record<string, unknown> = {
+      n: intFlag("--n", f.n),
+      seqLen: intFlag("--seq-len", f.seqLen),
       seed: intFlag("--seed", f.seed),
     };
-    if (f.calibIds !== undefined) {
-      const ids = readBatchFile(f.calibIds) as number[][];
-      const rows = Array.isArray(ids) ? ids.length : 0;
-      calibration = {
-        ids,
-        n: n ?? rows,
-        seqLen: seqLen ?? (Array.isArray(ids[0]) ? ids[0].length : undefined),
-      };
-    } else if (f.calibText !== undefined)
-      calibration = {
-        ...calibration,
-        artifact: await run.addInput(f.calibText, "calibration text"),
-        format: "text",
-      };
-    else if (f.calibDataset !== undefined)
-      calibration = {
-        ...calibration,
-        dataset: choiceFlag("--calib-dataset", f.calibDataset, ["wikitext2", "ptb", "tinystories"] as const),
-      };
+    if (f.calibIds !== undefined) calibration.ids = readBatchFile(f.calibIds);
+    else if (f.calibText !== undefined) {
+      calibration.artifact = await run.addInput(f.calibText, "calibration text");
+      calibration.format = "text";
+    } else if (f.calibDataset !== undefined)
+      calibration.dataset = choiceFlag("--calib-dataset", f.calibDataset, [
+        "wikitext2",
+        "ptb",
+        "tinystories",
+      ] as const);
     const r = await run.run("quantize", {
       method: choiceFlag("--method", f.method, ["gptq", "rtn"] as const),
       bits: bits as 2 | 3 | 4 | 8 | undefined,

@@ -5141,10 +5141,8 @@ export interface operations {
                      */
                     checkpointFormat?: "gptq" | "gptq_v2";
                     /**
-                     * @description calibration rows (the paper: 128 × 2048 tokens); rows given as ids must number at least n
+                     * @description calibration rows: from a text (default WikiText-2) 128 windows of 2048 tokens unless n and seqLen say otherwise (the paper's 128 × 2048); rows given as ids are used all, at their length, and must number at least n
                      * @default {
-                     *       "n": 128,
-                     *       "seqLen": 2048,
                      *       "seed": 1234,
                      *       "bos": "none"
                      *     }
@@ -5166,12 +5164,9 @@ export interface operations {
                         format?: "text" | "ids";
                         /** @description calibration rows of token ids, all of one length (cut to seqLen) */
                         ids?: number[][];
-                        /**
-                         * @description calibration sequences drawn from a text
-                         * @default 8
-                         */
+                        /** @description calibration rows (default: all rows given as ids; 128 windows drawn from a text) */
                         n?: number;
-                        /** @default 128 */
+                        /** @description tokens per row (default: the length of the rows given as ids; 2048 from a text) */
                         seqLen?: number;
                         /** @default 1234 */
                         seed?: number;

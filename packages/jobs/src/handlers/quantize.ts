@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UserError } from "@shortened/contracts";
+import { quantizeCalibration, UserError } from "@shortened/contracts";
 import { checkQuantizable, loadCalibration, openCheckpoint, quantizeModel } from "@shortened/engine";
 import { readConfig } from "@shortened/hf";
 import { calibrationOptions, calibrationSource } from "./calibration.js";
@@ -27,11 +27,12 @@ export const quantize: Handler<"quantize"> = async (spec, ports) => {
     ports.progress.log(
       "quantize: sym false in the v1 format cannot store a zero point of 0 (stored as −1, read back as 2^bits); use checkpointFormat gptq_v2",
     );
-  const calib = loadCalibration(await calibrationOptions(spec.calibration, ports), ckpt);
-  if (calib.rows < spec.calibration.n)
+  const calibration = quantizeCalibration(spec.calibration);
+  const calib = loadCalibration(await calibrationOptions(calibration, ports), ckpt);
+  if (calib.rows < calibration.n)
     throw new UserError(
       "invalid_data",
-      `calibration ${calibrationSource(spec.calibration)} has ${calib.rows} rows, fewer than calibration.n ${spec.calibration.n}`,
+      `calibration ${calibrationSource(calibration)} has ${calib.rows} rows, fewer than calibration.n ${calibration.n}`,
     );
   const rows: number[][] = [];
   for (let r = 0; r < calib.rows; r++) rows.push(calib.flat.slice(r * calib.seqLen, (r + 1) * calib.seqLen));
