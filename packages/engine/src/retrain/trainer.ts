@@ -1,7 +1,7 @@
 // The training loop shared by LoRA and CPT, as the oracle's (HF Trainer-like) loop: optimizer step s uses
 // rows (s·B·K + j) mod n for j < B·K as K micro-batches of B rows; its loss is Σ NLL over the step's valid
 // targets / their count, reported before the update; gradients are summed over micro-batches and scaled,
-// clipped and applied by the AdamW graph, in place. State (trainable tensors, moments, step, curve) is checkpointed
+// clipped and applied by AdamW, in place. State (trainable tensors, moments, step, curve) is checkpointed
 // every `checkpointEvery` steps, atomically, so the same command restarted after a kill resumes where the last
 // checkpoint left off and ends with bit-identical tensors on CPU (the data cursor is the step itself;
 // LoRA dropout's masks are a function of the step, micro-batch and seed, so there is no random state to carry).
@@ -122,9 +122,9 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
     }
   }
 
-  const sessionOpts = { device: o.device, threads: o.threads };
-  const gradSession = await GradSession.create(spec.grad, { ...sessionOpts, memArena: false });
-  const adamw = await AdamW.create(spec.tensors, o.maxGradNorm, sessionOpts);
+  const sessionOpts = { device: o.device, threads: o.threads, memArena: false };
+  const gradSession = await GradSession.create(spec.grad, sessionOpts);
+  const adamw = new AdamW(spec.tensors, o.maxGradNorm);
   let teacher: TeacherSource | undefined;
   const n = spec.rows.ids.length;
   const B = o.batch;
@@ -171,7 +171,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       // A step without any valid target contributes no gradient (HF would divide by zero); skip its update.
       const gradNorm =
         valid > 0
-          ? await adamw.step(state, sums, { gradScale: 1 / valid, lr, weightDecay: o.weightDecay, t: s + 1 })
+          ? adamw.step(state, sums, { gradScale: 1 / valid, lr, weightDecay: o.weightDecay, t: s + 1 })
           : 0;
       const ce = valid > 0 ? nllSum / valid : Number.NaN;
       let kdLoss: number | undefined;
@@ -206,7 +206,6 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
     }
   } finally {
     await gradSession.release();
-    await adamw.release();
     await teacher?.release();
   }
   return { ...curve, params: state.params, resumedFrom: start };
