@@ -7,7 +7,8 @@
 set -euo pipefail
 model=$(realpath "$1"); ids=$(realpath "$2"); shift 2
 cd "$(dirname "$0")/.."   # tsx and the workspace packages resolve from the repository root
-cli=(node --conditions=development --import tsx apps/cli/src/main.ts)
+# The CLI users run: the build when there is one (`npx tsc -b`); run from the sources, tsx's compiler adds ~0.1 GB.
+cli=(node apps/cli/bin/shortened.js)
 dtype=${DTYPE:-float32}
 run() {
   local label=$1; shift
