@@ -77,7 +77,8 @@ describe("structured progress and pipeline streams", { timeout: 60_000 }, () => 
       "totalSteps",
     ]);
     const evalSteps = events.filter(
-      (e: { data: { phase?: string; loss?: number } }) => e.data.loss === undefined && e.type === "progress",
+      (e: { type: string; data: { phase?: string; loss?: number } }) =>
+        e.data.loss === undefined && e.type === "progress",
     );
     assert.ok(evalSteps.length >= 1 && evalSteps.length < 10, `throttled: ${evalSteps.length}`);
     assert.equal(evalSteps[evalSteps.length - 1].data.step, 10, "the last value is written at flush");

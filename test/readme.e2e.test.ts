@@ -107,6 +107,9 @@ const outputPattern = (out: string) =>
       .join(".*?")}`,
   );
 
+/** An error answer of the API. */
+type ErrorAnswer = { error: { code: string; message: string } };
+
 describe("the README's examples", { timeout: 900_000 }, () => {
   const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
   const { examples, skipped } = readmeExamples(readme);
@@ -199,7 +202,7 @@ describe("the README's examples", { timeout: 900_000 }, () => {
   });
 
   it("takes bodiless POSTs with or without an empty JSON body, and says what to send on a wrong Content-Type", async () => {
-    for (const headers of [{}, { "content-type": "application/json" }]) {
+    for (const headers of [{}, { "content-type": "application/json" }] as Record<string, string>[]) {
       const spec = { kind: "evaluate", model: "tiny" };
       const job = await rig.call("POST", "/v1/jobs", { key: rig.a.member, body: spec });
       const res = await fetch(`${rig.url}/v1/jobs/${job.body.id}/cancel`, {
@@ -217,7 +220,7 @@ describe("the README's examples", { timeout: 900_000 }, () => {
       body: '{"version": 1}',
     });
     assert.equal(form.status, 415);
-    const error = (await form.json()).error;
+    const { error } = (await form.json()) as ErrorAnswer;
     assert.equal(error.code, "unsupported_media_type");
     assert.match(error.message, /send JSON with Content-Type: application\/json/);
     const bare = await fetch(`${rig.url}/v1/models/tiny/aliases/prod`, {
@@ -226,7 +229,10 @@ describe("the README's examples", { timeout: 900_000 }, () => {
       body: new TextEncoder().encode('{"version": 1}'),
     });
     assert.equal(bare.status, 415);
-    assert.match((await bare.json()).error.message, /a body needs a Content-Type: send JSON/);
+    assert.match(
+      ((await bare.json()) as ErrorAnswer).error.message,
+      /a body needs a Content-Type: send JSON/,
+    );
   });
 });
 

@@ -58,7 +58,7 @@ describe("retrain in service mode", () => {
         body: tar,
       });
       assert.equal(up.status, 201);
-      const baseId = (await up.json()).latestVersion.id;
+      const baseId = ((await up.json()) as { latestVersion: { id: string } }).latestVersion.id;
 
       const steps = 40;
       const r = await call("POST", "/v1/jobs", {

@@ -110,7 +110,7 @@ describe("S3 outages in service mode", { timeout: 400_000 }, () => {
       headers: { authorization: `Bearer ${key}`, "content-type": "application/x-tar" },
       body: tar,
     });
-    const upBody = await up.json();
+    const upBody = (await up.json()) as { error: { code: string; message: string } };
     assert.equal(up.status, 503, JSON.stringify(upBody));
     assert.equal(upBody.error.code, "store_unavailable");
     assert.match(upBody.error.message, /^artifact store unavailable \(upload\)/);

@@ -47,7 +47,7 @@ it("keeps going when Redis restarts during a job", { timeout: 150_000 }, async (
   assert.equal((await call("GET", `/v1/jobs/${job.id}`)).body.state, "running", "Redis went down mid-job");
   const ready = await fetch(`${api.url}/readyz`);
   assert.equal(ready.status, 503);
-  assert.match((await ready.json()).checks.redis, /failing/);
+  assert.match(((await ready.json()) as { checks: { redis: string } }).checks.redis, /failing/);
   await new Promise((r) => setTimeout(r, 1500));
   await redis.start();
   const done = await until(

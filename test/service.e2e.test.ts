@@ -170,7 +170,7 @@ describe("service mode end to end", () => {
       headers: { authorization: `Bearer ${key}`, "content-type": "application/x-tar" },
       body: tar,
     });
-    const upBody = await up.json();
+    const upBody = (await up.json()) as { latestVersion: { id: string } };
     assert.equal(up.status, 201, JSON.stringify(upBody));
     const files = (await call("GET", `/v1/versions/${upBody.latestVersion.id}/artifacts`)).body.items.map(
       (a: { name: string }) => a.name,
@@ -263,7 +263,11 @@ describe("service mode end to end", () => {
     const bytes = Buffer.from(await (await fetch(url)).arrayBuffer());
     assert.equal(bytes.length, weights.size);
     assert.equal(createHash("sha256").update(bytes).digest("hex"), weights.sha256);
-    const cfg = await (await fetch((await call("GET", `/v1/artifacts/${config.id}/url`)).body.url)).json();
+    const cfg = (await (
+      await fetch((await call("GET", `/v1/artifacts/${config.id}/url`)).body.url)
+    ).json()) as {
+      num_hidden_layers: number;
+    };
     assert.equal(cfg.num_hidden_layers, 6);
     const metrics = (await call("GET", `/v1/versions/${finalVersionId}/metrics`)).body.items;
     const ppl = metrics.find((m: { name: string }) => m.name === "ppl_wikitext2");

@@ -5,6 +5,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startTeamsRig, type TeamsRig } from "./helpers/teams-app.js";
 
+/** What POST /session answers: the session, or an error. */
+type SessionAnswer = {
+  role: string;
+  team: { id: string };
+  csrfToken: string;
+  error: { code: string; message: string };
+};
+
 describe("dashboard sessions", { timeout: 60_000 }, () => {
   let rig: TeamsRig;
   before(async () => {
@@ -18,7 +26,7 @@ describe("dashboard sessions", { timeout: 60_000 }, () => {
       headers: { "content-type": "application/json", ...headers },
       body: JSON.stringify({ apiKey }),
     });
-    const body = await res.json();
+    const body = (await res.json()) as SessionAnswer;
     const setCookie = res.headers.get("set-cookie") ?? "";
     return { status: res.status, body, setCookie, cookie: setCookie.split(";")[0] };
   };
