@@ -15,6 +15,7 @@ import { registerFromFolder } from "@shortened/jobs";
 import type { Page } from "playwright-core";
 import { type Browser, openBrowser, screenshot, screenshotDir } from "./helpers/browser.js";
 import { jsonOf, runCli } from "./helpers/cli.js";
+import { cancelRequests, columnJob, holdSubmissions } from "./helpers/playground.js";
 import {
   apiCaller,
   repoRoot,
@@ -406,14 +407,36 @@ describe("the web dashboard in Chromium", { timeout: 1_200_000 }, () => {
       );
       assert.equal(column, cli.samples[0].text, `${l}: the playground and shortened generate agree`);
     }
-    // A long run, cancelled at once: all three stop.
     await page.getByLabel("New tokens").fill("500");
+    const cancelled = (l: string) =>
+      until(`${l} to be cancelled`, async () => /^cancelled/.test((await state(l)) ?? ""), 120_000, 250);
+    // A long run, cancelled while its submissions are in flight: the server has created the jobs and their
+    // answers are held, so no job id is known to the page when "Cancel all" is clicked. The jobs created
+    // are the ones cancelled (before the fix, the click went to the last run's finished jobs).
+    const cancels = cancelRequests(page);
+    const held = await holdSubmissions(page);
     await page.getByRole("button", { name: "Generate" }).click();
-    for (const l of labels)
-      await until(`${l}'s new job`, async () => !/succeeded/.test((await state(l)) ?? ""), 60_000, 100);
+    const created = await held.answered(labels.length);
+    for (const l of labels) assert.equal(await state(l), "submitting");
     await page.getByRole("button", { name: "Cancel all" }).click();
+    for (const l of labels) await page.getByTestId(`column-${l}`).getByText("cancel asked").waitFor();
+    await held.release();
+    for (const l of labels) await cancelled(l);
+    assert.deepEqual(cancels.sort(), [...created].sort(), "each job created was asked to cancel, once");
+    // A long run cancelled once every column knows its job (its link) and the job is queued or running.
+    cancels.length = 0;
+    const before = new Set(created);
+    await page.getByRole("button", { name: "Generate" }).click();
+    const known = new Map<string, string>();
     for (const l of labels)
-      await until(`${l} to be cancelled`, async () => /cancelled/.test((await state(l)) ?? ""), 120_000, 500);
+      await until(`${l}'s new job to be queued or running`, async () => {
+        const id = (await columnJob(page, l)) ?? "";
+        if (before.has(id) || !/^(queued|running)/.test((await state(l)) ?? "")) return false;
+        return known.set(l, id);
+      });
+    await page.getByRole("button", { name: "Cancel all" }).click();
+    for (const l of labels) await cancelled(l);
+    assert.deepEqual(cancels.sort(), [...known.values()].sort());
   });
 
   it("shows a member no admin page, and ends the member's session when the key is revoked", async () => {

@@ -88,7 +88,9 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
   const job = await startAttempt(db, jobId);
   if (!job) {
     const row = await db.job.findUnique({ where: { id: jobId } });
-    if (row?.cancelRequestedAt && row.state === "running") throw new JobCancelled(jobId);
+    // An open job with a cancel request ends cancelled, whoever sees it first (this attempt or the request).
+    if (row?.cancelRequestedAt && (row.state === "running" || row.state === "queued"))
+      throw new JobCancelled(jobId);
     return { status: "already-finished", state: row?.state ?? "missing" };
   }
   const attempt = job.attempts;
@@ -208,6 +210,10 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
         controller.signal.reason instanceof AttemptSuperseded)
     )
       throw controller.signal.reason;
+    // A cancel that landed after the last poll: the handler may have finished meanwhile, and recordSuccess
+    // then refused the result (JobNoLongerRunning). The job was cancelled, not failed: retrying it would
+    // put it back in the queue, where no attempt can start a job with a cancel request.
+    if (await isCancelRequested(db, jobId).catch(() => false)) throw new JobCancelled(jobId);
     // The reason is shown to the team: no local paths of this worker.
     if (e instanceof Error)
       e.message = stableReason(e.message, [

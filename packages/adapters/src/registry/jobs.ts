@@ -246,15 +246,26 @@ export async function requeueAfterError(db: PrismaClient, id: string, message: s
     ]);
 }
 
-/** Asks for cancellation: a queued job ends at once; a running one when its worker sees the request. */
+/**
+ * Asks for cancellation: a queued job ends at once; a running one when its worker sees the request. A job
+ * that is taken the request always ends cancelled (a finishing attempt cannot record its result then);
+ * one that finished first answers 409.
+ */
 export async function requestCancel(db: PrismaClient, teamId: string, id: string): Promise<JobRow> {
   const job = await getJob(db, teamId, id);
+  const alreadyEnded = (state: string) => new UserError("conflict", `job ${id} is already ${state}`, 409);
   if (job.state === "succeeded" || job.state === "failed" || job.state === "cancelled")
-    throw new UserError("conflict", `job ${id} is already ${job.state}`, 409);
-  await db.job.updateMany({
-    where: { id, cancelRequestedAt: null },
+    throw alreadyEnded(job.state);
+  const flagged = await db.job.updateMany({
+    where: { id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
     data: { cancelRequestedAt: new Date() },
   });
+  if (flagged.count === 0) {
+    // Either asked before (still open), or the job finished since it was read above.
+    const now = await getJob(db, teamId, id);
+    if (now.state === "succeeded" || now.state === "failed" || now.state === "cancelled")
+      throw alreadyEnded(now.state);
+  }
   await db.job.updateMany({
     where: { parentJobId: id, state: { in: ["queued", "running"] }, cancelRequestedAt: null },
     data: { cancelRequestedAt: new Date() },

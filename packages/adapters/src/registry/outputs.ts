@@ -31,8 +31,10 @@ export interface JobSuccess {
 }
 
 export class JobNoLongerRunning extends Error {
-  constructor(id: string) {
-    super(`job ${id} was cancelled, finished or restarted elsewhere before its result was recorded`);
+  constructor(readonly jobId: string) {
+    super(`job ${jobId} was cancelled, finished or restarted elsewhere before its result was recorded`);
+    // The name crosses the worker's IPC channel (apps/worker/src/job-process.ts rebuilds the class from it).
+    this.name = "JobNoLongerRunning";
   }
 }
 
