@@ -9,7 +9,9 @@ import { HubStandIn } from "@shortened/adapters/test-support/hub-stand-in";
 import { runCliAsync as cli } from "./helpers/cli.js";
 import { demoDir } from "./helpers/teams-app.js";
 
-describe("models register --uri hf:// (embedded)", { timeout: 120_000 }, () => {
+// A guard against a hang, not a speed goal: three CLI processes, each starting tsx and PGlite, took more than the
+// earlier 120 s at load 22–36 on 2 cores.
+describe("models register --uri hf:// (embedded)", { timeout: 600_000 }, () => {
   const hub = new HubStandIn();
   let dir: string;
   let env: NodeJS.ProcessEnv;
