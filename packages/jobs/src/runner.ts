@@ -3,7 +3,6 @@
 // record all of it in one transaction. A failure anywhere deletes what this attempt uploaded. The
 // attempt number fences the attempt: once a newer attempt started (its worker was thought dead), this one
 // stops, writes no state, progress or result, and leaves the job to the newer one.
-import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   awaitChildren,
@@ -40,6 +39,7 @@ import { DbProgressSink, pipelineProgress } from "./progress.js";
 import { stableReason } from "./stable-reason.js";
 import { specError } from "./submit.js";
 import { VersionCache, versionCacheMaxBytes } from "./version-cache.js";
+import { openWorkFolder } from "./work-folders.js";
 
 export interface RunnerDeps {
   db: PrismaClient;
@@ -133,12 +133,9 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
       // A missed poll only delays cancellation.
     }
   }, deps.cancelPollMs ?? 1000);
-  // Scratch folders of earlier attempts of this job on this machine (a killed worker leaves them).
-  const workRoot = join(deps.cacheDir, "work");
-  for (const old of await readdir(workRoot).catch(() => [] as string[]))
-    if (old.startsWith(`${job.id}-`)) await rm(join(workRoot, old), { recursive: true, force: true });
-  const workDir = join(workRoot, `${job.id}-${attempt}`);
-  await mkdir(workDir, { recursive: true });
+  // Scratch of this attempt; earlier attempts' and dead processes' scratch on this machine goes (work-folders.ts).
+  const work = await openWorkFolder(join(deps.cacheDir, "work"), job.id, attempt);
+  const workDir = work.dir;
   const sink = new DbProgressSink(db, job.id, 500, deps.progress, job.parentJobId, () => current);
   // Saved training state is written only while this attempt is the job's current one.
   const stillCurrent = async () => {
@@ -225,7 +222,7 @@ export async function runJob(deps: RunnerDeps, jobId: string): Promise<RunOutcom
     clearInterval(poll);
     deps.signal?.removeEventListener("abort", onOuterAbort);
     for (const release of pins) await release().catch(() => {});
-    await rm(workDir, { recursive: true, force: true });
+    await work.close();
   }
 }
 
