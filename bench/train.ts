@@ -13,8 +13,8 @@
 //   node --conditions=development --import tsx bench/train.ts [--models demo,100m] [--batch 4] [--seq-len 128]
 //        [--iters 10] [--warmup 2] [--threads 2] [--skip-pytorch] [--oracle ../shared/oracle/oracle.py]
 //
-// Each side runs in its own child process, so peak RSS is per side. Results: bench/results/train.json (not
-// written with --skip-pytorch).
+// Each side runs in its own child process, so peak RSS is per side. Results: --result (default
+// bench/results/train.json, relative to the repository; not written with --skip-pytorch).
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -43,6 +43,7 @@ const { values: args } = parseArgs({
     threads: { type: "string", default: "2" },
     oracle: { type: "string", default: join(repoRoot, "../shared/oracle/oracle.py") },
     "skip-pytorch": { type: "boolean", default: false },
+    result: { type: "string", default: "bench/results/train.json" },
     child: { type: "string" },
     model: { type: "string" },
   },
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
     rows,
   };
   if (!args["skip-pytorch"])
-    writeFileSync(join(repoRoot, "bench/results/train.json"), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(repoRoot, args.result!), `${JSON.stringify(result, null, 2)}\n`);
   console.log(JSON.stringify(result));
 }
 
