@@ -11,6 +11,7 @@ import {
   writeFolderAtomically,
   writeHfCheckpoint,
 } from "@shortened/hf";
+import type { GraphBuilder } from "../graph/builder.js";
 import { parameterShapes } from "../models/architecture.js";
 import { linear } from "../models/linear.js";
 import { checkComputeDtype } from "../models/precision.js";
@@ -75,6 +76,20 @@ export interface LoraTrainResult extends TrainCurve {
   r: number;
   alpha: number;
   modules: number;
+}
+
+/**
+ * base + scale·(down Bᵀ) as one Gemm whose C is the base product: the adapter's rank-r product is written onto the
+ * base output in the same pass, instead of an up-projection, a Mul by the scale and an Add each passing over the
+ * [B·T, out] activations (and their gradients) on their own. The scale multiplies the rank-r `down` instead: for
+ * a power-of-two scale (the default alpha 16 / r 8) both orders give the same bits.
+ */
+function addAdapter(g: GraphBuilder, base: string, down: string, b: string, scale: number): string {
+  const flat = (x: string) => g.node("Flatten", [x], { axis: -1 });
+  const scaled = scale === 1 ? flat(down) : g.node("Mul", [flat(down), g.scalar(scale)]);
+  // Bᵀ through a Transpose, as linear() reads its weight: the gradients then take the products they took before
+  const y = g.node("Gemm", [scaled, g.node("Transpose", [b], { perm: [1, 0] }), flat(base)]);
+  return g.node("Reshape", [y, g.node("Shape", [base])]);
 }
 
 /** Checks everything (options, r, targets, adapter fit) before compute; returns what training needs. */
@@ -152,9 +167,9 @@ export async function trainLora(o: LoraTrainOptions): Promise<LoraTrainResult> {
           linear: (x, prefix, base) => {
             if (!targeted.has(prefix)) return base(x);
             const xa = p > 0 ? droppedInput(g, x, input(dropoutInput(prefix)), p) : x;
+            // the adapter's nodes before the base product's, so backward sums x's gradients in the same order
             const down = linear(g, xa, input(loraA(prefix)));
-            const up = linear(g, down, input(loraB(prefix)));
-            return g.node("Add", [base(x), g.node("Mul", [up, g.scalar(scale)])]);
+            return addAdapter(g, base(x), down, input(loraB(prefix)), scale);
           },
         }),
         kd: kd.kd,
