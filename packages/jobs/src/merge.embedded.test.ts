@@ -1,7 +1,7 @@
 // The merge job in embedded mode: a LoRA adapter version (retrain with merge false) folded into its base
 // gives the bytes of the retrain job's own merged output, and of file mode (the CLI's `merge`).
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { LocalStore, OpenedDb } from "@shortened/adapters";
@@ -71,6 +71,11 @@ describe("merge job (embedded)", { timeout: 300_000 }, () => {
     assert.equal((v.recipe as { adapterVersionId: string }).adapterVersionId, adapter.outputVersionId);
     const bytes = await versionFile(v.id, "model.safetensors");
     assert.ok(bytes.equals(await versionFile(merged.outputVersionId, "model.safetensors")));
+    // Both inputs stay in the worker's version cache, and the attempt released its pins on them when it ended.
+    const versions = join(dir, "cache", "versions");
+    for (const id of [baseId, adapter.outputVersionId])
+      assert.ok(existsSync(join(versions, id, ".complete")), id);
+    assert.deepEqual(readdirSync(join(versions, ".pins")), []);
 
     // File mode: the adapter's files as a folder.
     const adapterDir = join(dir, "adapter");
