@@ -11,7 +11,7 @@ import {
 } from "@shortened/adapters";
 import { type DeviceName, isUserError, type JobKind, type ProgressSink } from "@shortened/contracts";
 import { JobCancelled, runJob } from "./runner.js";
-import { asOwner, failStaleRuns } from "./stale-runs.js";
+import { asOwner, claimRun, claimRuns, failStaleRuns } from "./stale-runs.js";
 import type { Dispatcher, DispatchJob } from "./submit.js";
 
 export interface Embedded {
@@ -61,20 +61,35 @@ export class InProcessDispatcher implements Dispatcher {
     },
   ) {}
 
+  claim(rootId: string): void {
+    if (this.opts.runsDir) claimRun(this.opts.runsDir, rootId);
+  }
+
   async dispatch(jobs: DispatchJob[]): Promise<void> {
-    for (const j of jobs) {
-      const ok = await this.runOne(j);
-      if (!ok && j.parentJobId) {
-        const step = await this.db.job.findUnique({ where: { id: j.id } });
-        await endJob(
-          this.db,
-          j.parentJobId,
-          "failed",
-          `step ${j.kind} ${step?.state}: ${step?.reason ?? ""}`.trim(),
-          step?.errorCode ?? "step_failed",
-        );
-        return;
+    // Every job of the batch is this process's while it waits its turn (a retry's, a study's children).
+    const release = this.opts.runsDir
+      ? claimRuns(
+          this.opts.runsDir,
+          jobs.map((j) => j.id),
+        )
+      : () => {};
+    try {
+      for (const j of jobs) {
+        const ok = await this.runOne(j);
+        if (!ok && j.parentJobId) {
+          const step = await this.db.job.findUnique({ where: { id: j.id } });
+          await endJob(
+            this.db,
+            j.parentJobId,
+            "failed",
+            `step ${j.kind} ${step?.state}: ${step?.reason ?? ""}`.trim(),
+            step?.errorCode ?? "step_failed",
+          );
+          return;
+        }
       }
+    } finally {
+      release();
     }
   }
 

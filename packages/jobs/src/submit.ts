@@ -37,6 +37,11 @@ export interface Dispatcher {
   dispatch(jobs: DispatchJob[], retry?: boolean): Promise<void>;
   /** Drops a job that has not started yet; running jobs see the cancel request in the database. */
   cancel(jobId: string, kind: JobKind): Promise<void>;
+  /**
+   * Embedded mode: this process will run the job `rootId` (and its steps) about to be written; called before
+   * the rows exist, so that no moment leaves a queued job without a live owner (stale-runs.ts).
+   */
+  claim?(rootId: string): void;
 }
 
 /** One line for the first schema issue, and all of them as details. */
@@ -111,6 +116,7 @@ export async function submitJob(
         `job kind ${r.kind} is not available on this server yet (available: ${kinds.join(", ")})`,
         422,
       );
+  dispatcher.claim?.(rootId);
   const out = await submitJobs(db, teamId, rows, opts.idempotencyKey, { outbox: dispatcher.outbox });
   if (out.created) await dispatchOrFail(db, dispatcher, [...rows.slice(1), root]);
   return out;
