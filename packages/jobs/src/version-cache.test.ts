@@ -187,6 +187,17 @@ test("concurrent readers of one version share one complete copy; eviction under 
   assert.ok((await cache.list()).reduce((s, v) => s + v.bytes, 0) <= 35 * KB);
 });
 
+test("a download under way in another live process counts against the bound", async () => {
+  const cache = await fresh("reserve");
+  await (await cache.acquire(source("a")))!.release();
+  // Another process (our parent, alive) is downloading 15 KB: 10 + 15 + 10 KB do not fit 25 KB, so a goes.
+  const other = join(cache.dir, ".partial", `${process.ppid}-1-${15 * KB}-other`);
+  await mkdir(other, { recursive: true });
+  await (await cache.acquire(source("b")))!.release();
+  assert.deepEqual(await ids(cache), ["b"]);
+  assert.ok(existsSync(other), "a live process's download is left alone");
+});
+
 test("VERSION_CACHE_MAX_BYTES: default 100 GiB, a bad value is refused with its name", () => {
   assert.equal(versionCacheMaxBytes({}), 100 * 2 ** 30);
   assert.equal(versionCacheMaxBytes({ VERSION_CACHE_MAX_BYTES: "5000000000" }), 5e9);

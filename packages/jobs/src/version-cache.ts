@@ -3,8 +3,8 @@
 // recently used versions nobody reads. An attempt pins each version it reads until it ends (adapters'
 // cache/reader-pins.ts), so eviction by any process skips it. A version is downloaded into .partial/ and renamed
 // into place with its marker, so a worker killed mid-download leaves no half version anyone uses; what it left is
-// removed by the next download on the machine. A version bigger than the whole bound is not cached (null: the
-// caller downloads it for the one attempt).
+// removed by the next download on the machine. Downloads under way count against the bound. A version bigger
+// than the whole bound is not cached (null: the caller downloads it for the one attempt).
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -77,16 +77,18 @@ export class VersionCache {
     const release = await this.pins.pin(source.id);
     try {
       const dir = join(this.dir, source.id);
-      await evictLeastRecentlyUsed({
-        entries: await this.entries(source.id),
-        need: bytes,
-        maxBytes: this.maxBytes,
-        pins: this.pins,
-        asideDir: join(this.dir, ".evicting"),
-      });
-      const tmp = join(this.dir, ".partial", `${ownerTag()}-${++downloads}-${source.id}`);
+      // The download's folder names its size, so that evictions running meanwhile leave room for it.
+      const tmp = join(this.dir, ".partial", `${ownerTag()}-${++downloads}-${bytes}-${source.id}`);
       await mkdir(tmp, { recursive: true });
       try {
+        const entries = await this.entries(source.id);
+        await evictLeastRecentlyUsed({
+          entries,
+          need: bytes + (await this.downloading(tmp)),
+          maxBytes: this.maxBytes,
+          pins: this.pins,
+          asideDir: join(this.dir, ".evicting"),
+        });
         await source.download(tmp);
         await writeFile(join(tmp, COMPLETE), JSON.stringify({ bytes }));
         await this.install(tmp, dir);
@@ -141,6 +143,14 @@ export class VersionCache {
       if (name !== except) out.push({ dir, key: name, bytes: await sizeOf(dir, marker), usedMs: st.mtimeMs });
     }
     return out;
+  }
+
+  /** Bytes that downloads of live processes (but `except`) will add: named <owner>-<n>-<bytes>-<id>. */
+  private async downloading(except: string): Promise<number> {
+    let total = 0;
+    for (const name of await readdir(join(this.dir, ".partial")).catch(() => [] as string[]))
+      if (join(this.dir, ".partial", name) !== except) total += Number(name.split("-")[2]) || 0;
+    return total;
   }
 
   /** The cached versions, least recently used first (for tests and operators). */
