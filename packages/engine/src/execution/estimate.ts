@@ -48,9 +48,6 @@ export interface MemoryEstimate {
 
 const F32 = 4;
 
-/** Streamed in a half dtype: float32 elements read at a time on their way into the half buffer (16 MB). */
-export const HALF_SLICE_ELEMS = 4 * 2 ** 20;
-
 export function float32WeightBytes(c: ModelConfig): { total: number; block: number; embedding: number } {
   return weightBytes(c, "float32");
 }
@@ -136,21 +133,18 @@ export function headChunkRows(c: ModelConfig): number {
   return Math.max(1, Math.min(c.vocabSize, Math.floor(block / (c.hiddenSize * F32))));
 }
 
-/** Streamed: one buffer holds a block's weights in the compute dtype (a half dtype's matrices at 2 bytes, read
- *  through a 16 MB float32 slice) or a chunk of the head, plus 16 MB of read scratch; the states entering and
- *  leaving a block for the rows of a pass are kept. */
+/** Streamed: one buffer holds a block's weights in the compute dtype (a half dtype's matrices at 2 bytes) or a
+ *  chunk of the head, plus 16 MB of read scratch; the states entering and leaving a block for the rows of a pass
+ *  are kept. */
 export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const rows = headChunkRows(c);
   const dtype = w.dtype ?? "float32";
   const block = weightBytes(c, dtype).block;
   const head = rows * c.hiddenSize * (dtype === "float32" ? F32 : 2);
-  // a half dtype: the matrices' half buffer (or a head chunk), the float32 vectors and the slice beside
+  // a half dtype: the matrices' half buffer (or a head chunk) and the float32 vectors beside
   const f32 = float32WeightBytes(c).block;
   const vectors = f32 - 2 * (f32 - block);
-  const held =
-    dtype === "float32"
-      ? Math.max(block, head)
-      : Math.max(block - vectors, head) + vectors + HALF_SLICE_ELEMS * F32;
+  const held = dtype === "float32" ? Math.max(block, head) : Math.max(block - vectors, head) + vectors;
   // backward (Taylor+, one block at a time): the block's weight gradients (in the weights' dtype), its
   // intermediates kept for the backward pass beside their gradients, and the gradient flowing between blocks
   const weights = held + 16 * 2 ** 20 + (w.backward ? block : 0);

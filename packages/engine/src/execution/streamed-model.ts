@@ -7,8 +7,8 @@
 // In a half compute dtype (`dtype`), as the whole model (../models/precision.ts): each block's matrices and each
 // head chunk are rounded to it once as they are read and fed in it, the block graphs and the head run their
 // MatMuls in it, and embedding rows are the half table's rows widened; norms, softmax and the NLL stay float32.
-// Then the one resident block is held at 2 bytes a matrix parameter: matrices are read through a small float32
-// slice and rounded into a half buffer, so no float32 copy of a block exists (7B shapes: 0.4 GB, not 1.2 GB).
+// Then the one resident block is held at 2 bytes a matrix parameter: matrices are read straight from their stored
+// bits into a half buffer (./tensor-reader.ts), so no float32 copy of a block exists (7B shapes: 0.4 GB, not 1.2).
 //
 // Each block runs the very graph the whole model runs for it (../models/forward-graph.ts with `blockWeights:
 // "inputs"`, gate 1), so a streamed block is the whole model's block; the head computes per-token NLL as
@@ -24,8 +24,8 @@ import {
   layerName,
 } from "../models/architecture.js";
 import { buildForwardGraph, type ForwardGraph } from "../models/forward-graph.js";
-import { type ComputeDtype, heldInComputeDtype, roundThroughHalf, toHalfBits } from "../models/precision.js";
-import { HALF_SLICE_ELEMS, headChunkRows } from "./estimate.js";
+import { type ComputeDtype, heldInComputeDtype, roundThroughHalf } from "../models/precision.js";
+import { headChunkRows } from "./estimate.js";
 import { headGraph } from "./streamed-head.js";
 import { TensorReader } from "./tensor-reader.js";
 
@@ -39,8 +39,6 @@ export interface StreamedModelOptions extends SessionOptions {
   kvCache?: boolean;
   /** compute dtype (default float32): half matrices and MatMuls, as the whole model */
   dtype?: ComputeDtype;
-  /** half dtype: elements of a matrix widened and rounded at a time (default HALF_SLICE_ELEMS) */
-  halfSliceElems?: number;
 }
 
 /** One block's cached keys and values [B, kvHeads, P, d]. */
@@ -69,8 +67,7 @@ interface HeadRunner {
 export class StreamedModel {
   private readonly blockRunners = new Map<string, BlockRunner>();
   private readonly graphs = new Map<string, ForwardGraph>();
-  /** float32: one block's weights or one head chunk, the only weights in memory; half: the block's vectors,
-   *  then the slice that matrices pass through */
+  /** float32: one block's weights or one head chunk, the only weights in memory; half: the block's vectors */
   private readonly arena: Float32Array;
   /** half: one block's matrices or one head chunk, rounded (null in float32) */
   private readonly halfArena: Uint16Array | null;
@@ -97,7 +94,7 @@ export class StreamedModel {
       this.arena = new Float32Array(Math.max(elems(false), headElems));
       this.halfArena = null;
     } else {
-      this.arena = new Float32Array(elems(false) + (opts.halfSliceElems ?? HALF_SLICE_ELEMS));
+      this.arena = new Float32Array(elems(false));
       this.halfArena = new Uint16Array(Math.max(elems(true), headElems));
     }
   }
@@ -330,19 +327,9 @@ export class StreamedModel {
     return new ort.Tensor("float32", view, [rows, H]);
   }
 
-  /** Elements [start, start + n) of a tensor rounded to float16 into the half buffer at `at`, a slice at a time
-   *  through the float32 buffer's tail (after the block's vectors). */
+  /** Elements [start, start + n) of a tensor rounded to float16 into the half buffer at `at`. */
   private readHalf(name: string, start: number, n: number, at: number): Uint16Array {
-    const out = this.halfArena!.subarray(at, at + n);
-    const slice = this.opts.halfSliceElems ?? HALF_SLICE_ELEMS;
-    const scratch = this.arena.subarray(this.arena.length - slice);
-    for (let done = 0; done < n; done += slice) {
-      const m = Math.min(slice, n - done);
-      const part = scratch.subarray(0, m);
-      this.reader.readInto(name, part, start + done);
-      out.set(toHalfBits(part, "float16"), done);
-    }
-    return out;
+    return this.reader.readHalfInto(name, this.halfArena!.subarray(at, at + n), start);
   }
 
   /** Blocks share a graph when their attention is alike (e.g. Mistral's sliding window on every layer). */
