@@ -7,13 +7,20 @@ import { GraphBuilder } from "../graph/builder.js";
 import { createSession, ort } from "../graph/session.js";
 import { mulberry32 } from "../random.js";
 
+export interface GemmOptions {
+  threads?: number;
+  runs?: number;
+  weight?: "input" | "constant";
+}
+
 /** FLOP/s (2·M·K·N per run) of the fastest of `runs` MatMuls after 2 warm-up runs. */
-export async function gemmCeiling(
-  M: number,
-  K: number,
-  N: number,
-  opts: { threads?: number; runs?: number; weight?: "input" | "constant" } = {},
-): Promise<number> {
+export async function gemmCeiling(M: number, K: number, N: number, opts: GemmOptions = {}): Promise<number> {
+  return (await gemmRates(M, K, N, opts))[0]!;
+}
+
+/** FLOP/s of each of `runs` MatMuls after 2 warm-up runs, fastest first (a median beside the best says how
+ *  much the machine's load moved them). */
+export async function gemmRates(M: number, K: number, N: number, opts: GemmOptions = {}): Promise<number[]> {
   const next = mulberry32(1);
   const fill = (n: number) => Float32Array.from({ length: n }, () => next() / 2 ** 32 - 0.5);
   const constant = opts.weight === "constant";
@@ -27,13 +34,13 @@ export async function gemmCeiling(
   try {
     const feeds: Record<string, ort.Tensor> = { a: new ort.Tensor("float32", fill(M * K), [M, K]) };
     if (!constant) feeds.w = new ort.Tensor("float32", fill(K * N), [K, N]);
-    let best = Number.POSITIVE_INFINITY;
+    const rates: number[] = [];
     for (let i = 0; i < 2 + (opts.runs ?? 5); i++) {
       const t0 = performance.now();
       await s.run(feeds);
-      if (i >= 2) best = Math.min(best, (performance.now() - t0) / 1000);
+      if (i >= 2) rates.push((2 * M * K * N) / ((performance.now() - t0) / 1000));
     }
-    return (2 * M * K * N) / best;
+    return rates.sort((x, y) => y - x);
   } finally {
     await s.release();
   }

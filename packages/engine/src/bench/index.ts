@@ -12,6 +12,6 @@ export {
   modelAndCacheBytes,
   parameterCount,
 } from "./flops.js";
-export { gemmCeiling } from "./gemm-ceiling.js";
+export { type GemmOptions, gemmCeiling, gemmRates } from "./gemm-ceiling.js";
 export { measurePeakMemory, type PeakMemory } from "./peak-memory.js";
 export { type Spread, spread } from "./stats.js";
