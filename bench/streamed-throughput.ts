@@ -1,5 +1,5 @@
 // bench/streamed-throughput: block-streamed forward (per-token NLL) throughput as a fraction of this machine's
-// float32 GEMM ceiling. The ceiling is measured in the same process: ONNX Runtime's MatMul of [rows·seq, hidden] ×
+// float32 GEMM ceiling. The ceiling is measured in the same process, before and after the run: ONNX Runtime's MatMul of [rows·seq, hidden] ×
 // [hidden, intermediate] with the weight fed as an input, as a streamed block is fed. The model FLOPs count the
 // block projections, attention scores and mixing and the head on every position (../packages/engine/src/bench/flops.ts);
 // the time includes reading and widening every block (shown apart), so the fraction says how well the weight reads
@@ -37,7 +37,9 @@ const c = ckpt.config;
 
 const tokens = R * T;
 const M = Math.min(B * T, 4096);
-const ceiling = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads });
+// measured before and after the run: on a shared machine the load can change over a 10-minute run (a 7B run
+// once saw 20 GFLOP/s at its start and a fraction of 1.18 against it), so the fraction uses their mean
+const ceilingBefore = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads });
 
 const model = await StreamedModel.open(ckpt, { threads, maxSeqLen: T });
 // where the time goes: block reads (positioned reads + widening), block runs, head chunk reads, head runs
@@ -64,6 +66,8 @@ const t0 = performance.now();
 await streamedRowNllSums(model, ids, R, T, { batchSize: B, rowsPerPass: R });
 const wall = (performance.now() - t0) / 1000;
 await model.release();
+const ceilingAfter = await gemmCeiling(M, c.hiddenSize, c.intermediateSize, { threads });
+const ceiling = (ceilingBefore + ceilingAfter) / 2;
 
 const flops = forwardFlops(c, R, T);
 const headFlops = 2 * tokens * c.hiddenSize * c.vocabSize;
@@ -88,6 +92,7 @@ const result = {
   secondsPer1kTokens: (wall / tokens) * 1000,
   modelGflops: flops / wall / 1e9,
   gemmCeilingGflops: ceiling / 1e9,
+  gemmCeilingBeforeAfterGflops: [ceilingBefore / 1e9, ceilingAfter / 1e9],
   fractionOfCeiling: flops / wall / ceiling,
   cpu: os.cpus()[0]?.model,
   cores: os.cpus().length,

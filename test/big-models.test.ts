@@ -73,4 +73,11 @@ test("KEEP_JSON keeps a step's whole output; the throughput step splits its time
   for (const k of ["blockReadS", "blockRunS", "headReadS", "headRunS"]) assert.ok(r[k] > 0, `${k} ${r[k]}`);
   assert.ok(r.blockReadS + r.blockRunS + r.headReadS + r.headRunS <= r.wallS * 1.01, JSON.stringify(r));
   assert.ok(r.blockFractionOfCeiling > 0 && r.headFractionOfCeiling > 0, JSON.stringify(r));
+  const [before, after] = r.gemmCeilingBeforeAfterGflops;
+  assert.ok(
+    before > 0 &&
+      after > 0 &&
+      Math.abs(r.gemmCeilingGflops - (before + after) / 2) < 1e-9 * r.gemmCeilingGflops,
+    JSON.stringify(r),
+  );
 });
