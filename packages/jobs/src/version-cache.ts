@@ -50,18 +50,15 @@ export class VersionCache {
     readonly maxBytes: number,
   ) {
     this.dir = join(cacheDir, "versions");
-    this.pins = new ReaderPins(join(this.dir, ".pins"));
+    this.pins = new ReaderPins(join(this.dir, ".pins"), join(this.dir, ".evicting"));
   }
 
   /** The cached version, pinned until `release`; null (nothing pinned) when the cache does not hold it. */
   async cached(id: string): Promise<PinnedVersion | null> {
-    const release = await this.pins.pin(id);
     const dir = join(this.dir, id);
     const marker = join(dir, COMPLETE);
-    if (!existsSync(marker)) {
-      await release();
-      return null;
-    }
+    const release = await this.pins.pinIfPresent(id, () => existsSync(marker));
+    if (!release) return null;
     const now = new Date();
     await utimes(marker, now, now).catch(() => {}); // recently used
     return { dir, release };
@@ -87,7 +84,6 @@ export class VersionCache {
           need: bytes + (await this.downloading(tmp)),
           maxBytes: this.maxBytes,
           pins: this.pins,
-          asideDir: join(this.dir, ".evicting"),
         });
         await source.download(tmp);
         await writeFile(join(tmp, COMPLETE), JSON.stringify({ bytes }));

@@ -1,9 +1,10 @@
 // Eviction of the least recently used entries of a folder cache under a size bound, safe against readers in
 // other processes: an entry is moved aside (one rename), then its pins are looked at again, and a reader that
-// pinned it meanwhile gets it back; only then is it deleted. Used by the Hub cache and the version cache.
+// pinned it meanwhile gets it back; only then is it deleted. Readers wait such a move out (ReaderPins'
+// pinIfPresent). Used by the Hub cache and the version cache.
 import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ownerAlive, ownerOfTag, ownerTag } from "../process-owner.js";
+import { ownerAlive, ownerOfTag } from "../process-owner.js";
 import type { ReaderPins } from "./reader-pins.js";
 
 export interface CacheEntry {
@@ -16,8 +17,6 @@ export interface CacheEntry {
   usedMs: number;
 }
 
-let asideCount = 0;
-
 /**
  * Deletes unpinned entries, least recently used first, until `need` more bytes fit under `maxBytes` (or
  * nothing unpinned is left: pinned entries may hold the cache over its bound until they are released).
@@ -28,22 +27,21 @@ export async function evictLeastRecentlyUsed(o: {
   need: number;
   maxBytes: number;
   pins: ReaderPins;
-  /** where entries wait between the two looks at their pins (inside the cache, same file system) */
-  asideDir: string;
 }): Promise<number> {
-  await removeLeftovers(o.asideDir);
+  await removeLeftovers(o.pins.asideDir);
   let used = o.entries.reduce((s, e) => s + e.bytes, 0);
   const candidates: CacheEntry[] = [];
   for (const e of o.entries) if (!(await o.pins.pinned(e.key))) candidates.push(e);
   for (const e of candidates.sort((a, b) => a.usedMs - b.usedMs)) {
     if (used + o.need <= o.maxBytes) break;
-    const aside = join(o.asideDir, `${ownerTag()}-${++asideCount}-${e.key.replace(/\//g, "--")}`);
-    await mkdir(o.asideDir, { recursive: true });
+    const aside = o.pins.asideName(e.key);
+    await mkdir(o.pins.asideDir, { recursive: true });
     const moved = await rename(e.dir, aside).then(
       () => true,
       () => false, // another process evicted it first
     );
     if (!moved) continue;
+    await o.pins.hooks.movedAside?.(e.key);
     if (await o.pins.pinned(e.key)) {
       await rename(aside, e.dir);
       continue;

@@ -43,7 +43,7 @@ export class HubCache {
     readonly dir: string,
     private readonly cfg: HubConfig,
   ) {
-    this.pins = new ReaderPins(join(dir, ".pins"));
+    this.pins = new ReaderPins(join(dir, ".pins"), join(dir, ".evicting"));
   }
 
   snapshotDir(repo: string, commit: string): string {
@@ -66,7 +66,11 @@ export class HubCache {
     snap: HubSnapshot,
     o: EnsureOptions = {},
   ): Promise<{ dir: string; release: () => Promise<void> }> {
-    const release = await this.pins.pin(this.pinKey(snap.repo, snap.commit));
+    const key = this.pinKey(snap.repo, snap.commit);
+    // A snapshot an eviction holds aside right now is waited for, not downloaded again.
+    const marker = join(this.snapshotDir(snap.repo, snap.commit), COMPLETE);
+    const release =
+      (await this.pins.pinIfPresent(key, () => existsSync(marker))) ?? (await this.pins.pin(key));
     try {
       return { dir: await this.ensure(snap, o), release };
     } catch (e) {
@@ -248,7 +252,6 @@ export class HubCache {
       need: bytes,
       maxBytes: this.cfg.cacheMaxBytes,
       pins: this.pins,
-      asideDir: join(this.dir, ".evicting"),
     });
   }
 
