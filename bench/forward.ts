@@ -158,7 +158,7 @@ for (const name of args.models!.split(",")) {
   console.error(
     `${name} (${(o.params / 1e6).toFixed(1)}M params): ours ${Math.round(o.tokensPerS)} tok/s, PyTorch ${Math.round(best.tokensPerS)} (OPENBLAS ${best.blasThreads}) ×${(o.tokensPerS / best.tokensPerS).toFixed(2)}; ` +
       `${(modelFlops / 1e9).toFixed(1)} GFLOP/s = ${((100 * modelFlops) / ceiling).toFixed(0)}% of the ${(ceiling / 1e9).toFixed(1)} GFLOP/s MatMul ceiling (PyTorch's MatMul ${torchGemm.toFixed(1)}); ` +
-      `eval ppl peak RSS ${(peak.bytes / 1e9).toFixed(2)} GB = ${(peak.bytes / weights).toFixed(2)}x the float32 weights`,
+      `eval ppl peak RSS ${(peak.bytes / 2 ** 30).toFixed(2)} GiB = ${(peak.bytes / weights).toFixed(2)}x the float32 weights`,
   );
 }
 const result = {
