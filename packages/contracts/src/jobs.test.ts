@@ -23,7 +23,10 @@ test("a job spec is completed with its defaults", () => {
     bos: "first",
     batchSize: 8,
   });
-  assert.equal(JobSpec.parse({ kind: "evaluate", model: "m", device: "cuda" }).device, "cuda");
+  assert.equal(
+    (JobSpec.parse({ kind: "evaluate", model: "m", device: "cuda" }) as { device?: string }).device,
+    "cuda",
+  );
   assert.equal(JobSpec.safeParse({ kind: "evaluate", model: "m", device: "gpu" }).success, false);
 });
 

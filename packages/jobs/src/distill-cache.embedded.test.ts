@@ -53,7 +53,7 @@ describe("teacher top-K cache (embedded)", { timeout: 300_000 }, () => {
     const { job } = await submitJob(db.prisma, dispatcher, team, s as never);
     const done = await db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
     assert.equal(done.state, "succeeded", done.reason ?? "");
-    const result = done.result as {
+    const result = done.result as unknown as {
       teacherCache: CacheRecord;
       phases: { losses: number[] }[];
     };

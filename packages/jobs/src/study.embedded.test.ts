@@ -233,7 +233,7 @@ describe("study jobs", { timeout: 300_000 }, () => {
 
   it("refuses bad grids at submission (422), with no job created", async () => {
     const before = await db.prisma.job.count();
-    const refused = async (spec: unknown, re: RegExp) =>
+    const refused = async (spec: object, re: RegExp) =>
       assert.rejects(run(spec), (e: Error & { status?: number }) => e.status === 422 && re.test(e.message));
     await refused({ ...grid, counts: [7] }, /count 7 is too large/);
     await refused({ ...grid, counts: undefined, ratios: [0.01] }, /ratio 0.01 of 8 blocks removes no block/);

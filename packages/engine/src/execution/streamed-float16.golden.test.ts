@@ -97,7 +97,7 @@ test("streamed float16 zero-shot loglikelihoods equal the whole float16 model's"
   const [whole, streamed] = [await run("whole"), await run("streamed")];
   assert.equal(streamed.plan.mode, "streamed");
   assert.match(streamed.plan.summary, /float16 weights/);
-  for (const t of ["arc_easy", "piqa"]) {
+  for (const t of ["arc_easy", "piqa"] as const) {
     const a = whole.items[t]!.flatMap((it) => it.lls);
     const b = streamed.items[t]!.flatMap((it) => it.lls);
     b.forEach((v, i) => {

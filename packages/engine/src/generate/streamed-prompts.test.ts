@@ -8,6 +8,9 @@ import { openCheckpoint } from "../models/weights.js";
 import { DEMO_MODEL, fixture, modelDir } from "../test-support/engine-fixtures.js";
 import { type GenerateOptions, KvGenerator } from "./generator.js";
 
+// Options both generate and generateEach take (their onToken callbacks differ).
+type Opts = Omit<GenerateOptions, "onToken">;
+
 const ids: number[] = fixture("stream.json").ids;
 
 /** Three groups: one prompt of 9 tokens, two different prompts of 5, one of 12. */
@@ -29,8 +32,8 @@ for (const m of ["llama-gqa", "mistral-window", "demo"]) {
     });
     try {
       assert.equal(streamed.plan.mode, "streamed");
-      const greedy: GenerateOptions = { doSample: false, maxNewTokens: 10, ignoreEos: true };
-      const sampled: GenerateOptions = {
+      const greedy: Opts = { doSample: false, maxNewTokens: 10, ignoreEos: true };
+      const sampled: Opts = {
         doSample: true,
         temperature: 0.9,
         topK: 20,
@@ -66,7 +69,7 @@ for (const m of ["llama-gqa", "mistral-window", "demo"]) {
       }
       // A group that meets its EOS stops (its third token is made its EOS); the others run to the length.
       const first = (await whole.generate(groups[0]!, greedy)).tokens[0]!;
-      const eosOpts: GenerateOptions = { ...greedy, ignoreEos: false, eosIds: [first[2]!] };
+      const eosOpts: Opts = { ...greedy, ignoreEos: false, eosIds: [first[2]!] };
       const alone = [];
       for (const g of groups) alone.push(await whole.generate(g, eosOpts));
       const together = await streamed.generateEach(groups, eosOpts);

@@ -120,9 +120,9 @@ test("AdamW: the bits of ONNX Runtime's float32 graph of the update, over steps,
       m: new ort.Tensor("float32", ref.m, [n]),
       v: new ort.Tensor("float32", ref.v, [n]),
     });
-    ref.p = out.p2!.data as Float32Array;
-    ref.m = out.m2!.data as Float32Array;
-    ref.v = out.v2!.data as Float32Array;
+    ref.p = out.p2!.data as Float32Array<ArrayBuffer>;
+    ref.m = out.m2!.data as Float32Array<ArrayBuffer>;
+    ref.v = out.v2!.data as Float32Array<ArrayBuffer>;
     assert.deepEqual(ours.params.get("x"), ref.p, `params after step ${t}`);
     assert.deepEqual(ours.m.get("x"), ref.m, `m after step ${t}`);
     assert.deepEqual(ours.v.get("x"), ref.v, `v after step ${t}`);
