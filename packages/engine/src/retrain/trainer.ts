@@ -101,8 +101,8 @@ const STATE_TENSORS = "state.safetensors";
 
 /**
  * Trains `spec.tensors` in place: their `init` arrays become the parameters (no copy; callers hand them over),
- * so the host holds parameters, two moments and one gradient sum: 16 bytes per trained parameter, plus ONNX
- * Runtime's gradient outputs while a micro-batch runs.
+ * so the host holds parameters, two moments and one gradient sum that ONNX Runtime writes into: 16 bytes per
+ * trained parameter (20 with gradient accumulation, which needs a second gradient set to add from).
  */
 export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<TrainRun> {
   const state: AdamWState = { params: new Map(), m: new Map(), v: new Map() };
@@ -122,6 +122,9 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
     }
   }
 
+  // Gradient buffers, allocated once and filled in place by ONNX Runtime every micro-batch.
+  const sums = buffersLike(state.params);
+  let micro: Map<string, Float32Array> | undefined;
   const sessionOpts = { device: o.device, threads: o.threads, memArena: false };
   const gradSession = await GradSession.create(spec.grad, sessionOpts);
   const adamw = new AdamW(spec.tensors, o.maxGradNorm);
@@ -144,7 +147,6 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       }
       const lr = o.lr * lrMultiplier(o.schedule, s, o.warmup, o.steps);
       const sel = Array.from({ length: B * K }, (_, j) => (s * B * K + j) % n);
-      const sums = new Map<string, Float32Array>();
       let nllSum = 0;
       let klSum = 0;
       let valid = 0;
@@ -152,9 +154,14 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       for (let k = 0; k < K; k++) {
         const rows = sel.slice(k * B, (k + 1) * B);
         const mb = microBatch(spec.rows, rows, spec.padId);
+        // The first micro-batch writes its gradients straight into the sums; later ones into a second set
+        // that is then added (only runs with gradient accumulation hold it).
+        if (k > 0 && !micro) micro = buffersLike(sums);
+        const into = k === 0 ? sums : micro!;
         const r = await gradSession.run(
           mb,
           state.params,
+          into,
           await teacher?.targets(mb, rows),
           spec.microFeeds?.(s, k, mb),
         );
@@ -162,11 +169,11 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
         klSum += r.kdSum ?? 0;
         valid += mb.valid;
         tokens += mb.batch * mb.seqLen;
-        for (const [name, gsum] of r.grads) {
-          const acc = sums.get(name);
-          if (!acc) sums.set(name, gsum);
-          else for (let i = 0; i < acc.length; i++) acc[i]! += gsum[i]!;
-        }
+        if (k > 0)
+          for (const [name, acc] of sums) {
+            const g = into.get(name)!;
+            for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
+          }
       }
       // A step without any valid target contributes no gradient (HF would divide by zero); skip its update.
       const gradNorm =
@@ -209,6 +216,10 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
     await teacher?.release();
   }
   return { ...curve, params: state.params, resumedFrom: start };
+}
+
+function buffersLike(tensors: Map<string, Float32Array>): Map<string, Float32Array> {
+  return new Map([...tensors].map(([name, x]) => [name, new Float32Array(x.length)]));
 }
 
 async function saveState(

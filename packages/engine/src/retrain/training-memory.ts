@@ -1,7 +1,8 @@
 // The peak memory of a training run, estimated before anything is loaded, against the memory budget
 // (execution/budget.ts): a run that would not fit is refused with what would fit instead.
-//   CPT:  20 bytes per parameter (float32 parameters, two AdamW moments, the gradient sum, and ONNX Runtime's
-//         gradient outputs while a micro-batch runs) + the activations every block keeps for its backward pass.
+//   CPT:  20 bytes per parameter (float32 parameters, two AdamW moments and the gradient sum ONNX Runtime writes
+//         into: 16; a second gradient set with accumulation, or the runtime's temporaries of the backward pass:
+//         measured 19.6 at the peak) + the activations every block keeps for its backward pass.
 //   LoRA: the frozen base (float32, or its matrices in float16 with `dtype`) as a whole-model session holds it (execution/estimate.ts) + 20 bytes per
 //         adapter parameter + the same activations; a float16 base adds the float32 widenings of ONNX Runtime's
 //         float16 MatMul (one head chunk's, ../models/head-chunks.ts; execution/estimate.ts halfWideningBytes).
@@ -22,7 +23,7 @@ import { architectureOf } from "../models/architecture.js";
 import { defaultHeadChunkRows } from "../models/head-chunks.js";
 import type { ComputeDtype } from "../models/precision.js";
 
-/** Bytes per trained parameter: parameter, m, v, gradient sum, gradient output. */
+/** Bytes per trained parameter: parameter, m, v, gradient sum, and a gradient set or backward temporaries. */
 export const TRAINED_BYTES_PER_PARAM = 20;
 const MARGIN = 1.15;
 const F32 = 4;
