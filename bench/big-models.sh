@@ -10,7 +10,8 @@
 set -euo pipefail
 model=$1; budget=$2; shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
-cli=(node --conditions=development --import tsx "$root/apps/cli/src/main.ts")
+# the CLI as users run it (the bin: a budgeted run gets fixed malloc thresholds), from the sources
+cli=(env SHORTENED_FROM_SOURCE=1 node "$root/apps/cli/bin/shortened.js")
 inputs="$model.bench"; mkdir -p "$inputs"
 vocab=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]+"/config.json","utf8")).vocab_size)' "$model")
 [ -f "$inputs/ids.json" ] || /usr/bin/python3 - "$inputs" "$vocab" <<'PY'

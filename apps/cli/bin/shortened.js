@@ -2,24 +2,32 @@
 // Runs the built CLI (dist/) when it exists; otherwise runs the TypeScript sources through tsx,
 // so `npx shortened` works right after `npm ci`, before any build. The tsx child gets the signals this
 // process gets (stopping `shortened serve` stops the server) and this process exits as the child did.
+// A run under a memory budget runs in a child with glibc's malloc thresholds fixed (./malloc-env.js).
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { budgetedMallocEnv } from "./malloc-env.js";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(appDir, "dist", "main.js");
+const args = process.argv.slice(2);
+const mallocEnv = budgetedMallocEnv(args, process.env);
 if (existsSync(built) && !process.env.SHORTENED_FROM_SOURCE) {
-  await import(built);
+  // the child sees the variables set, so it runs the CLI in its own process
+  if (Object.keys(mallocEnv).length > 0) runChild([fileURLToPath(import.meta.url), ...args]);
+  else await import(built);
 } else {
-  const source = join(appDir, "src", "main.ts");
   // tsx resolved from this file, not from the caller's folder: `shortened` run from anywhere finds it.
   const tsx = import.meta.resolve("tsx");
-  const child = spawn(
-    process.execPath,
-    ["--conditions=development", "--import", tsx, source, ...process.argv.slice(2)],
-    { stdio: "inherit" },
-  );
+  runChild(["--conditions=development", "--import", tsx, join(appDir, "src", "main.ts"), ...args]);
+}
+
+function runChild(nodeArgs) {
+  const child = spawn(process.execPath, nodeArgs, {
+    stdio: "inherit",
+    env: { ...process.env, ...mallocEnv },
+  });
   const forward = (signal) => () => {
     // Ctrl-C on a terminal already reaches the child (same process group): sending it again would
     // turn a graceful stop into a second interrupt.

@@ -68,7 +68,8 @@ export function weightBytes(
 }
 
 /** Whether buffers this process frees stay in its heap: glibc's default, dynamic mmap threshold keeps freed blocks
- *  up to 32 MB. Not when MALLOC_MMAP_THRESHOLD_ is set (read by glibc when the process starts). */
+ *  up to 32 MB. Not when MALLOC_MMAP_THRESHOLD_ is set (read by glibc when the process starts), as the CLI's bin
+ *  sets it for a run under a memory budget (apps/cli/bin/malloc-env.js). */
 export function heapKeepsFreedBuffers(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.MALLOC_MMAP_THRESHOLD_ === undefined;
 }
