@@ -5,11 +5,10 @@
 // A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/ (cache/reader-pins.ts), so
 // eviction, in this process or another on the machine, skips it until the reader releases it or dies.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { downloadFile, fileDownloadInfo } from "@huggingface/hub";
 import { UserError } from "@shortened/contracts";
 import { type CacheEntry, evictLeastRecentlyUsed } from "../cache/lru-eviction.js";
@@ -192,21 +191,21 @@ export class HubCache {
     if (have < f.size) {
       const blob = await downloadFile({ ...common, downloadInfo: info });
       if (!blob) throw new UserError("hub_not_found", `${uri}: no such file on the Hub (404)`, 422);
+      // Each chunk is on disk before the next is read, so a cut-off download leaves exactly `got` bytes in the
+      // .part file for the retry to resume from (a piped write stream drops its buffered chunks when destroyed).
       let got = have;
-      const count = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          got += chunk.length;
-          if (got > f.size) return cb(new HubIntegrityError(`${uri}: more bytes than the ${f.size} listed`));
-          onBytes(got);
-          cb(null, chunk);
-        },
-      });
+      const file = await open(part, have ? "a" : "w");
       try {
-        const body = Readable.fromWeb(blob.slice(have).stream() as import("node:stream/web").ReadableStream);
-        await pipeline(body, count, createWriteStream(part, { flags: have ? "a" : "w" }), {
-          signal: o.signal,
-        });
+        const web = blob.slice(have).stream() as import("node:stream/web").ReadableStream;
+        for await (const chunk of Readable.fromWeb(web, { signal: o.signal }) as AsyncIterable<Buffer>) {
+          if (got + chunk.length > f.size)
+            throw new HubIntegrityError(`${uri}: more bytes than the ${f.size} listed`);
+          await file.write(chunk);
+          got += chunk.length;
+          onBytes(got);
+        }
       } catch (e) {
+        await file.close();
         o.signal?.throwIfAborted();
         if (e instanceof HubIntegrityError) {
           await rm(part, { force: true });
@@ -218,6 +217,7 @@ export class HubCache {
           `${uri}: the download stopped at ${got} of ${f.size} bytes (${(e as Error).message ?? e}); a retry resumes it`,
         );
       }
+      await file.close();
       if (got < f.size)
         throw new HubTransferError(
           `${uri}: the download stopped at ${got} of ${f.size} bytes; a retry resumes it`,
