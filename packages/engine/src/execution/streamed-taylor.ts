@@ -17,7 +17,7 @@
 // divided by S.
 import { grad } from "../autodiff/grad.js";
 import { GraphBuilder } from "../graph/builder.js";
-import { createSession, ort } from "../graph/session.js";
+import { createSession, ort, type SessionOptions } from "../graph/session.js";
 import {
   type TaylorResult,
   type TaylorRows,
@@ -80,7 +80,7 @@ export async function streamedTaylorImportance(
   const lossScale = model.dtype === "float32" ? 1 : bs * (T - 1);
   const tokenWeights = taylorTokenWeights(N, T, bs, lossScale);
   const n = N * T;
-  const head = await createSession(headBackwardGraph(model), model.sessionOptions);
+  const head = await createSession(headBackwardGraph(model), backwardSession(model));
   const gHidden = new Float64Array(n * H);
   const gNorm = new Float64Array(H);
   let headScore = 0;
@@ -211,7 +211,7 @@ async function blockBackward(
     "float32",
     [weights.length],
   );
-  const session = await createSession(g, model.sessionOptions);
+  const session = await createSession(g, backwardSession(model));
   return { graph, session, scored: weights.map((w) => w.suffix) };
 }
 
@@ -253,4 +253,10 @@ function headBackwardGraph(model: StreamedModel): GraphBuilder {
   g.output(g.rename(gn, "grad_norm"), "float32", [H]);
   g.output(g.rename(absSum(g, w, gw, model.dtype), "head_score"), "float32", [1]);
   return g;
+}
+
+/** Backward sessions run without ONNX Runtime's CPU arena: their many large temporaries (float16 products widen
+ *  their operands to float32 on CPU) would stay in the arena, rounded up, for the whole run. */
+function backwardSession(model: StreamedModel): SessionOptions {
+  return { ...model.sessionOptions, memArena: false };
 }
