@@ -34,7 +34,6 @@ export interface GradResult {
   nllSum: number;
   /** Σ_t KL_t over the valid targets (distillation only) */
   kdSum?: number;
-  grads: Map<string, Float32Array>;
 }
 
 export class GradSession {
@@ -123,7 +122,6 @@ export class GradSession {
     return {
       nllSum: (out.nll_sum!.data as Float32Array)[0]!,
       kdSum: this.kd ? (out.kd_sum!.data as Float32Array)[0]! : undefined,
-      grads: into,
     };
   }
 

@@ -123,8 +123,10 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   }
 
   // Gradient buffers, allocated once and filled in place by ONNX Runtime every micro-batch.
+  // The first micro-batch of a step writes straight into the sums; with gradient accumulation later ones write
+  // into a second set that is then added.
   const sums = buffersLike(state.params);
-  let micro: Map<string, Float32Array> | undefined;
+  const micro = o.gradAccum > 1 ? buffersLike(sums) : undefined;
   const sessionOpts = { device: o.device, threads: o.threads, memArena: false };
   const gradSession = await GradSession.create(spec.grad, sessionOpts);
   const adamw = new AdamW(spec.tensors, o.maxGradNorm);
@@ -154,9 +156,6 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       for (let k = 0; k < K; k++) {
         const rows = sel.slice(k * B, (k + 1) * B);
         const mb = microBatch(spec.rows, rows, spec.padId);
-        // The first micro-batch writes its gradients straight into the sums; later ones into a second set
-        // that is then added (only runs with gradient accumulation hold it).
-        if (k > 0 && !micro) micro = buffersLike(sums);
         const into = k === 0 ? sums : micro!;
         const r = await gradSession.run(
           mb,
