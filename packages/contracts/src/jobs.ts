@@ -722,8 +722,19 @@ export const QuantizeSpec = z
   .strict();
 export type QuantizeSpec = z.infer<typeof QuantizeSpec>;
 
-/** Step specs inside a pipeline: the model comes from the previous step. */
-const step = <T extends z.ZodObject>(s: T) => s.omit({ kind: true, model: true } as never);
+/**
+ * Step specs inside a pipeline: the model comes from the previous step. Typed by the spec's own shape and
+ * config, so a step keeps its fields (and its strictness) in the inferred types; a bare `z.ZodObject` bound
+ * would erase them to `{}` and a union of such steps to nothing a client could write.
+ */
+const step = <
+  Shape extends z.core.$ZodShape & { kind: z.ZodType; model: z.ZodType },
+  Config extends z.core.$ZodObjectConfig,
+>(
+  s: z.ZodObject<Shape, Config>,
+) =>
+  // the mask's excess-key check (Exclude<"kind", keyof Shape>) does not resolve for a generic Shape
+  s.omit<{ kind: true; model: true }>({ kind: true, model: true } as never);
 
 export const PipelineSpec = z
   .object({

@@ -35,9 +35,6 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
   });
   after(() => closeEmbeddedSetup(db, dir));
 
-  // JobSpecInput types a pipeline's zeroshot and generate evaluate steps as never (contracts' step() omit, a
-  // type-only gap): pipeline specs go in unchecked.
-  const pipeline = (spec: Record<string, unknown>) => spec as unknown as JobSpecInput;
   const run = async (spec: JobSpecInput) => {
     const { job } = await submitJob(db.prisma, dispatcher, teamId, spec);
     return db.prisma.job.findUniqueOrThrow({ where: { id: job.id } });
@@ -172,18 +169,16 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
   });
 
   it("a pipeline's evaluate steps may score zero-shot tasks and generate; it publishes one report", async () => {
-    const done = await run(
-      pipeline({
-        kind: "pipeline",
-        model: "tiny",
-        prune: { blocks: [3] },
-        evaluate: [
-          { dataset: "wikitext2", maxTokens: 256 },
-          { task: "zeroshot", tasks: ["arc_easy"], limit: 2 },
-          { task: "generate", prompts: ["Once upon a time"], maxNewTokens: 4 },
-        ],
-      }),
-    );
+    const done = await run({
+      kind: "pipeline",
+      model: "tiny",
+      prune: { blocks: [3] },
+      evaluate: [
+        { dataset: "wikitext2", maxTokens: 256 },
+        { task: "zeroshot", tasks: ["arc_easy"], limit: 2 },
+        { task: "generate", prompts: ["Once upon a time"], maxNewTokens: 4 },
+      ],
+    });
     assert.equal(done.state, "succeeded", done.reason ?? "");
     const steps = await db.prisma.job.findMany({ where: { parentJobId: done.id } });
     assert.deepEqual(
@@ -233,14 +228,12 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
         /no data for zero-shot task hellaswag \(expected hellaswag_val\.jsonl\)/.test(e.message),
     );
     await assert.rejects(
-      run(
-        pipeline({
-          kind: "pipeline",
-          model: "tiny",
-          prune: { blocks: [1] },
-          evaluate: [{ task: "zeroshot", tasks: ["hellaswag"] }],
-        }),
-      ),
+      run({
+        kind: "pipeline",
+        model: "tiny",
+        prune: { blocks: [1] },
+        evaluate: [{ task: "zeroshot", tasks: ["hellaswag"] }],
+      }),
       /evaluate step: no data for zero-shot task hellaswag/,
     );
     assert.equal(await db.prisma.job.count(), before);
@@ -263,14 +256,12 @@ describe("evaluate jobs: zero-shot, generate, report", { timeout: 120_000 }, () 
       /task: task must be one of "ppl", "zeroshot", "generate"/,
     );
     await assert.rejects(
-      run(
-        pipeline({
-          kind: "pipeline",
-          model: "tiny",
-          prune: { blocks: [1] },
-          evaluate: [{ task: "generate", prompts: ["  "] }],
-        }),
-      ),
+      run({
+        kind: "pipeline",
+        model: "tiny",
+        prune: { blocks: [1] },
+        evaluate: [{ task: "generate", prompts: ["  "] }],
+      }),
       /evaluate\.0\.prompts\.0: a prompt is empty/,
     );
     assert.equal(await db.prisma.job.count(), before);
