@@ -3,7 +3,10 @@
 # markdown row per step: peak RSS (/usr/bin/time -v), wall time, the plan and the result.
 # Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude bi taylor
 #        zeroshot generate throughput lora (2 LoRA steps of 1 x 128, no merge) cpt (2 CPT steps of 1 x 128, float32;
-#        writes MODEL_DIR.bench/cpt). DTYPE=float16: the compute dtype.
+#        writes MODEL_DIR.bench/cpt) ceiling (the float32 GEMM ceiling at the ppl step's shape, 2 x 128 tokens x hidden x
+#        intermediate with the weight as an input as a streamed block's is, and the ppl step's forward FLOPs: run
+#        `ceiling ppl ceiling` for the fraction of the ceiling, FLOPs / wall / mean ceiling). DTYPE=float16: the
+#        compute dtype.
 #        Inputs (random ids in the model's vocabulary) are made in MODEL_DIR.bench/. KEEP_JSON=DIR keeps each
 #        step's full output as DIR/STEP.json (e.g. every score, to compare with the reference's).
 # Run under the team's heavy lock: bash /work/team/heavy.sh bench/big-models.sh /tmp/x/llama2-7b 4G ppl
@@ -67,6 +70,14 @@ for step in "$@"; do
     taylor) row "importance taylor, $calib calibration" "${cli[@]}" importance --model "$model" --criterion taylor --calib-ids "$inputs/calib.json" --batch-size 2 "${mb[@]}" --json ;;
     zeroshot) row "eval zeroshot arc_easy, 2 documents" "${cli[@]}" eval zeroshot --model "$model" --tasks arc_easy --limit 2 "${mb[@]}" --json ;;
     generate) row "generate 4 new tokens" "${cli[@]}" generate --model "$model" --prompt "Once upon a time" --max-new-tokens 4 --ignore-eos "${mb[@]}" --json ;;
+    ceiling) (cd "$root" && node --conditions=development --import tsx --input-type=module -e '
+      import { readConfig } from "@shortened/hf";
+      import { forwardFlops, gemmRates } from "@shortened/engine";
+      const c = readConfig(process.argv[1]), M = 256, K = c.hiddenSize, N = c.intermediateSize;
+      const t0 = performance.now(), r = await gemmRates(M, K, N, { runs: 5 });
+      const s = ((performance.now() - t0) / 1000).toFixed(0), g = (x) => (x / 1e9).toFixed(1);
+      console.log(`| GEMM ceiling, float32 MatMul ${M} x ${K} x ${N}, weight as an input | – | ${s} s | best ${g(r[0])} GFLOP/s, median ${g(r[2])}; ` +
+        `the ppl step (2 x 128 tokens) is ${(forwardFlops(c, 2, 128) / 1e12).toPrecision(3)} TFLOP |`);' "$model") ;;
     throughput) row "streamed forward, ${TP_ROWS:-8} x ${TP_SEQ:-128} tokens" node --conditions=development --import tsx "$root/bench/streamed-throughput.ts" --model "$model" --rows "${TP_ROWS:-8}" --seq-len "${TP_SEQ:-128}" --batch "${TP_ROWS:-8}" ;;
     lora) row "retrain lora, 2 steps of 1 x 128, ${DTYPE:-float32}" "${cli[@]}" retrain lora --model "$model" --ids "$inputs/lora.json" --steps 2 --batch 1 --no-merge --checkpoint-every 0 --out "$inputs/lora" --force "${mb[@]}" --json ;;
     cpt) row "retrain cpt, 2 steps of 1 x 128" "${cli[@]}" retrain cpt --model "$model" --ids "$inputs/lora.json" --steps 2 --batch 1 --checkpoint-every 0 --out "$inputs/cpt" --force --memory-budget "$budget" --json ;;

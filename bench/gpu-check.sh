@@ -15,16 +15,20 @@
 # libonnxruntime_providers_shared.so: the way on a machine without internet), else the npm package
 # com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 (README "GPU workers"), else onnxruntime-node's own install
 # script (ONNXRUNTIME_NODE_INSTALL=cuda12, from NuGet). That provider links CUDA 13 and cuDNN 9: their lib folders
-# are taken from the nvidia-* Python wheels when installed (as on PyTorch images), else the system's. The 1B model
-# is made by ../shared/tools/gen_big_checkpoint.py (numpy), or give MODEL=DIR of any LLaMA checkpoint.
-# Settings (environment): OUT, MODEL, GEN, DTYPE (float16 | float32 | bfloat16), STEPS (LoRA steps, 3).
+# are taken from the nvidia-* Python wheels when installed (as on PyTorch images), else the system's. The network
+# routes are tried only when the npm registry answers (a machine without network fails at once, not after npm's
+# retries). The 1B model is made by gen_big_checkpoint.py (numpy; $GEN, else shared/tools/ in this checkout, else
+# ../shared/tools/ beside it), or give MODEL=DIR of any LLaMA checkpoint.
+# Settings (environment): OUT, MODEL, GEN, DTYPE (float16 | float32 | bfloat16), STEPS (LoRA steps, 3), ROWS x SEQ
+# (calibration and LoRA batch, 4 x 128), TOKENS (evaluated, 4096). A dry run of the GPU run's inputs on the CPU:
+#   MODEL=DIR ROWS=4 SEQ=128 TOKENS=4096 STEPS=3 bash bench/gpu-check.sh --cpu
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 DEVICE=cuda
 for a in "$@"; do
   case $a in
     --cpu) DEVICE=cpu ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -uo/p' "$0" | grep '^#'; exit 0 ;;
     *) echo "gpu-check: unknown argument $a (--cpu or nothing)" >&2; exit 2 ;;
   esac
 done
@@ -32,15 +36,18 @@ log() { echo "[gpu-check $(date -u +%H:%M:%S)] $*"; }
 fail() { echo "gpu-check: $*" >&2; exit 2; }
 
 OUT=${OUT:-/tmp/gpu-check}
-GEN=${GEN:-../shared/tools/gen_big_checkpoint.py}
+if [ -z "${GEN:-}" ]; then
+  GEN=../shared/tools/gen_big_checkpoint.py
+  [ ! -f shared/tools/gen_big_checkpoint.py ] || GEN=shared/tools/gen_big_checkpoint.py
+fi
 DTYPE=${DTYPE:-float16}
 if [ "$DEVICE" = cuda ]; then
   MODEL=${MODEL:-$OUT/tinyllama-1b-bf16}
-  ROWS=4 SEQ=128 TOKENS=4096 STEPS=${STEPS:-3}
+  ROWS=${ROWS:-4} SEQ=${SEQ:-128} TOKENS=${TOKENS:-4096} STEPS=${STEPS:-3}
 else
   # Small enough for a test: 2 windows to evaluate, 2 calibration rows, 2 LoRA steps on the demo model.
   MODEL=${MODEL:-models/tinystories-llama-8L}
-  ROWS=2 SEQ=32 TOKENS=64 STEPS=${STEPS:-2}
+  ROWS=${ROWS:-2} SEQ=${SEQ:-32} TOKENS=${TOKENS:-64} STEPS=${STEPS:-2}
 fi
 mkdir -p "$OUT" || fail "cannot create $OUT"
 command -v node >/dev/null || fail "node is not installed (Node 20 is needed)"
@@ -52,15 +59,19 @@ if [ "$DEVICE" = cuda ]; then
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || fail "nvidia-smi sees no GPU"
 
   # 1. the CUDA execution provider next to libonnxruntime.so.1
-  ORT_BIN=$(ls -d node_modules/onnxruntime-node/bin/napi-v*/linux/x64 | head -1)
+  ORT_BIN=
+  for d in node_modules/onnxruntime-node/bin/napi-v*/linux/x64; do [ -f "$d/libonnxruntime.so.1" ] && ORT_BIN=$d && break; done
+  [ -n "$ORT_BIN" ] || fail "onnxruntime-node has no linux/x64 libonnxruntime.so.1: run npm ci first"
   if [ ! -f "$ORT_BIN/libonnxruntime_providers_cuda.so" ]; then
     if [ -n "${ORT_CUDA_DIR:-}" ] && [ -f "$ORT_CUDA_DIR/libonnxruntime_providers_cuda.so" ]; then
       cp "$ORT_CUDA_DIR"/libonnxruntime_providers_{cuda,shared}.so "$ORT_BIN/"
-    elif (cd "$OUT" && npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null 2>&1); then
+    elif ! timeout 20 npm ping >/dev/null 2>&1; then
+      fail "no CUDA execution provider and no network: set ORT_CUDA_DIR to a folder with libonnxruntime_providers_{cuda,shared}.so (ONNX Runtime 1.29.0)"
+    elif (cd "$OUT" && timeout 900 npm pack --silent com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 >/dev/null 2>&1); then
       tar -xzf "$OUT"/com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz -C "$OUT"
       cp "$OUT"/package/Plugins/Linux/x64/libonnxruntime_providers_{cuda,shared}.so "$ORT_BIN/"
     else
-      ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12
+      ONNXRUNTIME_NODE_INSTALL=cuda12 timeout 900 node node_modules/onnxruntime-node/script/install.js --onnxruntime-node-install=cuda12
     fi
   fi
   [ -f "$ORT_BIN/libonnxruntime_providers_cuda.so" ] ||

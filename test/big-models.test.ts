@@ -36,15 +36,22 @@ function result(rows: string[], label: string): string {
   return m[3];
 }
 
-test("the magnitude, bi and cpt steps measure their command and print its result", {
+test("the magnitude, bi, cpt and ceiling steps measure their command and print its result", {
   timeout: 600_000,
 }, () => {
-  const rows = bench("2G", "magnitude", "bi", "cpt");
+  const rows = bench("2G", "magnitude", "bi", "cpt", "ceiling");
   assert.match(result(rows, "importance magnitude"), /^order (\d+,){7}\d+…; scores\[0\.\.2\] /);
   assert.match(result(rows, "importance bi, 2 x 16 calibration"), /whole model.*; order (\d+,){7}\d+…/);
   const losses = /losses ([\d.]+), ([\d.]+)$/.exec(result(rows, "retrain cpt, 2 steps of 1 x 128"));
   assert.ok(losses && Number(losses[1]) > 0 && Number(losses[2]) > 0, rows.join("\n"));
   assert.ok(existsSync(join(`${model}.bench`, "cpt", "model.safetensors")));
+  const ceiling = rows.find((l) =>
+    l.startsWith("| GEMM ceiling, float32 MatMul 256 x 64 x 172, weight as an input |"),
+  );
+  assert.match(
+    ceiling ?? rows.join("\n"),
+    /\| best [\d.]+ GFLOP\/s, median [\d.]+; the ppl step \(2 x 128 tokens\) is [\d.e-]+ TFLOP \|$/,
+  );
   assert.match(rows.at(-1)!, /^dtype float32, budget 2G; machine: \d+ cores, .* load /);
 });
 

@@ -4,7 +4,15 @@
 // gpu-check.json; a failing step makes the script exit 1, a machine that is not ready exit 2 with the reason.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -75,4 +83,25 @@ test("an unknown argument, or the GPU run on a machine without nvidia-smi, exits
   const gpu = check([]);
   assert.equal(gpu.status, 2);
   assert.match(gpu.stderr, /^gpu-check: no nvidia-smi: not a GPU machine/);
+});
+
+test("on a GPU machine without the provider and without network, the run exits 2 at once and names ORT_CUDA_DIR", {
+  timeout: 120_000,
+}, (t) => {
+  const bin = join(repoRoot, "node_modules/onnxruntime-node/bin");
+  const x64 = readdirSync(bin).map((napi) => join(bin, napi, "linux/x64"));
+  if (x64.some((d) => existsSync(join(d, "libonnxruntime_providers_cuda.so")))) {
+    t.skip("the CUDA provider is installed here");
+    return;
+  }
+  // A stand-in nvidia-smi (the GPU checks pass) and a registry nobody answers on (no network).
+  const fake = mkdtempSync(join(tmpdir(), "shortened-fake-smi-"));
+  dirs.push(fake);
+  writeFileSync(join(fake, "nvidia-smi"), "#!/bin/sh\necho 'Fake GPU, 81559 MiB, 580.0'\n");
+  chmodSync(join(fake, "nvidia-smi"), 0o755);
+  const started = Date.now();
+  const r = check([], { PATH: `${fake}:${process.env.PATH}`, npm_config_registry: "http://127.0.0.1:9/" });
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  assert.match(r.stderr, /^gpu-check: no CUDA execution provider and no network: set ORT_CUDA_DIR/);
+  assert.ok(Date.now() - started < 60_000, "it must not wait on npm's retries");
 });
