@@ -249,3 +249,59 @@ test("a snapshot a job reads is not evicted while pinned, by this process or ano
   assert.deepEqual(await repos(), ["org/pin-b"]);
   assert.ok(!existsSync(pins), "the dead process's pin was removed, and its empty folder");
 });
+
+test("downloads in progress count against the bound: two that start together evict for each other, another live process's too", async () => {
+  const snaps: HubSnapshot[] = [];
+  for (const [i, name] of ["org/busy-c", "org/busy-a", "org/busy-b", "org/busy-d", "org/busy-e"].entries()) {
+    hub.addRepo(name, files(31 + i));
+    snaps.push(await resolveSnapshot(cfg, parseHubUri(`hf://${name}@main`)));
+  }
+  const [c, a, b, d, e] = snaps as [HubSnapshot, HubSnapshot, HubSnapshot, HubSnapshot, HubSnapshot];
+  const bound = Math.floor(a.totalBytes * 2.5);
+  // a's download stops once it holds its lock, reserved and made room, until b has finished
+  let aWaits!: () => void;
+  const aWaiting = new Promise<void>((r) => {
+    aWaits = r;
+  });
+  let releaseA!: () => void;
+  const aReleased = new Promise<void>((r) => {
+    releaseA = r;
+  });
+  const cache = new HubCache(
+    await mkdtemp(join(root, "busy-")),
+    { ...cfg, cacheMaxBytes: bound },
+    {
+      downloading: async (s) => {
+        if (s.repo !== a.repo) return;
+        aWaits();
+        await aReleased;
+      },
+    },
+  );
+  const repos = async () => (await cache.list()).map((s) => s.repo).sort();
+  const used = async () => (await cache.list()).reduce((n, s) => n + s.bytes, 0);
+  await cache.ensure(c);
+  const aDone = cache.ensure(a); // c + a fit: nothing evicted
+  await aWaiting;
+  // b sees a's download in progress at its listed size: c + a + b would not fit, so c goes
+  await cache.ensure(b);
+  assert.deepEqual(await repos(), ["org/busy-b"]);
+  releaseA();
+  await aDone;
+  assert.deepEqual(await repos(), ["org/busy-a", "org/busy-b"]);
+  assert.ok((await used()) <= bound, `${await used()} bytes in a cache bound to ${bound}`);
+
+  // A download of another live process (our parent's pid holds the lock) reserves its listed size too...
+  const ghost = join(cache.dir, ".partial", "org--ghost", "0".repeat(40));
+  await mkdir(ghost, { recursive: true });
+  await writeFile(join(ghost, ".reserved"), JSON.stringify({ bytes: a.totalBytes }));
+  await writeFile(join(ghost, ".lock"), String(process.ppid));
+  await cache.ensure(d); // a + b + d + the ghost's would not fit: a and b go
+  assert.deepEqual(await repos(), ["org/busy-d"]);
+  // ... and one whose process ended holds nothing.
+  await writeFile(join(ghost, ".lock"), String(spawnSync("true").pid));
+  await cache.ensure(e);
+  assert.deepEqual(await repos(), ["org/busy-d", "org/busy-e"]);
+  // A finished download leaves no reservation behind in its snapshot.
+  assert.ok(!existsSync(join(cache.snapshotDir(e.repo, e.commit), ".reserved")));
+});

@@ -2,6 +2,7 @@
 // worker (and by the workers of one machine), kept under a size bound by dropping the least recently used
 // snapshots. A snapshot is visible only once every file arrived with the size and hash the Hub listed;
 // a file that stopped half-way stays as a .part beside it and the next try resumes it with a Range request.
+// A download in progress counts against the bound at its listed size from its start (hub-reservations.ts).
 // A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/ (cache/reader-pins.ts), so
 // eviction, in this process or another on the machine, skips it until the reader releases it or dies.
 import { createHash } from "node:crypto";
@@ -14,6 +15,7 @@ import { UserError } from "@shortened/contracts";
 import { type CacheEntry, evictLeastRecentlyUsed } from "../cache/lru-eviction.js";
 import { ReaderPins } from "../cache/reader-pins.js";
 import { type HubConfig, HubIntegrityError, HubTransferError, hubFetch } from "./hub-fetch.js";
+import { LOCK, RESERVED, reserve, reservedByOthers } from "./hub-reservations.js";
 import { type HubFile, type HubSnapshot, hubProblem } from "./hub-snapshot.js";
 import { hubUri } from "./hub-uri.js";
 
@@ -33,6 +35,12 @@ export interface EnsureOptions {
   onProgress?: (p: HubDownloadProgress) => void;
 }
 
+/** Test hooks: where a download stands. */
+export interface HubCacheHooks {
+  /** The download holds its lock, its reservation made and room made for it; its files come next. */
+  downloading?: (snap: HubSnapshot) => Promise<void> | void;
+}
+
 export class HubCache {
   /** Downloads under way in this process, by snapshot folder (the lock file orders processes). */
   private readonly inflight = new Map<string, Promise<string>>();
@@ -41,6 +49,7 @@ export class HubCache {
   constructor(
     readonly dir: string,
     private readonly cfg: HubConfig,
+    private readonly hooks: HubCacheHooks = {},
   ) {
     this.pins = new ReaderPins(join(dir, ".pins"), join(dir, ".evicting"));
   }
@@ -112,7 +121,10 @@ export class HubCache {
     const release = await lockFolder(partial, dir, o.signal);
     if (!release) return dir; // another process finished it while we waited
     try {
-      await this.evictFor(snap.totalBytes, dir);
+      // Counted from now by every other download making room (hub-reservations.ts), until this one is a snapshot.
+      await reserve(partial, snap.totalBytes);
+      await this.evictFor(snap.totalBytes, dir, partial);
+      await this.hooks.downloading?.(snap);
       const fetchPinned = hubFetch(this.cfg.endpoint, { expectCommit: snap.commit });
       let done = 0;
       for (const f of snap.files) {
@@ -128,7 +140,8 @@ export class HubCache {
       }
       await writeFile(join(partial, COMPLETE), JSON.stringify({ bytes: snap.totalBytes, repo: snap.repo }));
       await mkdir(dirname(dir), { recursive: true });
-      await rm(join(partial, ".lock"), { force: true });
+      await rm(join(partial, RESERVED), { force: true });
+      await rm(join(partial, LOCK), { force: true });
       await rm(dir, { recursive: true, force: true });
       await rename(partial, dir);
       return dir;
@@ -232,8 +245,11 @@ export class HubCache {
     await rename(part, target);
   }
 
-  /** Drops least recently used snapshots that nobody pins until `bytes` more fit under the bound. */
-  private async evictFor(bytes: number, keep: string): Promise<void> {
+  /**
+   * Drops least recently used snapshots that nobody pins until `bytes` more fit under the bound, beside what
+   * the other downloads in progress reserved (`own` is this download's folder).
+   */
+  private async evictFor(bytes: number, keep: string, own: string): Promise<void> {
     const entries: CacheEntry[] = [];
     for (const repo of await readdir(this.dir).catch(() => [] as string[])) {
       if (repo.startsWith(".")) continue;
@@ -249,7 +265,7 @@ export class HubCache {
     }
     await evictLeastRecentlyUsed({
       entries,
-      need: bytes,
+      need: bytes + (await reservedByOthers(join(this.dir, ".partial"), own)),
       maxBytes: this.cfg.cacheMaxBytes,
       pins: this.pins,
     });
@@ -301,7 +317,7 @@ async function lockFolder(
   done: string,
   signal?: AbortSignal,
 ): Promise<(() => Promise<void>) | null> {
-  const lock = join(partial, ".lock");
+  const lock = join(partial, LOCK);
   for (;;) {
     signal?.throwIfAborted();
     if (existsSync(join(done, COMPLETE))) return null;

@@ -1,0 +1,55 @@
+// Downloads in progress count against the Hub cache's bound. A download's folder under .partial/ holds a
+// reservation of the snapshot's size (the sizes the Hub listed for its files) from before it takes the folder's
+// lock until it becomes a snapshot (written under the lock, before the download makes room for itself); another download making room counts it as in use, and never evicts it. So
+// two downloads that start together evict for each other, instead of each making room for itself alone.
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ownerAlive } from "../process-owner.js";
+
+/** The reservation file in a download's folder: {"bytes": n}. */
+export const RESERVED = ".reserved";
+/** The lock file in a download's folder: the pid of the process downloading into it (hub-cache.ts). */
+export const LOCK = ".lock";
+
+/** Reserves `bytes` for the download into `partial` (a folder that exists). */
+export async function reserve(partial: string, bytes: number): Promise<void> {
+  await writeFile(join(partial, RESERVED), JSON.stringify({ bytes }));
+}
+
+/**
+ * The bytes that downloads in progress under `partialRoot` (<root>/<repo>/<commit>/) hold or will hold, all
+ * but `own`'s: each its reservation, or the bytes it has on disk where those are more (or where it has no
+ * reservation, as one left by an older version). A folder whose lock is gone or names a process that ended is
+ * no download in progress: what it left is resumed by the next download of that snapshot.
+ */
+export async function reservedByOthers(partialRoot: string, own: string): Promise<number> {
+  let total = 0;
+  for (const repo of await readdir(partialRoot).catch(() => [] as string[]))
+    for (const commit of await readdir(join(partialRoot, repo)).catch(() => [] as string[])) {
+      const dir = join(partialRoot, repo, commit);
+      if (dir === own || !(await downloading(dir))) continue;
+      const reserved = await readFile(join(dir, RESERVED), "utf8")
+        .then((t) => (JSON.parse(t) as { bytes?: number }).bytes ?? 0)
+        .catch(() => 0);
+      total += Math.max(reserved, await bytesUnder(dir));
+    }
+  return total;
+}
+
+/** Whether a live process (this one included) holds the download folder's lock (one just made, its pid not yet
+ *  written, is held too). */
+async function downloading(dir: string): Promise<boolean> {
+  const text = await readFile(join(dir, LOCK), "utf8").catch(() => null);
+  if (text === null) return false;
+  return text === "" || ownerAlive({ pid: Number(text), start: null });
+}
+
+async function bytesUnder(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += await bytesUnder(p);
+    else if (e.isFile()) n += (await stat(p).catch(() => null))?.size ?? 0;
+  }
+  return n;
+}
