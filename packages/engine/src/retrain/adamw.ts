@@ -3,24 +3,23 @@
 //   g ← g_sum · scale;  n = ‖g‖₂ over all tensors;  g ← g · min(1, c / (n + 1e-6))   (c > 0)
 //   p ← p · (1 − lr·wd);  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²
 //   p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)
-// One pass per tensor in JavaScript, in place: parameters, moments and gradients are updated where they lie, so
-// the optimizer adds no memory to the 16 bytes per parameter they take. Every operation is rounded to float32
-// (Math.fround) in the order of the ONNX graph this replaces (a float64 result of two float32 operands rounds
-// to the correctly rounded float32 result for + − × ÷ √), so the bits are those of ONNX Runtime's float32
-// op-by-op update. Why not that graph: a dozen elementwise ops over the whole model, each a pass over memory,
-// and the outputs copied back into JavaScript took half of a CPT step's CPU time on the 100M model (5 of 10.7 s).
+// Two passes, in place: the norm (JavaScript, float64, one running sum in tensor order), then the update of each
+// tensor by a WebAssembly SIMD kernel (adamw-simd.ts) whose float32 operations are those of the ONNX graph this
+// replaced, in its order, so the bits are those of ONNX Runtime's float32 op-by-op update. Parameters, moments and
+// gradients are updated where they lie: the optimizer adds 256 KB to the 16 bytes per parameter they take.
+// Why not that graph: a dozen elementwise ops over the whole model, each a pass over memory, and the outputs
+// copied back into JavaScript took half of a CPT step's CPU time on the 100M model (5 of 10.7 s). Why not
+// JavaScript: it computes in float64, so rounding every operation to float32 (Math.fround) costs two
+// conversions each, one element at a time: 15 ns per parameter against the kernel's 3 (README "Training speed").
+// Why one thread: worker threads could share the arrays only as SharedArrayBuffers, which onnxruntime-node
+// refuses as feeds and as preallocated outputs ("Invalid argument"), and the kernel leaves little to split.
+import { AdamWKernel } from "./adamw-simd.js";
+
 const f32 = Math.fround;
 
 export const BETA1 = 0.9;
 export const BETA2 = 0.999;
 export const ADAM_EPS = 1e-8;
-
-// The constants as the graph held them (float32).
-const B1 = f32(BETA1);
-const ONE_MINUS_B1 = f32(1 - BETA1);
-const B2 = f32(BETA2);
-const ONE_MINUS_B2 = f32(1 - BETA2);
-const EPS = f32(ADAM_EPS);
 
 export interface OptimizedTensor {
   name: string;
@@ -45,6 +44,8 @@ export interface StepScalars {
 }
 
 export class AdamW {
+  private readonly kernel = new AdamWKernel({ beta1: BETA1, beta2: BETA2, eps: ADAM_EPS });
+
   constructor(
     private readonly tensors: OptimizedTensor[],
     private readonly maxGradNorm: number,
@@ -64,33 +65,9 @@ export class AdamW {
     const bc2Sqrt = f32(Math.sqrt(1 - BETA2 ** s.t));
     const decayed = f32(1 - s.lr * s.weightDecay);
     for (const t of this.tensors) {
-      update(state.params.get(t.name)!, gradSums.get(t.name)!, state.m.get(t.name)!, state.v.get(t.name)!, {
-        coef,
-        decay: t.decay ? decayed : 1,
-        stepSize,
-        bc2Sqrt,
-      });
+      const [p, g, m, v] = [state.params, gradSums, state.m, state.v].map((x) => x.get(t.name)!);
+      this.kernel.update(p!, g!, m!, v!, { coef, decay: t.decay ? decayed : 1, stepSize, bc2Sqrt });
     }
     return norm;
-  }
-}
-
-/** The update of one tensor, each operation rounded to float32 as the graph's nodes were. */
-function update(
-  p: Float32Array,
-  g: Float32Array,
-  m: Float32Array,
-  v: Float32Array,
-  k: { coef: number; decay: number; stepSize: number; bc2Sqrt: number },
-): void {
-  const { coef, decay, stepSize, bc2Sqrt } = k;
-  for (let i = 0; i < p.length; i++) {
-    const gi = f32(g[i]! * coef);
-    const m2 = f32(f32(m[i]! * B1) + f32(gi * ONE_MINUS_B1));
-    const v2 = f32(f32(v[i]! * B2) + f32(f32(gi * gi) * ONE_MINUS_B2));
-    const denom = f32(f32(f32(Math.sqrt(v2)) / bc2Sqrt) + EPS);
-    p[i] = f32(f32(p[i]! * decay) - f32(stepSize * f32(m2 / denom)));
-    m[i] = m2;
-    v[i] = v2;
   }
 }
