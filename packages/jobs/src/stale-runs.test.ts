@@ -6,9 +6,9 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { OpenedDb } from "@shortened/adapters";
+import { endJob, type OpenedDb, removeOwner } from "@shortened/adapters";
 import { claimRun, failStaleRuns, ownerFile } from "./stale-runs.js";
-import { submitJob } from "./submit.js";
+import { type Dispatcher, retryJob, submitJob } from "./submit.js";
 import { closeEmbeddedSetup, openEmbeddedSetup } from "./test-support/embedded-setup.js";
 
 const idle = { dispatch: async () => {}, cancel: async () => {} };
@@ -84,5 +84,33 @@ describe("stale embedded runs", { timeout: 120_000 }, () => {
     for (const s of await db.prisma.job.findMany({ where: { parentJobId: id } }))
       assert.equal(s.state, "queued");
     assert.ok(existsSync(ownerFile(runsDir, id)) && existsSync(ownerFile(runsDir, single)));
+  });
+
+  it("a retried job is its process's from the requeue on: a second CLI opening the folder then leaves it queued", async () => {
+    const id = await submit(pipeline);
+    claimByDeadProcess(runsDir, id);
+    await failStaleRuns(db.prisma, runsDir);
+    assert.equal((await row(id)).errorCode, "interrupted");
+    // The dispatcher claims as the embedded one does; its dispatch is the moment after the requeue and before
+    // the dispatcher records the jobs it will run: there a second CLI opens the folder (failStaleRuns).
+    let second: string[] | undefined;
+    const states: string[] = [];
+    const dispatcher: Dispatcher = {
+      claim: (rootId) => claimRun(runsDir, rootId),
+      dispatch: async (jobs) => {
+        second = await failStaleRuns(db.prisma, runsDir);
+        for (const j of jobs) states.push((await row(j.id)).state);
+      },
+      cancel: async () => {},
+    };
+    await retryJob(db.prisma, dispatcher, teamId, id);
+    assert.deepEqual(second, [], "the second CLI failed none of the retried jobs");
+    assert.ok(states.length >= 3, "the pipeline and its steps were dispatched");
+    assert.deepEqual(new Set(states), new Set(["queued"]));
+    // a retry refused (the job is queued now) claims nothing
+    removeOwner(ownerFile(runsDir, id));
+    await assert.rejects(retryJob(db.prisma, dispatcher, teamId, id), /only failed or cancelled/);
+    assert.ok(!existsSync(ownerFile(runsDir, id)));
+    await endJob(db.prisma, id, "cancelled", "cancelled", "cancelled");
   });
 });

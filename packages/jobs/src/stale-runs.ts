@@ -2,7 +2,7 @@
 // `running` for ever, and `jobs retry` refuses a running job; a job it had submitted but not started yet stays
 // `queued` for ever (embedded mode has no queue that another process would take it from). So every job records
 // its owner process (<state>/runs/<job>.json: pid and start time, adapters' process-owner.ts) from before its
-// row is written (the submission claims it) until its run ends, and opening the state folder fails each
+// row is written or queued again (the submission or the retry claims it) until its run ends, and opening the state folder fails each
 // `running` or `queued` job whose owner is gone, with the reason "interrupted" (errorCode `interrupted`): it can
 // then be retried, and a retrain's retry resumes from the state it saved last. A job whose owner still runs
 // (another CLI process on the same state folder), or whose pipeline's or study's owner does, is left alone.

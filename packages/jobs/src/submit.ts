@@ -38,8 +38,9 @@ export interface Dispatcher {
   /** Drops a job that has not started yet; running jobs see the cancel request in the database. */
   cancel(jobId: string, kind: JobKind): Promise<void>;
   /**
-   * Embedded mode: this process will run the job `rootId` (and its steps) about to be written; called before
-   * the rows exist, so that no moment leaves a queued job without a live owner (stale-runs.ts).
+   * Embedded mode: this process will run the job `rootId` (and its steps) about to be written, or queued again
+   * by a retry; called before the rows exist or are requeued, so that no moment leaves a queued job without a
+   * live owner (stale-runs.ts).
    */
   claim?(rootId: string): void;
 }
@@ -167,7 +168,8 @@ export async function retryJob(
   teamId: string,
   id: string,
 ): Promise<JobRow> {
-  const rows = await resetForRetry(db, teamId, id);
+  // the job is this process's before it is queued again, as a submission's is before its row is written
+  const rows = await resetForRetry(db, teamId, id, { claim: (jobId) => dispatcher.claim?.(jobId) });
   const [root, ...steps] = rows;
   const queued = steps.filter((s) => s.state === "queued");
   const jobs = [...queued, root].map((r) => ({

@@ -279,7 +279,17 @@ export async function requestCancel(db: PrismaClient, teamId: string, id: string
 }
 
 /** Puts a failed or cancelled job (and its unfinished pipeline steps) back in the queue. */
-export async function resetForRetry(db: PrismaClient, teamId: string, id: string): Promise<JobRow[]> {
+/**
+ * Queues a failed or cancelled job again, with its failed or cancelled steps. `claim` records who will run it
+ * (embedded mode: this process, stale-runs.ts) once the job is known retryable and before any row is queued, so
+ * that no moment exists in which it is queued without an owner (another CLI opening the folder would fail it).
+ */
+export async function resetForRetry(
+  db: PrismaClient,
+  teamId: string,
+  id: string,
+  o: { claim?: (jobId: string) => void } = {},
+): Promise<JobRow[]> {
   const job = await getJob(db, teamId, id);
   if (job.state !== "failed" && job.state !== "cancelled")
     throw new UserError(
@@ -287,6 +297,7 @@ export async function resetForRetry(db: PrismaClient, teamId: string, id: string
       `only failed or cancelled jobs can be retried; job ${id} is ${job.state}`,
       409,
     );
+  o.claim?.(job.id);
   const reset = {
     state: "queued" as const,
     reason: null,
