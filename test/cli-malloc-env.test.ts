@@ -1,5 +1,5 @@
-// A training run under a memory budget gets glibc's malloc thresholds fixed (apps/cli/bin/malloc-env.js): the bin starts
-// the CLI's process with them set, from the sources and from the build; other runs and a caller's own settings
+// A training run under a memory budget gets glibc's malloc thresholds fixed (the rule: @shortened/contracts/malloc-env,
+// tested there): the bin starts the CLI's process with them set, from the sources and from the build; other runs
 // are left alone.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -8,27 +8,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 // @ts-expect-error plain JavaScript next to the bin, no types
-import { budgetedMallocEnv } from "../apps/cli/bin/malloc-env.js";
+import { cliMallocEnv } from "../apps/cli/bin/malloc-env.js";
 import { repoRoot } from "./helpers/cli.js";
 
 const fixed = { MALLOC_MMAP_THRESHOLD_: "131072", MALLOC_TRIM_THRESHOLD_: "131072" };
 
-test("the thresholds are set for training under --memory-budget or SHORTENED_MEMORY_BUDGET, unless the caller set them", () => {
-  assert.deepEqual(budgetedMallocEnv(["retrain", "lora", "--memory-budget", "4G"], {}), fixed);
-  assert.deepEqual(budgetedMallocEnv(["retrain", "cpt", "--memory-budget=4G"], {}), fixed);
-  assert.deepEqual(budgetedMallocEnv(["retrain", "lora"], { SHORTENED_MEMORY_BUDGET: "8G" }), fixed);
-  assert.deepEqual(budgetedMallocEnv(["retrain", "lora"], {}), {});
-  // forward commands keep glibc's defaults (the fixed thresholds cost the float32 forward ~16%)
-  assert.deepEqual(budgetedMallocEnv(["eval", "ppl", "--memory-budget", "4G"], {}), {});
-  assert.deepEqual(budgetedMallocEnv(["worker"], { SHORTENED_MEMORY_BUDGET: "8G" }), {});
-  assert.deepEqual(
-    budgetedMallocEnv(["retrain", "lora", "--memory-budget", "4G"], { MALLOC_MMAP_THRESHOLD_: "65536" }),
-    {},
-  );
-  assert.deepEqual(
-    budgetedMallocEnv(["retrain", "lora", "--memory-budget", "4G"], { MALLOC_TRIM_THRESHOLD_: "0" }),
-    {},
-  );
+test("the bin reads a retrain run and its budget off the command line", () => {
+  assert.deepEqual(cliMallocEnv(["retrain", "lora", "--memory-budget", "4G"], {}), fixed);
+  assert.deepEqual(cliMallocEnv(["retrain", "cpt", "--memory-budget=4G"], {}), fixed);
+  assert.deepEqual(cliMallocEnv(["retrain", "lora"], { SHORTENED_MEMORY_BUDGET: "8G" }), fixed);
+  assert.deepEqual(cliMallocEnv(["retrain", "lora"], {}), {});
+  assert.deepEqual(cliMallocEnv(["eval", "ppl", "--memory-budget", "4G"], {}), {});
+  assert.deepEqual(cliMallocEnv(["worker"], { SHORTENED_MEMORY_BUDGET: "8G" }), {});
 });
 
 /** MALLOC_MMAP_THRESHOLD_ as seen by every Node process the bin runs (a preload logs it), and the exit code. */
@@ -39,7 +30,8 @@ function thresholdsSeen(args: string[], env: NodeJS.ProcessEnv): { code: number 
     const preload = join(dir, "preload.mjs");
     writeFileSync(
       preload,
-      `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(log)}, (process.env.MALLOC_MMAP_THRESHOLD_ ?? "unset") + "\\n");\n`,
+      // main threads only: tsx's module hooks run the preload again in a thread of their own
+      `import { appendFileSync } from "node:fs";\nimport { isMainThread } from "node:worker_threads";\nif (isMainThread) appendFileSync(${JSON.stringify(log)}, (process.env.MALLOC_MMAP_THRESHOLD_ ?? "unset") + "\\n");\n`,
     );
     const { MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_, SHORTENED_MEMORY_BUDGET, ...rest } = process.env;
     const r = spawnSync(process.execPath, [join(repoRoot, "apps/cli/bin/shortened.js"), ...args], {

@@ -7,12 +7,12 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { budgetedMallocEnv } from "./malloc-env.js";
+import { cliMallocEnv } from "./malloc-env.js";
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), "..");
 const built = join(appDir, "dist", "main.js");
 const args = process.argv.slice(2);
-const mallocEnv = budgetedMallocEnv(args, process.env);
+const mallocEnv = cliMallocEnv(args, process.env);
 if (existsSync(built) && !process.env.SHORTENED_FROM_SOURCE) {
   // the child sees the variables set, so it runs the CLI in its own process
   if (Object.keys(mallocEnv).length > 0) runChild([fileURLToPath(import.meta.url), ...args]);

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JobNoLongerRunning } from "@shortened/adapters";
 import { type DeviceName, UserError, type UserErrorCode } from "@shortened/contracts";
+import { budgetedMallocEnv } from "@shortened/contracts/malloc-env";
 import {
   AttemptSuperseded,
   JobCancelled,
@@ -96,6 +97,21 @@ const here = fileURLToPath(import.meta.url);
 const childEntry = join(dirname(here), here.endsWith(".ts") ? "job-child.ts" : "job-child.js");
 
 /**
+ * The environment a job needs in its process beyond the worker's own: a training job under a memory budget (its
+ * spec's `memoryBudget`, or the worker's SHORTENED_MEMORY_BUDGET) gets glibc's malloc thresholds fixed, by the
+ * rule the CLI's bin applies to `shortened retrain` (@shortened/contracts/malloc-env). glibc reads them only
+ * when a process starts, so such a job runs in a job process of its own.
+ */
+export function jobProcessEnv(
+  job: { kind: string; spec: unknown },
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const spec = job.spec as { memoryBudget?: unknown } | null;
+  const memoryBudget = typeof spec?.memoryBudget === "string" ? spec.memoryBudget : undefined;
+  return budgetedMallocEnv({ training: job.kind === "retrain", memoryBudget }, env);
+}
+
+/**
  * A child process that runs job attempts one at a time. It stays up between jobs (starting one costs
  * seconds), and a new one is started when the last one died (a heap exhausted by a poison input).
  */
@@ -104,12 +120,15 @@ export class JobProcess {
   /** Resolves once the child listens for messages (one sent before would be lost). */
   private ready: Promise<void> = Promise.resolve();
 
+  /** @param extraEnv variables the child gets on top of the worker's environment (see jobProcessEnv) */
+  constructor(private readonly extraEnv: Record<string, string> = {}) {}
+
   private spawn(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.child.connected)
       return this.child;
     const child = fork(childEntry, [], {
       execArgv: process.execArgv,
-      env: process.env,
+      env: { ...process.env, ...this.extraEnv },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });

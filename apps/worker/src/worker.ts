@@ -31,7 +31,7 @@ import {
   WorkerStopping,
 } from "@shortened/jobs";
 import type { WorkerConfig } from "./config.js";
-import { JobProcess } from "./job-process.js";
+import { JobProcess, jobProcessEnv } from "./job-process.js";
 import { Semaphore } from "./semaphore.js";
 
 export interface RunningWorker {
@@ -54,7 +54,9 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
   const process = async (bull: BullJob<{ jobId: string }>, token?: string, signal?: AbortSignal) => {
     const jobId = bull.data.jobId;
     const release = await slots.acquire(bull.queueName.endsWith("-interactive"));
-    const executor = executors.pop() ?? new JobProcess();
+    let executor: JobProcess | null = null;
+    /** a job process started for this job alone (an environment of its own), ended with it */
+    let ownProcess = false;
     const abort = new AbortController();
     const onAbort = () => abort.abort(shutdown.signal.reason ?? signal?.reason);
     shutdown.signal.addEventListener("abort", onAbort);
@@ -62,11 +64,17 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
     let attempt = 0;
     try {
       // A dispatch the outbox has since replaced (a retry, or the reconciler after Redis lost it) is stale.
-      const row = await db.prisma.job.findUnique({ where: { id: jobId }, select: { queueKey: true } });
+      const row = await db.prisma.job.findUnique({
+        where: { id: jobId },
+        select: { queueKey: true, kind: true, spec: true },
+      });
       if (row?.queueKey && row.queueKey !== bull.id) {
         log.info("stale dispatch skipped", { jobId, queueJobId: bull.id, current: row.queueKey });
         return { status: "stale-dispatch" };
       }
+      const env = row ? jobProcessEnv(row) : {};
+      ownProcess = Object.keys(env).length > 0;
+      executor = ownProcess ? new JobProcess(env) : (executors.pop() ?? new JobProcess());
       const out = await executor.run({
         jobId,
         cacheDir: cfg.cacheDir,
@@ -120,7 +128,8 @@ export async function startWorker(cfg: WorkerConfig, db: OpenedDb, log: WorkerLo
     } finally {
       shutdown.signal.removeEventListener("abort", onAbort);
       signal?.removeEventListener("abort", onAbort);
-      executors.push(executor);
+      if (ownProcess) executor?.close();
+      else if (executor) executors.push(executor);
       release();
     }
   };

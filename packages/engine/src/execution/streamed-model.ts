@@ -110,7 +110,11 @@ export class StreamedModel {
     const finalNorm = new TensorReader(ckpt);
     const norm = finalNorm.readInto(FINAL_NORM, new Float32Array(arch.hiddenSize));
     finalNorm.close();
-    const session = { device: opts.device, threads: opts.threads };
+    const session: SessionOptions = {
+      device: opts.device,
+      threads: opts.threads,
+      purpose: "streamed-forward",
+    };
     const dtype = opts.dtype ?? "float32";
     // onnxruntime-node makes no bfloat16 tensor from JavaScript: streamed feeds are float32 or float16
     if (dtype === "bfloat16") throw new Error("streamed execution runs float32 or float16, not bfloat16");
@@ -139,8 +143,9 @@ export class StreamedModel {
     return this.opts.dtype ?? "float32";
   }
 
+  /** the options of the model's forward sessions (blocks and head chunks) */
   get sessionOptions(): SessionOptions {
-    return { device: this.opts.device, threads: this.opts.threads };
+    return { device: this.opts.device, threads: this.opts.threads, purpose: "streamed-forward" };
   }
 
   /** h_0 of token ids [batch, seqLen]: each distinct token's embedding row read from the file. */
@@ -366,10 +371,7 @@ export class StreamedModel {
     let r = this.blockRunners.get(kind);
     if (!r) {
       const graph = this.blockGraph(i);
-      const session = await createSession(graph.graph, {
-        device: this.opts.device,
-        threads: this.opts.threads,
-      });
+      const session = await createSession(graph.graph, this.sessionOptions);
       r = { graph, session };
       this.blockRunners.set(kind, r);
     }

@@ -255,8 +255,6 @@ function headBackwardGraph(model: StreamedModel): GraphBuilder {
   return g;
 }
 
-/** Backward sessions run without ONNX Runtime's CPU arena: their many large temporaries (float16 products widen
- *  their operands to float32 on CPU) would stay in the arena, rounded up, for the whole run. */
 function backwardSession(model: StreamedModel): SessionOptions {
-  return { ...model.sessionOptions, memArena: false };
+  return { ...model.sessionOptions, purpose: "streamed-backward" };
 }

@@ -105,7 +105,11 @@ export class KvGenerator {
       logits: "last",
       maxSeqLen,
     });
-    const session = await createSession(g, { device: opts.device, threads: opts.threads });
+    const session = await createSession(g, {
+      device: opts.device,
+      threads: opts.threads,
+      purpose: "generation",
+    });
     g.initializers.clear();
     return new KvGenerator(ckpt.config, { graph: fg, session }, maxSeqLen, plan, dtype);
   }

@@ -8,6 +8,9 @@ import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
 import { type GraphBuilder, tensorBytes } from "./builder.js";
 import { pretransposeWeights } from "./pretranspose.js";
+import { type SessionPurpose, usesCpuArena } from "./session-purpose.js";
+
+export type { SessionPurpose } from "./session-purpose.js";
 
 export type Device = "cpu" | "cuda";
 
@@ -15,9 +18,9 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads; 0 or undefined lets ONNX Runtime choose (all cores). */
   threads?: number;
-  /** false: plain allocations instead of ONNX Runtime's CPU arena, which keeps its peak (rounded up to powers of
-   *  two) for the session's life; training sessions whose peak is dominated by gradients turn it off */
-  memArena?: boolean;
+  /** what the session is for: decides whether it uses ONNX Runtime's CPU arena (./session-purpose.ts); none: the
+   *  arena, as ONNX Runtime's default (small sessions: tests, one-off probes) */
+  purpose?: SessionPurpose;
 }
 
 /** Models at least this large are loaded from a file with external data instead of from a buffer. */
@@ -30,7 +33,7 @@ export async function createSession(
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: [opts.device ?? "cpu"],
     graphOptimizationLevel: "all",
-    ...(opts.memArena === false ? { enableCpuMemArena: false } : {}),
+    ...(opts.purpose && !usesCpuArena(opts.purpose) ? { enableCpuMemArena: false } : {}),
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
   // Checkpoint weights read through a Transpose go to the session transposed, mapped from the file as they are.

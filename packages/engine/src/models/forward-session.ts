@@ -74,14 +74,10 @@ export class ForwardSession {
       skipGatedBlocks: opts.skipGatedBlocks,
       maxSeqLen: opts.maxSeqLen,
     });
-    // No CPU arena by default: it keeps every run's peak, rounded up to a power of two, and grows again when a
-    // later run fragments it (100M float32, RSS after runs 1–3: 662 / 732 / 732 MB with it, 576 without), while
-    // the weights, prepacked once, are the part that must stay. Plain allocations did not slow the forward
-    // (bench/forward-compare.sh: ×1.09 of e636d39^; README "Peak memory under a budget").
     const session = await createSession(g, {
       device: opts.device,
       threads: opts.threads,
-      memArena: opts.memArena ?? false,
+      purpose: "whole-model-forward",
     });
     // The session holds its own copy of the weights; drop ours.
     g.initializers.clear();

@@ -37,8 +37,7 @@ export class BlockedFactor {
     const t = o.input("t", f64, ["n2", "n1"]);
     o.output(o.rename(o.node("Gemm", [x22, t], { alpha: { float: -1 } }), "x21"), f64, ["n2", "n1"]);
     const leaf = Math.max(1, Math.floor(opts.leaf ?? 128));
-    // no arena: its few large blocks would stay reserved for the whole quantization
-    const session = { ...opts, memArena: false };
+    const session = { ...opts, purpose: "quantize-step" } as const;
     return new BlockedFactor(await createSession(g, session), await createSession(o, session), leaf);
   }
 

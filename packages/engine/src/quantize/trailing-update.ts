@@ -25,7 +25,7 @@ export class TrailingUpdate {
     const dh = q.node("Mul", [q.node("MatMul", [d, h]), d]);
     const sum = q.node("ReduceSum", [q.node("Reshape", [dh, q.int64s([-1])])], { keepdims: 0 });
     q.output(q.rename(sum, "quadratic"), "float64", []);
-    const session = { ...opts, memArena: false }; // large one-off tensors: no arena kept for the whole run
+    const session = { ...opts, purpose: "quantize-step" } as const;
     return new TrailingUpdate(await createSession(g, session), await createSession(q, session));
   }
 

@@ -127,7 +127,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
   // into a second set that is then added.
   const sums = buffersLike(state.params);
   const micro = o.gradAccum > 1 ? buffersLike(sums) : undefined;
-  const sessionOpts = { device: o.device, threads: o.threads, memArena: false };
+  const sessionOpts = { device: o.device, threads: o.threads, purpose: "training" } as const;
   const gradSession = await GradSession.create(spec.grad, sessionOpts);
   const adamw = new AdamW(spec.tensors, o.maxGradNorm);
   let teacher: TeacherSource | undefined;

@@ -52,7 +52,11 @@ export class SharedContextScorer {
       gates: false,
       nll: true,
     });
-    const session = await createSession(g, { device: opts.device, threads: opts.threads });
+    const session = await createSession(g, {
+      device: opts.device,
+      threads: opts.threads,
+      purpose: "zero-shot",
+    });
     g.initializers.clear();
     return new SharedContextScorer(
       fg,

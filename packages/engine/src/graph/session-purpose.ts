@@ -1,0 +1,43 @@
+// What a session is for decides how ONNX Runtime allocates its memory; this file is the one place that says so: a
+// call site names its purpose (SessionOptions.purpose) instead of setting allocator flags of its own.
+//
+// ONNX Runtime's CPU arena keeps each run's peak, rounded up to a power of two, for the session's life, and grows
+// again when a later run fragments it; without it, glibc's heap serves the run and keeps what it frees in its own
+// way. Which one holds less depends on the session, so each choice below was measured (peak RSS of the CLI, A/B
+// in alternating fresh processes; README "Peak memory under a budget").
+
+export type SessionPurpose =
+  /** a whole model's forward (eval ppl, the importance criteria, bench): without the arena, 0.08 GiB less on the
+   *  100M model after three batches, no slower */
+  | "whole-model-forward"
+  /** zero-shot's whole model with a padded KV cache (eval/zeroshot/shared-context.ts): with the arena, since
+   *  without it glibc's heap held more (100M, arc_easy + winogrande: 1.45 GB with, 1.70 without) */
+  | "zero-shot"
+  /** generation's whole model with the KV cache: with the arena (the same peak without it, so nothing to gain) */
+  | "generation"
+  /** a block or a head chunk of a block-streamed model, weights fed as inputs (execution/streamed-model.ts):
+   *  without the arena (1.1B zero-shot under 4G: 0.64 → 0.53 GB), no slower */
+  | "streamed-forward"
+  /** training steps: the peak is the gradients and the activations kept for them */
+  | "training"
+  /** streamed Taylor+'s block backward: float16 products widen their operands to float32 on CPU, and the arena
+   *  would keep those widenings, rounded up, for the whole run (1.38 → 1.00 GB without it) */
+  | "streamed-backward"
+  /** GPTQ's large one-off float64 products (trailing updates, the blocked Cholesky factor): their few large
+   *  blocks would stay reserved for the whole quantization */
+  | "quantize-step";
+
+/** Whether a session for this purpose uses ONNX Runtime's CPU arena. */
+export function usesCpuArena(purpose: SessionPurpose): boolean {
+  switch (purpose) {
+    case "zero-shot":
+    case "generation":
+      return true;
+    case "whole-model-forward":
+    case "streamed-forward":
+    case "training":
+    case "streamed-backward":
+    case "quantize-step":
+      return false;
+  }
+}
