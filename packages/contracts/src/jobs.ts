@@ -1,5 +1,7 @@
 // One schema per job kind: the single source for API validation, the OpenAPI document, the CLI and the
 // worker. A spec is plain data; defaults are filled in by parsing, so a stored spec is complete.
+// zod 4 returns a `.default(v)` as it is, unparsed: a default that holds objects with defaults of their own is
+// a `.prefault(v)` (parsed like a value the client gave) or lists them all (jobs-defaults.test.ts checks both).
 import { z } from "zod";
 
 export const jobKinds = [
@@ -821,7 +823,7 @@ export const StudySpec = z
       .array(StudyRetrain)
       .min(1)
       .max(8)
-      .default([{ method: "none" } as never])
+      .prefault([{ method: "none" }])
       .describe(
         "retraining methods, each on every pruned model; all methods but none on the same token budget",
       ),
@@ -835,7 +837,7 @@ export const StudySpec = z
       )
       .min(1)
       .max(8)
-      .default([{ task: "ppl", dataset: "wikitext2" } as never])
+      .prefault([{ task: "ppl", dataset: "wikitext2" }])
       .describe("evaluations of the dense model and of every cell"),
     device: Device,
     threads,
