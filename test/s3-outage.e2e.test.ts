@@ -161,9 +161,12 @@ describe("S3 outages in service mode", { timeout: 400_000 }, () => {
     }
     assert.equal(next.state, "succeeded", JSON.stringify(next));
     assert.equal(await db.prisma.modelVersion.count({ where: { producedByJobId: queued.body.id } }), 1);
-    assert.ok(
-      worker.lines.some((l) => l.msg === "job finished" && l.jobId === queued.body.id),
-      "run by the worker that lived through the outage",
+    // The worker logs "job finished" after it recorded the job's end, so the line can trail the state we read.
+    await until(
+      "the worker that lived through the outage to log the job finished",
+      async () => worker.lines.some((l) => l.msg === "job finished" && l.jobId === queued.body.id),
+      60_000,
+      50,
     );
   });
 });
