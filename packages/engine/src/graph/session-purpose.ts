@@ -15,8 +15,10 @@ export type SessionPurpose =
   | "zero-shot"
   /** generation's whole model with the KV cache: with the arena (the same peak without it, so nothing to gain) */
   | "generation"
-  /** a block or a head chunk of a block-streamed model, weights fed as inputs (execution/streamed-model.ts):
-   *  without the arena (1.1B zero-shot under 4G: 0.64 → 0.53 GB), no slower */
+  /** a block or a head chunk of a block-streamed model, weights fed as inputs (execution/streamed-model.ts): with
+   *  the arena. Without it the peak was 0–0.12 GB lower (1.1B eval ppl under 2.5G: 0.52 → 0.47 GB), far under
+   *  the budgets that choose streaming, but the streamed eval ppl took 5% more CPU time (its larger buffers mapped
+   *  afresh every run) */
   | "streamed-forward"
   /** training steps: the peak is the gradients and the activations kept for them */
   | "training"
@@ -32,9 +34,9 @@ export function usesCpuArena(purpose: SessionPurpose): boolean {
   switch (purpose) {
     case "zero-shot":
     case "generation":
+    case "streamed-forward":
       return true;
     case "whole-model-forward":
-    case "streamed-forward":
     case "training":
     case "streamed-backward":
     case "quantize-step":
