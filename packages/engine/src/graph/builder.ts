@@ -29,11 +29,27 @@ export interface Tensor {
   /** Values made when the graph is serialized, one tensor at a time (then `data` is empty): a graph over a large
    *  checkpoint never holds its weights in JavaScript while ONNX Runtime holds its own. */
   read?: () => TensorData;
+  /** Where the values lie in a file (row-major `dims`, little-endian, in `stored.type`, which may differ from the
+   *  tensor's: `read` converts). ./stored-weights.ts hands ONNX Runtime that file range instead of a copy. */
+  stored?: StoredRange;
+  /** What `read` returns, as a string that changes when the values do (its source file's identity, offset, dtypes,
+   *  transposition): the key of the converted-weights cache (./weight-cache.ts). */
+  contentKey?: string;
+  /** Set by ./stored-weights.ts: serialize as a reference to this file range (`location` relative to the folder
+   *  the session names) instead of writing the values anywhere. */
+  external?: { location: string; offset: number };
+}
+
+/** A tensor's bytes in a file: `type` is the element type they are stored in. */
+export interface StoredRange {
+  file: string;
+  offset: number;
+  type: ElemType;
 }
 
 /** Bytes a tensor serializes to. */
 export function tensorBytes(t: Tensor): number {
-  if (!t.read) return t.data.byteLength;
+  if (!t.read && !t.external) return t.data.byteLength;
   const size =
     t.type === "float64" || t.type === "int64"
       ? 8
@@ -79,7 +95,7 @@ const ELEM: Record<ElemType, number> = {
 };
 
 /** Tensors at least this large are written as external data rather than inside the protobuf. */
-const EXTERNAL_THRESHOLD_BYTES = 1024;
+export const EXTERNAL_THRESHOLD_BYTES = 1024;
 /** Offsets of external tensors: a multiple of the page and allocation granularity, so that ONNX Runtime maps
  *  them from the file (CPU) instead of reading each into a heap buffer it frees after building the session. */
 const EXTERNAL_ALIGN = 65536;
@@ -169,17 +185,47 @@ export class GraphBuilder {
     return to;
   }
 
+  /** Bytes of the external data file `toBytes` writes (aligned tensors of at least the threshold). */
+  externalDataBytes(): number {
+    let offset = 0;
+    for (const t of this.initializers.values()) {
+      const size = tensorBytes(t);
+      if (t.external || size < EXTERNAL_THRESHOLD_BYTES) continue;
+      offset += ((EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN) + size;
+    }
+    return offset;
+  }
+
   /** Serializes to ONNX bytes. With `externalDataFile`, large initializers are written to that file
    *  (64-byte aligned, any size: in write calls of at most `pieceBytes`) and referenced by location relative
-   *  to the model file. */
-  toBytes(externalDataFile?: string, pieceBytes = IO_PIECE_BYTES): Uint8Array {
+   *  to the model file. Tensors marked `external` (./stored-weights.ts) are written as references to their file
+   *  range, with no bytes read. */
+  toBytes(
+    externalDataFile?: string,
+    pieceBytes = IO_PIECE_BYTES,
+    /** `location`: the name the model refers to the file by (default its own); `writeData: false` lays the
+     *  external data out without reading or writing it (a file written before holds it) */
+    opts: { location?: string; writeData?: boolean } = {},
+  ): Uint8Array {
     let fd: number | undefined;
     let offset = 0;
-    const location = externalDataFile ? basename(externalDataFile) : "";
+    const location = opts.location ?? (externalDataFile ? basename(externalDataFile) : "");
+    const writeData = opts.writeData ?? true;
     const initializer: onnxProto.onnx.ITensorProto[] = [];
     try {
-      if (externalDataFile) fd = openSync(externalDataFile, "w");
+      if (externalDataFile && writeData) fd = openSync(externalDataFile, "w");
       for (const [name, t] of this.initializers) {
+        if (t.external) {
+          initializer.push(externalTensor(name, t, t.external.location, t.external.offset, tensorBytes(t)));
+          continue;
+        }
+        const size = tensorBytes(t);
+        if (externalDataFile && !writeData && size >= EXTERNAL_THRESHOLD_BYTES) {
+          offset += (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
+          initializer.push(externalTensor(name, t, location, offset, size));
+          offset += size;
+          continue;
+        }
         const data = t.read ? t.read() : t.data;
         const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
         if (fd !== undefined && bytes.byteLength >= EXTERNAL_THRESHOLD_BYTES) {
@@ -187,17 +233,7 @@ export class GraphBuilder {
           if (pad) writeAllSync(fd, new Uint8Array(pad));
           offset += pad;
           writeAllSync(fd, bytes, null, pieceBytes);
-          initializer.push({
-            name,
-            dataType: ELEM[t.type],
-            dims: t.dims,
-            dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-            externalData: [
-              { key: "location", value: location },
-              { key: "offset", value: String(offset) },
-              { key: "length", value: String(bytes.byteLength) },
-            ],
-          });
+          initializer.push(externalTensor(name, t, location, offset, bytes.byteLength));
           offset += bytes.byteLength;
         } else {
           initializer.push({ name, dataType: ELEM[t.type], dims: t.dims, rawData: bytes });
@@ -224,6 +260,26 @@ export class GraphBuilder {
     };
     return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
   }
+}
+
+function externalTensor(
+  name: string,
+  t: Tensor,
+  location: string,
+  offset: number,
+  length: number,
+): onnxProto.onnx.ITensorProto {
+  return {
+    name,
+    dataType: ELEM[t.type],
+    dims: t.dims,
+    dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+    externalData: [
+      { key: "location", value: location },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(length) },
+    ],
+  };
 }
 
 /** Renames a value in nodes and, recursively, in the branches of control-flow nodes that read it. */

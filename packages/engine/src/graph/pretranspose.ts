@@ -4,7 +4,8 @@
 // float16 LoRA session: 3.3 GB resident after creation for 2.2 GB of weights). Writing Wᵀ itself, page-aligned
 // (./builder.ts), lets ONNX Runtime map it from the file as it is: one copy, no heap churn. Only weights read
 // lazily from a checkpoint (`Tensor.read`) and read by nothing but 2-D Transposes are rewritten; the values the
-// graph computes are the same.
+// graph computes are the same. Weights ORT reads from the checkpoint's own file (./stored-weights.ts) have no
+// `read` and keep their Transpose, which ORT folds before prepacking.
 import type { GraphBuilder, Node, TensorData } from "./builder.js";
 
 /** Rewrites Transpose(W) of lazily read rank-2 initializers to a transposed initializer; returns how many. */
@@ -44,6 +45,7 @@ export function pretransposeWeights(g: GraphBuilder): number {
       dims: [cols, rows],
       data: t.data,
       read: () => transpose2d(read(), rows, cols),
+      contentKey: t.contentKey && `transposed(${t.contentKey})`,
     });
     count++;
   }

@@ -6,9 +6,17 @@ import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
-import { type GraphBuilder, tensorBytes } from "./builder.js";
+import { EXTERNAL_THRESHOLD_BYTES, type GraphBuilder, tensorBytes } from "./builder.js";
 import { pretransposeWeights } from "./pretranspose.js";
 import { type SessionPurpose, usesCpuArena } from "./session-purpose.js";
+import { EXTERNAL_FOLDER_KEY, referStoredWeights } from "./stored-weights.js";
+import {
+  defaultWeightCache,
+  processAlive,
+  useCacheEntry,
+  type WeightCache,
+  weightsKey,
+} from "./weight-cache.js";
 
 export type { SessionPurpose } from "./session-purpose.js";
 
@@ -21,9 +29,15 @@ export interface SessionOptions {
   /** what the session is for: decides whether it uses ONNX Runtime's CPU arena (./session-purpose.ts); none: the
    *  arena, as ONNX Runtime's default (small sessions: tests, one-off probes) */
   purpose?: SessionPurpose;
+  /** Graphs whose weights total at least this reach ORT as external data (default 256 MB; tests lower it). */
+  inlineLimitBytes?: number;
+  /** Where converted weights are cached (default `defaultWeightCache()`: `SHORTENED_WEIGHT_CACHE_DIR`, bounded by
+   *  `SHORTENED_WEIGHT_CACHE_BYTES`). */
+  weightCache?: WeightCache;
 }
 
-/** Models at least this large are loaded from a file with external data instead of from a buffer. */
+/** Graphs whose weights total less than this go to ORT inside the model's bytes; a larger graph's tensors that
+ *  are not read from a checkpoint go inside its bytes when they total less than this. */
 const INLINE_LIMIT_BYTES = 256 * 1024 * 1024;
 
 export async function createSession(
@@ -36,15 +50,51 @@ export async function createSession(
     ...(opts.purpose && !usesCpuArena(opts.purpose) ? { enableCpuMemArena: false } : {}),
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
-  // Checkpoint weights read through a Transpose go to the session transposed, mapped from the file as they are.
-  pretransposeWeights(graph);
+  const inlineLimit = opts.inlineLimitBytes ?? INLINE_LIMIT_BYTES;
   let weightBytes = 0;
   for (const t of graph.initializers.values()) weightBytes += tensorBytes(t);
   try {
-    if (weightBytes < INLINE_LIMIT_BYTES)
+    if (weightBytes < inlineLimit) {
+      // Checkpoint weights read through a Transpose go to the session transposed.
+      pretransposeWeights(graph);
       return await ort.InferenceSession.create(graph.toBytes(), sessionOptions);
-    // ORT reads external data by path; the folder can go once the session holds the weights. Its name carries
-    // our pid, so a folder left by a killed process is found and removed by the next one.
+    }
+    // A large graph's float32 checkpoint weights reach ORT from the checkpoint's files, with nothing written.
+    const folder = referStoredWeights(graph, INLINE_LIMIT_BYTES);
+    if (folder !== null)
+      return await ort.InferenceSession.create(graph.toBytes(), {
+        ...sessionOptions,
+        extra: { session: { [EXTERNAL_FOLDER_KEY]: folder } },
+      });
+    // Weights to convert: written once to the converted-weights cache, shared by sessions and jobs.
+    pretransposeWeights(graph);
+    const key = weightsKey(graph, EXTERNAL_THRESHOLD_BYTES);
+    if (key !== null) {
+      const location = `${key}.data`;
+      let model: Uint8Array | undefined;
+      const write = (path: string) => {
+        model = graph.toBytes(path, undefined, { location });
+      };
+      const use = useCacheEntry(
+        opts.weightCache ?? defaultWeightCache(),
+        key,
+        graph.externalDataBytes(),
+        write,
+      );
+      if (use)
+        try {
+          model ??= graph.toBytes(join(use.folder, location), undefined, { location, writeData: false });
+          return await ort.InferenceSession.create(model, {
+            ...sessionOptions,
+            extra: { session: { [EXTERNAL_FOLDER_KEY]: use.folder } },
+          });
+        } finally {
+          use.release();
+        }
+    }
+    // Otherwise (large tensors made in JavaScript, or over the cache's bound): ORT reads external data by path;
+    // the folder can go once the session holds the weights. Its name carries our pid, so a folder left by a
+    // killed process is found and removed by the next one.
     removeOrphanedGraphDirs();
     const dir = mkdtempSync(join(tmpdir(), `${GRAPH_DIR_PREFIX}${process.pid}-`));
     try {
@@ -76,15 +126,6 @@ export function removeOrphanedGraphDirs(dir = tmpdir()): string[] {
     removed.push(name);
   }
   return removed;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 export { ort };

@@ -2,10 +2,11 @@
 // becomes an initializer, float32 (F16/BF16 widened on read) or, in a half compute dtype, its matrices in that
 // dtype (./precision.ts), checked against the shape the config implies before
 // any compute (Checkpoint.open checks the tensors against the config).
+import { statSync } from "node:fs";
 import { UserError } from "@shortened/contracts";
-import { Checkpoint } from "@shortened/hf";
+import { Checkpoint, DTYPE_BYTES, type TensorEntry } from "@shortened/hf";
 import { TensorReader } from "../execution/tensor-reader.js";
-import type { GraphBuilder } from "../graph/builder.js";
+import type { ElemType, GraphBuilder, StoredRange } from "../graph/builder.js";
 import { gptqMatMul, type QuantizedRunOptions } from "../quantize/gptq-matmul.js";
 import type { WeightHooks } from "./forward-graph.js";
 import { type ComputeDtype, toHalfBits, weightElemType } from "./precision.js";
@@ -54,6 +55,8 @@ export function checkpointWeights(
           type === "float16" || type === "bfloat16"
             ? () => toHalfBits(ckpt.readFloat32(name), type)
             : () => ckpt.readFloat32(name),
+        stored: entry ? storedRange(entry) : undefined,
+        contentKey: entry && contentKey(entry, type),
       });
     }
     return name;
@@ -89,7 +92,41 @@ export function checkpointWeightRows(
       dims,
       data: new Float32Array(0),
       read: type === "float16" || type === "bfloat16" ? () => toHalfBits(read(), type) : read,
+      stored: storedRange(ckpt.entry(name), from * cols),
+      contentKey: contentKey(ckpt.entry(name), type, from * cols, (to - from) * cols),
     });
     return key;
   };
+}
+
+const STORED_ELEM: Partial<Record<TensorEntry["dtype"], ElemType>> = {
+  F32: "float32",
+  F16: "float16",
+  BF16: "bfloat16",
+};
+
+/** Where a stored float tensor's values lie, from element `first` on (a graph session can read them there:
+ *  ../graph/stored-weights.ts); undefined for a dtype a session cannot read as it is (F64). */
+function storedRange(entry: TensorEntry, first = 0): StoredRange | undefined {
+  const type = STORED_ELEM[entry.dtype];
+  return type && { file: entry.file, offset: entry.dataOffset + first * DTYPE_BYTES[entry.dtype], type };
+}
+
+/** What a weight read from `entry` holds (elements [first, first + count) in `type`), for the converted-weights
+ *  cache (../graph/weight-cache.ts): the file by path, inode, size and modification time, so a rewritten file
+ *  is a new key. */
+function contentKey(entry: TensorEntry, type: ElemType, first = 0, count?: number): string {
+  const s = statSync(entry.file);
+  const n = count ?? entry.shape.reduce((a, b) => a * b, 1);
+  return JSON.stringify([
+    entry.file,
+    s.ino,
+    s.size,
+    s.mtimeMs,
+    entry.dataOffset,
+    entry.dtype,
+    first,
+    n,
+    type,
+  ]);
 }
