@@ -8,6 +8,7 @@
 //   3x the forward's (block projections, attention scores and mixing, head on every position; bench/flops.ts);
 //   LoRA's adapters, norms, RoPE, softmax and AdamW are left out. Goal: at least 0.6 on the 100M model.
 // - user + system CPU time over wall time during the timed steps: about `threads` when every core works.
+// - where a step's time goes: the medians of its gradient-session (forward + backward) and optimizer seconds.
 // - peak RSS (/usr/bin/time -v) beside the float32 weights' size.
 // - the oracle's PyTorch eager step (`oracle.py bench --mode train-lora|train-cpt --dtype float32`, the better
 //   of OPENBLAS_NUM_THREADS 1 and `threads`) on the same model, batch, length and thread count.
@@ -73,7 +74,7 @@ async function child(mode: Mode, model: string): Promise<void> {
   const next = mulberry32(0);
   const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => next() % c.vocabSize));
   const tmp = mkdtempSync(join(os.tmpdir(), "bench-train-"));
-  const stamps: { wall: number; cpu: number }[] = [];
+  const stamps: { wall: number; cpu: number; gradS: number; optimizerS: number }[] = [];
   const cpuS = () => {
     const u = process.cpuUsage();
     return (u.user + u.system) / 1e6;
@@ -91,7 +92,13 @@ async function child(mode: Mode, model: string): Promise<void> {
     maxGradNorm: 1,
     weightDecay: 0,
     threads,
-    onProgress: () => stamps.push({ wall: performance.now() / 1000, cpu: cpuS() }),
+    onProgress: (p: { gradSec: number; optimizerSec: number }) =>
+      stamps.push({
+        wall: performance.now() / 1000,
+        cpu: cpuS(),
+        gradS: p.gradSec,
+        optimizerS: p.optimizerSec,
+      }),
   };
   try {
     if (mode === "lora") await trainLora({ ...common, r: 8, alpha: 16 });
@@ -110,6 +117,8 @@ async function child(mode: Mode, model: string): Promise<void> {
       min_s: Math.min(...steps),
       max_s: Math.max(...steps),
       cpu_per_wall: (last.cpu - first.cpu) / (last.wall - first.wall),
+      grad_median_s: median(timed.slice(1).map((s) => s.gradS)),
+      optimizer_median_s: median(timed.slice(1).map((s) => s.optimizerS)),
       ceiling_flops: all[0],
       ceiling_median_flops: median(all),
       ceiling_before_flops: ratesBefore[0],
@@ -186,6 +195,8 @@ async function main(): Promise<void> {
           fractionOfCeiling: flops / o.median_s! / o.ceiling_flops!,
           fractionOfMedianCeiling: flops / o.median_s! / o.ceiling_median_flops!,
           cpuPerWall: o.cpu_per_wall,
+          gradSessionS: o.grad_median_s,
+          optimizerS: o.optimizer_median_s,
           peakRssMb: ours.peakMb,
           peakOverWeights: ours.peakMb / weightsMb,
         },
@@ -198,7 +209,7 @@ async function main(): Promise<void> {
         ? `; PyTorch ${Math.round(row.pytorch.best.tokensPerS)} tokens/s (OPENBLAS ${row.pytorch.best.blasThreads}, peak ${Math.round(row.pytorch.best.peakRssMb)} MB)`
         : "";
       console.error(
-        `${name} ${mode}: ${Math.round(r.tokensPerS)} tokens/s, ${r.modelGflops.toFixed(1)} GFLOP/s = ${r.fractionOfCeiling.toFixed(2)} of the ${r.ceilingGflops.toFixed(1)} GFLOP/s ceiling (${r.fractionOfMedianCeiling.toFixed(2)} of its median ${r.ceilingMedianGflops.toFixed(1)}), CPU/wall ${r.cpuPerWall!.toFixed(2)}, peak ${Math.round(r.peakRssMb)} MB (${r.peakOverWeights.toFixed(2)}x weights)${torch}`,
+        `${name} ${mode}: ${Math.round(r.tokensPerS)} tokens/s, ${r.modelGflops.toFixed(1)} GFLOP/s = ${r.fractionOfCeiling.toFixed(2)} of the ${r.ceilingGflops.toFixed(1)} GFLOP/s ceiling (${r.fractionOfMedianCeiling.toFixed(2)} of its median ${r.ceilingMedianGflops.toFixed(1)}), CPU/wall ${r.cpuPerWall!.toFixed(2)}, step = gradient session ${r.gradSessionS!.toFixed(2)} s + optimizer ${r.optimizerS!.toFixed(2)} s (medians), peak ${Math.round(r.peakRssMb)} MB (${r.peakOverWeights.toFixed(2)}x weights)${torch}`,
       );
     }
   }

@@ -69,6 +69,13 @@ export class VjpContext {
       : { type: "float32", dims: [1], data: new Float32Array(1) };
   }
 
+  /** Whether `n` is a ConstantOfShape of zeros (as zerosLike makes). */
+  isZeros(n: Node): boolean {
+    if (n.opType !== "ConstantOfShape") return false;
+    const value = n.attrs.value as Tensor | undefined;
+    return !value || Array.from(value.data as ArrayLike<number>).every((x) => x === 0);
+  }
+
   /** Zeros with the runtime shape of `like`. */
   zerosLike(like: string): string {
     return this.node("ConstantOfShape", [this.node("Shape", [like])], {

@@ -66,6 +66,7 @@ export interface GradOptions {
 export function grad(g: GraphBuilder, loss: string, wrt: string[], opts: GradOptions = {}): string[] {
   const dtype = opts.dtype ?? "float32";
   const forwardNodes = g.nodes.slice();
+  const forwardInitializers = new Set(g.initializers.keys());
   const { shapes, constants } = inferShapes(g);
   const ctx = new VjpContext(g, dtype, shapes, constants);
 
@@ -120,5 +121,26 @@ export function grad(g: GraphBuilder, loss: string, wrt: string[], opts: GradOpt
       if (needs[j] && gx) add(i, gx);
     });
   }
-  return wrt.map((w) => total(w) ?? ctx.zerosLike(w));
+  const grads = wrt.map((w) => total(w) ?? ctx.zerosLike(w));
+  removeUnread(g, forwardNodes.length, forwardInitializers, grads);
+  return grads;
+}
+
+/** Drops the backward's nodes (from index `from` on) and constants that nothing reads: a rule may take another's
+ *  value apart (LogSoftmax reads the updates of GatherElements' scatter), and ONNX Runtime would still run the
+ *  rest. */
+function removeUnread(g: GraphBuilder, from: number, forwardInitializers: Set<string>, keep: string[]): void {
+  const read = new Set<string>();
+  for (let changed = true; changed; ) {
+    read.clear();
+    for (const v of keep) read.add(v);
+    for (const n of g.nodes) for (const i of n.inputs) read.add(i);
+    for (const o of g.outputs) read.add(o.name);
+    const before = g.nodes.length;
+    const tail = g.nodes.splice(from).filter((n) => n.outputs.some((o) => read.has(o)));
+    g.nodes.push(...tail);
+    changed = g.nodes.length !== before;
+  }
+  for (const name of [...g.initializers.keys()])
+    if (!forwardInitializers.has(name) && !read.has(name)) g.initializers.delete(name);
 }

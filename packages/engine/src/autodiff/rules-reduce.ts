@@ -64,9 +64,37 @@ const softmax: VjpRule = (c, n, [gy]) => {
 const logSoftmax: VjpRule = (c, n, [gy]) => {
   const y = n.outputs[0]!;
   const axis = (n.attrs.axis as number | undefined) ?? -1;
+  const picked = onePickAlong(c, gy!, axis, c.rank(y, "LogSoftmax"));
+  if (picked) {
+    // gy is zeros with one value per row scattered in (a GatherElements pick: the NLL of the target token), so
+    // Σgy = that value u and gy − softmax·u is u scattered-added onto −softmax·u: the same bits (u − p is
+    // u + (−p)) without the zero tensor, its scatter and a sum over the whole axis (the vocabulary: 32 MB for
+    // 4×128 tokens of a 16k vocabulary, five passes less).
+    const { indices, updates } = picked;
+    const base = c.node("Mul", [c.node("Exp", [y]), c.node("Neg", [updates])]);
+    return [c.node("ScatterElements", [base, indices, updates], { axis, reduction: "add" })];
+  }
   const s = c.node("ReduceSum", [gy!, c.ints([axis])], { keepdims: 1 });
   return [c.node("Sub", [gy!, c.node("Mul", [c.node("Exp", [y]), s])])];
 };
+
+/** When `g` is ScatterElements-add of updates onto zeros (the gradient of a GatherElements) along `axis` with
+ *  one index per row (its static size 1 on that axis), its indices and updates. */
+function onePickAlong(
+  c: VjpContext,
+  g: string,
+  axis: number,
+  rank: number,
+): { indices: string; updates: string } | undefined {
+  const scatter = c.g.nodes.find((m) => m.outputs.includes(g));
+  if (scatter?.opType !== "ScatterElements" || scatter.attrs.reduction !== "add") return undefined;
+  const [data, indices, updates] = scatter.inputs as [string, string, string];
+  const a = (scatter.attrs.axis as number | undefined) ?? 0;
+  if ((a + rank) % rank !== (axis + rank) % rank) return undefined;
+  if (c.shape(indices)?.[(axis + rank) % rank] !== 1) return undefined;
+  const zeros = c.g.nodes.find((m) => m.outputs.includes(data));
+  return zeros && c.isZeros(zeros) ? { indices, updates } : undefined;
+}
 
 /** ReduceLogSumExp: d/dx = softmax over the reduced axes. */
 const reduceLogSumExp: VjpRule = (c, n, [gy]) => {

@@ -1,8 +1,9 @@
 // Every VJP rule against central finite differences in float64.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { GraphBuilder } from "../graph/builder.js";
+import { GraphBuilder } from "../graph/builder.js";
 import { ort } from "../graph/session.js";
+import { grad } from "./grad.js";
 import { type CheckInput, type Extra, gradCheck } from "./gradcheck.js";
 
 type Build = (g: GraphBuilder, xs: string[], extras: string[]) => string;
@@ -151,6 +152,32 @@ test("Gather (repeated indices accumulate), GatherElements, Where, Max/Min", asy
   );
   await expectMatch([S(2, 3), S(2, 3)], binary("Max"));
   await expectMatch([S(2, 3), S(3)], binary("Min"));
+});
+
+test("LogSoftmax of a one-per-row GatherElements pick (an NLL) scatters onto −softmax, no zero tensor left", async () => {
+  const pick: Build = (g, [a], [ix]) =>
+    g.node("GatherElements", [g.node("LogSoftmax", [a!], { axis: 2 }), ix!], { axis: 2 });
+  await expectMatch([S(2, 3, 5)], pick, [ints("ix", [2, 3, 1], [0, 4, 4, 1, 2, 3])]);
+  // two picks per row take the general rule
+  await expectMatch(
+    [S(2, 5)],
+    (g, [a], [ix]) => g.node("GatherElements", [g.node("LogSoftmax", [a!], { axis: 1 }), ix!], { axis: 1 }),
+    [ints("ix", [2, 2], [0, 4, 3, 3])],
+  );
+  const g = new GraphBuilder();
+  const a = g.input("a", "float32", ["b", 7]);
+  const ix = g.input("ix", "int64", ["b", 1]);
+  const loss = g.node(
+    "ReduceSum",
+    [g.node("GatherElements", [g.node("LogSoftmax", [a], { axis: 1 }), ix], { axis: 1 })],
+    { keepdims: 0 },
+  );
+  grad(g, loss, [a]);
+  const ops = g.nodes.map((n) => n.opType);
+  assert.deepEqual(
+    ops.filter((o) => o === "ConstantOfShape" || o === "ScatterElements" || o === "Sub"),
+    ["ScatterElements"],
+  );
 });
 
 test("SoftmaxCrossEntropyLoss with ignore_index, per item and mean", async () => {

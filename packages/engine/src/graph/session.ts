@@ -8,7 +8,7 @@ import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
 import { EXTERNAL_THRESHOLD_BYTES, type GraphBuilder, tensorBytes } from "./builder.js";
 import { pretransposeWeights } from "./pretranspose.js";
-import { type SessionPurpose, usesCpuArena } from "./session-purpose.js";
+import { type SessionPurpose, usesCpuArena, usesMemPattern } from "./session-purpose.js";
 import { EXTERNAL_FOLDER_KEY, referStoredWeights } from "./stored-weights.js";
 import {
   defaultWeightCache,
@@ -26,8 +26,8 @@ export interface SessionOptions {
   device?: Device;
   /** Intra-op threads; 0 or undefined lets ONNX Runtime choose (all cores). */
   threads?: number;
-  /** what the session is for: decides whether it uses ONNX Runtime's CPU arena (./session-purpose.ts); none: the
-   *  arena, as ONNX Runtime's default (small sessions: tests, one-off probes) */
+  /** what the session is for: decides whether it uses ONNX Runtime's CPU arena and memory pattern
+   *  (./session-purpose.ts); none: both, as ONNX Runtime's default (small sessions: tests, one-off probes) */
   purpose?: SessionPurpose;
   /** Graphs whose weights total at least this reach ORT as external data (default 256 MB; tests lower it). */
   inlineLimitBytes?: number;
@@ -48,6 +48,7 @@ export async function createSession(
     executionProviders: [opts.device ?? "cpu"],
     graphOptimizationLevel: "all",
     ...(opts.purpose && !usesCpuArena(opts.purpose) ? { enableCpuMemArena: false } : {}),
+    ...(opts.purpose && !usesMemPattern(opts.purpose) ? { enableMemPattern: false } : {}),
     ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
   };
   const inlineLimit = opts.inlineLimitBytes ?? INLINE_LIMIT_BYTES;

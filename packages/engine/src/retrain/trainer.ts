@@ -55,6 +55,10 @@ export interface TrainProgress {
   ceLoss?: number;
   tokensPerSec: number;
   etaSec: number;
+  /** wall seconds of this step in the gradient session (forward + backward of every micro-batch, the teacher's
+   *  targets and the accumulation included) and in the optimizer (clipping and AdamW): where a step's time goes */
+  gradSec: number;
+  optimizerSec: number;
 }
 
 export interface TrainCurve {
@@ -153,6 +157,7 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
       let klSum = 0;
       let valid = 0;
       let tokens = 0;
+      const stepStart = performance.now();
       for (let k = 0; k < K; k++) {
         const rows = sel.slice(k * B, (k + 1) * B);
         const mb = microBatch(spec.rows, rows, spec.padId);
@@ -174,11 +179,13 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
             for (let i = 0; i < acc.length; i++) acc[i]! += g[i]!;
           }
       }
+      const gradEnd = performance.now();
       // A step without any valid target contributes no gradient (HF would divide by zero); skip its update.
       const gradNorm =
         valid > 0
           ? adamw.step(state, sums, { gradScale: 1 / valid, lr, weightDecay: o.weightDecay, t: s + 1 })
           : 0;
+      const optimizerSec = (performance.now() - gradEnd) / 1000;
       const ce = valid > 0 ? nllSum / valid : Number.NaN;
       let kdLoss: number | undefined;
       if (kd) {
@@ -203,6 +210,8 @@ export async function runTraining(spec: TrainSpec, o: TrainOptions): Promise<Tra
         ...(kd ? { kdLoss, ceLoss: ce } : {}),
         tokensPerSec: elapsed > 0 ? tokensHere / elapsed : 0,
         etaSec: perStep * (o.steps - done),
+        gradSec: (gradEnd - stepStart) / 1000,
+        optimizerSec,
       });
       if (o.stateDir && o.checkpointEvery && done % o.checkpointEvery === 0 && done < o.steps) {
         await saveState(o.stateDir, spec, state, curve, done);
