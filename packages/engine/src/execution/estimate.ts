@@ -3,6 +3,7 @@
 // the safetensors into one reused buffer). Weights count by compute dtype (a half dtype holds its matrices in 2
 // bytes, ../models/precision.ts); activations are float32. All sizes in bytes.
 import type { ModelConfig } from "@shortened/hf";
+import { usesCpuArena } from "../graph/session-purpose.js";
 import { architectureOf } from "../models/architecture.js";
 import { type ComputeDtype, heldInComputeDtype } from "../models/precision.js";
 
@@ -33,6 +34,8 @@ export interface Workload {
   backward?: boolean;
   /** the compute dtype (default float32): the size of the weights the session holds */
   dtype?: ComputeDtype;
+  /** calls of different shapes (zero-shot's batches, each padded to its own length): see arenaCopies */
+  shapesVary?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -41,6 +44,8 @@ export interface MemoryEstimate {
   /** a half dtype: the float32 widenings of ONNX Runtime's CPU float16 MatMul (halfWideningBytes) */
   widening: number;
   activations: number;
+  /** streamed Taylor+: the gradient pass's transients at its peak (streamedBackwardBytes) */
+  backward: number;
   kvCache: number;
   keptStates: number;
   runtime: number;
@@ -134,9 +139,72 @@ export function headChunkRows(c: ModelConfig): number {
   return Math.max(1, Math.min(c.vocabSize, Math.floor(block / (c.hiddenSize * F32))));
 }
 
+/** glibc's largest mmap threshold on 64-bit: freed buffers up to this size stay in the heap (default thresholds) */
+const HEAP_KEPT_MAX_BYTES = 32 * 2 ** 20;
+
+/**
+ * Streamed Taylor+'s gradient pass at its peak (./streamed-taylor.ts), beyond the resident weights, the kept
+ * states and the activations: the larger of one head chunk's and one block's backward graph (both run without
+ * ONNX Runtime's arena), plus what the forward sessions' arenas still hold. Each part is a multiple of the float32
+ * size of the matrices concerned, set a little above what /proc/self/status showed when sampled through runs on 2
+ * blocks of the 1.1B width and on the 7B (README "Peak memory under a budget", 2026-12-05):
+ * - a head chunk, half dtype: the chunk's float16 gradient, the transposed copies its products read, the float32
+ *   widenings of both products, and W ⊙ ∂L/∂W widened beside its absolute value: 3.6 × (measured 3.50, 3.53);
+ *   float32: ∂L/∂W beside W ⊙ ∂L/∂W, then that beside its absolute value: 2.2 × (measured 2.13);
+ * - a block: the same per matrix, one matrix after another: half dtype 1.7 × the block's matrices (measured 1.61,
+ *   1.63), plus, where the heap keeps freed buffers (glibc's default thresholds), 3 float32 copies of each matrix
+ *   up to 32 MB that the previous block left there (1.1B width: +108 MiB); float32 0.6 × (measured 0.52–0.57);
+ * - where the forward sessions keep ONNX Runtime's arena (`forwardArenas`; streamed forward sessions have run
+ *   without it since 2026-12-05 22:13, ../graph/session-purpose.ts), a half dtype's head transposed float16 chunk
+ *   and the blocks' widenings, rounded up, stay for the rest of the run: 1 × the chunk (measured 0.92, 0.53).
+ */
+export function streamedBackwardParts(
+  c: ModelConfig,
+  dtype: ComputeDtype,
+  headRows: number,
+  heapKept = heapKeepsFreedBuffers(),
+  forwardArenas = usesCpuArena("streamed-forward"),
+): { headChunk: number; block: number; forwardArena: number } {
+  const a = architectureOf(c);
+  const elements = (t: { shape: readonly number[] }) => t.shape.reduce((x, y) => x * y, 1);
+  const matrices = a.blockTensors.filter((t) => heldInComputeDtype(t.shape)).map((t) => F32 * elements(t));
+  const blockMatrices = matrices.reduce((x, y) => x + y, 0);
+  const chunk = F32 * headRows * a.hiddenSize;
+  if (dtype === "float32")
+    return { headChunk: Math.ceil(2.2 * chunk), block: Math.ceil(0.6 * blockMatrices), forwardArena: 0 };
+  const small = matrices.filter((m) => m <= HEAP_KEPT_MAX_BYTES).reduce((x, y) => x + y, 0);
+  return {
+    headChunk: Math.ceil(3.6 * chunk),
+    block: Math.ceil(1.7 * blockMatrices) + (heapKept ? 3 * small : 0),
+    forwardArena: forwardArenas ? chunk : 0,
+  };
+}
+
+/** The gradient pass's peak: the larger of a head chunk's and a block's backward, beside the forward's arenas. */
+export function streamedBackwardBytes(
+  c: ModelConfig,
+  dtype: ComputeDtype,
+  headRows: number,
+  heapKept = heapKeepsFreedBuffers(),
+  forwardArenas = usesCpuArena("streamed-forward"),
+): number {
+  const p = streamedBackwardParts(c, dtype, headRows, heapKept, forwardArenas);
+  return Math.max(p.headChunk, p.block) + p.forwardArena;
+}
+
+/** How many times one call's intermediates (activations, float16 widenings) the streamed forward sessions hold.
+ *  Where they keep ONNX Runtime's arena (../graph/session-purpose.ts) and calls change shape, the arena keeps
+ *  each call's peak and grows again when a call of another shape finds it fragmented; its regions double as it
+ *  extends, so it can reach twice one call's need. Measured: zero-shot on 2 blocks of the 1.1B width, 20 requests,
+ *  streamed in 5 passes (float32) and 20 (float16): 695 and 844 MiB with the arena, 574 and 746 MiB without, against
+ *  680 and 800 MiB estimated with one copy (README "Peak memory under a budget", 2026-12-05). */
+function arenaCopies(w: Workload): number {
+  return w.shapesVary && usesCpuArena("streamed-forward") ? 2 : 1;
+}
+
 /** Streamed: one buffer holds a block's weights in the compute dtype (a half dtype's matrices at 2 bytes) or a
  *  chunk of the head, plus 16 MB of read scratch; the states entering and leaving a block for the rows of a pass
- *  are kept. */
+ *  are kept. A backward workload (Taylor+) adds its gradient pass at its peak (streamedBackwardBytes). */
 export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const rows = headChunkRows(c);
   const dtype = w.dtype ?? "float32";
@@ -146,13 +214,16 @@ export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const f32 = float32WeightBytes(c).block;
   const vectors = f32 - 2 * (f32 - block);
   const held = dtype === "float32" ? Math.max(block, head) : Math.max(block - vectors, head) + vectors;
-  // backward (Taylor+, one block at a time): the block's weight gradients (in the weights' dtype), its
-  // intermediates kept for the backward pass beside their gradients, and the gradient flowing between blocks
-  const weights = held + 16 * 2 ** 20 + (w.backward ? block : 0);
+  const weights = held + 16 * 2 ** 20;
+  // backward: the intermediates of the block being recomputed beside their gradients, and the gradient flowing
+  // between blocks
   const passStates = (w.backward ? 4 : 2) * (w.keptRows ?? w.batch) * w.seqLen * c.hiddenSize * F32;
-  const activations = activationBytes(c, w, rows) * (w.backward ? 2 : 1) + passStates;
-  const widening = halfWideningBytes(c, w.dtype, w.head === "none" ? 0 : rows);
-  return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w), widening);
+  const copies = arenaCopies(w);
+  const activations = activationBytes(c, w, rows) * (w.backward ? 2 : 1) * copies + passStates;
+  const widening = halfWideningBytes(c, w.dtype, w.head === "none" ? 0 : rows) * copies;
+  // the gradient pass runs after the forward: it adds what its peak holds beyond the forward's widenings
+  const backward = w.backward ? Math.max(0, streamedBackwardBytes(c, dtype, rows) - widening) : 0;
+  return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w), widening, backward);
 }
 
 function assemble(
@@ -161,13 +232,15 @@ function assemble(
   kvCache: number,
   keptStates: number,
   widening = 0,
+  backward = 0,
 ): MemoryEstimate {
   const runtime = RUNTIME_BASELINE_BYTES;
   return {
-    total: weights + widening + activations + kvCache + keptStates + runtime,
+    total: weights + widening + activations + backward + kvCache + keptStates + runtime,
     weights,
     widening,
     activations,
+    backward,
     kvCache,
     keptStates,
     runtime,

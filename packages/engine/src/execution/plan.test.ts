@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isUserError } from "@shortened/contracts";
-import { parseConfig } from "@shortened/hf";
+import { LLAMA2_7B } from "../test-support/big-configs.js";
 import { MEMORY_BUDGET_ENV, resolveMemoryBudget } from "./budget.js";
 import { estimateStreamed, estimateWhole, float32WeightBytes } from "./estimate.js";
 import { parseMemorySize } from "./memory-size.js";
@@ -45,16 +45,7 @@ test("the budget comes from the option, then the environment, then a share of av
 });
 
 // LLaMA-2-7B's shapes.
-const llama7b = parseConfig({
-  model_type: "llama",
-  hidden_size: 4096,
-  intermediate_size: 11008,
-  num_hidden_layers: 32,
-  num_attention_heads: 32,
-  num_key_value_heads: 32,
-  vocab_size: 32000,
-  max_position_embeddings: 4096,
-});
+const llama7b = LLAMA2_7B;
 
 test("7B shapes: float32 weights as the config implies; whole does not fit 4G, streamed does", () => {
   const w = float32WeightBytes(llama7b);

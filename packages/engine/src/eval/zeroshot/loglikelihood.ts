@@ -7,6 +7,9 @@ import { UserError } from "@shortened/contracts";
 import type { TokenRequest } from "@shortened/hf";
 import type { ForwardSession } from "../../models/forward-session.js";
 
+/** Rows per forward call unless `maxBatch` says otherwise (the harness's batches and the shared-context scorer's). */
+export const DEFAULT_MAX_BATCH = 64;
+
 export interface LoglikelihoodOptions {
   /** The model's context window M (harness `max_length`). */
   maxLength: number;
@@ -59,7 +62,7 @@ export function packRequests(
   opts: Pick<LoglikelihoodOptions, "maxLength" | "tokensPerBatch" | "maxBatch">,
 ): PackedBatch[] {
   const tokensPerBatch = opts.tokensPerBatch ?? 8192;
-  const maxBatch = opts.maxBatch ?? 64;
+  const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
   const rows = new Map<string, Row>();
   requests.forEach((req, slot) => {
     const { ids, start } = harnessWindow(req, opts.maxLength);

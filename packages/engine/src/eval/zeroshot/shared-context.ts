@@ -12,7 +12,7 @@ import { buildForwardGraph, type ForwardGraph } from "../../models/forward-graph
 import type { ComputeDtype } from "../../models/precision.js";
 import { checkpointHooks, openCheckpoint } from "../../models/weights.js";
 import type { QuantizedRunOptions } from "../../quantize/gptq-matmul.js";
-import { harnessWindow, type LoglikelihoodOptions } from "./loglikelihood.js";
+import { DEFAULT_MAX_BATCH, harnessWindow, type LoglikelihoodOptions } from "./loglikelihood.js";
 
 interface Group {
   context: number[];
@@ -73,7 +73,7 @@ export class SharedContextScorer {
     opts: Omit<LoglikelihoodOptions, "maxLength">,
   ): Promise<number[]> {
     const budget = opts.tokensPerBatch ?? 8192;
-    const maxBatch = opts.maxBatch ?? 64;
+    const maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
     const groups = new Map<string, Group>();
     requests.forEach((req, slot) => {
       // The harness's window split into its visible context and the continuation.

@@ -129,3 +129,21 @@ test('the BOS policy "tokenizer" puts the BOS before every context of a tokenize
   assert.deepEqual(c.tasks, d.tasks);
   assert.equal(d.protocol.bos, "tokenizer");
 });
+
+test("streamed zero-shot plans a pass of at most its requests' rows (its estimate was ~5x the peak for 8 rows)", async () => {
+  const requests = loadTask("arc_easy", dataDir, 2)
+    .items.map((it) => encodeItem(bytes, it))
+    .reduce((n, it) => n + it.requests.length, 0);
+  const res = await zeroShot({
+    model: `${fixtures}random-llama`,
+    tasks: ["arc_easy"],
+    dataDir,
+    limit: 2,
+    tokenizer: bytes,
+    threads: 1,
+    execution: "streamed",
+  });
+  // 8192 tokens of these rows' length would allow more than 40 rows per pass
+  assert.ok(requests < 10);
+  assert.equal(res.plan.rowsPerPass, requests);
+});

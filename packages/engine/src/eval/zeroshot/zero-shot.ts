@@ -25,7 +25,7 @@ import { type ComputeDtype, checkComputeDtype } from "../../models/precision.js"
 import { openCheckpoint } from "../../models/weights.js";
 import type { QuantizedRunOptions } from "../../quantize/gptq-matmul.js";
 import { softwareVersion } from "../protocol.js";
-import { loglikelihoods } from "./loglikelihood.js";
+import { DEFAULT_MAX_BATCH, loglikelihoods } from "./loglikelihood.js";
 import { type ItemScore, mean, scoreItem } from "./metrics.js";
 import { SharedContextScorer } from "./shared-context.js";
 
@@ -126,7 +126,12 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
     Math.max(1, ...all.map((r) => r.contextIds.length + r.continuationIds.length)),
   );
   const config = readConfig(opts.model);
-  const batchRows = Math.max(1, Math.floor((opts.tokensPerBatch ?? 8192) / longest));
+  // No call holds more rows than there are requests, nor more than 64: 2 documents of 4 choices plan for their 8
+  // rows, not for the ~80 that 8192 tokens of their length would allow (the estimate was ~5x the peak).
+  const batchRows = Math.max(
+    1,
+    Math.min(Math.floor((opts.tokensPerBatch ?? 8192) / longest), DEFAULT_MAX_BATCH, all.length),
+  );
   const plan = planExecution({
     config,
     memoryBudget: opts.memoryBudget,
@@ -139,9 +144,10 @@ export async function zeroShot(opts: ZeroShotOptions): Promise<ZeroShotResult> {
         seqLen: longest,
         head: "nll",
         keptRows: rows,
+        shapesVary: true,
       }),
       minRows: 1,
-      maxRows: Math.max(batchRows, all.length),
+      maxRows: Math.max(1, all.length),
       halfDtype: true,
     },
     smallerBatch: "fewer tokens per batch",
