@@ -6,13 +6,13 @@ import { test } from "node:test";
 import { usesCpuArena } from "../graph/session-purpose.js";
 import { LLAMA2_7B, TINYLLAMA, TINYLLAMA_2_BLOCKS } from "../test-support/big-configs.js";
 import {
+  backwardPeak,
   estimateStreamed,
   estimateWhole,
   halfWideningBytes,
   headChunkRows,
   heapKeepsFreedBuffers,
   type MemoryEstimate,
-  streamedBackwardBytes,
   streamedBackwardParts,
   weightBytes,
 } from "./estimate.js";
@@ -123,10 +123,16 @@ test("streamed Taylor+'s gradient pass: a head chunk, a block, and the forward's
     usesCpuArena("streamed-forward") ? chunk : 0,
   );
   // the peak is the larger of the two graphs, beside the arenas; a narrow head chunk leaves the block's
-  assert.equal(streamedBackwardBytes(tiny, "float16", rows, true, true), Math.ceil(3.6 * chunk) + chunk);
-  assert.equal(streamedBackwardBytes(tiny, "float16", rows, true, false), Math.ceil(3.6 * chunk));
   assert.equal(
-    streamedBackwardBytes(tiny, "float16", 100, true, false),
+    backwardPeak(streamedBackwardParts(tiny, "float16", rows, true, true)),
+    Math.ceil(3.6 * chunk) + chunk,
+  );
+  assert.equal(
+    backwardPeak(streamedBackwardParts(tiny, "float16", rows, true, false)),
+    Math.ceil(3.6 * chunk),
+  );
+  assert.equal(
+    backwardPeak(streamedBackwardParts(tiny, "float16", 100, true, false)),
     Math.ceil(1.7 * 4 * blockMatrices) + 3 * small,
   );
 });
@@ -135,7 +141,9 @@ test("the streamed estimate adds the gradient pass beyond the forward's widening
   for (const dtype of ["float32", "float16"] as const) {
     const w = taylorWorkload(22, dtype);
     const e = withThresholds(false, () => estimateStreamed(tiny, w));
-    const pass = withThresholds(false, () => streamedBackwardBytes(tiny, dtype, headChunkRows(tiny)));
+    const pass = withThresholds(false, () =>
+      backwardPeak(streamedBackwardParts(tiny, dtype, headChunkRows(tiny))),
+    );
     assert.equal(e.backward, Math.max(0, pass - e.widening));
     assert.equal(
       e.total,
@@ -164,7 +172,7 @@ function halfTaylor(c: typeof tiny, arenas: boolean) {
   return withThresholds(false, () => {
     const e = estimateStreamed(c, taylorWorkload(c.numHiddenLayers, "float16"));
     const p = streamedBackwardParts(c, "float16", headChunkRows(c), true, arenas);
-    const pass = Math.max(p.headChunk, p.block) + p.forwardArena;
+    const pass = backwardPeak(p);
     return { base: base(e), widening: e.widening, total: base(e) + Math.max(e.widening, pass), p };
   });
 }

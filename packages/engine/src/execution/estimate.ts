@@ -44,7 +44,7 @@ export interface MemoryEstimate {
   /** a half dtype: the float32 widenings of ONNX Runtime's CPU float16 MatMul (halfWideningBytes) */
   widening: number;
   activations: number;
-  /** streamed Taylor+: the gradient pass's transients at its peak (streamedBackwardBytes) */
+  /** streamed Taylor+: the gradient pass's transients at its peak (streamedBackwardParts, backwardPeak) */
   backward: number;
   kvCache: number;
   keptStates: number;
@@ -180,15 +180,9 @@ export function streamedBackwardParts(
   };
 }
 
-/** The gradient pass's peak: the larger of a head chunk's and a block's backward, beside the forward's arenas. */
-export function streamedBackwardBytes(
-  c: ModelConfig,
-  dtype: ComputeDtype,
-  headRows: number,
-  heapKept = heapKeepsFreedBuffers(),
-  forwardArenas = usesCpuArena("streamed-forward"),
-): number {
-  const p = streamedBackwardParts(c, dtype, headRows, heapKept, forwardArenas);
+/** The gradient pass's peak from its parts: the larger of a head chunk's and a block's backward, beside the
+ *  forward's arenas. */
+export function backwardPeak(p: { headChunk: number; block: number; forwardArena: number }): number {
   return Math.max(p.headChunk, p.block) + p.forwardArena;
 }
 
@@ -204,7 +198,7 @@ function arenaCopies(w: Workload): number {
 
 /** Streamed: one buffer holds a block's weights in the compute dtype (a half dtype's matrices at 2 bytes) or a
  *  chunk of the head, plus 16 MB of read scratch; the states entering and leaving a block for the rows of a pass
- *  are kept. A backward workload (Taylor+) adds its gradient pass at its peak (streamedBackwardBytes). */
+ *  are kept. A backward workload (Taylor+) adds its gradient pass at its peak (backwardPeak). */
 export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const rows = headChunkRows(c);
   const dtype = w.dtype ?? "float32";
@@ -222,7 +216,9 @@ export function estimateStreamed(c: ModelConfig, w: Workload): MemoryEstimate {
   const activations = activationBytes(c, w, rows) * (w.backward ? 2 : 1) * copies + passStates;
   const widening = halfWideningBytes(c, w.dtype, w.head === "none" ? 0 : rows) * copies;
   // the gradient pass runs after the forward: it adds what its peak holds beyond the forward's widenings
-  const backward = w.backward ? Math.max(0, streamedBackwardBytes(c, dtype, rows) - widening) : 0;
+  const backward = w.backward
+    ? Math.max(0, backwardPeak(streamedBackwardParts(c, dtype, rows)) - widening)
+    : 0;
   return assemble(weights, activations, kvBytes(c, w), keptBytes(c, w), widening, backward);
 }
 
