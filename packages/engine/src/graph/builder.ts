@@ -185,45 +185,20 @@ export class GraphBuilder {
     return to;
   }
 
-  /** Bytes of the external data file `toBytes` writes (aligned tensors of at least the threshold). */
-  externalDataBytes(): number {
-    let offset = 0;
-    for (const t of this.initializers.values()) {
-      const size = tensorBytes(t);
-      if (t.external || size < EXTERNAL_THRESHOLD_BYTES) continue;
-      offset += ((EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN) + size;
-    }
-    return offset;
-  }
-
   /** Serializes to ONNX bytes. With `externalDataFile`, large initializers are written to that file
    *  (64-byte aligned, any size: in write calls of at most `pieceBytes`) and referenced by location relative
    *  to the model file. Tensors marked `external` (./stored-weights.ts) are written as references to their file
    *  range, with no bytes read. */
-  toBytes(
-    externalDataFile?: string,
-    pieceBytes = IO_PIECE_BYTES,
-    /** `location`: the name the model refers to the file by (default its own); `writeData: false` lays the
-     *  external data out without reading or writing it (a file written before holds it) */
-    opts: { location?: string; writeData?: boolean } = {},
-  ): Uint8Array {
+  toBytes(externalDataFile?: string, pieceBytes = IO_PIECE_BYTES): Uint8Array {
     let fd: number | undefined;
     let offset = 0;
-    const location = opts.location ?? (externalDataFile ? basename(externalDataFile) : "");
-    const writeData = opts.writeData ?? true;
+    const location = externalDataFile ? basename(externalDataFile) : "";
     const initializer: onnxProto.onnx.ITensorProto[] = [];
     try {
-      if (externalDataFile && writeData) fd = openSync(externalDataFile, "w");
+      if (externalDataFile) fd = openSync(externalDataFile, "w");
       for (const [name, t] of this.initializers) {
         if (t.external) {
           initializer.push(externalTensor(name, t, t.external.location, t.external.offset, tensorBytes(t)));
-          continue;
-        }
-        const size = tensorBytes(t);
-        if (externalDataFile && !writeData && size >= EXTERNAL_THRESHOLD_BYTES) {
-          offset += (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
-          initializer.push(externalTensor(name, t, location, offset, size));
-          offset += size;
           continue;
         }
         const data = t.read ? t.read() : t.data;

@@ -6,17 +6,12 @@ import { join } from "node:path";
 import { UserError } from "@shortened/contracts";
 import "./ort-telemetry.js";
 import ort from "onnxruntime-node";
-import { EXTERNAL_THRESHOLD_BYTES, type GraphBuilder, tensorBytes } from "./builder.js";
+import { type GraphBuilder, tensorBytes } from "./builder.js";
+import { referCachedWeights } from "./cached-weights.js";
 import { pretransposeWeights } from "./pretranspose.js";
 import { type SessionPurpose, usesCpuArena, usesMemPattern } from "./session-purpose.js";
 import { EXTERNAL_FOLDER_KEY, referStoredWeights } from "./stored-weights.js";
-import {
-  defaultWeightCache,
-  processAlive,
-  useCacheEntry,
-  type WeightCache,
-  weightsKey,
-} from "./weight-cache.js";
+import { defaultWeightCache, processAlive, type WeightCache } from "./weight-cache.js";
 
 export type { SessionPurpose } from "./session-purpose.js";
 
@@ -69,31 +64,18 @@ export async function createSession(
       });
     // Weights to convert: written once to the converted-weights cache, shared by sessions and jobs.
     pretransposeWeights(graph);
-    const key = weightsKey(graph, EXTERNAL_THRESHOLD_BYTES);
-    if (key !== null) {
-      const location = `${key}.data`;
-      let model: Uint8Array | undefined;
-      const write = (path: string) => {
-        model = graph.toBytes(path, undefined, { location });
-      };
-      const use = useCacheEntry(
-        opts.weightCache ?? defaultWeightCache(),
-        key,
-        graph.externalDataBytes(),
-        write,
-      );
-      if (use)
-        try {
-          model ??= graph.toBytes(join(use.folder, location), undefined, { location, writeData: false });
-          return await ort.InferenceSession.create(model, {
-            ...sessionOptions,
-            extra: { session: { [EXTERNAL_FOLDER_KEY]: use.folder } },
-          });
-        } finally {
-          use.release();
-        }
-    }
-    // Otherwise (large tensors made in JavaScript, or over the cache's bound): ORT reads external data by path;
+    const use = referCachedWeights(graph, opts.weightCache ?? defaultWeightCache());
+    if (use)
+      try {
+        // the graph's other large tensors (made in JavaScript) go to a file in the session's own folder
+        return await ort.InferenceSession.create(graph.toBytes(join(use.folder, "other.data")), {
+          ...sessionOptions,
+          extra: { session: { [EXTERNAL_FOLDER_KEY]: use.folder } },
+        });
+      } finally {
+        use.release();
+      }
+    // Otherwise (no weight to cache, or more than the cache's bound): ORT reads external data by path;
     // the folder can go once the session holds the weights. Its name carries our pid, so a folder left by a
     // killed process is found and removed by the next one.
     removeOrphanedGraphDirs();

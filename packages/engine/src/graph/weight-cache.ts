@@ -1,16 +1,16 @@
-// One on-disk cache of converted weights, shared by every session and job on the machine: the external data of a
-// graph whose weights must be converted (BF16 stored for float32 compute, float16 compute, pretransposed) is
-// written once, named by the hash of what it holds (each tensor's source file identity, offset, stored and wanted
-// dtype, transposition), and later sessions over the same weights read it without writing anything.
+// One on-disk cache of converted weights, shared by every session and job on the machine: each weight a graph must
+// convert (BF16 stored for float32 compute, float16 compute, pretransposed) is written once, as a file named by the
+// hash of what it holds (its source file's identity, offset, stored and wanted dtype, transposition:
+// `Tensor.contentKey`), and every later session over the same weight, whatever its graph, reads that file.
 // - Bounded: before an entry is written, the least recently used entries (by mtime, touched on each use) are removed
-//   until the new one fits under `maxBytes`; an entry larger than the bound is not cached (the caller writes a
+//   until the new one fits under `maxBytes`; a graph whose entries together exceed the bound is not cached (the caller writes a
 //   temporary file instead).
 // - A kill never leaves an orphan: an entry is written as `<key>.data.tmp-<pid>` and renamed when complete; temporary
 //   files and use folders of dead processes are removed by the next process that opens the cache.
-// - A concurrent reader is safe: a session reads its entry through a hard link in a folder of its own
+// - A concurrent reader is safe: a session reads its entries through hard links in a folder of its own
 //   (`use-<pid>-…/`), so an eviction between the look-up and ONNX Runtime's read unlinks only the cache's name.
-//   (ORT 1.29 refuses symlinks that resolve outside the folder it is given; a hard link is the file itself.)
-import { createHash } from "node:crypto";
+//   (ORT 1.29 refuses symlinks that resolve outside the folder it is given; a hard link is the file itself.) The
+//   graph's other external tensors (made in JavaScript) are written to that folder and go with it.
 import {
   linkSync,
   mkdirSync,
@@ -23,7 +23,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GraphBuilder } from "./builder.js";
 
 export interface WeightCache {
   dir: string;
@@ -40,66 +39,71 @@ export function defaultWeightCache(env = process.env): WeightCache {
   };
 }
 
-/** The cache key of a graph's initializers: null when a tensor made in JavaScript (`read` without `contentKey`)
- *  would go to the external data, so its content is not known before it is made. */
-export function weightsKey(g: GraphBuilder, externalThresholdBytes: number): string | null {
-  const h = createHash("sha256").update("shortened-weights-v1");
-  for (const [name, t] of g.initializers) {
-    h.update(`\0${name}\0${t.type}\0${t.dims.join(",")}\0`);
-    if (t.contentKey) h.update(t.contentKey);
-    else if (t.read) return null;
-    else if (t.data.byteLength >= externalThresholdBytes)
-      h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-  }
-  return h.digest("hex").slice(0, 32);
-}
-
-/** An entry opened for one session: ORT reads `location` in `folder`; `release` removes the session's link. */
+/** An entry opened for one session: ORT reads the entries through links in `folder`; `release` removes it. */
 export interface CacheUse {
   folder: string;
-  location: string;
-  /** whether this call wrote the entry (a miss) */
-  wrote: boolean;
+  /** bytes this call wrote to the cache (its misses) */
+  wroteBytes: number;
   release: () => void;
 }
 
-/** The entry `key` of `bytes` bytes, written by `write(path)` on a miss; null when it cannot fit the bound. */
-export function useCacheEntry(
-  cache: WeightCache,
-  key: string,
-  bytes: number,
-  write: (path: string) => void,
-): CacheUse | null {
-  if (bytes > cache.maxBytes) return null;
+export interface CacheEntry {
+  key: string;
+  bytes: number;
+  write: (path: string) => void;
+}
+
+/** Links each entry (`<key>.data`, written by its `write(path)` on a miss) into a new folder of this process;
+ *  null when the entries together do not fit the bound. */
+export function useCacheEntries(cache: WeightCache, entries: CacheEntry[]): CacheUse | null {
+  const unique = [...new Map(entries.map((e) => [e.key, e])).values()];
+  if (unique.reduce((a, e) => a + e.bytes, 0) > cache.maxBytes) return null;
   mkdirSync(cache.dir, { recursive: true });
   removeOrphans(cache.dir);
-  const location = `${key}.data`;
-  const entry = join(cache.dir, location);
-  let wrote = false;
+  // this graph's entries are the most recently used, so writing its misses evicts others first
+  const now = new Date();
+  for (const e of unique) {
+    try {
+      utimesSync(join(cache.dir, `${e.key}.data`), now, now);
+    } catch {
+      // not cached yet
+    }
+  }
+  const folder = mkdtempSync(join(cache.dir, `use-${process.pid}-`));
+  let wroteBytes = 0;
+  try {
+    for (const e of unique) wroteBytes += linkEntry(cache, e, folder);
+  } catch (err) {
+    rmSync(folder, { recursive: true, force: true });
+    throw err;
+  }
+  return { folder, wroteBytes, release: () => rmSync(folder, { recursive: true, force: true }) };
+}
+
+/** Links one entry into `folder`, writing it first on a miss; returns the bytes written. */
+function linkEntry(cache: WeightCache, e: CacheEntry, folder: string, retry = true): number {
+  const entry = join(cache.dir, `${e.key}.data`);
+  let wrote = 0;
   if (!exists(entry)) {
-    evict(cache, bytes);
+    evict(cache, e.bytes);
     const tmp = `${entry}.tmp-${process.pid}`;
     try {
-      write(tmp);
+      e.write(tmp);
       renameSync(tmp, entry);
     } finally {
       rmSync(tmp, { force: true });
     }
-    wrote = true;
+    wrote = e.bytes;
   }
-  const now = new Date();
-  const folder = mkdtempSync(join(cache.dir, `use-${process.pid}-`));
   try {
-    linkSync(entry, join(folder, location));
-    utimesSync(entry, now, now);
-  } catch (e) {
-    rmSync(folder, { recursive: true, force: true });
+    linkSync(entry, join(folder, `${e.key}.data`));
+  } catch (err) {
     // evicted by another process between the look-up and the link: write it again
-    if ((e as NodeJS.ErrnoException).code === "ENOENT" && !wrote)
-      return useCacheEntry(cache, key, bytes, write);
-    throw e;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT" && retry)
+      return wrote + linkEntry(cache, e, folder, false);
+    throw err;
   }
-  return { folder, location, wrote, release: () => rmSync(folder, { recursive: true, force: true }) };
+  return wrote;
 }
 
 /** Removes least recently used entries until `incoming` more bytes fit under the bound. */
