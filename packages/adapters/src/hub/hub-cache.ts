@@ -15,7 +15,8 @@ import { UserError } from "@shortened/contracts";
 import { type CacheEntry, evictLeastRecentlyUsed } from "../cache/lru-eviction.js";
 import { ReaderPins } from "../cache/reader-pins.js";
 import { type HubConfig, HubIntegrityError, HubTransferError, hubFetch } from "./hub-fetch.js";
-import { LOCK, RESERVED, reserve, reservedByOthers } from "./hub-reservations.js";
+import { LOCK, type LockHooks, lockFolder } from "./hub-lock.js";
+import { RESERVED, reserve, reservedByOthers } from "./hub-reservations.js";
 import { type HubFile, type HubSnapshot, hubProblem } from "./hub-snapshot.js";
 import { hubUri } from "./hub-uri.js";
 
@@ -36,7 +37,7 @@ export interface EnsureOptions {
 }
 
 /** Test hooks: where a download stands. */
-export interface HubCacheHooks {
+export interface HubCacheHooks extends LockHooks {
   /** The download holds its lock, its reservation made and room made for it; its files come next. */
   downloading?: (snap: HubSnapshot) => Promise<void> | void;
 }
@@ -56,6 +57,11 @@ export class HubCache {
 
   snapshotDir(repo: string, commit: string): string {
     return join(this.dir, repo.replace("/", "--"), commit);
+  }
+
+  /** Where the owner files of locks are written before they are linked into place (hub-lock.ts). */
+  private get lockScratch(): string {
+    return join(this.dir, ".partial", ".locking");
   }
 
   private partialDir(repo: string, commit: string): string {
@@ -117,8 +123,7 @@ export class HubCache {
         422,
       );
     const partial = this.partialDir(snap.repo, snap.commit);
-    await mkdir(partial, { recursive: true });
-    const release = await lockFolder(partial, dir, o.signal);
+    let release = await lockFolder(partial, this.lockScratch, join(dir, COMPLETE), o.signal, this.hooks);
     if (!release) return dir; // another process finished it while we waited
     try {
       // Counted from now by every other download making room (hub-reservations.ts), until this one is a snapshot.
@@ -141,9 +146,12 @@ export class HubCache {
       await writeFile(join(partial, COMPLETE), JSON.stringify({ bytes: snap.totalBytes, repo: snap.repo }));
       await mkdir(dirname(dir), { recursive: true });
       await rm(join(partial, RESERVED), { force: true });
-      await rm(join(partial, LOCK), { force: true });
       await rm(dir, { recursive: true, force: true });
+      // The lock goes with the folder, so no other process takes it before the snapshot is there; the path
+      // in .partial/ may then hold another process's lock, which this one's release must not remove.
       await rename(partial, dir);
+      await rm(join(dir, LOCK), { force: true });
+      release = async () => {};
       return dir;
     } finally {
       await release();
@@ -305,47 +313,4 @@ async function verified(path: string, f: HubFile): Promise<boolean> {
   if (!f.sha256) h.update(`blob ${f.size}\0`);
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest("hex") === (f.sha256 ?? f.gitOid);
-}
-
-/**
- * One downloader per snapshot across the processes of a machine: a lock file holding the owner's pid.
- * Waits while a live process holds it; takes over from a dead one. Resolves null when the snapshot
- * became complete while waiting.
- */
-async function lockFolder(
-  partial: string,
-  done: string,
-  signal?: AbortSignal,
-): Promise<(() => Promise<void>) | null> {
-  const lock = join(partial, LOCK);
-  for (;;) {
-    signal?.throwIfAborted();
-    if (existsSync(join(done, COMPLETE))) return null;
-    try {
-      const h = await open(lock, "wx");
-      await h.writeFile(String(process.pid));
-      await h.close();
-      return async () => {
-        await rm(lock, { force: true });
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number(await readFile(lock, "utf8").catch(() => "0"));
-      if (!pid || !alive(pid)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

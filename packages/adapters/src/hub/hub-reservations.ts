@@ -4,12 +4,10 @@
 // two downloads that start together evict for each other, instead of each making room for itself alone.
 import { readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ownerAlive } from "../process-owner.js";
+import { lockHeld } from "./hub-lock.js";
 
 /** The reservation file in a download's folder: {"bytes": n}. */
 export const RESERVED = ".reserved";
-/** The lock file in a download's folder: the pid of the process downloading into it (hub-cache.ts). */
-export const LOCK = ".lock";
 
 /** Reserves `bytes` for the download into `partial` (a folder that exists). */
 export async function reserve(partial: string, bytes: number): Promise<void> {
@@ -24,24 +22,18 @@ export async function reserve(partial: string, bytes: number): Promise<void> {
  */
 export async function reservedByOthers(partialRoot: string, own: string): Promise<number> {
   let total = 0;
-  for (const repo of await readdir(partialRoot).catch(() => [] as string[]))
+  for (const repo of await readdir(partialRoot).catch(() => [] as string[])) {
+    if (repo.startsWith(".")) continue; // .locking: the owner files of locks being made (hub-lock.ts)
     for (const commit of await readdir(join(partialRoot, repo)).catch(() => [] as string[])) {
       const dir = join(partialRoot, repo, commit);
-      if (dir === own || !(await downloading(dir))) continue;
+      if (dir === own || !(await lockHeld(dir))) continue;
       const reserved = await readFile(join(dir, RESERVED), "utf8")
         .then((t) => (JSON.parse(t) as { bytes?: number }).bytes ?? 0)
         .catch(() => 0);
       total += Math.max(reserved, await bytesUnder(dir));
     }
+  }
   return total;
-}
-
-/** Whether a live process (this one included) holds the download folder's lock (one just made, its pid not yet
- *  written, is held too). */
-async function downloading(dir: string): Promise<boolean> {
-  const text = await readFile(join(dir, LOCK), "utf8").catch(() => null);
-  if (text === null) return false;
-  return text === "" || ownerAlive({ pid: Number(text), start: null });
 }
 
 async function bytesUnder(dir: string): Promise<number> {
