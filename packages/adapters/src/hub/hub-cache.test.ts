@@ -2,16 +2,19 @@
 // the refusals (401, 403, 404, over budget), the size bound and the pins of snapshots in use.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { HubCache } from "./hub-cache.js";
 import { type HubConfig, HubIntegrityError, HubTransferError } from "./hub-fetch.js";
+import { diskUse } from "./hub-reservations.js";
 import { type HubSnapshot, resolveSnapshot } from "./hub-snapshot.js";
 import { parseHubUri } from "./hub-uri.js";
 import { HubStandIn } from "./test-support/hub-stand-in.js";
+import { holdInOtherProcess } from "./test-support/lock-holder-process.js";
 
 const hub = new HubStandIn();
 let cfg: HubConfig;
@@ -304,4 +307,40 @@ test("downloads in progress count against the bound: two that start together evi
   assert.deepEqual(await repos(), ["org/busy-d", "org/busy-e"]);
   // A finished download leaves no reservation behind in its snapshot.
   assert.ok(!existsSync(join(cache.snapshotDir(e.repo, e.commit), ".reserved")));
+});
+
+test("a download whose process ended counts against the bound with its .part files, and goes first when room is needed", async (t) => {
+  const snaps: HubSnapshot[] = [];
+  for (const [i, name] of ["org/left-a", "org/left-b"].entries()) {
+    hub.addRepo(name, files(41 + i));
+    snaps.push(await resolveSnapshot(cfg, parseHubUri(`hf://${name}@main`)));
+  }
+  const [a, b] = snaps as [HubSnapshot, HubSnapshot];
+  const bound = Math.floor(a.totalBytes * 2.5);
+  const cache = await fresh("left", { cacheMaxBytes: bound });
+  // A download of another process that ended (really: it took the lock, then exited) left 1.2 snapshots of .part.
+  const left = join(cache.dir, ".partial", "org--left-gone", "1".repeat(40));
+  const dead = await holdInOtherProcess(left, join(cache.dir, ".partial", ".locking"));
+  t.after(() => dead.kill());
+  await writeFile(join(left, "model.safetensors.part"), weights(7, Math.floor(a.totalBytes * 1.2)));
+  const hourAgo = new Date(Date.now() - 3600_000);
+  await utimes(join(left, "model.safetensors.part"), hourAgo, hourAgo);
+  dead.stdin.end("exit\n");
+  await once(dead, "exit");
+  // A failed attempt's folder (no lock), small: kept while there is room, for a retry to resume.
+  const failed = join(cache.dir, ".partial", "org--left-retry", "2".repeat(40));
+  await mkdir(failed, { recursive: true });
+  await writeFile(join(failed, "model.safetensors.part"), weights(8, 100));
+  await cache.ensure(a); // a + 1.2 + 100 bytes fit
+  assert.ok(existsSync(join(left, "model.safetensors.part")) && existsSync(failed));
+  // a + b + the 1.2 left would not fit: what the dead process left goes, oldest first, a stays.
+  await cache.ensure(b);
+  assert.deepEqual(
+    (await cache.list()).map((s) => s.repo),
+    ["org/left-a", "org/left-b"],
+  );
+  assert.ok(!existsSync(left), "the dead process's download was removed");
+  assert.ok(existsSync(failed), "the newer one, which fits, was kept");
+  const onDisk = await diskUse(cache.dir);
+  assert.ok(onDisk.bytes <= bound, `${onDisk.bytes} bytes on disk in a cache bound to ${bound}`);
 });

@@ -2,7 +2,8 @@
 // worker (and by the workers of one machine), kept under a size bound by dropping the least recently used
 // snapshots. A snapshot is visible only once every file arrived with the size and hash the Hub listed;
 // a file that stopped half-way stays as a .part beside it and the next try resumes it with a Range request.
-// A download in progress counts against the bound at its listed size from its start (hub-reservations.ts).
+// A download in progress counts against the bound at its listed size from its start (hub-reservations.ts),
+// one no process carries on at its bytes on disk, and it is the first to go (hub-abandoned.ts).
 // A snapshot a job reads is pinned (acquire): a pin file per reader under .pins/ (cache/reader-pins.ts), so
 // eviction, in this process or another on the machine, skips it until the reader releases it or dies.
 import { createHash } from "node:crypto";
@@ -14,6 +15,7 @@ import { downloadFile, fileDownloadInfo } from "@huggingface/hub";
 import { UserError } from "@shortened/contracts";
 import { type CacheEntry, evictLeastRecentlyUsed } from "../cache/lru-eviction.js";
 import { ReaderPins } from "../cache/reader-pins.js";
+import { abandonedDownloads, removeAbandoned } from "./hub-abandoned.js";
 import { type HubConfig, HubIntegrityError, HubTransferError, hubFetch } from "./hub-fetch.js";
 import { LOCK, type LockHooks, lockFolder } from "./hub-lock.js";
 import { RESERVED, reserve, reservedByOthers } from "./hub-reservations.js";
@@ -254,8 +256,8 @@ export class HubCache {
   }
 
   /**
-   * Drops least recently used snapshots that nobody pins until `bytes` more fit under the bound, beside what
-   * the other downloads in progress reserved (`own` is this download's folder).
+   * Drops abandoned downloads, then least recently used snapshots that nobody pins, until `bytes` more fit
+   * under the bound, beside what the other downloads in progress reserved (`own` is this download's folder).
    */
   private async evictFor(bytes: number, keep: string, own: string): Promise<void> {
     const entries: CacheEntry[] = [];
@@ -271,9 +273,19 @@ export class HubCache {
         entries.push({ dir: d, key: join(repo, commit), bytes: size, usedMs: st.mtimeMs });
       }
     }
+    const partialRoot = join(this.dir, ".partial");
+    const need = bytes + (await reservedByOthers(partialRoot, own));
+    // Abandoned downloads count as in use, and go first (hub-abandoned.ts).
+    const snapshots = entries.reduce((n, e) => n + e.bytes, 0);
+    const abandoned = await abandonedDownloads(partialRoot, own);
+    let left = abandoned.reduce((n, a) => n + a.bytes, 0);
+    for (const a of abandoned) {
+      if (snapshots + left + need <= this.cfg.cacheMaxBytes) break;
+      if (await removeAbandoned(a.dir, this.lockScratch)) left -= a.bytes;
+    }
     await evictLeastRecentlyUsed({
       entries,
-      need: bytes + (await reservedByOthers(join(this.dir, ".partial"), own)),
+      need: need + left,
       maxBytes: this.cfg.cacheMaxBytes,
       pins: this.pins,
     });

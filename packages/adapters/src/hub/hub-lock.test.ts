@@ -1,15 +1,14 @@
 // The snapshot download lock across processes: a lock another process is making is held from the moment its
 // file appears (the owner is in it), and a dead owner's lock is taken over.
 import assert from "node:assert/strict";
-import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable, Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { ownerOfTag } from "../process-owner.js";
 import { LOCK, lockHeld, tryLock } from "./hub-lock.js";
+import { holdInOtherProcess } from "./test-support/lock-holder-process.js";
 
 let root: string;
 before(async () => {
@@ -18,24 +17,6 @@ before(async () => {
 after(async () => {
   await rm(root, { recursive: true, force: true });
 });
-
-type Holder = ChildProcessByStdio<Writable, Readable, null>;
-
-/** A second process that takes the lock of `folder` and stops right after its lock file appeared. */
-async function holdInOtherProcess(folder: string, scratch: string): Promise<Holder> {
-  const script = new URL("./test-support/lock-holder.ts", import.meta.url).pathname;
-  const child = spawn(
-    process.execPath,
-    ["--conditions=development", "--import", "tsx", script, folder, scratch],
-    { stdio: ["pipe", "pipe", "inherit"] },
-  );
-  let out = "";
-  for await (const chunk of child.stdout) {
-    out += chunk;
-    if (out.includes("locked\n")) return child;
-  }
-  throw new Error(`lock-holder ended before it held the lock (exit ${child.exitCode})`);
-}
 
 test("a lock is held by its owner from the moment its file appears; another process waits", async (t) => {
   const folder = join(root, "held", "org--m", "c1");

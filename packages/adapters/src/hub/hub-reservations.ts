@@ -30,18 +30,25 @@ export async function reservedByOthers(partialRoot: string, own: string): Promis
       const reserved = await readFile(join(dir, RESERVED), "utf8")
         .then((t) => (JSON.parse(t) as { bytes?: number }).bytes ?? 0)
         .catch(() => 0);
-      total += Math.max(reserved, await bytesUnder(dir));
+      total += Math.max(reserved, (await diskUse(dir)).bytes);
     }
   }
   return total;
 }
 
-async function bytesUnder(dir: string): Promise<number> {
-  let n = 0;
+/** The bytes of the files under `dir`, and when the newest of them was last written (ms; 0 when none). */
+export async function diskUse(dir: string): Promise<{ bytes: number; newestMs: number }> {
+  const use = { bytes: 0, newestMs: 0 };
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) n += await bytesUnder(p);
-    else if (e.isFile()) n += (await stat(p).catch(() => null))?.size ?? 0;
+    const inner = e.isDirectory()
+      ? await diskUse(p)
+      : await stat(p).then(
+          (st) => ({ bytes: e.isFile() ? st.size : 0, newestMs: st.mtimeMs }),
+          () => ({ bytes: 0, newestMs: 0 }),
+        );
+    use.bytes += inner.bytes;
+    use.newestMs = Math.max(use.newestMs, inner.newestMs);
   }
-  return n;
+  return use;
 }
