@@ -3,7 +3,8 @@
 // written to a file of its own first and then hard-linked into place, which fails when a lock exists. So no
 // process ever sees a lock without an owner (an empty one would read as dead and be taken a second time).
 // A lock whose owner ended is taken over: moved aside in one rename, and put back if what was moved turned out
-// to be another live process's new lock rather than the dead one read before.
+// to be another live process's new lock rather than the dead one read before. (A third process that links its
+// own lock in the moment before that put-back would hold it too: closing that needs flock, which Node lacks.)
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { link, mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
