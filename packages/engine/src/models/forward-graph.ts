@@ -75,6 +75,10 @@ export interface ForwardGraphOptions extends WeightHooks {
   nll?: boolean;
   /** Output `logits` [B, T, V]; "last": [B, V] of the last position only. */
   logits?: boolean | "last";
+  /** The head reads only the positions it scores: input `scored_positions` [N] (flat indices b·T + t into the
+   *  [B, T] input), `targets` and `nll` are [1, N]. Scoring a few continuation tokens of a long batch then
+   *  makes N × vocab logits, not B·T × vocab (nll only). */
+  scoredPositions?: boolean;
   /** Outputs `hidden_0` … `hidden_n` (n = to − from): the state entering block `from` and each block's output,
    *  before the final norm. */
   hidden?: boolean;
@@ -105,6 +109,7 @@ export interface ForwardGraph {
     ids?: string;
     hiddenIn?: string;
     targets?: string;
+    scoredPositions?: string;
     gates?: string;
     positionIds?: string;
     keyValid?: string;
@@ -197,25 +202,29 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
   }
 
   // ---- head ----
+  if (opts.scoredPositions && (!atHead || !wantNll || opts.logits))
+    throw new Error("scoredPositions is for a graph whose head outputs the NLL alone");
+  const headIn = opts.scoredPositions ? scoredHidden(g, arch.hiddenSize, h, inputs) : h;
+  const targetDims = opts.scoredPositions ? [1, "scored"] : ["batch", "seq"];
   const chunkRows = opts.headChunkRows ?? defaultHeadChunkRows(arch.hiddenSize);
   // a head that fits one chunk is read whole, as below
   if (atHead && wantNll && !opts.logits && opts.weightRows && !arch.tiedHead && chunkRows < arch.vocabSize) {
-    inputs.targets = g.input("targets", "int64", ["batch", "seq"]);
+    inputs.targets = g.input("targets", "int64", targetDims);
     const nll = chunkedTokenNll(
       g,
       arch,
       opts.weight,
       opts.weightRows,
-      h,
+      headIn,
       inputs.targets,
       chunkRows,
       opts.dtype,
     );
-    outputs.nll = g.output(g.rename(nll, "nll"), "float32", ["batch", "seq"]);
+    outputs.nll = g.output(g.rename(nll, "nll"), "float32", targetDims);
   } else if (atHead && (wantNll || opts.logits)) {
     const dtype = opts.dtype;
     const all =
-      opts.logits === "last" && !wantNll ? undefined : lmHead(g, arch, opts.weight, h, false, dtype);
+      opts.logits === "last" && !wantNll ? undefined : lmHead(g, arch, opts.weight, headIn, false, dtype);
     if (opts.logits === "last") {
       const last = lmHead(g, arch, opts.weight, h, true, dtype);
       outputs.logits = g.output(g.rename(last, "logits"), "float32", ["batch", arch.vocabSize]);
@@ -223,9 +232,9 @@ export function buildForwardGraph(config: ModelConfig, opts: ForwardGraphOptions
       outputs.logits = g.output(g.rename(all!, "logits"), "float32", ["batch", "seq", arch.vocabSize]);
     }
     if (wantNll) {
-      inputs.targets = g.input("targets", "int64", ["batch", "seq"]);
+      inputs.targets = g.input("targets", "int64", targetDims);
       const nll = tokenNll(g, opts.logits === true ? outputs.logits! : all!, inputs.targets);
-      outputs.nll = g.output(g.rename(nll, "nll"), "float32", ["batch", "seq"]);
+      outputs.nll = g.output(g.rename(nll, "nll"), "float32", targetDims);
     }
   }
 
@@ -328,4 +337,12 @@ function blockParts(
     normWith: (x, i, suffix) => rmsNorm(g, x, weightOf(i, suffix), arch.normEps, arch.normOnePlusWeight),
     tensor: (i, suffix) => weightOf(i, suffix),
   };
+}
+
+/** Hidden states [1, N, H] of the flat positions in the new input `scored_positions` [N] of h [B, T, H]. */
+function scoredHidden(g: GraphBuilder, hiddenSize: number, h: string, inputs: ForwardGraph["inputs"]): string {
+  inputs.scoredPositions = g.input("scored_positions", "int64", ["scored"]);
+  const flat = g.node("Reshape", [h, g.int64s([-1, hiddenSize])]);
+  const picked = g.node("Gather", [flat, inputs.scoredPositions], { axis: 0 });
+  return g.node("Unsqueeze", [picked, g.int64s([0])]);
 }

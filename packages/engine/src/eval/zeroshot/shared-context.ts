@@ -4,6 +4,9 @@
 // one row per choice, [last context token, continuation[:-1]] against targets = continuation. Up to rounding
 // this equals scoring (context + continuation) in full, as `loglikelihoods` does; ARC/OBQA read ~2.5× fewer
 // tokens. Requests the harness truncates keep their visible window as their own context.
+// The head runs only on the positions that score a continuation token (the graph's `scored_positions`): the
+// prefill scores none, and a choice row's padding is never read. Logits are then (continuation tokens) × vocab,
+// not (documents × context) × vocab, which had been most of the whole-model peak.
 import { UserError } from "@shortened/contracts";
 import type { TokenRequest } from "@shortened/hf";
 import { GraphBuilder } from "../../graph/builder.js";
@@ -28,6 +31,9 @@ const int64 = (data: number[] | Int32Array, dims: number[]) =>
   );
 
 export class SharedContextScorer {
+  /** Rows the head has scored so far (its logits were rows × vocab): the continuation tokens, nothing else. */
+  headRows = 0;
+
   private constructor(
     readonly graph: ForwardGraph,
     readonly session: ort.InferenceSession,
@@ -51,6 +57,7 @@ export class SharedContextScorer {
       kvCache: { padded: true },
       gates: false,
       nll: true,
+      scoredPositions: true,
     });
     const session = await createSession(g, {
       device: opts.device,
@@ -131,13 +138,14 @@ export class SharedContextScorer {
           valid[b * P + t] = 1;
         }
       });
-      const res = await this.run(N, P, 0, ids, pos, new Int32Array(N * P), valid, null);
+      const res = await this.run(N, P, 0, ids, pos, [], [], valid, null);
       present = res.present;
     }
     // One row per choice: the document's cache, its last context token, then the continuation.
     const ids = new Int32Array(R * T);
     const pos = new Int32Array(R * T);
-    const targets = new Int32Array(R * T);
+    const scored: number[] = [];
+    const targets: number[] = [];
     const keyValid = new Uint8Array(R * (P + T)).fill(1);
     const past = present.map(() => new Float32Array(R * kvRow));
     const lengths: number[] = [];
@@ -148,7 +156,8 @@ export class SharedContextScorer {
         for (let t = 0; t < cont.length; t++) {
           ids[r * T + t] = t === 0 ? g.context[n - 1]! : cont[t - 1]!;
           pos[r * T + t] = n - 1 + t; // padding after the continuation keeps position 0 (never scored)
-          targets[r * T + t] = cont[t]!;
+          scored.push(r * T + t);
+          targets.push(cont[t]!);
         }
         keyValid.set(valid.subarray(b * P, (b + 1) * P), r * (P + T));
         for (let k = 0; k < present.length; k++)
@@ -157,10 +166,12 @@ export class SharedContextScorer {
         r++;
       }
     });
-    const { nll } = await this.run(R, T, P, ids, pos, targets, keyValid, past);
-    return lengths.map((len, row) => {
+    const { nll } = await this.run(R, T, P, ids, pos, scored, targets, keyValid, past);
+    // nll holds each row's continuation tokens in turn
+    let at = 0;
+    return lengths.map((len) => {
       let ll = 0;
-      for (let t = 0; t < len; t++) ll -= nll[row * T + t]!;
+      for (let t = 0; t < len; t++) ll -= nll[at++]!;
       return ll;
     });
   }
@@ -171,7 +182,8 @@ export class SharedContextScorer {
     P: number,
     ids: Int32Array,
     pos: Int32Array,
-    targets: Int32Array,
+    scored: number[],
+    targets: number[],
     keyValid: Uint8Array,
     past: Float32Array[] | null,
   ): Promise<{ nll: Float32Array; present: Float32Array[] }> {
@@ -180,7 +192,8 @@ export class SharedContextScorer {
     const feeds: Record<string, ort.Tensor> = {
       [inputs.ids!]: int64(ids, [B, T]),
       [inputs.positionIds!]: int64(pos, [B, T]),
-      [inputs.targets!]: int64(targets, [B, T]),
+      [inputs.scoredPositions!]: int64(scored, [scored.length]),
+      [inputs.targets!]: int64(targets, [1, targets.length]),
       [inputs.keyValid!]: new ort.Tensor("bool", keyValid, [B, P + T]),
     };
     for (let i = 0; i < this.layers; i++) {
@@ -203,7 +216,9 @@ export class SharedContextScorer {
         out[outputs.presentValues![i]!]!.data as Float32Array,
       );
     }
-    return { nll: out[outputs.nll!]!.data as Float32Array, present };
+    const nll = out[outputs.nll!]!;
+    this.headRows += nll.dims.reduce((a, b) => a * b, 1);
+    return { nll: nll.data as Float32Array, present };
   }
 
   async release(): Promise<void> {
