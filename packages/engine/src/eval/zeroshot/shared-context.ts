@@ -208,9 +208,13 @@ export class SharedContextScorer {
         kvDims,
       );
     }
-    const out = await this.session.run(feeds);
+    // The choice rows' caches are never read again: fetching only the NLL leaves them in ONNX Runtime, so no
+    // JavaScript copy of rows × (P + T) cache entries per layer is made.
+    const wantPresent = past === null;
+    const fetches = wantPresent ? undefined : [outputs.nll!];
+    const out = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
     const present: Float32Array[] = [];
-    for (let i = 0; i < this.layers; i++) {
+    for (let i = 0; wantPresent && i < this.layers; i++) {
       present.push(
         out[outputs.presentKeys![i]!]!.data as Float32Array,
         out[outputs.presentValues![i]!]!.data as Float32Array,
