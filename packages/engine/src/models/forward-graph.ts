@@ -340,7 +340,12 @@ function blockParts(
 }
 
 /** Hidden states [1, N, H] of the flat positions in the new input `scored_positions` [N] of h [B, T, H]. */
-function scoredHidden(g: GraphBuilder, hiddenSize: number, h: string, inputs: ForwardGraph["inputs"]): string {
+function scoredHidden(
+  g: GraphBuilder,
+  hiddenSize: number,
+  h: string,
+  inputs: ForwardGraph["inputs"],
+): string {
   inputs.scoredPositions = g.input("scored_positions", "int64", ["scored"]);
   const flat = g.node("Reshape", [h, g.int64s([-1, hiddenSize])]);
   const picked = g.node("Gather", [flat, inputs.scoredPositions], { axis: 0 });

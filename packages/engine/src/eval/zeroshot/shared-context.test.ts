@@ -33,7 +33,8 @@ test("the shared-context head scores only continuation tokens: rows = their coun
   const session = await ForwardSession.open(model, { nll: true, threads: 1 });
   try {
     const full = await loglikelihoods(session, requests, { maxLength: 192 });
-    shared.forEach((ll, i) => assert.ok(Math.abs(ll - full[i]!) < 1e-4, `request ${i}: ${ll} vs ${full[i]}`));
+    for (const [i, ll] of shared.entries())
+      assert.ok(Math.abs(ll - full[i]!) < 1e-4, `request ${i}: ${ll} vs ${full[i]}`);
   } finally {
     await session.release();
   }
