@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Large generated checkpoints under a memory budget: one step per call (each fits a 12-minute heavy hold), one
-# markdown row per step: peak RSS (/usr/bin/time -v), wall time, the plan and the result.
+# markdown row per step: peak RSS (/usr/bin/time -v), wall time, the plan and the result, and the CPU time (user +
+# system: on a shared machine it says more about speed than the wall time).
 # Usage: bench/big-models.sh MODEL_DIR BUDGET STEP...   steps: ppl ref-ppl imp-ppl ref-imp magnitude bi taylor
 #        zeroshot generate throughput lora (2 LoRA steps of 1 x 128, no merge) cpt (2 CPT steps of 1 x 128, float32;
 #        writes MODEL_DIR.bench/cpt) ceiling (the float32 GEMM ceiling at the ppl step's shape, 2 x 128 tokens x hidden x
@@ -35,6 +36,7 @@ row() { # label, command...
   /usr/bin/time -v "$@" >"$log.out" 2>"$log" || { echo "| $label | failed: $(grep -v '^\s' "$log" | grep -v 'Command being timed' | tail -2 | tr '\n' ' ') |"; return; }
   local t1; t1=$(date +%s.%N)
   local rss; rss=$(awk -F: '/Maximum resident set size/ {print $2}' "$log")
+  local cpu; cpu=$(awk -F: '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.0f", s}' "$log")
   local what; what=$(node -e '
     const s = require("fs").readFileSync(process.argv[1], "utf8").trim();
     let r; try { r = JSON.parse(s); } catch { console.log(s.split("\n").slice(-2).join(" ")); process.exit(0); }
@@ -53,7 +55,7 @@ row() { # label, command...
     console.log(out.join("; ") || s.slice(0, 200));
   ' "$log.out")
   [ -z "${KEEP_JSON:-}" ] || cp "$log.out" "$KEEP_JSON/$step.json"
-  printf '| %s | %.2f GB | %.0f s | %s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$what"
+  printf '| %s | %.2f GB | %.0f s | %s; CPU %s s |\n' "$label" "$(echo "$rss/1048576" | bc -l)" "$(echo "$t1-$t0" | bc -l)" "$what" "$cpu"
   rm -f "$log" "$log.out"
 }
 mb=(--memory-budget "$budget" --dtype "${DTYPE:-float32}")

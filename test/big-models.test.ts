@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { repoRoot } from "./helpers/cli.js";
@@ -26,13 +26,17 @@ const benchWith = (env: Record<string, string>, budget: string, ...steps: string
 };
 const bench = (budget: string, ...steps: string[]) => benchWith({}, budget, ...steps);
 
-/** `| label | 0.21 GB | 4 s | result |` → the result, after checking the measured columns. */
+/** `| label | 0.21 GB | 4 s | result; CPU 3 s |` → the result, after checking the measured columns. */
 function result(rows: string[], label: string): string {
   const row = rows.find((l) => l.startsWith(`| ${label} |`));
   assert.ok(row, `no row "${label}" in:\n${rows.join("\n")}`);
-  const m = /^\| [^|]+ \| ([\d.]+) GB \| (\d+) s \| (.+) \|$/.exec(row);
+  const m = /^\| [^|]+ \| ([\d.]+) GB \| (\d+) s \| (.+); CPU (\d+) s \|$/.exec(row);
   assert.ok(m, `not a measured row: ${row}`);
   assert.ok(Number(m[1]) > 0.01, row);
+  assert.ok(
+    Number(m[4]) <= availableParallelism() * (Number(m[2]) + 1),
+    `more CPU time than the cores give: ${row}`,
+  );
   return m[3];
 }
 
