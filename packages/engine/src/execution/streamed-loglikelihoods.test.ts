@@ -1,8 +1,10 @@
 // Streamed zero-shot loglikelihoods equal the whole model's within 1e-5 (the same packed batches, several batches
 // of different lengths per pass, the head in chunks).
+
+import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { TokenRequest } from "@shortened/hf";
-import { loglikelihoods } from "../eval/zeroshot/loglikelihood.js";
+import { loglikelihoods, packRequests } from "../eval/zeroshot/loglikelihood.js";
 import { ForwardSession } from "../models/forward-session.js";
 import { openCheckpoint } from "../models/weights.js";
 import { assertAllRel, fixture, MODELS, modelDir } from "../test-support/engine-fixtures.js";
@@ -31,8 +33,20 @@ for (const m of MODELS) {
     try {
       const opts = { maxLength, tokensPerBatch: 40 };
       const a = await loglikelihoods(whole, requests, opts);
+      // the head reads continuation tokens only: its rows are their count, not every packed position
+      let headRows = 0;
+      const headNll = streamed.headNll.bind(streamed);
+      streamed.headNll = (sets) => {
+        for (const { h } of sets) headRows += h.batch * h.seqLen;
+        return headNll(sets);
+      };
       const b = await streamedLoglikelihoods(streamed, requests, { ...opts, tokensPerPass: 90 });
       assertAllRel(b, a, 1e-5, `${m} loglikelihoods`);
+      const rows = packRequests(requests, opts).flatMap((batch) => batch.rows);
+      assert.equal(
+        headRows,
+        rows.reduce((n, r) => n + r.ids.length - 1 - r.start, 0),
+      );
     } finally {
       await whole.release();
       await streamed.release();

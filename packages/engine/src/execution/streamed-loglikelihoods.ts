@@ -1,6 +1,7 @@
 // Zero-shot loglikelihoods block-streamed: the harness's request rows are packed into the same batches as the
 // whole-model path (../eval/zeroshot/loglikelihood.ts); the batches of a pass (up to a token budget) are
-// embedded, every block is read once and applied to each batch, and the head chunks serve them all.
+// embedded, every block is read once and applied to each batch, and the head chunks serve them all. The head reads
+// only the positions that score a continuation (as the whole-model shared-context head), not contexts or padding.
 import { UserError } from "@shortened/contracts";
 import type { TokenRequest } from "@shortened/hf";
 import {
@@ -39,11 +40,36 @@ export async function streamedLoglikelihoods(
         p.h = await model.runBlock(l, p.h);
       }
     }
-    const nll = await model.headNll(pass.map((p) => ({ h: p.h, targets: p.batch.targets })));
+    const scored = pass.map((p) => scoredPositions(p.batch, p.h));
+    const nll = await model.headNll(scored.map(({ h, targets }) => ({ h, targets })));
     pass.forEach((p, k) => {
-      done += recordBatch(p.batch, nll[k]!, out);
+      // back to the batch's [B, T] layout; unscored positions are never read
+      const full = new Float32Array(p.batch.B * p.batch.T);
+      scored[k]!.positions.forEach((at, i) => {
+        full[at] = nll[k]![i]!;
+      });
+      done += recordBatch(p.batch, full, out);
     });
     opts.onBatch?.(done, requests.length);
   }
   return out;
+}
+
+/** The hidden states [1, N] and targets of a batch's scored positions (each row's continuation, flat b·T + t). */
+export function scoredPositions(
+  batch: PackedBatch,
+  h: HiddenRows,
+): { h: HiddenRows; targets: Int32Array; positions: number[] } {
+  const H = h.data.length / (h.batch * h.seqLen);
+  const positions: number[] = [];
+  batch.rows.forEach((row, b) => {
+    for (let t = row.start; t < row.ids.length - 1; t++) positions.push(b * batch.T + t);
+  });
+  const data = new Float32Array(positions.length * H);
+  const targets = new Int32Array(positions.length);
+  positions.forEach((at, k) => {
+    data.set(h.data.subarray(at * H, (at + 1) * H), k * H);
+    targets[k] = batch.targets[at]!;
+  });
+  return { h: { batch: 1, seqLen: positions.length, data }, targets, positions };
 }
