@@ -2,7 +2,16 @@
 // Transpose ORT folds gives the same bits as the one made in JavaScript, tensors not stored in the session's
 // folder keep going inside the model's bytes, and a graph with a weight to convert goes through the cache.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -106,6 +115,40 @@ test("float32 weights reach ORT from their file: nothing written, the same bits 
     assert.ok(written < values.byteLength, `${written} bytes written while the session was made`);
     assert.equal(graphDirs(), dirsBefore);
     const got = await stored.run(feeds);
+    for (const name of ["y0", "rows"]) assert.deepEqual(got[name]!.data, want[name]!.data, `${name} differs`);
+    await inline.release();
+    await stored.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a checkpoint whose files are symlinks (a Hugging Face cache snapshot) is read where the files lie", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "stored-weights-"));
+  try {
+    // snapshot/model.safetensors -> ../blobs/<hash>, as huggingface_hub lays out its cache
+    const at = storedFile(dir);
+    mkdirSync(join(dir, "blobs"));
+    mkdirSync(join(dir, "snapshot"));
+    renameSync(join(dir, "model.safetensors"), join(dir, "blobs", "0123abcd"));
+    symlinkSync(join("..", "blobs", "0123abcd"), join(dir, "snapshot", "model.safetensors"));
+    const feeds = {
+      x: new ort.Tensor(
+        "float32",
+        Float32Array.from({ length: 3 * K }, (_, i) => Math.sin(i) * 0.5),
+        [3, K],
+      ),
+    };
+    const g = graph(join(dir, "snapshot"), at, true);
+    assert.equal(referStoredWeights(g, 1 << 20), join(dir, "blobs"));
+    assert.deepEqual(g.initializers.get("w_f32")!.external, { location: "0123abcd", offset: 13 });
+
+    const inline = await createSession(graph(join(dir, "snapshot"), at, true), { threads: 1 });
+    const stored = await createSession(graph(join(dir, "snapshot"), at, true), {
+      threads: 1,
+      inlineLimitBytes: 0,
+    });
+    const [want, got] = [await inline.run(feeds), await stored.run(feeds)];
     for (const name of ["y0", "rows"]) assert.deepEqual(got[name]!.data, want[name]!.data, `${name} differs`);
     await inline.release();
     await stored.release();
