@@ -105,3 +105,78 @@ test("AdamW kernel: arrays of different lengths are refused before anything chan
   );
   assert.deepEqual(p, Float32Array.of(1, 2, 3));
 });
+
+/** The documented sum of squares: element i of each tensor into partial sum i mod 8, then a fixed pairing. */
+function interleavedSumsq(arrays: Float32Array[]): number {
+  const s = new Float64Array(8);
+  for (const g of arrays) for (let i = 0; i < g.length; i++) s[i % 8] += g[i]! * g[i]!;
+  return s[0]! + s[1]! + (s[2]! + s[3]!) + (s[4]! + s[5]! + (s[6]! + s[7]!));
+}
+
+/** Σ x² with Neumaier's compensation: within a float64 rounding of the exact sum for these sizes. */
+function compensatedSumsq(arrays: Float32Array[]): number {
+  let [sum, c] = [0, 0];
+  for (const g of arrays)
+    for (const x of g) {
+      const sq = x * x;
+      const t = sum + sq;
+      c += Math.abs(sum) >= sq ? sum - t + sq : sq - t + sum;
+      sum = t;
+    }
+  return sum + c;
+}
+
+const smooth = (n: number, k: number) =>
+  Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k) * 10 ** ((i % 13) - 6));
+
+test("AdamW kernel sum of squares: the documented order's bits, whatever the lengths, chunks and views", () => {
+  const kernel = new AdamWKernel(constants);
+  const lengths = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 17, 16383, 16384, 16385, 2 * 16384 + 3];
+  const tensors = lengths.map((n, k) => smooth(n, k));
+  for (const n of lengths) {
+    const one = [smooth(n, 1)];
+    assert.ok(Object.is(kernel.sumOfSquares(one), interleavedSumsq(one)), `n=${n}`);
+  }
+  const all = kernel.sumOfSquares(tensors);
+  assert.ok(Object.is(all, interleavedSumsq(tensors)), "all tensors");
+  assert.ok(Object.is(kernel.sumOfSquares(tensors), all), "a second call gives the same bits");
+  // split at a multiple of 8, the partial sums see the same elements in the same order: same bits
+  const whole = smooth(3 * 16384 + 11, 5);
+  const split = [whole.subarray(0, 16384 + 8), whole.subarray(16384 + 8)];
+  assert.ok(Object.is(kernel.sumOfSquares(split), kernel.sumOfSquares([whole])), "split at a multiple of 8");
+  // views at an odd offset inside a larger buffer; the arrays are left as they were
+  const outer = smooth(16384 + 20, 6);
+  const before = outer.slice();
+  const view = outer.subarray(3, 16384 + 12);
+  assert.ok(Object.is(kernel.sumOfSquares([view]), interleavedSumsq([view])), "view");
+  assert.deepEqual(outer, before);
+  assert.equal(kernel.sumOfSquares([]), 0);
+});
+
+test("AdamW kernel sum of squares: within float64 summation's bound of the exact sum", () => {
+  const kernel = new AdamWKernel(constants);
+  const tensors = [smooth(1_000_003, 1), smooth(65_537, 2), smooth(5, 3)];
+  const n = tensors.reduce((a, t) => a + t.length, 0);
+  const exact = compensatedSumsq(tensors);
+  const got = kernel.sumOfSquares(tensors);
+  // each partial sum adds ≤ n/8 terms, then 3 additions: relative error ≤ (n/8 + 3)·2⁻⁵³ (positive terms)
+  const bound = (n / 8 + 3) * 2 ** -53;
+  assert.ok(
+    Math.abs(got - exact) / exact <= bound,
+    `relative error ${Math.abs(got - exact) / exact} > ${bound}`,
+  );
+  let sequential = 0; // the one-chain sum the optimizer used before
+  for (const t of tensors) for (const x of t) sequential += x * x;
+  assert.ok(Math.abs(got - sequential) / sequential < 1e-12, `${got} vs sequential ${sequential}`);
+});
+
+test("AdamW kernel sum of squares: NaN and infinities propagate as in any float64 sum", () => {
+  const kernel = new AdamWKernel(constants);
+  const at = (n: number, i: number, x: number) => Object.assign(smooth(n, 1), { [i]: x });
+  assert.ok(Number.isNaN(kernel.sumOfSquares([smooth(9, 0), at(16385, 16384, Number.NaN)])));
+  assert.equal(kernel.sumOfSquares([at(7, 6, Number.NEGATIVE_INFINITY)]), Number.POSITIVE_INFINITY);
+  assert.equal(kernel.sumOfSquares([at(20, 3, 3e38)]), interleavedSumsq([at(20, 3, 3e38)])); // 9e76: no float32 overflow
+  assert.ok(Number.isNaN(kernel.sumOfSquares([at(5, 0, Number.POSITIVE_INFINITY), at(5, 4, Number.NaN)])));
+  // the padding of a short tail is +0: a tensor of -0 sums to +0
+  assert.ok(Object.is(kernel.sumOfSquares([new Float32Array(3).fill(-0)]), 0));
+});
