@@ -89,6 +89,17 @@ function graph(dir: string, at: ReturnType<typeof storedFile>, only32 = false): 
   return g;
 }
 
+/** The graphs' one input, x[3, K], with x_i = f(i). */
+function inputX(f: (i: number) => number): Record<string, ort.Tensor> {
+  return {
+    x: new ort.Tensor(
+      "float32",
+      Float32Array.from({ length: 3 * K }, (_, i) => f(i)),
+      [3, K],
+    ),
+  };
+}
+
 function writtenBytes(): number {
   return Number(/wchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
 }
@@ -97,13 +108,7 @@ test("float32 weights reach ORT from their file: nothing written, the same bits 
   const dir = mkdtempSync(join(tmpdir(), "stored-weights-"));
   try {
     const at = storedFile(dir);
-    const feeds = {
-      x: new ort.Tensor(
-        "float32",
-        Float32Array.from({ length: 3 * K }, (_, i) => Math.cos(i) * 0.5),
-        [3, K],
-      ),
-    };
+    const feeds = inputX((i) => Math.cos(i) * 0.5);
     const inline = await createSession(graph(dir, at, true), { threads: 1 });
     const want = await inline.run(feeds);
 
@@ -132,13 +137,7 @@ test("a checkpoint whose files are symlinks (a Hugging Face cache snapshot) is r
     mkdirSync(join(dir, "snapshot"));
     renameSync(join(dir, "model.safetensors"), join(dir, "blobs", "0123abcd"));
     symlinkSync(join("..", "blobs", "0123abcd"), join(dir, "snapshot", "model.safetensors"));
-    const feeds = {
-      x: new ort.Tensor(
-        "float32",
-        Float32Array.from({ length: 3 * K }, (_, i) => Math.sin(i) * 0.5),
-        [3, K],
-      ),
-    };
+    const feeds = inputX((i) => Math.sin(i) * 0.5);
     const g = graph(join(dir, "snapshot"), at, true);
     assert.equal(referStoredWeights(g, 1 << 20), join(dir, "blobs"));
     assert.deepEqual(g.initializers.get("w_f32")!.external, { location: "0123abcd", offset: 13 });
@@ -193,13 +192,7 @@ test("a graph with weights to convert computes the same bits through the convert
   const dir = mkdtempSync(join(tmpdir(), "stored-weights-"));
   try {
     const at = storedFile(dir);
-    const feeds = {
-      x: new ort.Tensor(
-        "float32",
-        Float32Array.from({ length: 3 * K }, (_, i) => i / 50),
-        [3, K],
-      ),
-    };
+    const feeds = inputX((i) => i / 50);
     const a = await createSession(graph(dir, at), { threads: 1 });
     const weightCache = { dir: join(dir, "cache"), maxBytes: 1 << 30 };
     const b = await createSession(graph(dir, at), { threads: 1, inlineLimitBytes: 0, weightCache });
